@@ -1,0 +1,241 @@
+//! The broker topology of DESIGN.md, as data. Every binary declares all of it at start
+//! (declarations are idempotent), and `rabbitmq/definitions.json` mirrors it for operators
+//! who provision the broker up front; a test keeps the two equal.
+//!
+//! Names are prefixed with `CITA_AMQP_PREFIX` (empty by default) so that tests and
+//! environments can share one broker. Routing keys are never prefixed.
+
+use lapin::{
+    Channel, ExchangeKind,
+    options::{ExchangeDeclareOptions, QueueBindOptions, QueueDeclareOptions},
+    types::{AMQPValue, FieldTable},
+};
+
+/// Exchange where the ingress publishes raw webhook bodies.
+pub const WA_WEBHOOKS: &str = "wa.webhooks";
+/// Routing key of raw WhatsApp webhook bodies.
+pub const WHATSAPP_ROUTING_KEY: &str = "whatsapp";
+/// Direct exchange for commands (`scheduling.rpc`, `outbound.send`).
+pub const CITA_COMMANDS: &str = "cita.commands";
+/// Topic exchange for domain events (`appointment.booked`, …).
+pub const CITA_EVENTS: &str = "cita.events";
+/// Dead-letter exchange: each work queue dead-letters with its own name as routing key.
+pub const CITA_DLX: &str = "cita.dlx";
+
+pub const CONVERSATION_INBOUND: &str = "conversation.inbound";
+pub const SCHEDULING_RPC: &str = "scheduling.rpc";
+pub const OUTBOUND_SEND: &str = "outbound.send";
+pub const REMINDERS_EVENTS: &str = "reminders.events";
+
+/// A queue redelivered this many times (a consumer crashed or requeued it each time) is
+/// dead-lettered instead of looping forever. RabbitMQ 4 defaults to 20; 3.x has no limit
+/// unless it is declared, so it is declared.
+pub const DELIVERY_LIMIT: i32 = 20;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ExchangeType {
+    Direct,
+    Topic,
+}
+
+impl ExchangeType {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ExchangeType::Direct => "direct",
+            ExchangeType::Topic => "topic",
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct Exchange {
+    pub name: String,
+    pub kind: ExchangeType,
+}
+
+/// A queue argument value: the broker distinguishes strings from numbers.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Arg {
+    Str(String),
+    Int(i32),
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct Queue {
+    pub name: String,
+    /// Sorted by key.
+    pub arguments: Vec<(&'static str, Arg)>,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct Binding {
+    pub exchange: String,
+    pub queue: String,
+    pub routing_key: String,
+}
+
+/// A work queue: where it is bound and with which keys. Each has a `<name>.dead` twin.
+struct WorkQueue {
+    name: &'static str,
+    exchange: &'static str,
+    routing_keys: &'static [&'static str],
+}
+
+const WORK_QUEUES: &[WorkQueue] = &[
+    WorkQueue {
+        name: CONVERSATION_INBOUND,
+        exchange: WA_WEBHOOKS,
+        routing_keys: &["#"],
+    },
+    WorkQueue {
+        name: SCHEDULING_RPC,
+        exchange: CITA_COMMANDS,
+        routing_keys: &[SCHEDULING_RPC],
+    },
+    WorkQueue {
+        name: OUTBOUND_SEND,
+        exchange: CITA_COMMANDS,
+        routing_keys: &[OUTBOUND_SEND],
+    },
+    WorkQueue {
+        name: REMINDERS_EVENTS,
+        exchange: CITA_EVENTS,
+        routing_keys: &["appointment.*", "conversation.*", "organization.*"],
+    },
+];
+
+/// The whole topology under one name prefix.
+#[derive(Debug, Clone)]
+pub struct Topology {
+    prefix: String,
+}
+
+impl Topology {
+    pub fn new(prefix: impl Into<String>) -> Self {
+        Self {
+            prefix: prefix.into(),
+        }
+    }
+
+    /// The broker name of an exchange or queue.
+    pub fn name(&self, base: &str) -> String {
+        format!("{}{base}", self.prefix)
+    }
+
+    pub fn prefix(&self) -> &str {
+        &self.prefix
+    }
+
+    pub fn exchanges(&self) -> Vec<Exchange> {
+        [
+            (WA_WEBHOOKS, ExchangeType::Topic),
+            (CITA_COMMANDS, ExchangeType::Direct),
+            (CITA_EVENTS, ExchangeType::Topic),
+            (CITA_DLX, ExchangeType::Direct),
+        ]
+        .into_iter()
+        .map(|(base, kind)| Exchange {
+            name: self.name(base),
+            kind,
+        })
+        .collect()
+    }
+
+    pub fn queues(&self) -> Vec<Queue> {
+        let quorum = || ("x-queue-type", Arg::Str("quorum".into()));
+        WORK_QUEUES
+            .iter()
+            .flat_map(|q| {
+                let work = Queue {
+                    name: self.name(q.name),
+                    arguments: vec![
+                        ("x-dead-letter-exchange", Arg::Str(self.name(CITA_DLX))),
+                        ("x-dead-letter-routing-key", Arg::Str(q.name.into())),
+                        ("x-delivery-limit", Arg::Int(DELIVERY_LIMIT)),
+                        quorum(),
+                    ],
+                };
+                let dead = Queue {
+                    name: self.name(&dead_name(q.name)),
+                    arguments: vec![quorum()],
+                };
+                [work, dead]
+            })
+            .collect()
+    }
+
+    pub fn bindings(&self) -> Vec<Binding> {
+        WORK_QUEUES
+            .iter()
+            .flat_map(|q| {
+                let work = q.routing_keys.iter().map(|key| Binding {
+                    exchange: self.name(q.exchange),
+                    queue: self.name(q.name),
+                    routing_key: (*key).into(),
+                });
+                let dead = Binding {
+                    exchange: self.name(CITA_DLX),
+                    queue: self.name(&dead_name(q.name)),
+                    routing_key: q.name.into(),
+                };
+                work.chain(std::iter::once(dead))
+            })
+            .collect()
+    }
+
+    /// Declares every exchange, queue and binding. Idempotent; a queue that exists with
+    /// other arguments makes the broker close the channel (406), which is returned.
+    pub async fn declare(&self, channel: &Channel) -> Result<(), lapin::Error> {
+        for exchange in self.exchanges() {
+            let kind = match exchange.kind {
+                ExchangeType::Direct => ExchangeKind::Direct,
+                ExchangeType::Topic => ExchangeKind::Topic,
+            };
+            channel
+                .exchange_declare(
+                    exchange.name.as_str().into(),
+                    kind,
+                    ExchangeDeclareOptions {
+                        durable: true,
+                        ..Default::default()
+                    },
+                    FieldTable::default(),
+                )
+                .await?;
+        }
+        for queue in self.queues() {
+            let mut arguments = FieldTable::default();
+            for (key, value) in queue.arguments {
+                let value = match value {
+                    Arg::Str(s) => AMQPValue::LongString(s.into()),
+                    Arg::Int(i) => AMQPValue::LongInt(i),
+                };
+                arguments.insert(key.into(), value);
+            }
+            channel
+                .queue_declare(
+                    queue.name.as_str().into(),
+                    QueueDeclareOptions::durable(),
+                    arguments,
+                )
+                .await?;
+        }
+        for binding in self.bindings() {
+            channel
+                .queue_bind(
+                    binding.queue.as_str().into(),
+                    binding.exchange.as_str().into(),
+                    binding.routing_key.as_str().into(),
+                    QueueBindOptions::default(),
+                    FieldTable::default(),
+                )
+                .await?;
+        }
+        Ok(())
+    }
+}
+
+/// The dead-letter queue of a work queue.
+pub fn dead_name(work_queue: &str) -> String {
+    format!("{work_queue}.dead")
+}

@@ -1,0 +1,22 @@
+//! What every Cita binary links.
+//!
+//! - [`config`]: layered settings (`CITA_*`), validated at start;
+//! - [`secret`]: a string type that never prints its value;
+//! - [`telemetry`]: tracing setup, text or JSON;
+//! - [`shutdown`]: the cancellation token fired by SIGTERM / Ctrl-C;
+//! - [`db`]: the PostgreSQL pool and the migration runner;
+//! - [`amqp`]: the broker topology and the confirmed, reconnecting publisher;
+//! - [`http`]: the hyper accept loop with graceful drain;
+//! - [`admin`]: `/healthz`, `/readyz`, `/metrics` on each binary's admin port.
+
+pub mod admin;
+pub mod amqp;
+pub mod config;
+pub mod db;
+pub mod http;
+pub mod secret;
+pub mod shutdown;
+pub mod telemetry;
+
+#[cfg(feature = "testing")]
+pub mod testing;
