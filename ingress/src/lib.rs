@@ -1,0 +1,157 @@
+//! `cita-ingress`: the only door Meta knocks on. It verifies `X-Hub-Signature-256`,
+//! publishes the raw body to the `wa.webhooks` exchange and answers 200 only after the
+//! broker confirmed the message. It has no database and never parses the payload.
+//!
+//! - [`signature`]: parsing and constant-time verification of the signature header;
+//! - [`webhook`]: the GET handshake and the POST path, and the outcome of each request;
+//! - [`metrics`]: request outcomes, confirm latency, requests in flight.
+
+pub mod metrics;
+pub mod signature;
+pub mod webhook;
+
+use std::{sync::Arc, time::Instant};
+
+use cita_shared::{
+    admin::{self, Health},
+    amqp::{Publisher, PublisherOptions, Topology, topology::WA_WEBHOOKS},
+    config::{ConfigError, Settings},
+    http::{self, Body, Drain},
+    secret::Secret,
+};
+use hyper::{Method, Request, Response, body::Incoming};
+use prometheus_client::registry::Registry;
+use tokio::net::TcpListener;
+use tokio_util::sync::CancellationToken;
+use uuid::Uuid;
+
+use crate::{metrics::Metrics, webhook::Reply};
+
+pub const WEBHOOK_PATH: &str = "/webhooks/whatsapp";
+
+/// Publishing channels per connection. Measured with `make bench`: see the README.
+const PUBLISH_CHANNELS: usize = 4;
+
+/// What the request handler needs from the configuration.
+#[derive(Debug, Clone)]
+pub struct IngressConfig {
+    pub app_secrets: Vec<Secret>,
+    pub verify_token: Secret,
+    pub max_body_bytes: usize,
+    /// The prefixed name of the `wa.webhooks` exchange.
+    pub exchange: String,
+}
+
+impl IngressConfig {
+    /// Fails with the name of the first missing secret.
+    pub fn from_settings(settings: &Settings) -> Result<Self, ConfigError> {
+        Ok(IngressConfig {
+            app_secrets: settings.require_meta_app_secrets()?.to_vec(),
+            verify_token: settings.require_meta_verify_token()?.clone(),
+            max_body_bytes: settings.max_body_bytes,
+            exchange: Topology::new(&settings.amqp_prefix).name(WA_WEBHOOKS),
+        })
+    }
+}
+
+pub struct Ingress {
+    config: IngressConfig,
+    publisher: Arc<Publisher>,
+    metrics: Metrics,
+}
+
+/// Runs the ingress until `shutdown`: the webhook server on `listener`, the admin server
+/// on `admin_listener`, and the broker connection. On shutdown it stops accepting, lets
+/// in-flight requests get their confirms and answers (up to the shutdown timeout), then
+/// closes the broker connection.
+pub async fn serve(
+    settings: &Settings,
+    listener: TcpListener,
+    admin_listener: TcpListener,
+    shutdown: CancellationToken,
+) -> Result<Drain, ConfigError> {
+    let config = IngressConfig::from_settings(settings)?;
+    let mut registry = Registry::with_prefix("cita");
+    let metrics = Metrics::register(&mut registry);
+    let health = Health::default();
+    let (publisher, supervisor) = Publisher::start(
+        settings.amqp_url.clone(),
+        Topology::new(&settings.amqp_prefix),
+        PublisherOptions {
+            connection_name: settings.component.name().into(),
+            confirm_timeout: settings.publish_timeout,
+            channels: PUBLISH_CHANNELS,
+        },
+        health.register("amqp"),
+    );
+    let admin_stop = CancellationToken::new();
+    let admin = tokio::spawn(admin::serve(
+        admin_listener,
+        health,
+        Arc::new(registry),
+        admin_stop.clone(),
+    ));
+
+    let ingress = Arc::new(Ingress {
+        config,
+        publisher: publisher.clone(),
+        metrics,
+    });
+    let handler = move |request: Request<Incoming>| {
+        let ingress = ingress.clone();
+        async move { ingress.handle(request).await }
+    };
+    let drain = http::serve(listener, handler, shutdown, settings.shutdown_timeout).await;
+    if drain == Drain::TimedOut {
+        tracing::warn!("shutdown timeout reached with requests still in flight");
+    }
+
+    publisher.close();
+    let _ = supervisor.await;
+    admin_stop.cancel();
+    let _ = admin.await;
+    tracing::info!("ingress stopped");
+    Ok(drain)
+}
+
+impl Ingress {
+    async fn handle(&self, request: Request<Incoming>) -> Response<Body> {
+        let started = Instant::now();
+        let request_id = Uuid::new_v4();
+        self.metrics.in_flight.inc();
+        let (parts, body) = request.into_parts();
+        let method = parts.method.clone();
+
+        let reply: Reply = if parts.uri.path() != WEBHOOK_PATH {
+            webhook::not_found()
+        } else if method == Method::GET {
+            webhook::verify_subscription(self, &parts)
+        } else if method == Method::POST {
+            webhook::receive(self, parts, body, request_id).await
+        } else {
+            webhook::method_not_allowed()
+        };
+
+        self.metrics.in_flight.dec();
+        let outcome = reply.outcome;
+        self.metrics
+            .requests
+            .get_or_create(&metrics::OutcomeLabels {
+                outcome: outcome.label(),
+            })
+            .inc();
+        // One line per request. Never the body: it holds customers' messages and numbers.
+        let latency_ms = started.elapsed().as_secs_f64() * 1000.0;
+        let status = reply.response.status().as_u16();
+        match &reply.publish_error {
+            Some(error) => tracing::warn!(
+                %request_id, %method, status, outcome = outcome.label(), latency_ms, %error,
+                "webhook not accepted: broker unavailable"
+            ),
+            None => tracing::info!(
+                %request_id, %method, status, outcome = outcome.label(), latency_ms, "webhook request"
+            ),
+        }
+        reply.response
+    }
+}
