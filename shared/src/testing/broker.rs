@@ -1,0 +1,91 @@
+use lapin::{
+    Channel, Connection, ConnectionProperties,
+    message::BasicGetMessage,
+    options::{BasicAckOptions, BasicGetOptions, ExchangeDeleteOptions, QueueDeclareOptions, QueueDeleteOptions},
+    types::FieldTable,
+};
+
+use crate::amqp::Topology;
+
+/// A name prefix of its own for one test on the shared local broker. Its exchanges and
+/// queues are deleted when the value is dropped.
+pub struct TestBroker {
+    pub url: String,
+    pub prefix: String,
+    pub topology: Topology,
+    /// Keeps `channel`'s connection open for the test's lifetime.
+    _connection: Connection,
+    pub channel: Channel,
+}
+
+impl TestBroker {
+    pub async fn new() -> Self {
+        let url = std::env::var("CITA_AMQP_URL")
+            .unwrap_or_else(|_| "amqp://guest:guest@127.0.0.1:5672/%2f".into());
+        let prefix = format!("test.{}.", &uuid::Uuid::new_v4().simple().to_string()[..12]);
+        let connection = Connection::connect(&url, ConnectionProperties::default())
+            .await
+            .expect("connect to RabbitMQ");
+        let channel = connection.create_channel().await.expect("open a channel");
+        TestBroker { url, topology: Topology::new(&prefix), prefix, _connection: connection, channel }
+    }
+
+    /// Declares the whole topology under this prefix.
+    pub async fn declare(&self) {
+        self.topology.declare(&self.channel).await.expect("declare the topology");
+    }
+
+    /// The number of ready messages in the queue `base` (unprefixed name).
+    pub async fn count(&self, base: &str) -> u32 {
+        let passive = QueueDeclareOptions { passive: true, ..Default::default() };
+        self.channel
+            .queue_declare(self.topology.name(base).as_str().into(), passive, FieldTable::default())
+            .await
+            .expect("queue exists")
+            .message_count()
+    }
+
+    /// Takes every message from the queue `base`, acking each.
+    pub async fn drain(&self, base: &str) -> Vec<BasicGetMessage> {
+        let queue = self.topology.name(base);
+        let mut messages = Vec::new();
+        while let Some(message) = self
+            .channel
+            .basic_get(queue.as_str().into(), BasicGetOptions::default())
+            .await
+            .expect("basic.get")
+        {
+            message.ack(BasicAckOptions::default()).await.expect("ack");
+            messages.push(message);
+        }
+        messages
+    }
+}
+
+impl Drop for TestBroker {
+    fn drop(&mut self) {
+        let url = self.url.clone();
+        let topology = self.topology.clone();
+        super::run_detached(async move {
+            let Ok(connection) = Connection::connect(&url, ConnectionProperties::default()).await else {
+                return;
+            };
+            for queue in topology.queues() {
+                // Each failed delete closes the channel, so each gets a fresh one.
+                if let Ok(channel) = connection.create_channel().await {
+                    let _ = channel
+                        .queue_delete(queue.name.as_str().into(), QueueDeleteOptions::default())
+                        .await;
+                }
+            }
+            for exchange in topology.exchanges() {
+                if let Ok(channel) = connection.create_channel().await {
+                    let _ = channel
+                        .exchange_delete(exchange.name.as_str().into(), ExchangeDeleteOptions::default())
+                        .await;
+                }
+            }
+            let _ = connection.close(200, "test done".into()).await;
+        });
+    }
+}
