@@ -3,8 +3,8 @@
 
 mod common;
 
-use common::{Options, SECRET, TestIngress, VERIFY_TOKEN, WEBHOOK_URL_PATH, text_message};
 use cita_ingress::signature::sign;
+use common::{Options, SECRET, TestIngress, VERIFY_TOKEN, WEBHOOK_URL_PATH, text_message};
 use hyper::StatusCode;
 use lapin::types::AMQPValue;
 
@@ -27,31 +27,54 @@ async fn a_signed_payload_arrives_byte_identical_with_its_headers() {
         Some(AMQPValue::LongString(id)) => id.to_string(),
         other => panic!("x-request-id: {other:?}"),
     };
-    assert_eq!(uuid::Uuid::parse_str(&request_id).unwrap().get_version_num(), 4);
     assert_eq!(
-        delivery.properties.message_id().as_ref().map(|id| id.to_string()),
+        uuid::Uuid::parse_str(&request_id)
+            .unwrap()
+            .get_version_num(),
+        4
+    );
+    assert_eq!(
+        delivery
+            .properties
+            .message_id()
+            .as_ref()
+            .map(|id| id.to_string()),
         Some(request_id)
     );
     let received_at = match headers.inner().get("x-received-at-ms") {
         Some(AMQPValue::LongLongInt(ms)) => *ms,
         other => panic!("x-received-at-ms: {other:?}"),
     };
-    let now_ms = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_millis() as i64;
-    assert!((now_ms - 60_000..=now_ms).contains(&received_at), "{received_at} vs {now_ms}");
+    let now_ms = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_millis() as i64;
+    assert!(
+        (now_ms - 60_000..=now_ms).contains(&received_at),
+        "{received_at} vs {now_ms}"
+    );
 }
 
 #[tokio::test]
 async fn spanish_accents_and_emoji_escaped_as_meta_sends_them_verify() {
     let ingress = TestIngress::start().await;
     // Meta escapes non-ASCII as \uXXXX (emoji as surrogate pairs) and signs those bytes.
-    let escaped = text_message(2, r"Quisiera una cita ma\u00f1ana, \u00bfa qu\u00e9 hora? \ud83d\udc88\ud83d\ude4f");
+    let escaped = text_message(
+        2,
+        r"Quisiera una cita ma\u00f1ana, \u00bfa qu\u00e9 hora? \ud83d\udc88\ud83d\ude4f",
+    );
     // A body with raw UTF-8 is signed over its own bytes too.
     let raw = text_message(3, "Quisiera una cita mañana, ¿a qué hora? 💈🙏");
 
     assert_eq!(ingress.post_signed(&escaped).await, StatusCode::OK);
     assert_eq!(ingress.post_signed(&raw).await, StatusCode::OK);
 
-    let bodies: Vec<Vec<u8>> = ingress.inbound().await.into_iter().map(|m| m.delivery.data).collect();
+    let bodies: Vec<Vec<u8>> = ingress
+        .inbound()
+        .await
+        .into_iter()
+        .map(|m| m.delivery.data)
+        .collect();
     assert_eq!(bodies, [escaped.into_bytes(), raw.into_bytes()]);
 }
 
@@ -68,8 +91,14 @@ async fn every_bad_signature_is_refused_and_publishes_nothing() {
         ("bad hex", Some(format!("sha256=zz{}", &hex[2..]))),
         ("too short", Some(format!("sha256={}", &hex[..63]))),
         ("too long", Some(format!("sha256={hex}ab"))),
-        ("another body", Some(sign(SECRET, b"{\"object\":\"other\"}"))),
-        ("another secret", Some(sign("not-the-secret", body.as_bytes()))),
+        (
+            "another body",
+            Some(sign(SECRET, b"{\"object\":\"other\"}")),
+        ),
+        (
+            "another secret",
+            Some(sign("not-the-secret", body.as_bytes())),
+        ),
     ];
 
     for (what, signature) in &variants {
@@ -79,45 +108,98 @@ async fn every_bad_signature_is_refused_and_publishes_nothing() {
 
     assert!(ingress.inbound().await.is_empty());
     let (_, metrics) = ingress.admin_get("/metrics").await;
-    assert!(metrics.contains(r#"cita_ingress_requests_total{outcome="signature_missing"} 1"#), "{metrics}");
-    assert!(metrics.contains(r#"cita_ingress_requests_total{outcome="signature_malformed"} 5"#), "{metrics}");
-    assert!(metrics.contains(r#"cita_ingress_requests_total{outcome="signature_mismatch"} 2"#), "{metrics}");
+    assert!(
+        metrics.contains(r#"cita_ingress_requests_total{outcome="signature_missing"} 1"#),
+        "{metrics}"
+    );
+    assert!(
+        metrics.contains(r#"cita_ingress_requests_total{outcome="signature_malformed"} 5"#),
+        "{metrics}"
+    );
+    assert!(
+        metrics.contains(r#"cita_ingress_requests_total{outcome="signature_mismatch"} 2"#),
+        "{metrics}"
+    );
 }
 
 #[tokio::test]
 async fn a_secret_being_rotated_in_works_alongside_the_old_one() {
-    let rotating = TestIngress::start_with(Options { app_secrets: "old-secret,new-secret".into(), ..Default::default() }).await;
+    let rotating = TestIngress::start_with(Options {
+        app_secrets: "old-secret,new-secret".into(),
+        ..Default::default()
+    })
+    .await;
     let body = text_message(5, "hola");
 
-    assert_eq!(rotating.post(body.as_bytes(), Some(&sign("old-secret", body.as_bytes()))).await, StatusCode::OK);
-    assert_eq!(rotating.post(body.as_bytes(), Some(&sign("new-secret", body.as_bytes()))).await, StatusCode::OK);
+    assert_eq!(
+        rotating
+            .post(body.as_bytes(), Some(&sign("old-secret", body.as_bytes())))
+            .await,
+        StatusCode::OK
+    );
+    assert_eq!(
+        rotating
+            .post(body.as_bytes(), Some(&sign("new-secret", body.as_bytes())))
+            .await,
+        StatusCode::OK
+    );
     assert_eq!(rotating.inbound().await.len(), 2);
 
     // Once the rotation is over and the old secret removed, it no longer verifies.
-    let rotated = TestIngress::start_with(Options { app_secrets: "new-secret".into(), ..Default::default() }).await;
-    assert_eq!(rotated.post(body.as_bytes(), Some(&sign("old-secret", body.as_bytes()))).await, StatusCode::UNAUTHORIZED);
-    assert_eq!(rotated.post(body.as_bytes(), Some(&sign("new-secret", body.as_bytes()))).await, StatusCode::OK);
+    let rotated = TestIngress::start_with(Options {
+        app_secrets: "new-secret".into(),
+        ..Default::default()
+    })
+    .await;
+    assert_eq!(
+        rotated
+            .post(body.as_bytes(), Some(&sign("old-secret", body.as_bytes())))
+            .await,
+        StatusCode::UNAUTHORIZED
+    );
+    assert_eq!(
+        rotated
+            .post(body.as_bytes(), Some(&sign("new-secret", body.as_bytes())))
+            .await,
+        StatusCode::OK
+    );
     assert_eq!(rotated.inbound().await.len(), 1);
 }
 
 #[tokio::test]
 async fn an_oversized_body_is_refused_with_413_and_not_published() {
-    let ingress = TestIngress::start_with(Options { max_body_bytes: 1024, ..Default::default() }).await;
+    let ingress = TestIngress::start_with(Options {
+        max_body_bytes: 1024,
+        ..Default::default()
+    })
+    .await;
     let big = format!("{{\"padding\":\"{}\"}}", "x".repeat(2048));
     let exactly_at_limit = format!("{{\"padding\":\"{}\"}}", "x".repeat(1024 - 14));
     assert_eq!(exactly_at_limit.len(), 1024);
 
-    assert_eq!(ingress.post_signed(&big).await, StatusCode::PAYLOAD_TOO_LARGE);
+    assert_eq!(
+        ingress.post_signed(&big).await,
+        StatusCode::PAYLOAD_TOO_LARGE
+    );
     assert_eq!(ingress.post_signed(&exactly_at_limit).await, StatusCode::OK);
 
-    let bodies: Vec<Vec<u8>> = ingress.inbound().await.into_iter().map(|m| m.delivery.data).collect();
+    let bodies: Vec<Vec<u8>> = ingress
+        .inbound()
+        .await
+        .into_iter()
+        .map(|m| m.delivery.data)
+        .collect();
     assert_eq!(bodies, [exactly_at_limit.into_bytes()]);
 }
 
 #[tokio::test]
 async fn an_oversized_chunked_body_is_refused_without_a_content_length() {
     use tokio::io::{AsyncReadExt, AsyncWriteExt};
-    let ingress = TestIngress::start_with(Options { max_body_bytes: 1024, ..Default::default() }).await;
+    let ingress = TestIngress::start_with(Options {
+        max_body_bytes: 1024,
+        ..Default::default()
+    })
+    .await;
     let body = vec![b'x'; 4096];
     let signature = sign(SECRET, &body);
     let mut stream = tokio::net::TcpStream::connect(ingress.addr).await.unwrap();
@@ -126,7 +208,10 @@ async fn an_oversized_chunked_body_is_refused_without_a_content_length() {
     );
     stream.write_all(head.as_bytes()).await.unwrap();
     for chunk in body.chunks(512) {
-        stream.write_all(format!("{:x}\r\n", chunk.len()).as_bytes()).await.unwrap();
+        stream
+            .write_all(format!("{:x}\r\n", chunk.len()).as_bytes())
+            .await
+            .unwrap();
         stream.write_all(chunk).await.unwrap();
         stream.write_all(b"\r\n").await.unwrap();
     }
@@ -143,7 +228,9 @@ async fn an_oversized_chunked_body_is_refused_without_a_content_length() {
 async fn the_subscription_handshake_echoes_the_challenge_only_for_the_right_token() {
     let ingress = TestIngress::start().await;
     let path = |mode: &str, token: &str| {
-        format!("{WEBHOOK_URL_PATH}?hub.mode={mode}&hub.challenge=1158201444&hub.verify_token={token}")
+        format!(
+            "{WEBHOOK_URL_PATH}?hub.mode={mode}&hub.challenge=1158201444&hub.verify_token={token}"
+        )
     };
 
     let (status, body) = ingress.get(&path("subscribe", VERIFY_TOKEN)).await;
@@ -169,7 +256,8 @@ async fn other_paths_are_404_and_other_methods_405() {
     let request = hyper::Request::put(format!("http://{}{WEBHOOK_URL_PATH}", ingress.addr))
         .body(http_body_util::Full::new(bytes::Bytes::new()))
         .unwrap();
-    let client = hyper_util::client::legacy::Client::builder(hyper_util::rt::TokioExecutor::new()).build_http();
+    let client = hyper_util::client::legacy::Client::builder(hyper_util::rt::TokioExecutor::new())
+        .build_http();
     let response = client.request(request).await.unwrap();
     assert_eq!(response.status(), StatusCode::METHOD_NOT_ALLOWED);
     assert_eq!(response.headers()["allow"], "GET, POST");
@@ -185,9 +273,18 @@ async fn the_admin_port_reports_health_readiness_and_metrics() {
     assert_eq!(ingress.admin_get("/readyz").await.0, StatusCode::OK);
     let (status, metrics) = ingress.admin_get("/metrics").await;
     assert_eq!(status, StatusCode::OK);
-    assert!(metrics.contains(r#"cita_ingress_requests_total{outcome="published"} 1"#), "{metrics}");
-    assert!(metrics.contains("cita_ingress_publish_confirm_seconds_count 1"), "{metrics}");
-    assert!(metrics.contains("cita_ingress_in_flight_requests 0"), "{metrics}");
+    assert!(
+        metrics.contains(r#"cita_ingress_requests_total{outcome="published"} 1"#),
+        "{metrics}"
+    );
+    assert!(
+        metrics.contains("cita_ingress_publish_confirm_seconds_count 1"),
+        "{metrics}"
+    );
+    assert!(
+        metrics.contains("cita_ingress_in_flight_requests 0"),
+        "{metrics}"
+    );
 }
 
 #[tokio::test]
@@ -200,7 +297,12 @@ async fn a_missing_secret_stops_the_ingress_before_it_serves() {
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let admin = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
 
-    let error = cita_ingress::serve(&settings, listener, admin, Default::default()).await.unwrap_err();
+    let error = cita_ingress::serve(&settings, listener, admin, Default::default())
+        .await
+        .unwrap_err();
 
-    assert_eq!(error.to_string(), "missing required setting CITA_META_APP_SECRET");
+    assert_eq!(
+        error.to_string(),
+        "missing required setting CITA_META_APP_SECRET"
+    );
 }

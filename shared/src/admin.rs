@@ -22,7 +22,7 @@ use crate::http::{self, Body, text};
 pub struct Health {
     // A std Mutex: registration happens at start, reads are a short scan, never across
     // an await.
-    checks: Arc<Mutex<Vec<(&'static str, Arc<AtomicBool>)>>>,
+    checks: Arc<Mutex<Vec<(&'static str, HealthFlag)>>>,
 }
 
 /// The readiness of one dependency; starts not ready.
@@ -41,12 +41,12 @@ impl HealthFlag {
 
 impl Health {
     pub fn register(&self, name: &'static str) -> HealthFlag {
-        let flag = Arc::new(AtomicBool::new(false));
+        let flag = HealthFlag(Arc::new(AtomicBool::new(false)));
         self.checks
             .lock()
             .unwrap_or_else(|e| e.into_inner())
             .push((name, flag.clone()));
-        HealthFlag(flag)
+        flag
     }
 
     /// The names of the dependencies that are not ready.
@@ -55,7 +55,7 @@ impl Health {
             .lock()
             .unwrap_or_else(|e| e.into_inner())
             .iter()
-            .filter(|(_, flag)| !flag.load(Ordering::Relaxed))
+            .filter(|(_, flag)| !flag.get())
             .map(|(name, _)| *name)
             .collect()
     }

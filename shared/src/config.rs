@@ -55,7 +55,6 @@ pub enum LogFormat {
 pub struct Settings {
     pub component: Component,
     pub database_url: Secret,
-    pub database_pool_size: usize,
     pub amqp_url: Secret,
     /// Prepended to every exchange and queue name, so that tests and environments can
     /// share one broker.
@@ -79,8 +78,6 @@ pub struct Settings {
 struct Raw {
     #[serde(default = "defaults::database_url")]
     database_url: Secret,
-    #[serde(default = "defaults::database_pool_size")]
-    database_pool_size: usize,
     #[serde(default = "defaults::amqp_url")]
     amqp_url: Secret,
     #[serde(default)]
@@ -107,9 +104,6 @@ mod defaults {
 
     pub fn database_url() -> Secret {
         Secret::new("postgres://postgres@127.0.0.1:5432/cita")
-    }
-    pub fn database_pool_size() -> usize {
-        16
     }
     pub fn amqp_url() -> Secret {
         // 30 s heartbeats notice a dead broker link in about a minute; the server's 60 s
@@ -196,9 +190,6 @@ impl Settings {
                 "only letters, digits, '.', '-' and '_'",
             ));
         }
-        if raw.database_pool_size == 0 {
-            return Err(invalid("CITA_DATABASE_POOL_SIZE", "must be at least 1"));
-        }
         if raw.max_body_bytes == 0 {
             return Err(invalid("CITA_MAX_BODY_BYTES", "must be at least 1"));
         }
@@ -214,7 +205,6 @@ impl Settings {
         Ok(Settings {
             component,
             database_url: raw.database_url,
-            database_pool_size: raw.database_pool_size,
             amqp_url: raw.amqp_url,
             amqp_prefix: raw.amqp_prefix,
             redis_url: raw.redis_url,

@@ -38,8 +38,16 @@ async fn two_runners_at_once_apply_each_migration_once() {
     let (ra, rb) = tokio::join!(db::migrate(&mut a), db::migrate(&mut b));
 
     let (ra, rb) = (ra.unwrap(), rb.unwrap());
-    assert_eq!(ra.len() + rb.len(), db::MIGRATIONS.len(), "one runner applies, the other waits: {ra:?} {rb:?}");
-    let rows: i64 = a.query_one("SELECT count(*) FROM schema_migrations", &[]).await.unwrap().get(0);
+    assert_eq!(
+        ra.len() + rb.len(),
+        db::MIGRATIONS.len(),
+        "one runner applies, the other waits: {ra:?} {rb:?}"
+    );
+    let rows: i64 = a
+        .query_one("SELECT count(*) FROM schema_migrations", &[])
+        .await
+        .unwrap()
+        .get(0);
     assert_eq!(rows as usize, db::MIGRATIONS.len());
 }
 
@@ -48,13 +56,19 @@ async fn an_applied_migration_that_was_edited_is_refused() {
     let test_db = TestDb::migrated().await;
     let mut client = test_db.pool.get().await.unwrap();
     client
-        .execute("UPDATE schema_migrations SET checksum = 'edited' WHERE version = 1", &[])
+        .execute(
+            "UPDATE schema_migrations SET checksum = 'edited' WHERE version = 1",
+            &[],
+        )
         .await
         .unwrap();
 
     let error = db::migrate(&mut client).await.unwrap_err();
 
-    assert!(matches!(error, DbError::EditedMigration { version: 1, .. }), "{error}");
+    assert!(
+        matches!(error, DbError::EditedMigration { version: 1, .. }),
+        "{error}"
+    );
 }
 
 #[tokio::test]
@@ -62,7 +76,10 @@ async fn a_database_newer_than_the_binary_is_refused() {
     let test_db = TestDb::migrated().await;
     let mut client = test_db.pool.get().await.unwrap();
     client
-        .execute("INSERT INTO schema_migrations (version, name, checksum) VALUES (9999, 'future', 'x')", &[])
+        .execute(
+            "INSERT INTO schema_migrations (version, name, checksum) VALUES (9999, 'future', 'x')",
+            &[],
+        )
         .await
         .unwrap();
 
@@ -158,13 +175,37 @@ async fn one_staff_member_cannot_have_two_overlapping_live_appointments() {
     let test_db = TestDb::migrated().await;
     let client = test_db.pool.get().await.unwrap();
     two_tenants(&client).await;
-    book(&client, "a", "a1", "confirmed", "2026-12-01 10:00-06", "2026-12-01 10:45-06").await.unwrap();
+    book(
+        &client,
+        "a",
+        "a1",
+        "confirmed",
+        "2026-12-01 10:00-06",
+        "2026-12-01 10:45-06",
+    )
+    .await
+    .unwrap();
 
-    let overlapping = book(&client, "a", "a1", "pending", "2026-12-01 10:30-06", "2026-12-01 11:15-06").await;
+    let overlapping = book(
+        &client,
+        "a",
+        "a1",
+        "pending",
+        "2026-12-01 10:30-06",
+        "2026-12-01 11:15-06",
+    )
+    .await;
 
     let error = overlapping.unwrap_err();
-    assert_eq!(error.code(), Some(&SqlState::EXCLUSION_VIOLATION), "{error}");
-    assert_eq!(error.as_db_error().unwrap().constraint(), Some("appointments_no_overlap"));
+    assert_eq!(
+        error.code(),
+        Some(&SqlState::EXCLUSION_VIOLATION),
+        "{error}"
+    );
+    assert_eq!(
+        error.as_db_error().unwrap().constraint(),
+        Some("appointments_no_overlap")
+    );
 }
 
 #[tokio::test]
@@ -172,18 +213,66 @@ async fn overlaps_are_fine_for_another_staff_member_back_to_back_or_when_cancell
     let test_db = TestDb::migrated().await;
     let client = test_db.pool.get().await.unwrap();
     two_tenants(&client).await;
-    book(&client, "a", "a1", "confirmed", "2026-12-01 10:00-06", "2026-12-01 10:45-06").await.unwrap();
+    book(
+        &client,
+        "a",
+        "a1",
+        "confirmed",
+        "2026-12-01 10:00-06",
+        "2026-12-01 10:45-06",
+    )
+    .await
+    .unwrap();
 
     // Another staff member at the same time.
-    book(&client, "a", "a2", "confirmed", "2026-12-01 10:00-06", "2026-12-01 10:45-06").await.unwrap();
+    book(
+        &client,
+        "a",
+        "a2",
+        "confirmed",
+        "2026-12-01 10:00-06",
+        "2026-12-01 10:45-06",
+    )
+    .await
+    .unwrap();
     // The same staff member, starting when the first ends.
-    book(&client, "a", "a1", "confirmed", "2026-12-01 10:45-06", "2026-12-01 11:30-06").await.unwrap();
+    book(
+        &client,
+        "a",
+        "a1",
+        "confirmed",
+        "2026-12-01 10:45-06",
+        "2026-12-01 11:30-06",
+    )
+    .await
+    .unwrap();
     // Cancelled and no-show appointments don't hold the slot.
-    book(&client, "a", "a1", "cancelled", "2026-12-01 10:15-06", "2026-12-01 10:30-06").await.unwrap();
-    book(&client, "a", "a1", "no_show", "2026-12-01 10:15-06", "2026-12-01 10:30-06").await.unwrap();
+    book(
+        &client,
+        "a",
+        "a1",
+        "cancelled",
+        "2026-12-01 10:15-06",
+        "2026-12-01 10:30-06",
+    )
+    .await
+    .unwrap();
+    book(
+        &client,
+        "a",
+        "a1",
+        "no_show",
+        "2026-12-01 10:15-06",
+        "2026-12-01 10:30-06",
+    )
+    .await
+    .unwrap();
 
     let live: i64 = client
-        .query_one("SELECT count(*) FROM appointments WHERE status IN ('pending', 'confirmed')", &[])
+        .query_one(
+            "SELECT count(*) FROM appointments WHERE status IN ('pending', 'confirmed')",
+            &[],
+        )
         .await
         .unwrap()
         .get(0);
@@ -197,10 +286,22 @@ async fn an_appointment_cannot_point_at_another_organizations_staff() {
     two_tenants(&client).await;
 
     // Organization a's customer and service with organization b's staff member.
-    let crossed = book(&client, "a", "b1", "confirmed", "2026-12-01 10:00-06", "2026-12-01 10:45-06").await;
+    let crossed = book(
+        &client,
+        "a",
+        "b1",
+        "confirmed",
+        "2026-12-01 10:00-06",
+        "2026-12-01 10:45-06",
+    )
+    .await;
 
     let error = crossed.unwrap_err();
-    assert_eq!(error.code(), Some(&SqlState::FOREIGN_KEY_VIOLATION), "{error}");
+    assert_eq!(
+        error.code(),
+        Some(&SqlState::FOREIGN_KEY_VIOLATION),
+        "{error}"
+    );
 }
 
 #[tokio::test]

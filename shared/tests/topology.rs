@@ -68,7 +68,12 @@ fn every_declared_queue_is_covered_by_exactly_one_policy() {
         .as_array()
         .unwrap()
         .iter()
-        .map(|p| (p["name"].as_str().unwrap().to_owned(), p["pattern"].as_str().unwrap().to_owned()))
+        .map(|p| {
+            (
+                p["name"].as_str().unwrap().to_owned(),
+                p["pattern"].as_str().unwrap().to_owned(),
+            )
+        })
         .collect();
     for queue in Topology::new("").queues() {
         let matching: Vec<&str> = policies
@@ -76,14 +81,22 @@ fn every_declared_queue_is_covered_by_exactly_one_policy() {
             .filter(|(_, pattern)| pattern_matches(pattern, &queue.name))
             .map(|(name, _)| name.as_str())
             .collect();
-        assert_eq!(matching.len(), 1, "queue {} matches policies {matching:?}", queue.name);
+        assert_eq!(
+            matching.len(),
+            1,
+            "queue {} matches policies {matching:?}",
+            queue.name
+        );
     }
 }
 
 /// The two pattern shapes definitions.json uses: `^(a|b)$` and `suffix$` (dots escaped).
 fn pattern_matches(pattern: &str, name: &str) -> bool {
     let unescape = |s: &str| s.replace("\\.", ".");
-    if let Some(alternatives) = pattern.strip_prefix("^(").and_then(|p| p.strip_suffix(")$")) {
+    if let Some(alternatives) = pattern
+        .strip_prefix("^(")
+        .and_then(|p| p.strip_suffix(")$"))
+    {
         alternatives.split('|').any(|alt| unescape(alt) == name)
     } else if let Some(suffix) = pattern.strip_suffix('$') {
         name.ends_with(&unescape(suffix))
@@ -102,12 +115,18 @@ async fn declaring_the_topology_twice_is_harmless() {
 
 async fn publish(broker: &TestBroker, exchange: &str, routing_key: &str, body: &[u8]) {
     let channel = &broker.channel;
-    channel.confirm_select(ConfirmSelectOptions::default()).await.unwrap();
+    channel
+        .confirm_select(ConfirmSelectOptions::default())
+        .await
+        .unwrap();
     let confirmation = channel
         .basic_publish(
             broker.topology.name(exchange).as_str().into(),
             routing_key.into(),
-            BasicPublishOptions { mandatory: true, ..Default::default() },
+            BasicPublishOptions {
+                mandatory: true,
+                ..Default::default()
+            },
             body,
             BasicProperties::default(),
         )
@@ -115,7 +134,11 @@ async fn publish(broker: &TestBroker, exchange: &str, routing_key: &str, body: &
         .unwrap()
         .await
         .unwrap();
-    assert_eq!(confirmation, lapin::Confirmation::Ack(None), "routed and stored");
+    assert_eq!(
+        confirmation,
+        lapin::Confirmation::Ack(None),
+        "routed and stored"
+    );
 }
 
 #[tokio::test]
@@ -123,26 +146,65 @@ async fn webhooks_commands_and_events_reach_their_queues() {
     let broker = TestBroker::new().await;
     broker.declare().await;
 
-    publish(&broker, topology::WA_WEBHOOKS, topology::WHATSAPP_ROUTING_KEY, b"w").await;
-    publish(&broker, topology::CITA_COMMANDS, topology::SCHEDULING_RPC, b"s").await;
-    publish(&broker, topology::CITA_COMMANDS, topology::OUTBOUND_SEND, b"o").await;
+    publish(
+        &broker,
+        topology::WA_WEBHOOKS,
+        topology::WHATSAPP_ROUTING_KEY,
+        b"w",
+    )
+    .await;
+    publish(
+        &broker,
+        topology::CITA_COMMANDS,
+        topology::SCHEDULING_RPC,
+        b"s",
+    )
+    .await;
+    publish(
+        &broker,
+        topology::CITA_COMMANDS,
+        topology::OUTBOUND_SEND,
+        b"o",
+    )
+    .await;
     publish(&broker, topology::CITA_EVENTS, "appointment.booked", b"e1").await;
-    publish(&broker, topology::CITA_EVENTS, "conversation.handed_off", b"e2").await;
+    publish(
+        &broker,
+        topology::CITA_EVENTS,
+        "conversation.handed_off",
+        b"e2",
+    )
+    .await;
 
     let bodies = |messages: Vec<lapin::message::BasicGetMessage>| {
-        messages.into_iter().map(|m| String::from_utf8(m.delivery.data).unwrap()).collect::<Vec<_>>()
+        messages
+            .into_iter()
+            .map(|m| String::from_utf8(m.delivery.data).unwrap())
+            .collect::<Vec<_>>()
     };
-    assert_eq!(bodies(broker.drain(topology::CONVERSATION_INBOUND).await), ["w"]);
+    assert_eq!(
+        bodies(broker.drain(topology::CONVERSATION_INBOUND).await),
+        ["w"]
+    );
     assert_eq!(bodies(broker.drain(topology::SCHEDULING_RPC).await), ["s"]);
     assert_eq!(bodies(broker.drain(topology::OUTBOUND_SEND).await), ["o"]);
-    assert_eq!(bodies(broker.drain(topology::REMINDERS_EVENTS).await), ["e1", "e2"]);
+    assert_eq!(
+        bodies(broker.drain(topology::REMINDERS_EVENTS).await),
+        ["e1", "e2"]
+    );
 }
 
 #[tokio::test]
 async fn a_rejected_message_lands_in_its_dead_queue() {
     let broker = TestBroker::new().await;
     broker.declare().await;
-    publish(&broker, topology::WA_WEBHOOKS, topology::WHATSAPP_ROUTING_KEY, b"not json").await;
+    publish(
+        &broker,
+        topology::WA_WEBHOOKS,
+        topology::WHATSAPP_ROUTING_KEY,
+        b"not json",
+    )
+    .await;
 
     let queue = broker.topology.name(topology::CONVERSATION_INBOUND);
     let message = broker
@@ -151,16 +213,29 @@ async fn a_rejected_message_lands_in_its_dead_queue() {
         .await
         .unwrap()
         .expect("the message is in the work queue");
-    message.nack(BasicNackOptions { requeue: false, ..Default::default() }).await.unwrap();
+    message
+        .nack(BasicNackOptions {
+            requeue: false,
+            ..Default::default()
+        })
+        .await
+        .unwrap();
 
-    let dead = wait_for_messages(&broker, &topology::dead_name(topology::CONVERSATION_INBOUND)).await;
+    let dead = wait_for_messages(
+        &broker,
+        &topology::dead_name(topology::CONVERSATION_INBOUND),
+    )
+    .await;
     assert_eq!(dead.len(), 1);
     assert_eq!(dead[0].delivery.data, b"not json");
     assert_eq!(broker.count(topology::CONVERSATION_INBOUND).await, 0);
 }
 
 /// Dead-lettering is asynchronous: poll briefly.
-async fn wait_for_messages(broker: &TestBroker, queue: &str) -> Vec<lapin::message::BasicGetMessage> {
+async fn wait_for_messages(
+    broker: &TestBroker,
+    queue: &str,
+) -> Vec<lapin::message::BasicGetMessage> {
     for _ in 0..50 {
         let messages = broker.drain(queue).await;
         if !messages.is_empty() {

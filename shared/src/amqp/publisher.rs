@@ -106,10 +106,6 @@ impl Publisher {
         (publisher, task)
     }
 
-    pub fn is_connected(&self) -> bool {
-        self.current().is_some()
-    }
-
     /// Publishes `body` persistently with the mandatory flag and waits for the broker's
     /// confirm, for at most the confirm timeout.
     pub async fn publish(

@@ -122,10 +122,6 @@ impl Topology {
         format!("{}{base}", self.prefix)
     }
 
-    pub fn prefix(&self) -> &str {
-        &self.prefix
-    }
-
     pub fn exchanges(&self) -> Vec<Exchange> {
         [
             (WA_WEBHOOKS, ExchangeType::Topic),

@@ -1,7 +1,10 @@
 use lapin::{
     Channel, Connection, ConnectionProperties,
     message::BasicGetMessage,
-    options::{BasicAckOptions, BasicGetOptions, ExchangeDeleteOptions, QueueDeclareOptions, QueueDeleteOptions},
+    options::{
+        BasicAckOptions, BasicGetOptions, ExchangeDeleteOptions, QueueDeclareOptions,
+        QueueDeleteOptions,
+    },
     types::FieldTable,
 };
 
@@ -27,19 +30,35 @@ impl TestBroker {
             .await
             .expect("connect to RabbitMQ");
         let channel = connection.create_channel().await.expect("open a channel");
-        TestBroker { url, topology: Topology::new(&prefix), prefix, _connection: connection, channel }
+        TestBroker {
+            url,
+            topology: Topology::new(&prefix),
+            prefix,
+            _connection: connection,
+            channel,
+        }
     }
 
     /// Declares the whole topology under this prefix.
     pub async fn declare(&self) {
-        self.topology.declare(&self.channel).await.expect("declare the topology");
+        self.topology
+            .declare(&self.channel)
+            .await
+            .expect("declare the topology");
     }
 
     /// The number of ready messages in the queue `base` (unprefixed name).
     pub async fn count(&self, base: &str) -> u32 {
-        let passive = QueueDeclareOptions { passive: true, ..Default::default() };
+        let passive = QueueDeclareOptions {
+            passive: true,
+            ..Default::default()
+        };
         self.channel
-            .queue_declare(self.topology.name(base).as_str().into(), passive, FieldTable::default())
+            .queue_declare(
+                self.topology.name(base).as_str().into(),
+                passive,
+                FieldTable::default(),
+            )
             .await
             .expect("queue exists")
             .message_count()
@@ -67,7 +86,8 @@ impl Drop for TestBroker {
         let url = self.url.clone();
         let topology = self.topology.clone();
         super::run_detached(async move {
-            let Ok(connection) = Connection::connect(&url, ConnectionProperties::default()).await else {
+            let Ok(connection) = Connection::connect(&url, ConnectionProperties::default()).await
+            else {
                 return;
             };
             for queue in topology.queues() {
@@ -81,7 +101,10 @@ impl Drop for TestBroker {
             for exchange in topology.exchanges() {
                 if let Ok(channel) = connection.create_channel().await {
                     let _ = channel
-                        .exchange_delete(exchange.name.as_str().into(), ExchangeDeleteOptions::default())
+                        .exchange_delete(
+                            exchange.name.as_str().into(),
+                            ExchangeDeleteOptions::default(),
+                        )
                         .await;
                 }
             }

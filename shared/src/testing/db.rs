@@ -30,7 +30,12 @@ impl TestDb {
         config.dbname(&name);
         let url = Secret::new(url_of(&config));
         let pool = db::pool(&url, 8).expect("test database pool");
-        TestDb { name, url, pool, server }
+        TestDb {
+            name,
+            url,
+            pool,
+            server,
+        }
     }
 
     /// Creates a database with every migration applied.
@@ -49,9 +54,14 @@ impl Drop for TestDb {
         let server = self.server.clone();
         let name = self.name.clone();
         super::run_detached(async move {
-            let Ok((client, connection)) = server.connect(NoTls).await else { return };
+            let Ok((client, connection)) = server.connect(NoTls).await else {
+                return;
+            };
             let driver = tokio::spawn(connection);
-            if let Err(error) = client.batch_execute(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)")).await {
+            if let Err(error) = client
+                .batch_execute(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
+                .await
+            {
                 eprintln!("test cleanup: cannot drop {name}: {error}");
             }
             drop(client);

@@ -18,7 +18,10 @@ where
     F: std::future::Future<Output = ()> + Send + 'static,
 {
     let thread = std::thread::spawn(move || {
-        match tokio::runtime::Builder::new_current_thread().enable_all().build() {
+        match tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+        {
             Ok(runtime) => runtime.block_on(cleanup),
             Err(error) => eprintln!("test cleanup: cannot build a runtime: {error}"),
         }

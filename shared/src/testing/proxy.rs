@@ -29,13 +29,26 @@ pub struct TcpProxy {
 
 impl TcpProxy {
     pub async fn start(target: SocketAddr) -> Self {
-        let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind the proxy");
+        let listener = TcpListener::bind("127.0.0.1:0")
+            .await
+            .expect("bind the proxy");
         let addr = listener.local_addr().expect("proxy address");
         let (mode, mode_rx) = watch::channel(ProxyMode::Forward);
         let connections = Arc::new(std::sync::Mutex::new(CancellationToken::new()));
         let stop = CancellationToken::new();
-        tokio::spawn(accept_loop(listener, target, mode_rx, connections.clone(), stop.clone()));
-        TcpProxy { addr, mode, connections, stop }
+        tokio::spawn(accept_loop(
+            listener,
+            target,
+            mode_rx,
+            connections.clone(),
+            stop.clone(),
+        ));
+        TcpProxy {
+            addr,
+            mode,
+            connections,
+            stop,
+        }
     }
 
     pub fn set_mode(&self, mode: ProxyMode) {
@@ -76,10 +89,15 @@ async fn accept_loop(
             drop(client);
             continue;
         }
-        let token = connections.lock().unwrap_or_else(|e| e.into_inner()).clone();
+        let token = connections
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .clone();
         let mode = mode.clone();
         tokio::spawn(async move {
-            let Ok(server) = TcpStream::connect(target).await else { return };
+            let Ok(server) = TcpStream::connect(target).await else {
+                return;
+            };
             let (client_read, client_write) = client.into_split();
             let (server_read, server_write) = server.into_split();
             tokio::select! {

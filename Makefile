@@ -1,0 +1,40 @@
+# The verbs of Cita. `make run` and `make test` are the two a newcomer needs.
+SHELL := /bin/bash
+.DEFAULT_GOAL := help
+
+# Local development values; production sets real ones in the environment.
+export CITA_META_APP_SECRET ?= dev-app-secret
+export CITA_META_VERIFY_TOKEN ?= dev-verify-token
+
+.PHONY: help run test bench lint migrate seed services
+
+help:
+	@echo "make run      migrate, seed the demo barbershop, run the ingress on 127.0.0.1:8080"
+	@echo "make test     the whole test suite against local PostgreSQL, RabbitMQ and Redis"
+	@echo "make bench    ingress throughput, latency and memory against the real broker"
+	@echo "make lint     rustfmt and clippy, warnings are errors"
+	@echo "make migrate  apply pending migrations to CITA_DATABASE_URL"
+
+services:
+	@deploy/local-services.sh check
+
+run: services
+	cargo build --bins
+	target/debug/cita-migrate --seed
+	target/debug/cita-ingress
+
+test: services
+	cargo test --workspace
+
+bench: services
+	cargo bench -p cita-ingress --bench ingress_load
+
+lint:
+	cargo fmt --all -- --check
+	cargo clippy --workspace --all-targets -- -D warnings
+
+migrate: services
+	cargo run --bin cita-migrate
+
+seed: services
+	cargo run --bin cita-migrate -- --seed
