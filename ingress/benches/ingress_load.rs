@@ -61,18 +61,52 @@ impl Run {
     }
 }
 
-fn merge(parts: Vec<(u64, u64, Vec<u32>)>, elapsed: Duration) -> Run {
+/// What one sender counted.
+#[derive(Default)]
+struct Tally {
+    ok: u64,
+    failed: u64,
+    latencies_us: Vec<u32>,
+}
+
+impl Tally {
+    fn record(&mut self, since: Instant, ok: bool) {
+        self.latencies_us
+            .push(since.elapsed().as_micros().min(u128::from(u32::MAX)) as u32);
+        if ok {
+            self.ok += 1;
+        } else {
+            self.failed += 1;
+        }
+    }
+}
+
+/// Runs `senders` tasks made by `sender(i, stop)` for `duration`, then merges their tallies.
+async fn drive<F, Fut>(senders: usize, duration: Duration, sender: F) -> Run
+where
+    F: Fn(usize, Arc<AtomicBool>) -> Fut,
+    Fut: std::future::Future<Output = Tally> + Send + 'static,
+{
+    let stop = Arc::new(AtomicBool::new(false));
+    let started = Instant::now();
+    let tasks: Vec<_> = (0..senders)
+        .map(|i| tokio::spawn(sender(i, stop.clone())))
+        .collect();
+    tokio::time::sleep(duration).await;
+    stop.store(true, Ordering::Relaxed);
     let mut run = Run {
         ok: 0,
         failed: 0,
-        elapsed,
+        elapsed: Duration::ZERO,
         latencies_us: Vec::new(),
     };
-    for (ok, failed, latencies) in parts {
-        run.ok += ok;
-        run.failed += failed;
-        run.latencies_us.extend(latencies);
+    for task in tasks {
+        let tally = task.await.unwrap();
+        run.ok += tally.ok;
+        run.failed += tally.failed;
+        run.latencies_us.extend(tally.latencies_us);
     }
+    run.elapsed = started.elapsed();
     run.latencies_us.sort_unstable();
     run
 }
@@ -153,12 +187,9 @@ async fn ingress_phase(
     duration: Duration,
     counter: Arc<AtomicU64>,
 ) -> Run {
-    let stop = Arc::new(AtomicBool::new(false));
-    let started = Instant::now();
-    let mut workers = Vec::new();
-    for _ in 0..connections {
-        let (stop, counter) = (stop.clone(), counter.clone());
-        workers.push(tokio::spawn(async move {
+    drive(connections, duration, |_, stop| {
+        let counter = counter.clone();
+        async move {
             let stream = tokio::net::TcpStream::connect(addr).await.unwrap();
             stream.set_nodelay(true).unwrap();
             let (mut sender, connection) =
@@ -166,41 +197,29 @@ async fn ingress_phase(
                     .await
                     .unwrap();
             tokio::spawn(connection);
-            let (mut ok, mut failed, mut latencies) = (0u64, 0u64, Vec::with_capacity(100_000));
+            let mut tally = Tally::default();
             while !stop.load(Ordering::Relaxed) {
                 let body = payload(counter.fetch_add(1, Ordering::Relaxed));
-                let signature = sign(SECRET, body.as_bytes());
                 let request = Request::post("/webhooks/whatsapp")
                     .header("host", "bench")
                     .header("content-type", "application/json")
-                    .header("x-hub-signature-256", signature)
+                    .header("x-hub-signature-256", sign(SECRET, body.as_bytes()))
                     .body(Full::new(Bytes::from(body)))
                     .unwrap();
                 let sent = Instant::now();
                 if sender.ready().await.is_err() {
-                    failed += 1;
+                    tally.failed += 1;
                     break;
                 }
                 let response = sender.send_request(request).await.unwrap();
                 let status = response.status();
                 let _ = response.into_body().collect().await;
-                latencies.push(sent.elapsed().as_micros().min(u128::from(u32::MAX)) as u32);
-                if status == StatusCode::OK {
-                    ok += 1
-                } else {
-                    failed += 1
-                }
+                tally.record(sent, status == StatusCode::OK);
             }
-            (ok, failed, latencies)
-        }));
-    }
-    tokio::time::sleep(duration).await;
-    stop.store(true, Ordering::Relaxed);
-    let mut parts = Vec::new();
-    for worker in workers {
-        parts.push(worker.await.unwrap());
-    }
-    merge(parts, started.elapsed())
+            tally
+        }
+    })
+    .await
 }
 
 async fn ceiling_phase(
@@ -222,14 +241,11 @@ async fn ceiling_phase(
             .unwrap();
         channels.push(channel);
     }
-    let stop = Arc::new(AtomicBool::new(false));
-    let started = Instant::now();
-    let mut workers = Vec::new();
-    for i in 0..publishers {
+    let run = drive(publishers, duration, |i, stop| {
         let channel = channels[i % channel_count].clone();
-        let (stop, exchange) = (stop.clone(), exchange.to_owned());
-        workers.push(tokio::spawn(async move {
-            let (mut ok, mut failed, mut latencies) = (0u64, 0u64, Vec::with_capacity(100_000));
+        let exchange = exchange.to_owned();
+        async move {
+            let mut tally = Tally::default();
             let mut n = (i as u64) << 40;
             while !stop.load(Ordering::Relaxed) {
                 n += 1;
@@ -250,23 +266,12 @@ async fn ceiling_phase(
                     .unwrap()
                     .await
                     .unwrap();
-                latencies.push(sent.elapsed().as_micros().min(u128::from(u32::MAX)) as u32);
-                if confirmation == lapin::Confirmation::Ack(None) {
-                    ok += 1
-                } else {
-                    failed += 1
-                }
+                tally.record(sent, confirmation == lapin::Confirmation::Ack(None));
             }
-            (ok, failed, latencies)
-        }));
-    }
-    tokio::time::sleep(duration).await;
-    stop.store(true, Ordering::Relaxed);
-    let mut parts = Vec::new();
-    for worker in workers {
-        parts.push(worker.await.unwrap());
-    }
-    let run = merge(parts, started.elapsed());
+            tally
+        }
+    })
+    .await;
     let _ = connection.close(200, "bench done".into()).await;
     run
 }

@@ -153,6 +153,8 @@ async fn two_tenants(client: &tokio_postgres::Client) {
         .unwrap();
 }
 
+/// Books organization `org`'s customer and service with `staff` on 1 December 2026,
+/// between two local times in Mexico City (UTC-6).
 async fn book(
     client: &tokio_postgres::Client,
     org: &str,
@@ -165,7 +167,7 @@ async fn book(
         "INSERT INTO appointments (organization_id, customer_id, staff_id, service_type_id, starts_at, ends_at, status, source)
          VALUES ('00000000-0000-4000-8000-00000000000{org}', '00000000-0000-4000-8000-0000000000{org}c',
                  '00000000-0000-4000-8000-0000000000{staff}', '00000000-0000-4000-8000-0000000000{org}5',
-                 '{starts}', '{ends}', '{status}', 'whatsapp')"
+                 '2026-12-01 {starts}-06', '2026-12-01 {ends}-06', '{status}', 'whatsapp')"
     );
     client.execute(sql.as_str(), &[]).await
 }
@@ -175,26 +177,11 @@ async fn one_staff_member_cannot_have_two_overlapping_live_appointments() {
     let test_db = TestDb::migrated().await;
     let client = test_db.pool.get().await.unwrap();
     two_tenants(&client).await;
-    book(
-        &client,
-        "a",
-        "a1",
-        "confirmed",
-        "2026-12-01 10:00-06",
-        "2026-12-01 10:45-06",
-    )
-    .await
-    .unwrap();
+    book(&client, "a", "a1", "confirmed", "10:00", "10:45")
+        .await
+        .unwrap();
 
-    let overlapping = book(
-        &client,
-        "a",
-        "a1",
-        "pending",
-        "2026-12-01 10:30-06",
-        "2026-12-01 11:15-06",
-    )
-    .await;
+    let overlapping = book(&client, "a", "a1", "pending", "10:30", "11:15").await;
 
     let error = overlapping.unwrap_err();
     assert_eq!(
@@ -213,60 +200,25 @@ async fn overlaps_are_fine_for_another_staff_member_back_to_back_or_when_cancell
     let test_db = TestDb::migrated().await;
     let client = test_db.pool.get().await.unwrap();
     two_tenants(&client).await;
-    book(
-        &client,
-        "a",
-        "a1",
-        "confirmed",
-        "2026-12-01 10:00-06",
-        "2026-12-01 10:45-06",
-    )
-    .await
-    .unwrap();
+    book(&client, "a", "a1", "confirmed", "10:00", "10:45")
+        .await
+        .unwrap();
 
     // Another staff member at the same time.
-    book(
-        &client,
-        "a",
-        "a2",
-        "confirmed",
-        "2026-12-01 10:00-06",
-        "2026-12-01 10:45-06",
-    )
-    .await
-    .unwrap();
+    book(&client, "a", "a2", "confirmed", "10:00", "10:45")
+        .await
+        .unwrap();
     // The same staff member, starting when the first ends.
-    book(
-        &client,
-        "a",
-        "a1",
-        "confirmed",
-        "2026-12-01 10:45-06",
-        "2026-12-01 11:30-06",
-    )
-    .await
-    .unwrap();
+    book(&client, "a", "a1", "confirmed", "10:45", "11:30")
+        .await
+        .unwrap();
     // Cancelled and no-show appointments don't hold the slot.
-    book(
-        &client,
-        "a",
-        "a1",
-        "cancelled",
-        "2026-12-01 10:15-06",
-        "2026-12-01 10:30-06",
-    )
-    .await
-    .unwrap();
-    book(
-        &client,
-        "a",
-        "a1",
-        "no_show",
-        "2026-12-01 10:15-06",
-        "2026-12-01 10:30-06",
-    )
-    .await
-    .unwrap();
+    book(&client, "a", "a1", "cancelled", "10:15", "10:30")
+        .await
+        .unwrap();
+    book(&client, "a", "a1", "no_show", "10:15", "10:30")
+        .await
+        .unwrap();
 
     let live: i64 = client
         .query_one(
@@ -286,15 +238,7 @@ async fn an_appointment_cannot_point_at_another_organizations_staff() {
     two_tenants(&client).await;
 
     // Organization a's customer and service with organization b's staff member.
-    let crossed = book(
-        &client,
-        "a",
-        "b1",
-        "confirmed",
-        "2026-12-01 10:00-06",
-        "2026-12-01 10:45-06",
-    )
-    .await;
+    let crossed = book(&client, "a", "b1", "confirmed", "10:00", "10:45").await;
 
     let error = crossed.unwrap_err();
     assert_eq!(
