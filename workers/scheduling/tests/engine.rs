@@ -85,7 +85,7 @@ fn slots_fill_the_opening_hours_around_the_lunch_break() {
 
     let slots = free_slots(
         &shop,
-        &[barber.clone()],
+        std::slice::from_ref(&barber),
         &query("2026-12-07", at(CDMX, "2026-12-06T12:00"), 45),
     )
     .unwrap();
@@ -136,7 +136,12 @@ fn nothing_is_offered_beyond_the_booking_horizon() {
     let barber = resource(every_day(&[("10:00", "19:00")]));
     let now = at(CDMX, "2026-12-07T12:00");
 
-    let tomorrow = free_slots(&shop, &[barber.clone()], &query("2026-12-08", now, 30)).unwrap();
+    let tomorrow = free_slots(
+        &shop,
+        std::slice::from_ref(&barber),
+        &query("2026-12-08", now, 30),
+    )
+    .unwrap();
     let later = free_slots(&shop, &[barber], &query("2026-12-09", now, 30)).unwrap();
 
     assert_eq!(
@@ -187,7 +192,7 @@ fn live_appointments_and_their_buffers_are_never_overlapped() {
 
     let plain = free_slots(
         &shop,
-        &[barber.clone()],
+        std::slice::from_ref(&barber),
         &query("2026-12-07", at(CDMX, "2026-12-06T12:00"), 45),
     )
     .unwrap();
@@ -272,7 +277,7 @@ fn zones_without_daylight_saving_keep_their_offset_all_year() {
     let barber = resource(every_day(&[("10:00", "11:00")]));
     let winter = free_slots(
         &shop,
-        &[barber.clone()],
+        std::slice::from_ref(&barber),
         &query("2026-01-12", at(CDMX, "2026-01-01T00:00"), 60),
     )
     .unwrap();
@@ -391,11 +396,11 @@ fn bad_ranges_are_refused() {
     zero.duration = SignedDuration::ZERO;
 
     assert_eq!(
-        free_slots(&shop, &[barber.clone()], &backwards),
+        free_slots(&shop, std::slice::from_ref(&barber), &backwards),
         Err(EngineError::EmptyRange)
     );
     assert!(matches!(
-        free_slots(&shop, &[barber.clone()], &too_long),
+        free_slots(&shop, std::slice::from_ref(&barber), &too_long),
         Err(EngineError::RangeTooLong(_))
     ));
     assert_eq!(
