@@ -1,6 +1,7 @@
 //! What every Cita binary links.
 //!
 //! - [`config`]: layered settings (`CITA_*`), validated at start;
+//! - [`contracts`]: the serde types of every message that crosses a queue;
 //! - [`secret`]: a string type that never prints its value;
 //! - [`telemetry`]: tracing setup, text or JSON;
 //! - [`shutdown`]: the cancellation token fired by SIGTERM / Ctrl-C;
@@ -12,6 +13,7 @@
 pub mod admin;
 pub mod amqp;
 pub mod config;
+pub mod contracts;
 pub mod db;
 pub mod http;
 pub mod secret;

@@ -18,11 +18,18 @@ pub struct Migration {
 }
 
 /// Every migration, in order. A test checks that this list and `sql/migrations/` agree.
-pub const MIGRATIONS: &[Migration] = &[Migration {
-    version: 1,
-    name: "core",
-    sql: include_str!("../../../sql/migrations/0001_core.sql"),
-}];
+pub const MIGRATIONS: &[Migration] = &[
+    Migration {
+        version: 1,
+        name: "core",
+        sql: include_str!("../../../sql/migrations/0001_core.sql"),
+    },
+    Migration {
+        version: 2,
+        name: "scheduling",
+        sql: include_str!("../../../sql/migrations/0002_scheduling.sql"),
+    },
+];
 
 /// Demo data (`cita-migrate --seed`); each file is idempotent.
 pub const SEEDS: &[(&str, &str)] = &[("demo", include_str!("../../../sql/seed/demo.sql"))];

@@ -1,5 +1,15 @@
 //! `cita-scheduling`: every read of free time and every write to appointments.
 //!
-//! - [`engine`]: the pure availability computation (zoned, daylight-saving correct).
+//! - [`engine`]: the pure availability computation (zoned, daylight-saving correct);
+//! - [`calendar`]: loads the engine's inputs from PostgreSQL and runs it;
+//! - [`authz`]: who the actor is according to the database, and what they may do;
+//! - [`ops`]: the operations, one transaction each, idempotent when they write;
+//! - [`store`]: appointment rows, the outbox and remembered command results;
+//! - [`error`]: refusals for the caller versus failures of ours.
 
+pub mod authz;
+pub mod calendar;
 pub mod engine;
+pub mod error;
+pub mod ops;
+pub mod store;

@@ -1,0 +1,256 @@
+//! `scheduling.rpc`: requests to the scheduling service and its replies.
+
+use jiff::{Timestamp, civil::Date};
+use serde::{Deserialize, Serialize};
+use uuid::Uuid;
+
+/// Who is asking. Only ids travel: the scheduling service looks up roles and permissions
+/// itself, so a caller cannot grant itself more than the database says.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Actor {
+    pub organization_id: Uuid,
+    #[serde(flatten)]
+    pub who: Who,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum Who {
+    Customer { customer_id: Uuid },
+    Staff { staff_id: Uuid },
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Status {
+    Pending,
+    Confirmed,
+    Completed,
+    Cancelled,
+    NoShow,
+}
+
+impl Status {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Status::Pending => "pending",
+            Status::Confirmed => "confirmed",
+            Status::Completed => "completed",
+            Status::Cancelled => "cancelled",
+            Status::NoShow => "no_show",
+        }
+    }
+
+    pub fn parse(value: &str) -> Option<Self> {
+        [
+            Status::Pending,
+            Status::Confirmed,
+            Status::Completed,
+            Status::Cancelled,
+            Status::NoShow,
+        ]
+        .into_iter()
+        .find(|s| s.as_str() == value)
+    }
+
+    /// Pending and confirmed appointments hold their time; the others free it.
+    pub fn is_live(self) -> bool {
+        matches!(self, Status::Pending | Status::Confirmed)
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Source {
+    Whatsapp,
+    Web,
+    Manual,
+    WalkIn,
+}
+
+impl Source {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Source::Whatsapp => "whatsapp",
+            Source::Web => "web",
+            Source::Manual => "manual",
+            Source::WalkIn => "walk_in",
+        }
+    }
+
+    pub fn parse(value: &str) -> Option<Self> {
+        [
+            Source::Whatsapp,
+            Source::Web,
+            Source::Manual,
+            Source::WalkIn,
+        ]
+        .into_iter()
+        .find(|s| s.as_str() == value)
+    }
+}
+
+/// A request to `scheduling.rpc`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "type", rename_all = "snake_case")]
+pub enum Request {
+    Availability(AvailabilityRequest),
+    Book(BookRequest),
+    Cancel(CancelRequest),
+    Reschedule(RescheduleRequest),
+    SetStatus(SetStatusRequest),
+    BlockTime(BlockTimeRequest),
+    BookWalkIn(WalkInRequest),
+    Schedule(ScheduleRequest),
+    Upcoming(CustomerRequest),
+    History(CustomerRequest),
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct AvailabilityRequest {
+    pub actor: Actor,
+    pub service_type_id: Uuid,
+    /// First and last local date, inclusive, in the organization's zone.
+    pub from: Date,
+    pub to: Date,
+    pub staff_id: Option<Uuid>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct BookRequest {
+    pub actor: Actor,
+    /// The same key again returns the first result and writes nothing.
+    pub idempotency_key: String,
+    pub service_type_id: Uuid,
+    pub starts_at: Timestamp,
+    pub staff_id: Option<Uuid>,
+    /// Required when staff book on a customer's behalf; a customer books for themselves.
+    pub customer_id: Option<Uuid>,
+    pub source: Source,
+    pub notes: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct CancelRequest {
+    pub actor: Actor,
+    pub idempotency_key: String,
+    pub appointment_id: Uuid,
+    pub reason: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct RescheduleRequest {
+    pub actor: Actor,
+    pub idempotency_key: String,
+    pub appointment_id: Uuid,
+    pub starts_at: Timestamp,
+    /// Another staff member for the new time; by default the same one if free.
+    pub staff_id: Option<Uuid>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct SetStatusRequest {
+    pub actor: Actor,
+    pub idempotency_key: String,
+    pub appointment_id: Uuid,
+    pub status: Status,
+    pub notes: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct BlockTimeRequest {
+    pub actor: Actor,
+    pub idempotency_key: String,
+    /// Whose time; a staff member blocks their own unless they may manage others.
+    pub staff_id: Uuid,
+    pub starts_at: Timestamp,
+    pub ends_at: Timestamp,
+    pub reason: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct WalkInRequest {
+    pub actor: Actor,
+    pub idempotency_key: String,
+    pub service_type_id: Uuid,
+    /// Who takes the walk-in; by default the staff member asking.
+    pub staff_id: Option<Uuid>,
+    pub customer_name: Option<String>,
+    /// E.164 digits, if the customer gave a number.
+    pub customer_phone: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ScheduleRequest {
+    pub actor: Actor,
+    pub from: Date,
+    pub to: Date,
+    /// One staff member's agenda, or the whole business's with `None`.
+    pub staff_id: Option<Uuid>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct CustomerRequest {
+    pub actor: Actor,
+    pub customer_id: Uuid,
+}
+
+/// The reply to a request.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Reply {
+    Ok(Outcome),
+    Error(SchedulingError),
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "type", rename_all = "snake_case")]
+pub enum Outcome {
+    Slots { slots: Vec<FreeSlot> },
+    Appointment { appointment: Appointment },
+    Appointments { appointments: Vec<Appointment> },
+    Blocked { block_id: Uuid },
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct FreeSlot {
+    pub starts_at: Timestamp,
+    pub staff_ids: Vec<Uuid>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Appointment {
+    pub id: Uuid,
+    pub organization_id: Uuid,
+    pub customer_id: Uuid,
+    pub staff_id: Uuid,
+    pub service_type_id: Uuid,
+    pub starts_at: Timestamp,
+    pub ends_at: Timestamp,
+    pub status: Status,
+    pub source: Source,
+    pub notes: Option<String>,
+    pub cancellation_reason: Option<String>,
+}
+
+/// Every way a request can fail, typed so callers (the AI's tools) can react.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, thiserror::Error)]
+#[serde(tag = "code", rename_all = "snake_case")]
+pub enum SchedulingError {
+    #[error("the slot was taken; {} alternatives offered", alternatives.len())]
+    SlotTaken { alternatives: Vec<FreeSlot> },
+    #[error("the requested time is not bookable")]
+    NotAvailable { alternatives: Vec<FreeSlot> },
+    #[error("not allowed")]
+    Forbidden,
+    #[error("{what} not found")]
+    NotFound { what: String },
+    #[error("the monthly booking quota of the free plan is used up")]
+    QuotaExceeded,
+    #[error("an appointment that is {from:?} cannot become {to:?}")]
+    IllegalTransition { from: Status, to: Status },
+    #[error("invalid request: {reason}")]
+    InvalidRequest { reason: String },
+    #[error("scheduling is unavailable, try again")]
+    Unavailable,
+}

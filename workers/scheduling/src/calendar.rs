@@ -1,0 +1,250 @@
+//! Loads what the engine needs from PostgreSQL and runs it: the organization's rules and
+//! hours, the resources that perform a service, and who is busy when.
+
+use jiff::{
+    SignedDuration, Timestamp, ToSpan,
+    civil::{Date, Time},
+    tz::TimeZone,
+};
+use tokio_postgres::Transaction;
+use uuid::Uuid;
+
+use crate::{
+    engine::{self, Business, Interval, LocalHours, Query, Resource, Slot, Week},
+    error::Error,
+};
+
+/// An organization's booking rules.
+#[derive(Debug, Clone)]
+pub struct Organization {
+    pub id: Uuid,
+    pub time_zone: TimeZone,
+    pub free_plan: bool,
+    pub step: SignedDuration,
+    pub min_notice: SignedDuration,
+    pub horizon: SignedDuration,
+}
+
+#[derive(Debug, Clone)]
+pub struct Service {
+    pub id: Uuid,
+    pub duration: SignedDuration,
+    pub buffer: SignedDuration,
+}
+
+impl Service {
+    pub fn buffer_minutes(&self) -> i32 {
+        i32::try_from(self.buffer.as_mins()).unwrap_or(i32::MAX)
+    }
+}
+
+pub async fn organization(tx: &Transaction<'_>, id: Uuid) -> Result<Organization, Error> {
+    let row = tx
+        .query_opt(
+            "SELECT timezone, plan = 'free', slot_step_minutes, min_notice_minutes, horizon_days
+             FROM organizations WHERE id = $1",
+            &[&id],
+        )
+        .await?
+        .ok_or_else(|| Error::not_found("organization"))?;
+    let zone: String = row.get(0);
+    let time_zone = TimeZone::get(&zone)
+        .map_err(|e| Error::Corrupt(format!("organization {id} has time zone {zone:?}: {e}")))?;
+    Ok(Organization {
+        id,
+        time_zone,
+        free_plan: row.get(1),
+        step: SignedDuration::from_mins(i64::from(row.get::<_, i32>(2))),
+        min_notice: SignedDuration::from_mins(i64::from(row.get::<_, i32>(3))),
+        horizon: SignedDuration::from_hours(24 * i64::from(row.get::<_, i32>(4))),
+    })
+}
+
+/// An active service of the organization.
+pub async fn service(
+    tx: &Transaction<'_>,
+    organization_id: Uuid,
+    id: Uuid,
+) -> Result<Service, Error> {
+    let row = tx
+        .query_opt(
+            "SELECT duration_minutes, buffer_minutes FROM service_types
+             WHERE organization_id = $1 AND id = $2 AND active",
+            &[&organization_id, &id],
+        )
+        .await?
+        .ok_or_else(|| Error::not_found("service"))?;
+    Ok(Service {
+        id,
+        duration: SignedDuration::from_mins(i64::from(row.get::<_, i32>(0))),
+        buffer: SignedDuration::from_mins(i64::from(row.get::<_, i32>(1))),
+    })
+}
+
+/// What to compute free slots for.
+pub struct Search {
+    pub from: Date,
+    pub to: Date,
+    /// Only this staff member, or anyone who performs the service.
+    pub staff_id: Option<Uuid>,
+    /// An appointment being moved does not block its own new time.
+    pub ignoring: Option<Uuid>,
+    /// Leave appointments out entirely (to tell "taken" from "never bookable").
+    pub without_appointments: bool,
+    /// Overrides the organization's minimum notice (walk-ins start now).
+    pub min_notice: Option<SignedDuration>,
+}
+
+impl Search {
+    pub fn days(from: Date, to: Date) -> Self {
+        Search {
+            from,
+            to,
+            staff_id: None,
+            ignoring: None,
+            without_appointments: false,
+            min_notice: None,
+        }
+    }
+}
+
+/// Free start times for `service`, read inside `tx` so that a booking decides on what it sees.
+pub async fn free_slots(
+    tx: &Transaction<'_>,
+    org: &Organization,
+    service: &Service,
+    search: &Search,
+    now: Timestamp,
+) -> Result<Vec<Slot>, Error> {
+    let window = Interval {
+        start: local_midnight(&org.time_zone, search.from)?,
+        end: local_midnight(
+            &org.time_zone,
+            search.to.checked_add(1.day()).map_err(time)?,
+        )?,
+    };
+    let business = Business {
+        time_zone: org.time_zone.clone(),
+        opening_hours: week(
+            tx.query(
+                "SELECT weekday, opens_at, closes_at FROM business_hours WHERE organization_id = $1",
+                &[&org.id],
+            )
+            .await?
+            .iter()
+            .map(|row| (row.get(0), row.get(1), row.get(2))),
+        ),
+        closures: tx
+            .query(
+                "SELECT lower(during), upper(during) FROM availability_exceptions
+                 WHERE organization_id = $1 AND staff_id IS NULL AND during && tstzrange($2, $3)",
+                &[&org.id, &window.start, &window.end],
+            )
+            .await?
+            .iter()
+            .map(|row| Interval { start: row.get(0), end: row.get(1) })
+            .collect(),
+        min_notice: search.min_notice.unwrap_or(org.min_notice),
+        horizon: org.horizon,
+        step: org.step,
+    };
+
+    let staff_rows = tx
+        .query(
+            "SELECT s.id FROM staff s JOIN staff_services ss ON ss.staff_id = s.id
+             WHERE s.organization_id = $1 AND ss.service_type_id = $2 AND s.active
+               AND ($3::uuid IS NULL OR s.id = $3)
+             ORDER BY s.created_at, s.id",
+            &[&org.id, &service.id, &search.staff_id],
+        )
+        .await?;
+    let staff_ids: Vec<Uuid> = staff_rows.iter().map(|row| row.get(0)).collect();
+    let hours = tx
+        .query(
+            "SELECT staff_id, weekday, starts_at, ends_at FROM staff_working_hours WHERE staff_id = ANY($1)",
+            &[&staff_ids],
+        )
+        .await?;
+    let busy = tx
+        .query(
+            "SELECT staff_id, starts_at, occupied_until FROM appointments
+             WHERE staff_id = ANY($1) AND status IN ('pending', 'confirmed') AND NOT $5
+               AND tstzrange(starts_at, occupied_until) && tstzrange($2, $3)
+               AND ($4::uuid IS NULL OR id <> $4)
+             UNION ALL
+             SELECT staff_id, lower(during), upper(during) FROM availability_exceptions
+             WHERE staff_id = ANY($1) AND during && tstzrange($2, $3)",
+            &[
+                &staff_ids,
+                &window.start,
+                &window.end,
+                &search.ignoring,
+                &search.without_appointments,
+            ],
+        )
+        .await?;
+
+    let resources: Vec<Resource> = staff_ids
+        .iter()
+        .map(|id| Resource {
+            id: *id,
+            working_hours: week(hours.iter().filter(|row| row.get::<_, Uuid>(0) == *id).map(
+                |row| {
+                    (
+                        row.get::<_, i16>(1),
+                        row.get::<_, Time>(2),
+                        row.get::<_, Time>(3),
+                    )
+                },
+            )),
+            busy: busy
+                .iter()
+                .filter(|row| row.get::<_, Uuid>(0) == *id)
+                .map(|row| Interval {
+                    start: row.get(1),
+                    end: row.get(2),
+                })
+                .collect(),
+        })
+        .collect();
+
+    let query = Query {
+        duration: service.duration,
+        buffer: service.buffer,
+        from: search.from,
+        to: search.to,
+        now,
+    };
+    engine::free_slots(&business, &resources, &query).map_err(|e| Error::invalid(e.to_string()))
+}
+
+/// Weekly hours from rows of (ISO weekday, start, end).
+fn week(rows: impl IntoIterator<Item = (i16, Time, Time)>) -> Week {
+    let mut week: Week = Default::default();
+    for (weekday, start, end) in rows {
+        if let Some(day) = usize::try_from(weekday - 1)
+            .ok()
+            .and_then(|i| week.get_mut(i))
+        {
+            day.push(LocalHours { start, end });
+        }
+    }
+    week
+}
+
+pub fn local_midnight(zone: &TimeZone, date: Date) -> Result<Timestamp, Error> {
+    Ok(date
+        .to_zoned(zone.clone())
+        .map_err(time)?
+        .start_of_day()
+        .map_err(time)?
+        .timestamp())
+}
+
+pub fn local_date(zone: &TimeZone, at: Timestamp) -> Date {
+    at.to_zoned(zone.clone()).date()
+}
+
+fn time(error: jiff::Error) -> Error {
+    Error::invalid(error.to_string())
+}

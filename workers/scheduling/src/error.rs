@@ -1,0 +1,45 @@
+//! Why an operation did not succeed: a decision for the caller (`Rejected`), or a
+//! failure of ours that the caller may retry.
+
+use cita_shared::contracts::scheduling::SchedulingError;
+
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    /// A business decision, returned to the caller as it is.
+    #[error(transparent)]
+    Rejected(#[from] SchedulingError),
+    #[error("postgres: {0}")]
+    Postgres(#[from] tokio_postgres::Error),
+    #[error("database pool: {0}")]
+    Pool(#[from] deadpool_postgres::PoolError),
+    #[error("stored data is inconsistent: {0}")]
+    Corrupt(String),
+}
+
+impl Error {
+    pub fn not_found(what: &str) -> Self {
+        Error::Rejected(SchedulingError::NotFound {
+            what: what.to_owned(),
+        })
+    }
+
+    pub fn invalid(reason: impl Into<String>) -> Self {
+        Error::Rejected(SchedulingError::InvalidRequest {
+            reason: reason.into(),
+        })
+    }
+
+    /// What the caller is told. Failures of ours become `Unavailable` (and are logged
+    /// once, here, with their cause).
+    pub fn into_reply_error(self) -> SchedulingError {
+        match self {
+            Error::Rejected(error) => error,
+            other => {
+                tracing::error!(error = %other, "scheduling operation failed");
+                SchedulingError::Unavailable
+            }
+        }
+    }
+}
+
+pub const FORBIDDEN: Error = Error::Rejected(SchedulingError::Forbidden);

@@ -1,0 +1,381 @@
+//! Booking: by a customer or staff for a given start, and walk-ins.
+
+use cita_shared::contracts::{
+    events::Event,
+    scheduling::{
+        Appointment, BookRequest, Outcome, Reply, SchedulingError, Source, WalkInRequest,
+    },
+};
+use jiff::{SignedDuration, Timestamp, ToSpan};
+use tokio_postgres::{Transaction, error::SqlState};
+use uuid::Uuid;
+
+use super::{Scheduler, refusal};
+use crate::{
+    authz::{self, Principal},
+    calendar::{self, Organization, Search, Service},
+    error::{Error, FORBIDDEN},
+    store::{self, APPOINTMENT_COLUMNS},
+};
+
+/// Bookings a free-plan organization may make per calendar month (in its own zone).
+pub const FREE_PLAN_MONTHLY_BOOKINGS: u32 = 50;
+
+pub async fn book(scheduler: &Scheduler, request: BookRequest) -> Result<Reply, Error> {
+    let now = scheduler.now();
+    let org_id = request.actor.organization_id;
+    let mut client = scheduler.pool.get().await?;
+    let transaction = client.transaction().await?;
+    if let Some(reply) = store::recall(&transaction, org_id, &request.idempotency_key).await? {
+        return Ok(reply);
+    }
+    let tx = &transaction;
+    let outcome: Result<Outcome, Error> = async {
+        let principal = authz::resolve(tx, &request.actor).await?;
+        let customer_id = customer_for(tx, &principal, org_id, request.customer_id).await?;
+        let staff_filter = staff_filter(&principal, request.staff_id)?;
+        let org = calendar::organization(tx, org_id).await?;
+        let service = calendar::service(tx, org_id, request.service_type_id).await?;
+        check_quota(tx, &org, now).await?;
+
+        let day = calendar::local_date(&org.time_zone, request.starts_at);
+        let mut search = Search::days(day, day);
+        search.staff_id = staff_filter;
+        let free = calendar::free_slots(tx, &org, &service, &search, now).await?;
+        let Some(slot) = free.into_iter().find(|s| s.start == request.starts_at) else {
+            return Err(refusal(
+                tx,
+                &org,
+                &service,
+                request.starts_at,
+                staff_filter,
+                None,
+                now,
+            )
+            .await?);
+        };
+        let new = NewAppointment {
+            customer_id,
+            service: &service,
+            starts_at: request.starts_at,
+            source: request.source,
+            notes: request.notes.as_deref(),
+        };
+        let Some(appointment) = insert_first_free(tx, org_id, &slot.resources, &new).await? else {
+            // Every candidate lost a race since we looked: the constraint said no.
+            return Err(refusal(
+                tx,
+                &org,
+                &service,
+                request.starts_at,
+                staff_filter,
+                None,
+                now,
+            )
+            .await?);
+        };
+        store::emit(
+            tx,
+            org_id,
+            now,
+            Event::AppointmentBooked {
+                appointment: appointment.clone(),
+                actor: request.actor,
+            },
+        )
+        .await?;
+        Ok(Outcome::Appointment { appointment })
+    }
+    .await;
+    store::settle(
+        transaction,
+        org_id,
+        &request.idempotency_key,
+        "book",
+        outcome,
+    )
+    .await
+}
+
+/// A walk-in: starts now if the staff member is free, otherwise at their next free slot.
+pub async fn walk_in(scheduler: &Scheduler, request: WalkInRequest) -> Result<Reply, Error> {
+    let now = scheduler.now();
+    let org_id = request.actor.organization_id;
+    let mut client = scheduler.pool.get().await?;
+    let transaction = client.transaction().await?;
+    if let Some(reply) = store::recall(&transaction, org_id, &request.idempotency_key).await? {
+        return Ok(reply);
+    }
+    let tx = &transaction;
+    let outcome: Result<Outcome, Error> = async {
+        let principal = authz::resolve(tx, &request.actor).await?;
+        let Principal::Staff { id: asking, .. } = principal else {
+            return Err(FORBIDDEN);
+        };
+        let staff_id = request.staff_id.unwrap_or(asking);
+        if !principal.may_act_for_staff(staff_id) {
+            return Err(FORBIDDEN);
+        }
+        let org = calendar::organization(tx, org_id).await?;
+        let service = calendar::service(tx, org_id, request.service_type_id).await?;
+        check_quota(tx, &org, now).await?;
+        let customer_id = walk_in_customer(
+            tx,
+            org_id,
+            request.customer_name.as_deref(),
+            request.customer_phone.as_deref(),
+        )
+        .await?;
+        let mut new = NewAppointment {
+            customer_id,
+            service: &service,
+            // Whole minutes read better on an agenda.
+            starts_at: now
+                .round(jiff::Unit::Minute)
+                .map_err(|e| Error::invalid(e.to_string()))?,
+            source: Source::WalkIn,
+            notes: None,
+        };
+        let appointment = match insert_first_free(tx, org_id, &[staff_id], &new).await? {
+            Some(appointment) => appointment,
+            None => {
+                let today = calendar::local_date(&org.time_zone, now);
+                let mut search = Search::days(
+                    today,
+                    today
+                        .checked_add(1.day())
+                        .map_err(|e| Error::invalid(e.to_string()))?,
+                );
+                search.staff_id = Some(staff_id);
+                search.min_notice = Some(SignedDuration::ZERO);
+                let next = calendar::free_slots(tx, &org, &service, &search, now).await?;
+                let Some(slot) = next.first() else {
+                    return Err(Error::Rejected(SchedulingError::NotAvailable {
+                        alternatives: Vec::new(),
+                    }));
+                };
+                new.starts_at = slot.start;
+                insert_first_free(tx, org_id, &[staff_id], &new)
+                    .await?
+                    .ok_or(Error::Rejected(SchedulingError::SlotTaken {
+                        alternatives: Vec::new(),
+                    }))?
+            }
+        };
+        store::emit(
+            tx,
+            org_id,
+            now,
+            Event::AppointmentBooked {
+                appointment: appointment.clone(),
+                actor: request.actor,
+            },
+        )
+        .await?;
+        Ok(Outcome::Appointment { appointment })
+    }
+    .await;
+    store::settle(
+        transaction,
+        org_id,
+        &request.idempotency_key,
+        "walk_in",
+        outcome,
+    )
+    .await
+}
+
+struct NewAppointment<'a> {
+    customer_id: Uuid,
+    service: &'a Service,
+    starts_at: Timestamp,
+    source: Source,
+    notes: Option<&'a str>,
+}
+
+/// Inserts the appointment with the first of `staff` whose time is still free. The
+/// exclusion constraint is the judge: a staff member booked by a concurrent transaction
+/// since we read the calendar makes the insert fail, and the next one is tried.
+async fn insert_first_free(
+    tx: &Transaction<'_>,
+    organization_id: Uuid,
+    staff: &[Uuid],
+    new: &NewAppointment<'_>,
+) -> Result<Option<Appointment>, Error> {
+    let ends_at = new
+        .starts_at
+        .checked_add(new.service.duration)
+        .map_err(|e| Error::invalid(e.to_string()))?;
+    for staff_id in staff {
+        tx.batch_execute("SAVEPOINT booking").await?;
+        let inserted = tx
+            .query_one(
+                &format!(
+                    "INSERT INTO appointments (organization_id, customer_id, staff_id, service_type_id, starts_at,
+                         ends_at, buffer_minutes, status, source, notes, price_minor, currency)
+                     SELECT $1, $2, $3, $4, $5, $6, $7, 'confirmed', $8, $9, price_minor, currency
+                     FROM service_types WHERE id = $4
+                     RETURNING {APPOINTMENT_COLUMNS}"
+                ),
+                &[
+                    &organization_id,
+                    &new.customer_id,
+                    staff_id,
+                    &new.service.id,
+                    &new.starts_at,
+                    &ends_at,
+                    &new.service.buffer_minutes(),
+                    &new.source.as_str(),
+                    &new.notes,
+                ],
+            )
+            .await;
+        match inserted {
+            Ok(row) => {
+                tx.batch_execute("RELEASE SAVEPOINT booking").await?;
+                return store::appointment(&row).map(Some);
+            }
+            Err(error) if error.code() == Some(&SqlState::EXCLUSION_VIOLATION) => {
+                tx.batch_execute("ROLLBACK TO SAVEPOINT booking").await?;
+            }
+            Err(error) => return Err(error.into()),
+        }
+    }
+    Ok(None)
+}
+
+/// The customer a booking is for: a customer books for themselves; staff name one.
+async fn customer_for(
+    tx: &Transaction<'_>,
+    principal: &Principal,
+    organization_id: Uuid,
+    requested: Option<Uuid>,
+) -> Result<Uuid, Error> {
+    match (principal, requested) {
+        (Principal::Customer { id }, None) => Ok(*id),
+        (Principal::Customer { id }, Some(other)) if *id == other => Ok(*id),
+        (Principal::Customer { .. }, Some(_)) => Err(FORBIDDEN),
+        (Principal::Staff { .. }, None) => {
+            Err(Error::invalid("customer_id is required when staff book"))
+        }
+        (Principal::Staff { .. }, Some(customer_id)) => {
+            let exists = tx
+                .query_opt(
+                    "SELECT 1 FROM customers WHERE organization_id = $1 AND id = $2",
+                    &[&organization_id, &customer_id],
+                )
+                .await?
+                .is_some();
+            if exists {
+                Ok(customer_id)
+            } else {
+                Err(Error::not_found("customer"))
+            }
+        }
+    }
+}
+
+/// The walk-in's customer: found by phone, or created (phone and name are optional).
+async fn walk_in_customer(
+    tx: &Transaction<'_>,
+    organization_id: Uuid,
+    name: Option<&str>,
+    phone: Option<&str>,
+) -> Result<Uuid, Error> {
+    if let Some(phone) = phone {
+        if !(8..=15).contains(&phone.len())
+            || !phone.bytes().all(|b| b.is_ascii_digit())
+            || phone.starts_with('0')
+        {
+            return Err(Error::invalid(
+                "customer_phone must be E.164 digits without '+'",
+            ));
+        }
+        let row = tx
+            .query_one(
+                "INSERT INTO customers (organization_id, phone, name) VALUES ($1, $2, $3)
+                 ON CONFLICT (organization_id, phone) DO UPDATE SET name = coalesce(customers.name, EXCLUDED.name)
+                 RETURNING id",
+                &[&organization_id, &phone, &name],
+            )
+            .await?;
+        return Ok(row.get(0));
+    }
+    let row = tx
+        .query_one(
+            "INSERT INTO customers (organization_id, name) VALUES ($1, $2) RETURNING id",
+            &[&organization_id, &name],
+        )
+        .await?;
+    Ok(row.get(0))
+}
+
+/// Refuses a booking past the free plan's monthly quota, telling the owner once a month.
+async fn check_quota(
+    tx: &Transaction<'_>,
+    org: &Organization,
+    now: Timestamp,
+) -> Result<(), Error> {
+    if !org.free_plan {
+        return Ok(());
+    }
+    // Serializes this organization's bookings while it counts, so two bookings at 49
+    // can't both pass.
+    tx.execute(
+        "SELECT pg_advisory_xact_lock(hashtextextended('quota:' || $1::text, 0))",
+        &[&org.id.to_string()],
+    )
+    .await?;
+    let month = now
+        .to_zoned(org.time_zone.clone())
+        .first_of_month()
+        .and_then(|z| z.start_of_day())
+        .map_err(|e| Error::invalid(e.to_string()))?;
+    let booked: i64 = tx
+        .query_one(
+            "SELECT count(*) FROM appointments WHERE organization_id = $1 AND created_at >= $2",
+            &[&org.id, &month.timestamp()],
+        )
+        .await?
+        .get(0);
+    if booked < i64::from(FREE_PLAN_MONTHLY_BOOKINGS) {
+        return Ok(());
+    }
+    let first_refusal = tx
+        .execute(
+            "INSERT INTO quota_notices (organization_id, month) VALUES ($1, $2) ON CONFLICT DO NOTHING",
+            &[&org.id, &month.date()],
+        )
+        .await?
+        == 1;
+    if first_refusal {
+        store::emit(
+            tx,
+            org.id,
+            now,
+            Event::QuotaExceeded {
+                month: month.date(),
+                limit: FREE_PLAN_MONTHLY_BOOKINGS,
+            },
+        )
+        .await?;
+    }
+    Err(Error::Rejected(SchedulingError::QuotaExceeded))
+}
+
+/// Whose time a booking may take. Customers pick anyone (or no one in particular);
+/// staff book themselves, or anyone with `manage_appointments`.
+pub(super) fn staff_filter(
+    principal: &Principal,
+    requested: Option<Uuid>,
+) -> Result<Option<Uuid>, Error> {
+    match (principal, requested) {
+        (Principal::Customer { .. }, requested) => Ok(requested),
+        (Principal::Staff { .. }, Some(staff_id)) if principal.may_act_for_staff(staff_id) => {
+            Ok(Some(staff_id))
+        }
+        (Principal::Staff { .. }, Some(_)) => Err(FORBIDDEN),
+        (Principal::Staff { .. }, None) if principal.manages_others() => Ok(None),
+        (Principal::Staff { id, .. }, None) => Ok(Some(*id)),
+    }
+}

@@ -1,0 +1,119 @@
+//! The operations, each one PostgreSQL transaction. Writing operations carry an
+//! idempotency key: a repeated key returns the first reply and writes nothing.
+
+mod book;
+mod change;
+mod read;
+mod time_off;
+
+use std::sync::Arc;
+
+use cita_shared::contracts::scheduling::{FreeSlot, Reply, Request, SchedulingError};
+use deadpool_postgres::Pool;
+use jiff::Timestamp;
+use tokio_postgres::Transaction;
+use uuid::Uuid;
+
+use crate::{
+    calendar::{self, Organization, Search, Service},
+    engine::Slot,
+    error::Error,
+};
+
+/// The current time; injectable so tests decide what "now" is.
+pub type Clock = Arc<dyn Fn() -> Timestamp + Send + Sync>;
+
+/// How many alternatives a refused booking offers, and how far ahead they are sought.
+const ALTERNATIVES: usize = 3;
+const ALTERNATIVE_DAYS: i64 = 7;
+
+pub struct Scheduler {
+    pool: Pool,
+    clock: Clock,
+}
+
+impl Scheduler {
+    pub fn new(pool: Pool, clock: Clock) -> Self {
+        Scheduler { pool, clock }
+    }
+
+    /// Runs one request. Never fails: failures of ours become `Unavailable`.
+    pub async fn handle(&self, request: Request) -> Reply {
+        let result = match request {
+            Request::Availability(r) => read::availability(self, r).await,
+            Request::Book(r) => book::book(self, r).await,
+            Request::BookWalkIn(r) => book::walk_in(self, r).await,
+            Request::Cancel(r) => change::cancel(self, r).await,
+            Request::Reschedule(r) => change::reschedule(self, r).await,
+            Request::SetStatus(r) => change::set_status(self, r).await,
+            Request::BlockTime(r) => time_off::block(self, r).await,
+            Request::Schedule(r) => read::schedule(self, r).await,
+            Request::Upcoming(r) => read::upcoming(self, r).await,
+            Request::History(r) => read::history(self, r).await,
+        };
+        result.unwrap_or_else(|error| Reply::Error(error.into_reply_error()))
+    }
+
+    fn now(&self) -> Timestamp {
+        (self.clock)()
+    }
+}
+
+/// Why `start` is not free: taken (it would be free without appointments) or never
+/// bookable, with the nearest free alternatives either way.
+async fn refusal(
+    tx: &Transaction<'_>,
+    org: &Organization,
+    service: &Service,
+    start: Timestamp,
+    staff_id: Option<Uuid>,
+    ignoring: Option<Uuid>,
+    now: Timestamp,
+) -> Result<Error, Error> {
+    let day = calendar::local_date(&org.time_zone, start);
+    let mut search = Search::days(day, day);
+    search.staff_id = staff_id;
+    search.ignoring = ignoring;
+    search.without_appointments = true;
+    let bookable = calendar::free_slots(tx, org, service, &search, now)
+        .await?
+        .iter()
+        .any(|s| s.start == start);
+    let alternatives = alternatives(tx, org, service, start, staff_id, ignoring, now).await?;
+    Ok(Error::Rejected(if bookable {
+        SchedulingError::SlotTaken { alternatives }
+    } else {
+        SchedulingError::NotAvailable { alternatives }
+    }))
+}
+
+/// The free slots nearest to `wanted` (before or after it) within a week, earliest first.
+async fn alternatives(
+    tx: &Transaction<'_>,
+    org: &Organization,
+    service: &Service,
+    wanted: Timestamp,
+    staff_id: Option<Uuid>,
+    ignoring: Option<Uuid>,
+    now: Timestamp,
+) -> Result<Vec<FreeSlot>, Error> {
+    let day = calendar::local_date(&org.time_zone, wanted.max(now));
+    let last = day
+        .checked_add(jiff::Span::new().days(ALTERNATIVE_DAYS))
+        .map_err(|e| Error::invalid(e.to_string()))?;
+    let mut search = Search::days(day, last);
+    search.staff_id = staff_id;
+    search.ignoring = ignoring;
+    let mut slots = calendar::free_slots(tx, org, service, &search, now).await?;
+    slots.sort_by_key(|s| (s.start.duration_since(wanted).abs(), s.start));
+    slots.truncate(ALTERNATIVES);
+    slots.sort_by_key(|s| s.start);
+    Ok(slots.into_iter().map(free_slot).collect())
+}
+
+fn free_slot(slot: Slot) -> FreeSlot {
+    FreeSlot {
+        starts_at: slot.start,
+        staff_ids: slot.resources,
+    }
+}

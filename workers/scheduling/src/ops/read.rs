@@ -1,0 +1,116 @@
+//! Reading: free slots, agendas, a customer's upcoming appointments and history.
+
+use cita_shared::contracts::scheduling::{
+    AvailabilityRequest, CustomerRequest, Outcome, Reply, ScheduleRequest,
+};
+use jiff::ToSpan;
+
+use super::{Scheduler, free_slot};
+use crate::{
+    authz,
+    calendar::{self, Search},
+    error::{Error, FORBIDDEN},
+    store::{self, APPOINTMENT_COLUMNS},
+};
+
+pub async fn availability(
+    scheduler: &Scheduler,
+    request: AvailabilityRequest,
+) -> Result<Reply, Error> {
+    let now = scheduler.now();
+    let mut client = scheduler.pool.get().await?;
+    let tx = client.build_transaction().read_only(true).start().await?;
+    authz::resolve(&tx, &request.actor).await?;
+    let org = calendar::organization(&tx, request.actor.organization_id).await?;
+    let service = calendar::service(&tx, org.id, request.service_type_id).await?;
+    let mut search = Search::days(request.from, request.to);
+    search.staff_id = request.staff_id;
+    let slots = calendar::free_slots(&tx, &org, &service, &search, now).await?;
+    Ok(Reply::Ok(Outcome::Slots {
+        slots: slots.into_iter().map(free_slot).collect(),
+    }))
+}
+
+/// A staff member's agenda, or the whole business's, for local dates `from..=to`:
+/// everything but cancelled appointments, in order.
+pub async fn schedule(scheduler: &Scheduler, request: ScheduleRequest) -> Result<Reply, Error> {
+    let mut client = scheduler.pool.get().await?;
+    let tx = client.build_transaction().read_only(true).start().await?;
+    let principal = authz::resolve(&tx, &request.actor).await?;
+    if !principal.is_staff() || !principal.may_view_schedule(request.staff_id) {
+        return Err(FORBIDDEN);
+    }
+    let org = calendar::organization(&tx, request.actor.organization_id).await?;
+    let start = calendar::local_midnight(&org.time_zone, request.from)?;
+    let end = calendar::local_midnight(
+        &org.time_zone,
+        request
+            .to
+            .checked_add(1.day())
+            .map_err(|e| Error::invalid(e.to_string()))?,
+    )?;
+    let rows = tx
+        .query(
+            &format!(
+                "SELECT {APPOINTMENT_COLUMNS} FROM appointments
+                 WHERE organization_id = $1 AND status <> 'cancelled' AND starts_at < $3 AND ends_at > $2
+                   AND ($4::uuid IS NULL OR staff_id = $4)
+                 ORDER BY starts_at, staff_id"
+            ),
+            &[&org.id, &start, &end, &request.staff_id],
+        )
+        .await?;
+    appointments(&rows)
+}
+
+/// A customer's live appointments from now on.
+pub async fn upcoming(scheduler: &Scheduler, request: CustomerRequest) -> Result<Reply, Error> {
+    customer_appointments(
+        scheduler,
+        request,
+        "status IN ('pending', 'confirmed') AND starts_at >= $3 ORDER BY starts_at",
+    )
+    .await
+}
+
+/// A customer's past appointments, whatever became of them, newest first.
+pub async fn history(scheduler: &Scheduler, request: CustomerRequest) -> Result<Reply, Error> {
+    customer_appointments(
+        scheduler,
+        request,
+        "starts_at < $3 ORDER BY starts_at DESC LIMIT 50",
+    )
+    .await
+}
+
+async fn customer_appointments(
+    scheduler: &Scheduler,
+    request: CustomerRequest,
+    filter: &str,
+) -> Result<Reply, Error> {
+    let now = scheduler.now();
+    let mut client = scheduler.pool.get().await?;
+    let tx = client.build_transaction().read_only(true).start().await?;
+    let principal = authz::resolve(&tx, &request.actor).await?;
+    if !principal.may_view_customer(request.customer_id) {
+        return Err(FORBIDDEN);
+    }
+    let rows = tx
+        .query(
+            &format!(
+                "SELECT {APPOINTMENT_COLUMNS} FROM appointments
+                 WHERE organization_id = $1 AND customer_id = $2 AND {filter}"
+            ),
+            &[&request.actor.organization_id, &request.customer_id, &now],
+        )
+        .await?;
+    appointments(&rows)
+}
+
+fn appointments(rows: &[tokio_postgres::Row]) -> Result<Reply, Error> {
+    let appointments = rows
+        .iter()
+        .map(store::appointment)
+        .collect::<Result<_, _>>()?;
+    Ok(Reply::Ok(Outcome::Appointments { appointments }))
+}
