@@ -12,6 +12,7 @@ use crate::secret::Secret;
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Component {
     Ingress,
+    Scheduling,
     Migrate,
 }
 
@@ -19,6 +20,7 @@ impl Component {
     pub fn name(self) -> &'static str {
         match self {
             Component::Ingress => "cita-ingress",
+            Component::Scheduling => "cita-scheduling",
             Component::Migrate => "cita-migrate",
         }
     }
@@ -26,6 +28,7 @@ impl Component {
     fn default_admin_addr(self) -> SocketAddr {
         let port = match self {
             Component::Ingress => 9101,
+            Component::Scheduling => 9102,
             // Migrate runs to completion and serves nothing; the port is never bound.
             Component::Migrate => 9100,
         };
@@ -55,6 +58,7 @@ pub enum LogFormat {
 pub struct Settings {
     pub component: Component,
     pub database_url: Secret,
+    pub database_pool_size: usize,
     pub amqp_url: Secret,
     /// Prepended to every exchange and queue name, so that tests and environments can
     /// share one broker.
@@ -68,6 +72,8 @@ pub struct Settings {
     pub admin_addr: SocketAddr,
     pub max_body_bytes: usize,
     pub publish_timeout: Duration,
+    /// Unacked deliveries per consumer, which is also how many a worker handles at once.
+    pub prefetch: u16,
     pub shutdown_timeout: Duration,
     pub log_format: LogFormat,
 }
@@ -78,6 +84,8 @@ pub struct Settings {
 struct Raw {
     #[serde(default = "defaults::database_url")]
     database_url: Secret,
+    #[serde(default = "defaults::database_pool_size")]
+    database_pool_size: usize,
     #[serde(default = "defaults::amqp_url")]
     amqp_url: Secret,
     #[serde(default)]
@@ -93,6 +101,8 @@ struct Raw {
     max_body_bytes: usize,
     #[serde(default = "defaults::publish_timeout_ms")]
     publish_timeout_ms: u64,
+    #[serde(default = "defaults::prefetch")]
+    prefetch: u16,
     #[serde(default = "defaults::shutdown_timeout_ms")]
     shutdown_timeout_ms: u64,
     #[serde(default = "defaults::log_format")]
@@ -104,6 +114,14 @@ mod defaults {
 
     pub fn database_url() -> Secret {
         Secret::new("postgres://postgres@127.0.0.1:5432/cita")
+    }
+    pub fn database_pool_size() -> usize {
+        16
+    }
+    pub fn prefetch() -> u16 {
+        // Enough to keep a worker's database connections busy while replies travel,
+        // few enough that a crashed worker returns little to the queue.
+        16
     }
     pub fn amqp_url() -> Secret {
         // 30 s heartbeats notice a dead broker link in about a minute; the server's 60 s
@@ -190,6 +208,12 @@ impl Settings {
                 "only letters, digits, '.', '-' and '_'",
             ));
         }
+        if raw.database_pool_size == 0 {
+            return Err(invalid("CITA_DATABASE_POOL_SIZE", "must be at least 1"));
+        }
+        if raw.prefetch == 0 {
+            return Err(invalid("CITA_PREFETCH", "must be at least 1"));
+        }
         if raw.max_body_bytes == 0 {
             return Err(invalid("CITA_MAX_BODY_BYTES", "must be at least 1"));
         }
@@ -205,6 +229,7 @@ impl Settings {
         Ok(Settings {
             component,
             database_url: raw.database_url,
+            database_pool_size: raw.database_pool_size,
             amqp_url: raw.amqp_url,
             amqp_prefix: raw.amqp_prefix,
             redis_url: raw.redis_url,
@@ -214,6 +239,7 @@ impl Settings {
             admin_addr,
             max_body_bytes: raw.max_body_bytes,
             publish_timeout: Duration::from_millis(raw.publish_timeout_ms),
+            prefetch: raw.prefetch,
             shutdown_timeout: Duration::from_millis(raw.shutdown_timeout_ms),
             log_format: raw.log_format,
         })

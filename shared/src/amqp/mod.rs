@@ -1,7 +1,9 @@
-//! RabbitMQ: the topology every binary declares, and a publisher that only reports
-//! success once the broker has confirmed a persistent, routed message.
+//! RabbitMQ: the topology every binary declares, a publisher that only reports success
+//! once the broker has confirmed a persistent, routed message, and request/reply.
 
+pub mod connection;
 mod publisher;
+pub mod rpc;
 pub mod topology;
 
 pub use publisher::{PublishError, Publisher, PublisherOptions};

@@ -21,13 +21,13 @@ use std::{
 
 use futures_lite::StreamExt;
 use lapin::{
-    BasicProperties, Channel, Confirmation, Connection, ConnectionProperties, Event,
+    BasicProperties, Channel, Confirmation, Connection, Event,
     options::{BasicPublishOptions, ConfirmSelectOptions},
 };
 use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
 
-use super::Topology;
+use super::{Topology, connection::ConnectError};
 use crate::{admin::HealthFlag, secret::Secret};
 
 #[derive(Debug, thiserror::Error)]
@@ -44,14 +44,6 @@ pub enum PublishError {
     ConfirmsOff,
     #[error("the channel failed: {0}")]
     Channel(#[from] lapin::Error),
-}
-
-#[derive(Debug, thiserror::Error)]
-enum ConnectError {
-    #[error("connecting timed out")]
-    Timeout,
-    #[error(transparent)]
-    Broker(#[from] lapin::Error),
 }
 
 #[derive(Debug, Clone)]
@@ -252,21 +244,9 @@ async fn connect(
     topology: &Topology,
     options: &PublisherOptions,
 ) -> Result<(Arc<Link>, Events), ConnectError> {
-    // lapin has no connect timeout of its own; a blackholed broker would hang here.
-    let properties = ConnectionProperties::default()
-        .with_connection_name(options.connection_name.as_str().into());
-    let connection = tokio::time::timeout(
-        Duration::from_secs(10),
-        Connection::connect(url.expose(), properties),
-    )
-    .await
-    .map_err(|_| ConnectError::Timeout)??;
-    // Subscribe before anything else so that no failure goes unseen.
+    let connection = super::connection::connect(url, &options.connection_name, topology).await?;
+    // Subscribe before the link is handed out, so no failure after that goes unseen.
     let events: Events = Box::pin(connection.events_listener());
-
-    let declaring = connection.create_channel().await?;
-    topology.declare(&declaring).await?;
-    declaring.close(200, "declared".into()).await?;
 
     let mut channels = Vec::with_capacity(options.channels.max(1));
     for _ in 0..options.channels.max(1) {

@@ -5,11 +5,19 @@
 //! - [`authz`]: who the actor is according to the database, and what they may do;
 //! - [`ops`]: the operations, one transaction each, idempotent when they write;
 //! - [`store`]: appointment rows, the outbox and remembered command results;
-//! - [`error`]: refusals for the caller versus failures of ours.
+//! - [`error`]: refusals for the caller versus failures of ours;
+//! - [`rpc`]: the `scheduling.rpc` consumer that answers requests;
+//! - [`relay`]: publishes the outbox to `cita.events`;
+//! - [`serve`]: the service as `main` runs it.
 
 pub mod authz;
 pub mod calendar;
 pub mod engine;
 pub mod error;
 pub mod ops;
+pub mod relay;
+pub mod rpc;
+mod serve;
 pub mod store;
+
+pub use serve::serve;
