@@ -1,6 +1,7 @@
 //! `cita-scheduling`: every read of free time and every write to appointments.
 //!
 //! - [`engine`]: the pure availability computation (zoned, daylight-saving correct);
+//! - [`cache`]: availability in Redis, invalidated by a per-organization version;
 //! - [`calendar`]: loads the engine's inputs from PostgreSQL and runs it;
 //! - [`authz`]: who the actor is according to the database, and what they may do;
 //! - [`ops`]: the operations, one transaction each, idempotent when they write;
@@ -11,6 +12,7 @@
 //! - [`serve`]: the service as `main` runs it.
 
 pub mod authz;
+pub mod cache;
 pub mod calendar;
 pub mod engine;
 pub mod error;

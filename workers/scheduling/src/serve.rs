@@ -13,6 +13,7 @@ use tokio::net::TcpListener;
 use tokio_util::sync::CancellationToken;
 
 use crate::{
+    cache::Cache,
     ops::{Clock, Scheduler},
     relay, rpc,
 };
@@ -52,8 +53,15 @@ pub async fn serve(
         topology.name(CITA_EVENTS),
         shutdown.clone(),
     ));
+    let mut scheduler = Scheduler::new(pool, clock);
+    match Cache::connect(settings.redis_url.expose(), &settings.amqp_prefix).await {
+        Ok(cache) => scheduler = scheduler.with_cache(cache),
+        Err(error) => {
+            tracing::warn!(%error, "Redis unavailable at start; availability is not cached")
+        }
+    }
     let server = Arc::new(rpc::Server {
-        scheduler: Arc::new(Scheduler::new(pool, clock)),
+        scheduler: Arc::new(scheduler),
         dead_letters: publisher.clone(),
         topology,
         prefetch: settings.prefetch,

@@ -15,6 +15,7 @@ use tokio_postgres::Transaction;
 use uuid::Uuid;
 
 use crate::{
+    cache::Cache,
     calendar::{self, Organization, Search, Service},
     engine::Slot,
     error::Error,
@@ -30,15 +31,27 @@ const ALTERNATIVE_DAYS: i64 = 7;
 pub struct Scheduler {
     pool: Pool,
     clock: Clock,
+    cache: Option<Cache>,
 }
 
 impl Scheduler {
     pub fn new(pool: Pool, clock: Clock) -> Self {
-        Scheduler { pool, clock }
+        Scheduler {
+            pool,
+            clock,
+            cache: None,
+        }
+    }
+
+    /// Caches availability in Redis and invalidates it after every write.
+    pub fn with_cache(mut self, cache: Cache) -> Self {
+        self.cache = Some(cache);
+        self
     }
 
     /// Runs one request. Never fails: failures of ours become `Unavailable`.
     pub async fn handle(&self, request: Request) -> Reply {
+        let written = writes_to(&request);
         let result = match request {
             Request::Availability(r) => read::availability(self, r).await,
             Request::Book(r) => book::book(self, r).await,
@@ -51,11 +64,32 @@ impl Scheduler {
             Request::Upcoming(r) => read::upcoming(self, r).await,
             Request::History(r) => read::history(self, r).await,
         };
+        // After the commit, never before: a reader that cached in between stored its
+        // answer under the old version, which nobody reads any more.
+        if let (Some(organization_id), Some(cache)) = (written, &self.cache) {
+            cache.invalidate(organization_id).await;
+        }
         result.unwrap_or_else(|error| Reply::Error(error.into_reply_error()))
     }
 
     fn now(&self) -> Timestamp {
         (self.clock)()
+    }
+}
+
+/// The organization a writing request may change; `None` for reads.
+fn writes_to(request: &Request) -> Option<Uuid> {
+    match request {
+        Request::Availability(_)
+        | Request::Schedule(_)
+        | Request::Upcoming(_)
+        | Request::History(_) => None,
+        Request::Book(r) => Some(r.actor.organization_id),
+        Request::BookWalkIn(r) => Some(r.actor.organization_id),
+        Request::Cancel(r) => Some(r.actor.organization_id),
+        Request::Reschedule(r) => Some(r.actor.organization_id),
+        Request::SetStatus(r) => Some(r.actor.organization_id),
+        Request::BlockTime(r) => Some(r.actor.organization_id),
     }
 }
 

@@ -8,6 +8,7 @@ use jiff::ToSpan;
 use super::{Scheduler, free_slot};
 use crate::{
     authz,
+    cache::Lookup,
     calendar::{self, Search},
     error::{Error, FORBIDDEN},
     store::{self, APPOINTMENT_COLUMNS},
@@ -22,13 +23,29 @@ pub async fn availability(
     let tx = client.build_transaction().read_only(true).start().await?;
     authz::resolve(&tx, &request.actor).await?;
     let org = calendar::organization(&tx, request.actor.organization_id).await?;
+    let earliest = now
+        .checked_add(org.min_notice)
+        .map_err(|e| Error::invalid(e.to_string()))?;
+    let store_as = match &scheduler.cache {
+        Some(cache) => match cache.lookup(&request, earliest).await {
+            Lookup::Hit(slots) => return Ok(Reply::Ok(Outcome::Slots { slots })),
+            Lookup::Miss(key) => Some((cache, key)),
+            Lookup::Unavailable => None,
+        },
+        None => None,
+    };
     let service = calendar::service(&tx, org.id, request.service_type_id).await?;
     let mut search = Search::days(request.from, request.to);
     search.staff_id = request.staff_id;
-    let slots = calendar::free_slots(&tx, &org, &service, &search, now).await?;
-    Ok(Reply::Ok(Outcome::Slots {
-        slots: slots.into_iter().map(free_slot).collect(),
-    }))
+    let slots: Vec<_> = calendar::free_slots(&tx, &org, &service, &search, now)
+        .await?
+        .into_iter()
+        .map(free_slot)
+        .collect();
+    if let Some((cache, key)) = store_as {
+        cache.put(&key, &slots).await;
+    }
+    Ok(Reply::Ok(Outcome::Slots { slots }))
 }
 
 /// A staff member's agenda, or the whole business's, for local dates `from..=to`:

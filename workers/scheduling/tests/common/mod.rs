@@ -44,6 +44,11 @@ impl Shop {
     /// hair (45 minutes, 15 of buffer); customers Ana and Beto. It is Monday 7 December
     /// 2026, 08:00.
     pub async fn open() -> Self {
+        Self::open_with(None).await
+    }
+
+    /// The same shop, with availability cached in `cache`.
+    pub async fn open_with(cache: Option<cita_scheduling::cache::Cache>) -> Self {
         let db = TestDb::migrated().await;
         let client = db.pool.get().await.unwrap();
         let row = client
@@ -90,7 +95,11 @@ impl Shop {
             .unwrap();
         let now = Arc::new(Mutex::new(at("2026-12-07T08:00")));
         let clock = now.clone();
-        let scheduler = Scheduler::new(db.pool.clone(), Arc::new(move || *clock.lock().unwrap()));
+        let mut scheduler =
+            Scheduler::new(db.pool.clone(), Arc::new(move || *clock.lock().unwrap()));
+        if let Some(cache) = cache {
+            scheduler = scheduler.with_cache(cache);
+        }
         let (ana, beto) = (row.get(4), row.get(5));
         drop(client);
         Shop {

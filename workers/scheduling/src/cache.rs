@@ -1,0 +1,125 @@
+//! Availability cached in Redis for five minutes. Every key carries the organization's
+//! version number, and every write bumps it after committing, so a change makes all of
+//! the organization's cached answers unreachable at once (O(1), no key scans).
+//!
+//! Redis is an accelerator, never the truth: if it is unreachable, availability is
+//! computed from PostgreSQL, and every booking is re-checked there anyway.
+
+use std::time::Duration;
+
+use cita_shared::contracts::scheduling::{AvailabilityRequest, FreeSlot};
+use jiff::Timestamp;
+use redis::{AsyncCommands, aio::ConnectionManager};
+use uuid::Uuid;
+
+const TTL: Duration = Duration::from_secs(5 * 60);
+/// A cache that does not answer this fast is skipped for this request.
+const PATIENCE: Duration = Duration::from_millis(250);
+
+pub enum Lookup {
+    Hit(Vec<FreeSlot>),
+    Miss(String),
+    Unavailable,
+}
+
+#[derive(Clone)]
+pub struct Cache {
+    redis: ConnectionManager,
+    prefix: String,
+}
+
+impl Cache {
+    /// Connects to Redis; keys start with `prefix` (the AMQP prefix, so tests and
+    /// environments sharing a server don't see each other's keys).
+    pub async fn connect(url: &str, prefix: &str) -> Result<Self, redis::RedisError> {
+        let client = redis::Client::open(url)?;
+        let config = redis::aio::ConnectionManagerConfig::new()
+            .set_connection_timeout(Some(PATIENCE))
+            .set_response_timeout(Some(PATIENCE));
+        let redis = ConnectionManager::new_with_config(client, config).await?;
+        Ok(Cache {
+            redis,
+            prefix: prefix.to_owned(),
+        })
+    }
+
+    fn version_key(&self, organization_id: Uuid) -> String {
+        format!("{}avail:v:{organization_id}", self.prefix)
+    }
+
+    async fn key(&self, request: &AvailabilityRequest) -> Result<String, redis::RedisError> {
+        let org = request.actor.organization_id;
+        let version: Option<u64> = self.redis.clone().get(self.version_key(org)).await?;
+        let staff = request
+            .staff_id
+            .map_or_else(|| "any".to_owned(), |id| id.to_string());
+        Ok(format!(
+            "{}avail:{org}:{}:{}:{staff}:{}:{}",
+            self.prefix,
+            version.unwrap_or(0),
+            request.service_type_id,
+            request.from,
+            request.to
+        ))
+    }
+
+    /// Looks the request up. A hit drops slots that have come within the minimum notice
+    /// since they were cached. A miss carries the key to store the answer under: it is
+    /// computed before PostgreSQL is read, so a write that commits meanwhile bumps the
+    /// version past it and the possibly stale answer is never read.
+    pub async fn lookup(&self, request: &AvailabilityRequest, earliest: Timestamp) -> Lookup {
+        let lookup = async {
+            let key = self.key(request).await?;
+            let cached: Option<String> = self.redis.clone().get(&key).await?;
+            Ok::<_, redis::RedisError>((key, cached))
+        };
+        match tokio::time::timeout(PATIENCE, lookup).await {
+            Ok(Ok((_, Some(cached)))) => match serde_json::from_str::<Vec<FreeSlot>>(&cached) {
+                Ok(slots) => Lookup::Hit(
+                    slots
+                        .into_iter()
+                        .filter(|s| s.starts_at >= earliest)
+                        .collect(),
+                ),
+                Err(_) => Lookup::Unavailable,
+            },
+            Ok(Ok((key, None))) => Lookup::Miss(key),
+            Ok(Err(error)) => {
+                tracing::warn!(%error, "availability cache unavailable");
+                Lookup::Unavailable
+            }
+            Err(_) => Lookup::Unavailable,
+        }
+    }
+
+    pub async fn put(&self, key: &str, slots: &[FreeSlot]) {
+        let Ok(value) = serde_json::to_string(slots) else {
+            return;
+        };
+        let stored: Result<Result<(), _>, _> = tokio::time::timeout(
+            PATIENCE,
+            self.redis.clone().set_ex(key, value, TTL.as_secs()),
+        )
+        .await;
+        if let Ok(Err(error)) = stored {
+            tracing::warn!(%error, "cannot store availability in the cache");
+        }
+    }
+
+    /// Makes every cached answer of the organization unreachable. Called after each
+    /// committed write.
+    pub async fn invalidate(&self, organization_id: Uuid) {
+        let key = self.version_key(organization_id);
+        let bumped: Result<Result<u64, _>, _> = tokio::time::timeout(PATIENCE, async {
+            let mut redis = self.redis.clone();
+            // No expiry: a version that vanished would restart at numbers whose entries
+            // may still be cached. One small key per organization.
+            let version: u64 = redis.incr(&key, 1).await?;
+            Ok::<_, redis::RedisError>(version)
+        })
+        .await;
+        if !matches!(bumped, Ok(Ok(_))) {
+            tracing::warn!(organization = %organization_id, "cannot invalidate cached availability");
+        }
+    }
+}
