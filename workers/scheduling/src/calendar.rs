@@ -116,6 +116,26 @@ pub async fn free_slots(
     search: &Search,
     now: Timestamp,
 ) -> Result<Vec<Slot>, Error> {
+    let inputs = inputs(tx, org, service, search, now).await?;
+    engine::free_slots(&inputs.business, &inputs.resources, &inputs.query)
+        .map_err(|e| Error::invalid(e.to_string()))
+}
+
+/// What the engine needs for a search.
+pub struct Inputs {
+    pub business: Business,
+    pub resources: Vec<Resource>,
+    pub query: Query,
+}
+
+/// Reads the engine's inputs for a search.
+pub async fn inputs(
+    tx: &Transaction<'_>,
+    org: &Organization,
+    service: &Service,
+    search: &Search,
+    now: Timestamp,
+) -> Result<Inputs, Error> {
     let window = Interval {
         start: local_midnight(&org.time_zone, search.from)?,
         end: local_midnight(
@@ -215,7 +235,11 @@ pub async fn free_slots(
         to: search.to,
         now,
     };
-    engine::free_slots(&business, &resources, &query).map_err(|e| Error::invalid(e.to_string()))
+    Ok(Inputs {
+        business,
+        resources,
+        query,
+    })
 }
 
 /// Weekly hours from rows of (ISO weekday, start, end).

@@ -29,6 +29,15 @@ impl Error {
         })
     }
 
+    /// A deadlock or serialization failure: the same transaction may succeed if run again.
+    pub fn is_transient(&self) -> bool {
+        use tokio_postgres::error::SqlState;
+        matches!(self, Error::Postgres(e) if matches!(
+            e.code(),
+            Some(&SqlState::T_R_DEADLOCK_DETECTED | &SqlState::T_R_SERIALIZATION_FAILURE)
+        ))
+    }
+
     /// What the caller is told. Failures of ours become `Unavailable` (and are logged
     /// once, here, with their cause).
     pub fn into_reply_error(self) -> SchedulingError {

@@ -133,3 +133,19 @@ async fn remember(
     .await?;
     Ok(())
 }
+
+/// Serializes writes to one staff member's time until this transaction ends.
+///
+/// The exclusion constraint alone is correct but, when several transactions insert
+/// conflicting rows at once, each can end up waiting on another's savepoint in a way
+/// PostgreSQL 15 did not resolve (eight racers stalled until our timeout in `make bench`).
+/// With this lock the second writer waits here, then meets the first one's committed row
+/// and fails the constraint at once.
+pub async fn lock_staff_time(tx: &Transaction<'_>, staff_id: Uuid) -> Result<(), Error> {
+    tx.execute(
+        "SELECT pg_advisory_xact_lock(hashtextextended('staff-time:' || $1::text, 0))",
+        &[&staff_id.to_string()],
+    )
+    .await?;
+    Ok(())
+}

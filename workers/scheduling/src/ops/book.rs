@@ -207,6 +207,7 @@ async fn insert_first_free(
         .checked_add(new.service.duration)
         .map_err(|e| Error::invalid(e.to_string()))?;
     for staff_id in staff {
+        store::lock_staff_time(tx, *staff_id).await?;
         tx.batch_execute("SAVEPOINT booking").await?;
         let inserted = tx
             .query_one(

@@ -100,6 +100,7 @@ pub async fn reschedule(scheduler: &Scheduler, request: RescheduleRequest) -> Re
         }
         let ends_at = request.starts_at.checked_add(service.duration).map_err(|e| Error::invalid(e.to_string()))?;
         for staff_id in &candidates {
+            store::lock_staff_time(tx, *staff_id).await?;
             tx.batch_execute("SAVEPOINT moving").await?;
             let moved = tx
                 .query_one(

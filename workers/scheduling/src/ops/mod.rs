@@ -27,6 +27,8 @@ pub type Clock = Arc<dyn Fn() -> Timestamp + Send + Sync>;
 /// How many alternatives a refused booking offers, and how far ahead they are sought.
 const ALTERNATIVES: usize = 3;
 const ALTERNATIVE_DAYS: i64 = 7;
+/// Runs of a transaction that PostgreSQL aborted for a deadlock or serialization failure.
+const MAX_ATTEMPTS: u32 = 3;
 
 pub struct Scheduler {
     pool: Pool,
@@ -52,7 +54,26 @@ impl Scheduler {
     /// Runs one request. Never fails: failures of ours become `Unavailable`.
     pub async fn handle(&self, request: Request) -> Reply {
         let written = writes_to(&request);
-        let result = match request {
+        let mut attempt = 1;
+        let result = loop {
+            let result = self.run(request.clone()).await;
+            match result {
+                // Conflicting inserts under an exclusion constraint can deadlock each
+                // other; PostgreSQL aborts one, and running it again is the documented cure.
+                Err(ref error) if error.is_transient() && attempt < MAX_ATTEMPTS => attempt += 1,
+                other => break other,
+            }
+        };
+        // After the commit, never before: a reader that cached in between stored its
+        // answer under the old version, which nobody reads any more.
+        if let (Some(organization_id), Some(cache)) = (written, &self.cache) {
+            cache.invalidate(organization_id).await;
+        }
+        result.unwrap_or_else(|error| Reply::Error(error.into_reply_error()))
+    }
+
+    async fn run(&self, request: Request) -> Result<Reply, Error> {
+        match request {
             Request::Availability(r) => read::availability(self, r).await,
             Request::Book(r) => book::book(self, r).await,
             Request::BookWalkIn(r) => book::walk_in(self, r).await,
@@ -63,13 +84,7 @@ impl Scheduler {
             Request::Schedule(r) => read::schedule(self, r).await,
             Request::Upcoming(r) => read::upcoming(self, r).await,
             Request::History(r) => read::history(self, r).await,
-        };
-        // After the commit, never before: a reader that cached in between stored its
-        // answer under the old version, which nobody reads any more.
-        if let (Some(organization_id), Some(cache)) = (written, &self.cache) {
-            cache.invalidate(organization_id).await;
         }
-        result.unwrap_or_else(|error| Reply::Error(error.into_reply_error()))
     }
 
     fn now(&self) -> Timestamp {
