@@ -362,7 +362,6 @@ async fn main() {
                 Err(error) => {
                     print_lock_waits(&db).await;
                     panic!("round {round}: {error}");
-                }: {error}");
                 }
             };
             match reply {
@@ -433,7 +432,8 @@ async fn print_lock_waits(db: &TestDb) {
         .await
         .unwrap();
     for row in rows {
-        let (pid, xid, granted, query): (String, String, String, String) = (row.get(0), row.get(1), row.get(2), row.get(3));
+        let (pid, xid, granted, query): (String, String, String, String) =
+            (row.get(0), row.get(1), row.get(2), row.get(3));
         println!("lock: pid {pid} xid {xid} granted {granted}: {query}");
     }
 }
