@@ -1,8 +1,8 @@
 //! Who the actor is, according to the database, and what they may do. Callers pass ids
 //! only; roles and permissions are read here, so no prompt or caller can widen them.
 
+use crate::store::{Cached, Tx};
 use cita_shared::contracts::scheduling::{Actor, Who};
-use tokio_postgres::Transaction;
 use uuid::Uuid;
 
 use crate::error::{Error, FORBIDDEN};
@@ -79,48 +79,36 @@ impl Principal {
 
 /// Resolves the actor within its organization. Unknown ids and inactive staff are
 /// forbidden; a suspended organization can do nothing.
-pub async fn resolve(tx: &Transaction<'_>, actor: &Actor) -> Result<Principal, Error> {
-    let active: Option<bool> = tx
-        .query_opt(
-            "SELECT status = 'active' FROM organizations WHERE id = $1",
-            &[&actor.organization_id],
-        )
+pub async fn resolve(tx: &Tx<'_>, actor: &Actor) -> Result<Principal, Error> {
+    // One round trip: the organization's state and the actor's row together.
+    let (sql, who) = match actor.who {
+        Who::Customer { customer_id } => (
+            "SELECT o.status = 'active', c.id IS NOT NULL, NULL::text, NULL::text[]
+             FROM organizations o LEFT JOIN customers c ON c.organization_id = o.id AND c.id = $2
+             WHERE o.id = $1",
+            customer_id,
+        ),
+        Who::Staff { staff_id } => (
+            "SELECT o.status = 'active', s.id IS NOT NULL, s.role, s.permissions
+             FROM organizations o LEFT JOIN staff s ON s.organization_id = o.id AND s.id = $2 AND s.active
+             WHERE o.id = $1",
+            staff_id,
+        ),
+    };
+    let row = tx
+        .maybe_row(sql, &[&actor.organization_id, &who])
         .await?
-        .map(|row| row.get(0));
-    match active {
-        None => return Err(Error::not_found("organization")),
-        Some(false) => return Err(FORBIDDEN),
-        Some(true) => {}
+        .ok_or_else(|| Error::not_found("organization"))?;
+    let (active, known): (bool, bool) = (row.get(0), row.get(1));
+    if !active || !known {
+        return Err(FORBIDDEN);
     }
-    match actor.who {
-        Who::Customer { customer_id } => {
-            let exists = tx
-                .query_opt(
-                    "SELECT 1 FROM customers WHERE organization_id = $1 AND id = $2",
-                    &[&actor.organization_id, &customer_id],
-                )
-                .await?
-                .is_some();
-            if exists {
-                Ok(Principal::Customer { id: customer_id })
-            } else {
-                Err(FORBIDDEN)
-            }
-        }
-        Who::Staff { staff_id } => {
-            let row = tx
-                .query_opt(
-                    "SELECT role, permissions FROM staff WHERE organization_id = $1 AND id = $2 AND active",
-                    &[&actor.organization_id, &staff_id],
-                )
-                .await?
-                .ok_or(FORBIDDEN)?;
-            let role: String = row.get(0);
-            Ok(Principal::Staff {
-                id: staff_id,
-                owner: role == "owner",
-                permissions: row.get(1),
-            })
-        }
-    }
+    Ok(match actor.who {
+        Who::Customer { customer_id } => Principal::Customer { id: customer_id },
+        Who::Staff { staff_id } => Principal::Staff {
+            id: staff_id,
+            owner: row.get::<_, Option<String>>(2).as_deref() == Some("owner"),
+            permissions: row.get::<_, Option<Vec<String>>>(3).unwrap_or_default(),
+        },
+    })
 }

@@ -5,7 +5,7 @@
 //! Redis is an accelerator, never the truth: if it is unreachable, availability is
 //! computed from PostgreSQL, and every booking is re-checked there anyway.
 
-use std::time::Duration;
+use std::{sync::LazyLock, time::Duration};
 
 use cita_shared::contracts::scheduling::{AvailabilityRequest, FreeSlot};
 use jiff::Timestamp;
@@ -13,6 +13,15 @@ use redis::{AsyncCommands, aio::ConnectionManager};
 use uuid::Uuid;
 
 const TTL: Duration = Duration::from_secs(5 * 60);
+
+/// KEYS[1] the version key; ARGV the entry key's parts before and after the version.
+/// Returns the entry key and the entry (nil on a miss).
+static LOOKUP: LazyLock<redis::Script> = LazyLock::new(|| {
+    redis::Script::new(
+        "local key = ARGV[1] .. (redis.call('GET', KEYS[1]) or '0') .. ARGV[2]
+         return {key, redis.call('GET', key)}",
+    )
+});
 /// A cache that does not answer this fast is skipped for this request.
 const PATIENCE: Duration = Duration::from_millis(250);
 
@@ -47,20 +56,19 @@ impl Cache {
         format!("{}avail:v:{organization_id}", self.prefix)
     }
 
-    async fn key(&self, request: &AvailabilityRequest) -> Result<String, redis::RedisError> {
+    /// The key's parts around the version number, which only Redis knows.
+    fn key_parts(&self, request: &AvailabilityRequest) -> (String, String) {
         let org = request.actor.organization_id;
-        let version: Option<u64> = self.redis.clone().get(self.version_key(org)).await?;
         let staff = request
             .staff_id
             .map_or_else(|| "any".to_owned(), |id| id.to_string());
-        Ok(format!(
-            "{}avail:{org}:{}:{}:{staff}:{}:{}",
-            self.prefix,
-            version.unwrap_or(0),
-            request.service_type_id,
-            request.from,
-            request.to
-        ))
+        (
+            format!("{}avail:{org}:", self.prefix),
+            format!(
+                ":{}:{staff}:{}:{}",
+                request.service_type_id, request.from, request.to
+            ),
+        )
     }
 
     /// Looks the request up. A hit drops slots that have come within the minimum notice
@@ -68,11 +76,12 @@ impl Cache {
     /// computed before PostgreSQL is read, so a write that commits meanwhile bumps the
     /// version past it and the possibly stale answer is never read.
     pub async fn lookup(&self, request: &AvailabilityRequest, earliest: Timestamp) -> Lookup {
-        let lookup = async {
-            let key = self.key(request).await?;
-            let cached: Option<String> = self.redis.clone().get(&key).await?;
-            Ok::<_, redis::RedisError>((key, cached))
-        };
+        let (before, after) = self.key_parts(request);
+        // One round trip: read the version and the entry under it together.
+        let mut redis = self.redis.clone();
+        let mut invocation = LOOKUP.key(self.version_key(request.actor.organization_id));
+        invocation.arg(before).arg(after);
+        let lookup = invocation.invoke_async::<(String, Option<String>)>(&mut redis);
         match tokio::time::timeout(PATIENCE, lookup).await {
             Ok(Ok((_, Some(cached)))) => match serde_json::from_str::<Vec<FreeSlot>>(&cached) {
                 Ok(slots) => Lookup::Hit(

@@ -1,12 +1,13 @@
 //! Loads what the engine needs from PostgreSQL and runs it: the organization's rules and
 //! hours, the resources that perform a service, and who is busy when.
 
+use crate::store::{Cached, Tx};
 use jiff::{
     SignedDuration, Timestamp, ToSpan,
     civil::{Date, Time},
     tz::TimeZone,
 };
-use tokio_postgres::Transaction;
+use tokio_postgres::types::ToSql;
 use uuid::Uuid;
 
 use crate::{
@@ -38,9 +39,9 @@ impl Service {
     }
 }
 
-pub async fn organization(tx: &Transaction<'_>, id: Uuid) -> Result<Organization, Error> {
+pub async fn organization(tx: &Tx<'_>, id: Uuid) -> Result<Organization, Error> {
     let row = tx
-        .query_opt(
+        .maybe_row(
             "SELECT timezone, plan = 'free', slot_step_minutes, min_notice_minutes, horizon_days
              FROM organizations WHERE id = $1",
             &[&id],
@@ -61,13 +62,9 @@ pub async fn organization(tx: &Transaction<'_>, id: Uuid) -> Result<Organization
 }
 
 /// An active service of the organization.
-pub async fn service(
-    tx: &Transaction<'_>,
-    organization_id: Uuid,
-    id: Uuid,
-) -> Result<Service, Error> {
+pub async fn service(tx: &Tx<'_>, organization_id: Uuid, id: Uuid) -> Result<Service, Error> {
     let row = tx
-        .query_opt(
+        .maybe_row(
             "SELECT duration_minutes, buffer_minutes FROM service_types
              WHERE organization_id = $1 AND id = $2 AND active",
             &[&organization_id, &id],
@@ -110,7 +107,7 @@ impl Search {
 
 /// Free start times for `service`, read inside `tx` so that a booking decides on what it sees.
 pub async fn free_slots(
-    tx: &Transaction<'_>,
+    tx: &Tx<'_>,
     org: &Organization,
     service: &Service,
     search: &Search,
@@ -130,7 +127,7 @@ pub struct Inputs {
 
 /// Reads the engine's inputs for a search.
 pub async fn inputs(
-    tx: &Transaction<'_>,
+    tx: &Tx<'_>,
     org: &Organization,
     service: &Service,
     search: &Search,
@@ -143,66 +140,70 @@ pub async fn inputs(
             search.to.checked_add(1.day()).map_err(time)?,
         )?,
     };
+    // The five reads are independent, so they go out together: tokio-postgres pipelines
+    // queries issued concurrently on one connection, one round trip instead of five.
+    const ELIGIBLE_STAFF: &str =
+        "SELECT s.id FROM staff s JOIN staff_services ss ON ss.staff_id = s.id
+         WHERE s.organization_id = $1 AND ss.service_type_id = $2 AND s.active
+           AND ($3::uuid IS NULL OR s.id = $3)";
+    let staff_query = format!("{ELIGIBLE_STAFF} ORDER BY s.created_at, s.id");
+    let hours_query = format!(
+        "SELECT staff_id, weekday, starts_at, ends_at FROM staff_working_hours WHERE staff_id IN ({ELIGIBLE_STAFF})"
+    );
+    let busy_query = format!(
+        "SELECT staff_id, starts_at, occupied_until FROM appointments
+         WHERE staff_id IN ({ELIGIBLE_STAFF}) AND status IN ('pending', 'confirmed') AND NOT $7
+           AND tstzrange(starts_at, occupied_until) && tstzrange($4, $5)
+           AND ($6::uuid IS NULL OR id <> $6)
+         UNION ALL
+         SELECT staff_id, lower(during), upper(during) FROM availability_exceptions
+         WHERE staff_id IN ({ELIGIBLE_STAFF}) AND during && tstzrange($4, $5)"
+    );
+    let by_org: [&(dyn ToSql + Sync); 1] = [&org.id];
+    let by_window: [&(dyn ToSql + Sync); 3] = [&org.id, &window.start, &window.end];
+    let by_staff: [&(dyn ToSql + Sync); 3] = [&org.id, &service.id, &search.staff_id];
+    let by_staff_and_window: [&(dyn ToSql + Sync); 7] = [
+        &org.id,
+        &service.id,
+        &search.staff_id,
+        &window.start,
+        &window.end,
+        &search.ignoring,
+        &search.without_appointments,
+    ];
+    let (opening, closures, staff_rows, hours, busy) = tokio::try_join!(
+        tx.rows(
+            "SELECT weekday, opens_at, closes_at FROM business_hours WHERE organization_id = $1",
+            &by_org
+        ),
+        tx.rows(
+            "SELECT lower(during), upper(during) FROM availability_exceptions
+             WHERE organization_id = $1 AND staff_id IS NULL AND during && tstzrange($2, $3)",
+            &by_window,
+        ),
+        tx.rows(&staff_query, &by_staff),
+        tx.rows(&hours_query, &by_staff),
+        tx.rows(&busy_query, &by_staff_and_window),
+    )?;
     let business = Business {
         time_zone: org.time_zone.clone(),
         opening_hours: week(
-            tx.query(
-                "SELECT weekday, opens_at, closes_at FROM business_hours WHERE organization_id = $1",
-                &[&org.id],
-            )
-            .await?
-            .iter()
-            .map(|row| (row.get(0), row.get(1), row.get(2))),
+            opening
+                .iter()
+                .map(|row| (row.get(0), row.get(1), row.get(2))),
         ),
-        closures: tx
-            .query(
-                "SELECT lower(during), upper(during) FROM availability_exceptions
-                 WHERE organization_id = $1 AND staff_id IS NULL AND during && tstzrange($2, $3)",
-                &[&org.id, &window.start, &window.end],
-            )
-            .await?
+        closures: closures
             .iter()
-            .map(|row| Interval { start: row.get(0), end: row.get(1) })
+            .map(|row| Interval {
+                start: row.get(0),
+                end: row.get(1),
+            })
             .collect(),
         min_notice: search.min_notice.unwrap_or(org.min_notice),
         horizon: org.horizon,
         step: org.step,
     };
-
-    let staff_rows = tx
-        .query(
-            "SELECT s.id FROM staff s JOIN staff_services ss ON ss.staff_id = s.id
-             WHERE s.organization_id = $1 AND ss.service_type_id = $2 AND s.active
-               AND ($3::uuid IS NULL OR s.id = $3)
-             ORDER BY s.created_at, s.id",
-            &[&org.id, &service.id, &search.staff_id],
-        )
-        .await?;
     let staff_ids: Vec<Uuid> = staff_rows.iter().map(|row| row.get(0)).collect();
-    let hours = tx
-        .query(
-            "SELECT staff_id, weekday, starts_at, ends_at FROM staff_working_hours WHERE staff_id = ANY($1)",
-            &[&staff_ids],
-        )
-        .await?;
-    let busy = tx
-        .query(
-            "SELECT staff_id, starts_at, occupied_until FROM appointments
-             WHERE staff_id = ANY($1) AND status IN ('pending', 'confirmed') AND NOT $5
-               AND tstzrange(starts_at, occupied_until) && tstzrange($2, $3)
-               AND ($4::uuid IS NULL OR id <> $4)
-             UNION ALL
-             SELECT staff_id, lower(during), upper(during) FROM availability_exceptions
-             WHERE staff_id = ANY($1) AND during && tstzrange($2, $3)",
-            &[
-                &staff_ids,
-                &window.start,
-                &window.end,
-                &search.ignoring,
-                &search.without_appointments,
-            ],
-        )
-        .await?;
 
     let resources: Vec<Resource> = staff_ids
         .iter()

@@ -5,10 +5,56 @@ use cita_shared::contracts::{
     scheduling::{Appointment, Outcome, Reply, Source, Status},
 };
 use jiff::Timestamp;
-use tokio_postgres::{Row, Transaction};
+use tokio_postgres::{Row, Statement, types::ToSql};
 use uuid::Uuid;
 
 use crate::error::Error;
+
+/// The transaction every operation runs in.
+pub type Tx<'a> = deadpool_postgres::Transaction<'a>;
+
+type Params<'a> = &'a [&'a (dyn ToSql + Sync)];
+
+/// Queries through the connection's statement cache: a statement is parsed once per
+/// connection instead of once per call, which halves the round trips of each query.
+pub(crate) trait Cached {
+    async fn statement(&self, sql: &str) -> Result<Statement, tokio_postgres::Error>;
+
+    async fn rows(&self, sql: &str, params: Params<'_>) -> Result<Vec<Row>, tokio_postgres::Error>;
+    async fn row(&self, sql: &str, params: Params<'_>) -> Result<Row, tokio_postgres::Error>;
+    async fn maybe_row(
+        &self,
+        sql: &str,
+        params: Params<'_>,
+    ) -> Result<Option<Row>, tokio_postgres::Error>;
+    async fn run(&self, sql: &str, params: Params<'_>) -> Result<u64, tokio_postgres::Error>;
+}
+
+impl Cached for Tx<'_> {
+    async fn statement(&self, sql: &str) -> Result<Statement, tokio_postgres::Error> {
+        self.prepare_cached(sql).await
+    }
+
+    async fn rows(&self, sql: &str, params: Params<'_>) -> Result<Vec<Row>, tokio_postgres::Error> {
+        self.query(&self.statement(sql).await?, params).await
+    }
+
+    async fn row(&self, sql: &str, params: Params<'_>) -> Result<Row, tokio_postgres::Error> {
+        self.query_one(&self.statement(sql).await?, params).await
+    }
+
+    async fn maybe_row(
+        &self,
+        sql: &str,
+        params: Params<'_>,
+    ) -> Result<Option<Row>, tokio_postgres::Error> {
+        self.query_opt(&self.statement(sql).await?, params).await
+    }
+
+    async fn run(&self, sql: &str, params: Params<'_>) -> Result<u64, tokio_postgres::Error> {
+        self.execute(&self.statement(sql).await?, params).await
+    }
+}
 
 /// The columns [`appointment`] reads, in order.
 pub const APPOINTMENT_COLUMNS: &str = "id, organization_id, customer_id, staff_id, service_type_id, \
@@ -36,12 +82,12 @@ pub fn appointment(row: &Row) -> Result<Appointment, Error> {
 
 /// The appointment, locked for update, if it belongs to the organization.
 pub async fn appointment_for_update(
-    tx: &Transaction<'_>,
+    tx: &Tx<'_>,
     organization_id: Uuid,
     id: Uuid,
 ) -> Result<Appointment, Error> {
     let row = tx
-        .query_opt(
+        .maybe_row(
             &format!("SELECT {APPOINTMENT_COLUMNS} FROM appointments WHERE organization_id = $1 AND id = $2 FOR UPDATE"),
             &[&organization_id, &id],
         )
@@ -52,7 +98,7 @@ pub async fn appointment_for_update(
 
 /// Writes an event to the outbox; it is published after this transaction commits.
 pub async fn emit(
-    tx: &Transaction<'_>,
+    tx: &Tx<'_>,
     organization_id: Uuid,
     now: Timestamp,
     event: Event,
@@ -64,7 +110,7 @@ pub async fn emit(
         event,
     };
     let payload = serde_json::to_value(&envelope).map_err(|e| Error::Corrupt(e.to_string()))?;
-    tx.execute(
+    tx.run(
         "INSERT INTO outbox (event_id, organization_id, routing_key, payload) VALUES ($1, $2, $3, $4)",
         &[&envelope.event_id, &organization_id, &envelope.event.routing_key(), &payload],
     )
@@ -74,25 +120,21 @@ pub async fn emit(
 
 /// The reply already given to this idempotency key, if any. Locks the key for the rest
 /// of the transaction, so that two deliveries of one command run one after the other.
-pub async fn recall(
-    tx: &Transaction<'_>,
-    organization_id: Uuid,
-    key: &str,
-) -> Result<Option<Reply>, Error> {
+pub async fn recall(tx: &Tx<'_>, organization_id: Uuid, key: &str) -> Result<Option<Reply>, Error> {
     if key.is_empty() {
         return Err(Error::invalid("idempotency_key is empty"));
     }
-    tx.execute(
-        "SELECT pg_advisory_xact_lock(hashtextextended($1::text || ':' || $2, 0))",
-        &[&organization_id.to_string(), &key],
-    )
-    .await?;
-    let row = tx
-        .query_opt(
+    // Pipelined: the server runs them in order, so the lookup happens under the lock.
+    let org = organization_id.to_string();
+    let lock_params: [&(dyn ToSql + Sync); 2] = [&org, &key];
+    let lookup_params: [&(dyn ToSql + Sync); 2] = [&organization_id, &key];
+    let (_, row) = tokio::try_join!(
+        tx.run("SELECT pg_advisory_xact_lock(hashtextextended($1::text || ':' || $2, 0))", &lock_params),
+        tx.maybe_row(
             "SELECT result FROM command_results WHERE organization_id = $1 AND idempotency_key = $2",
-            &[&organization_id, &key],
-        )
-        .await?;
+            &lookup_params,
+        ),
+    )?;
     row.map(|row| serde_json::from_value(row.get(0)).map_err(|e| Error::Corrupt(e.to_string())))
         .transpose()
 }
@@ -101,7 +143,7 @@ pub async fn recall(
 /// the idempotency key and committed with whatever led to it — the quota notice, say.
 /// A failure of ours rolls everything back and is returned, so a retry runs afresh.
 pub async fn settle(
-    tx: deadpool_postgres::Transaction<'_>,
+    tx: Tx<'_>,
     organization_id: Uuid,
     key: &str,
     command: &str,
@@ -119,14 +161,14 @@ pub async fn settle(
 
 /// Remembers the reply to this idempotency key.
 async fn remember(
-    tx: &Transaction<'_>,
+    tx: &Tx<'_>,
     organization_id: Uuid,
     key: &str,
     command: &str,
     reply: &Reply,
 ) -> Result<(), Error> {
     let result = serde_json::to_value(reply).map_err(|e| Error::Corrupt(e.to_string()))?;
-    tx.execute(
+    tx.run(
         "INSERT INTO command_results (organization_id, idempotency_key, command, result) VALUES ($1, $2, $3, $4)",
         &[&organization_id, &key, &command, &result],
     )
@@ -141,8 +183,8 @@ async fn remember(
 /// PostgreSQL 15 did not resolve (eight racers stalled until our timeout in `make bench`).
 /// With this lock the second writer waits here, then meets the first one's committed row
 /// and fails the constraint at once.
-pub async fn lock_staff_time(tx: &Transaction<'_>, staff_id: Uuid) -> Result<(), Error> {
-    tx.execute(
+pub async fn lock_staff_time(tx: &Tx<'_>, staff_id: Uuid) -> Result<(), Error> {
+    tx.run(
         "SELECT pg_advisory_xact_lock(hashtextextended('staff-time:' || $1::text, 0))",
         &[&staff_id.to_string()],
     )

@@ -1,5 +1,6 @@
 //! Booking: by a customer or staff for a given start, and walk-ins.
 
+use crate::store::{Cached, Tx};
 use cita_shared::contracts::{
     events::Event,
     scheduling::{
@@ -7,7 +8,7 @@ use cita_shared::contracts::{
     },
 };
 use jiff::{SignedDuration, Timestamp, ToSpan};
-use tokio_postgres::{Transaction, error::SqlState};
+use tokio_postgres::error::SqlState;
 use uuid::Uuid;
 
 use super::{Scheduler, refusal};
@@ -34,8 +35,10 @@ pub async fn book(scheduler: &Scheduler, request: BookRequest) -> Result<Reply, 
         let principal = authz::resolve(tx, &request.actor).await?;
         let customer_id = customer_for(tx, &principal, org_id, request.customer_id).await?;
         let staff_filter = staff_filter(&principal, request.staff_id)?;
-        let org = calendar::organization(tx, org_id).await?;
-        let service = calendar::service(tx, org_id, request.service_type_id).await?;
+        let (org, service) = tokio::try_join!(
+            calendar::organization(tx, org_id),
+            calendar::service(tx, org_id, request.service_type_id)
+        )?;
         check_quota(tx, &org, now).await?;
 
         let day = calendar::local_date(&org.time_zone, request.starts_at);
@@ -116,8 +119,10 @@ pub async fn walk_in(scheduler: &Scheduler, request: WalkInRequest) -> Result<Re
         if !principal.may_act_for_staff(staff_id) {
             return Err(FORBIDDEN);
         }
-        let org = calendar::organization(tx, org_id).await?;
-        let service = calendar::service(tx, org_id, request.service_type_id).await?;
+        let (org, service) = tokio::try_join!(
+            calendar::organization(tx, org_id),
+            calendar::service(tx, org_id, request.service_type_id)
+        )?;
         check_quota(tx, &org, now).await?;
         let customer_id = walk_in_customer(
             tx,
@@ -197,7 +202,7 @@ struct NewAppointment<'a> {
 /// exclusion constraint is the judge: a staff member booked by a concurrent transaction
 /// since we read the calendar makes the insert fail, and the next one is tried.
 async fn insert_first_free(
-    tx: &Transaction<'_>,
+    tx: &Tx<'_>,
     organization_id: Uuid,
     staff: &[Uuid],
     new: &NewAppointment<'_>,
@@ -210,7 +215,7 @@ async fn insert_first_free(
         store::lock_staff_time(tx, *staff_id).await?;
         tx.batch_execute("SAVEPOINT booking").await?;
         let inserted = tx
-            .query_one(
+            .row(
                 &format!(
                     "INSERT INTO appointments (organization_id, customer_id, staff_id, service_type_id, starts_at,
                          ends_at, buffer_minutes, status, source, notes, price_minor, currency)
@@ -247,7 +252,7 @@ async fn insert_first_free(
 
 /// The customer a booking is for: a customer books for themselves; staff name one.
 async fn customer_for(
-    tx: &Transaction<'_>,
+    tx: &Tx<'_>,
     principal: &Principal,
     organization_id: Uuid,
     requested: Option<Uuid>,
@@ -261,7 +266,7 @@ async fn customer_for(
         }
         (Principal::Staff { .. }, Some(customer_id)) => {
             let exists = tx
-                .query_opt(
+                .maybe_row(
                     "SELECT 1 FROM customers WHERE organization_id = $1 AND id = $2",
                     &[&organization_id, &customer_id],
                 )
@@ -278,7 +283,7 @@ async fn customer_for(
 
 /// The walk-in's customer: found by phone, or created (phone and name are optional).
 async fn walk_in_customer(
-    tx: &Transaction<'_>,
+    tx: &Tx<'_>,
     organization_id: Uuid,
     name: Option<&str>,
     phone: Option<&str>,
@@ -293,7 +298,7 @@ async fn walk_in_customer(
             ));
         }
         let row = tx
-            .query_one(
+            .row(
                 "INSERT INTO customers (organization_id, phone, name) VALUES ($1, $2, $3)
                  ON CONFLICT (organization_id, phone) DO UPDATE SET name = coalesce(customers.name, EXCLUDED.name)
                  RETURNING id",
@@ -303,7 +308,7 @@ async fn walk_in_customer(
         return Ok(row.get(0));
     }
     let row = tx
-        .query_one(
+        .row(
             "INSERT INTO customers (organization_id, name) VALUES ($1, $2) RETURNING id",
             &[&organization_id, &name],
         )
@@ -312,17 +317,13 @@ async fn walk_in_customer(
 }
 
 /// Refuses a booking past the free plan's monthly quota, telling the owner once a month.
-async fn check_quota(
-    tx: &Transaction<'_>,
-    org: &Organization,
-    now: Timestamp,
-) -> Result<(), Error> {
+async fn check_quota(tx: &Tx<'_>, org: &Organization, now: Timestamp) -> Result<(), Error> {
     if !org.free_plan {
         return Ok(());
     }
     // Serializes this organization's bookings while it counts, so two bookings at 49
     // can't both pass.
-    tx.execute(
+    tx.run(
         "SELECT pg_advisory_xact_lock(hashtextextended('quota:' || $1::text, 0))",
         &[&org.id.to_string()],
     )
@@ -333,7 +334,7 @@ async fn check_quota(
         .and_then(|z| z.start_of_day())
         .map_err(|e| Error::invalid(e.to_string()))?;
     let booked: i64 = tx
-        .query_one(
+        .row(
             "SELECT count(*) FROM appointments WHERE organization_id = $1 AND created_at >= $2",
             &[&org.id, &month.timestamp()],
         )
@@ -343,7 +344,7 @@ async fn check_quota(
         return Ok(());
     }
     let first_refusal = tx
-        .execute(
+        .run(
             "INSERT INTO quota_notices (organization_id, month) VALUES ($1, $2) ON CONFLICT DO NOTHING",
             &[&org.id, &month.date()],
         )

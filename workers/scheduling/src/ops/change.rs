@@ -1,5 +1,6 @@
 //! Changing an appointment: cancel, move, set its status.
 
+use crate::store::Cached;
 use cita_shared::contracts::{
     events::Event,
     scheduling::{
@@ -35,7 +36,7 @@ pub async fn cancel(scheduler: &Scheduler, request: CancelRequest) -> Result<Rep
             return Err(illegal(current.status, Status::Cancelled));
         }
         let row = tx
-            .query_one(
+            .row(
                 &format!(
                     "UPDATE appointments SET status = 'cancelled', cancellation_reason = $2, updated_at = now()
                      WHERE id = $1 RETURNING {APPOINTMENT_COLUMNS}"
@@ -83,8 +84,10 @@ pub async fn reschedule(scheduler: &Scheduler, request: RescheduleRequest) -> Re
             (Principal::Customer { .. }, requested) => requested,
             (Principal::Staff { .. }, requested) => staff_filter(&principal, requested.or(Some(current.staff_id)))?,
         };
-        let org = calendar::organization(tx, org_id).await?;
-        let service = calendar::service(tx, org_id, current.service_type_id).await?;
+        let (org, service) = tokio::try_join!(
+            calendar::organization(tx, org_id),
+            calendar::service(tx, org_id, current.service_type_id)
+        )?;
         let day = calendar::local_date(&org.time_zone, request.starts_at);
         let mut search = Search::days(day, day);
         search.staff_id = staff_filter;
@@ -103,7 +106,7 @@ pub async fn reschedule(scheduler: &Scheduler, request: RescheduleRequest) -> Re
             store::lock_staff_time(tx, *staff_id).await?;
             tx.batch_execute("SAVEPOINT moving").await?;
             let moved = tx
-                .query_one(
+                .row(
                     &format!(
                         "UPDATE appointments SET starts_at = $2, ends_at = $3, staff_id = $4, updated_at = now()
                          WHERE id = $1 RETURNING {APPOINTMENT_COLUMNS}"
@@ -169,7 +172,7 @@ pub async fn set_status(scheduler: &Scheduler, request: SetStatusRequest) -> Res
             return Err(illegal(current.status, request.status));
         }
         let row = tx
-            .query_one(
+            .row(
                 &format!(
                     "UPDATE appointments SET status = $2, notes = coalesce($3, notes), updated_at = now()
                      WHERE id = $1 RETURNING {APPOINTMENT_COLUMNS}"

@@ -6,12 +6,12 @@ mod change;
 mod read;
 mod time_off;
 
+use crate::store::Tx;
 use std::sync::Arc;
 
 use cita_shared::contracts::scheduling::{FreeSlot, Reply, Request, SchedulingError};
 use deadpool_postgres::Pool;
 use jiff::Timestamp;
-use tokio_postgres::Transaction;
 use uuid::Uuid;
 
 use crate::{
@@ -111,7 +111,7 @@ fn writes_to(request: &Request) -> Option<Uuid> {
 /// Why `start` is not free: taken (it would be free without appointments) or never
 /// bookable, with the nearest free alternatives either way.
 async fn refusal(
-    tx: &Transaction<'_>,
+    tx: &Tx<'_>,
     org: &Organization,
     service: &Service,
     start: Timestamp,
@@ -138,7 +138,7 @@ async fn refusal(
 
 /// The free slots nearest to `wanted` (before or after it) within a week, earliest first.
 async fn alternatives(
-    tx: &Transaction<'_>,
+    tx: &Tx<'_>,
     org: &Organization,
     service: &Service,
     wanted: Timestamp,

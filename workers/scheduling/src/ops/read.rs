@@ -1,5 +1,6 @@
 //! Reading: free slots, agendas, a customer's upcoming appointments and history.
 
+use crate::store::Cached;
 use cita_shared::contracts::scheduling::{
     AvailabilityRequest, CustomerRequest, Outcome, Reply, ScheduleRequest,
 };
@@ -21,8 +22,10 @@ pub async fn availability(
     let now = scheduler.now();
     let mut client = scheduler.pool.get().await?;
     let tx = client.build_transaction().read_only(true).start().await?;
-    authz::resolve(&tx, &request.actor).await?;
-    let org = calendar::organization(&tx, request.actor.organization_id).await?;
+    let (_, org) = tokio::try_join!(
+        authz::resolve(&tx, &request.actor),
+        calendar::organization(&tx, request.actor.organization_id)
+    )?;
     let earliest = now
         .checked_add(org.min_notice)
         .map_err(|e| Error::invalid(e.to_string()))?;
@@ -67,7 +70,7 @@ pub async fn schedule(scheduler: &Scheduler, request: ScheduleRequest) -> Result
             .map_err(|e| Error::invalid(e.to_string()))?,
     )?;
     let rows = tx
-        .query(
+        .rows(
             &format!(
                 "SELECT {APPOINTMENT_COLUMNS} FROM appointments
                  WHERE organization_id = $1 AND status <> 'cancelled' AND starts_at < $3 AND ends_at > $2
@@ -113,7 +116,7 @@ async fn customer_appointments(
         return Err(FORBIDDEN);
     }
     let rows = tx
-        .query(
+        .rows(
             &format!(
                 "SELECT {APPOINTMENT_COLUMNS} FROM appointments
                  WHERE organization_id = $1 AND customer_id = $2 AND {filter}"

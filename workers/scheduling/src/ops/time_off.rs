@@ -1,5 +1,6 @@
 //! Blocking a staff member's time ("block 2 to 3 for lunch").
 
+use crate::store::Cached;
 use cita_shared::contracts::scheduling::{BlockTimeRequest, Outcome, Reply};
 use uuid::Uuid;
 
@@ -33,7 +34,7 @@ pub async fn block(scheduler: &Scheduler, request: BlockTimeRequest) -> Result<R
             return Err(Error::invalid(format!("a block may last at most {MAX_BLOCK_DAYS} days")));
         }
         let row = tx
-            .query_opt(
+            .maybe_row(
                 "INSERT INTO availability_exceptions (organization_id, staff_id, kind, during, reason)
                  SELECT $1, id, 'block', tstzrange($3, $4), $5 FROM staff
                  WHERE organization_id = $1 AND id = $2 AND active
