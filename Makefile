@@ -9,25 +9,30 @@ export CITA_META_VERIFY_TOKEN ?= dev-verify-token
 .PHONY: help run test bench lint migrate seed services
 
 help:
-	@echo "make run      migrate, seed the demo barbershop, run the ingress on 127.0.0.1:8080"
+	@echo "make run      migrate, seed the demo barbershop, run the ingress (127.0.0.1:8080) and scheduling"
 	@echo "make test     the whole test suite against local PostgreSQL, RabbitMQ and Redis"
-	@echo "make bench    ingress throughput, latency and memory against the real broker"
+	@echo "make bench    ingress and scheduling figures against the real services"
 	@echo "make lint     rustfmt and clippy, warnings are errors"
 	@echo "make migrate  apply pending migrations to CITA_DATABASE_URL"
 
 services:
 	@deploy/local-services.sh check
 
+# Every binary in the foreground, logs interleaved; Ctrl-C stops them all.
 run: services
 	cargo build --bins
 	target/debug/cita-migrate --seed
-	target/debug/cita-ingress
+	trap 'kill -TERM $$(jobs -p) 2>/dev/null; wait' INT TERM; \
+	  target/debug/cita-scheduling & \
+	  target/debug/cita-ingress & \
+	  wait
 
 test: services
 	cargo test --workspace
 
 bench: services
 	cargo bench -p cita-ingress --bench ingress_load
+	cargo bench -p cita-scheduling --bench scheduling
 
 lint:
 	cargo fmt --all -- --check

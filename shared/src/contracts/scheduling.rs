@@ -106,6 +106,24 @@ pub enum Request {
     History(CustomerRequest),
 }
 
+impl Request {
+    /// The `type` tag, for logs and metrics.
+    pub fn name(&self) -> &'static str {
+        match self {
+            Request::Availability(_) => "availability",
+            Request::Book(_) => "book",
+            Request::Cancel(_) => "cancel",
+            Request::Reschedule(_) => "reschedule",
+            Request::SetStatus(_) => "set_status",
+            Request::BlockTime(_) => "block_time",
+            Request::BookWalkIn(_) => "book_walk_in",
+            Request::Schedule(_) => "schedule",
+            Request::Upcoming(_) => "upcoming",
+            Request::History(_) => "history",
+        }
+    }
+}
+
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct AvailabilityRequest {
     pub actor: Actor,
@@ -231,6 +249,22 @@ pub struct Appointment {
     pub source: Source,
     pub notes: Option<String>,
     pub cancellation_reason: Option<String>,
+}
+
+impl SchedulingError {
+    /// The `code` tag, for logs and metrics.
+    pub fn code(&self) -> &'static str {
+        match self {
+            SchedulingError::SlotTaken { .. } => "slot_taken",
+            SchedulingError::NotAvailable { .. } => "not_available",
+            SchedulingError::Forbidden => "forbidden",
+            SchedulingError::NotFound { .. } => "not_found",
+            SchedulingError::QuotaExceeded => "quota_exceeded",
+            SchedulingError::IllegalTransition { .. } => "illegal_transition",
+            SchedulingError::InvalidRequest { .. } => "invalid_request",
+            SchedulingError::Unavailable => "unavailable",
+        }
+    }
 }
 
 /// Every way a request can fail, typed so callers (the AI's tools) can react.

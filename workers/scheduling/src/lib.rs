@@ -8,6 +8,7 @@
 //! - [`store`]: appointment rows, the outbox and remembered command results;
 //! - [`error`]: refusals for the caller versus failures of ours;
 //! - [`rpc`]: the `scheduling.rpc` consumer that answers requests;
+//! - [`metrics`]: requests by type and outcome, their duration, events relayed;
 //! - [`relay`]: publishes the outbox to `cita.events`;
 //! - [`serve`]: the service as `main` runs it.
 
@@ -16,6 +17,7 @@ pub mod cache;
 pub mod calendar;
 pub mod engine;
 pub mod error;
+pub mod metrics;
 pub mod ops;
 pub mod relay;
 pub mod rpc;

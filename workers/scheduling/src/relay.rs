@@ -65,17 +65,21 @@ pub async fn relay_batch(
     Ok(published.len())
 }
 
-/// Relays until `shutdown`, backing off after errors.
+/// Relays until `shutdown`, backing off after errors; counts what it published.
 pub async fn run(
     pool: Pool,
     publisher: std::sync::Arc<Publisher>,
     exchange: String,
+    relayed: prometheus_client::metrics::counter::Counter,
     shutdown: CancellationToken,
 ) {
     while !shutdown.is_cancelled() {
         let pause = match relay_batch(&pool, &publisher, &exchange).await {
             Ok(0) => IDLE,
-            Ok(_) => Duration::ZERO,
+            Ok(n) => {
+                relayed.inc_by(n as u64);
+                Duration::ZERO
+            }
             Err(error) => {
                 tracing::warn!(%error, "outbox relay failed; retrying");
                 Duration::from_secs(1)

@@ -24,7 +24,10 @@ use lapin::{
 use tokio::task::JoinSet;
 use tokio_util::sync::CancellationToken;
 
-use crate::ops::Scheduler;
+use crate::{
+    metrics::{Metrics, RequestLabels},
+    ops::Scheduler,
+};
 
 pub struct Server {
     pub scheduler: Arc<Scheduler>,
@@ -33,6 +36,7 @@ pub struct Server {
     pub topology: Topology,
     /// Unacked requests at once; each is handled concurrently.
     pub prefetch: u16,
+    pub metrics: Metrics,
 }
 
 impl Server {
@@ -82,15 +86,33 @@ impl Server {
     }
 
     async fn handle(&self, channel: &Channel, delivery: Delivery) {
-        let reply = match serde_json::from_slice::<Request>(&delivery.data) {
-            Ok(request) => self.scheduler.handle(request).await,
+        let started = std::time::Instant::now();
+        let (name, reply) = match serde_json::from_slice::<Request>(&delivery.data) {
+            Ok(request) => (request.name(), self.scheduler.handle(request).await),
             Err(error) => {
                 let reason = error.to_string();
                 tracing::warn!(%reason, "malformed scheduling request, dead-lettered");
                 self.dead_letter(&delivery, &reason).await;
-                Reply::Error(SchedulingError::InvalidRequest { reason })
+                (
+                    "malformed",
+                    Reply::Error(SchedulingError::InvalidRequest { reason }),
+                )
             }
         };
+        let outcome = match &reply {
+            Reply::Ok(_) => "ok",
+            Reply::Error(error) => error.code(),
+        };
+        self.metrics
+            .requests
+            .get_or_create(&RequestLabels {
+                request: name,
+                outcome,
+            })
+            .inc();
+        self.metrics
+            .request_seconds
+            .observe(started.elapsed().as_secs_f64());
         if let Some(reply_to) = delivery.properties.reply_to() {
             let mut properties =
                 BasicProperties::default().with_content_type("application/json".into());

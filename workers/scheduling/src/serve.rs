@@ -14,6 +14,7 @@ use tokio_util::sync::CancellationToken;
 
 use crate::{
     cache::Cache,
+    metrics::Metrics,
     ops::{Clock, Scheduler},
     relay, rpc,
 };
@@ -40,10 +41,12 @@ pub async fn serve(
         health.register("amqp"),
     );
     let admin_stop = CancellationToken::new();
+    let mut registry = Registry::with_prefix("cita");
+    let metrics = Metrics::register(&mut registry);
     let admin = tokio::spawn(admin::serve(
         admin_listener,
         health.clone(),
-        Arc::new(Registry::default()),
+        Arc::new(registry),
         admin_stop.clone(),
     ));
 
@@ -51,6 +54,7 @@ pub async fn serve(
         pool.clone(),
         publisher.clone(),
         topology.name(CITA_EVENTS),
+        metrics.events_relayed.clone(),
         shutdown.clone(),
     ));
     let mut scheduler = Scheduler::new(pool, clock);
@@ -65,6 +69,7 @@ pub async fn serve(
         dead_letters: publisher.clone(),
         topology,
         prefetch: settings.prefetch,
+        metrics,
     });
     consume(settings, &server, health.register("rpc"), &shutdown).await;
 

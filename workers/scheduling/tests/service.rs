@@ -25,6 +25,7 @@ use tokio_util::sync::CancellationToken;
 const PATIENCE: Duration = Duration::from_secs(10);
 
 struct Running {
+    admin: std::net::SocketAddr,
     shop: Shop,
     broker: TestBroker,
     client: RpcClient,
@@ -45,6 +46,7 @@ async fn start() -> Running {
     .collect();
     let settings = Settings::from_env(Component::Scheduling, env).unwrap();
     let admin = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let admin_addr = admin.local_addr().unwrap();
     let shutdown = CancellationToken::new();
     let clock: cita_scheduling::ops::Clock = Arc::new(|| common::at("2026-12-07T08:00"));
     let task = tokio::spawn({
@@ -62,6 +64,7 @@ async fn start() -> Running {
         SCHEDULING_RPC,
     );
     Running {
+        admin: admin_addr,
         shop,
         broker,
         client,
@@ -106,6 +109,20 @@ async fn a_booking_makes_the_round_trip_and_its_event_reaches_the_events_exchang
         shop.sql_count("SELECT count(*) FROM outbox WHERE published_at IS NULL")
             .await,
         0
+    );
+    let metrics = get(running.admin, "/metrics").await;
+    assert!(
+        metrics.contains(r#"cita_scheduling_requests_total{request="book",outcome="ok"} 1"#),
+        "{metrics}"
+    );
+    assert!(
+        metrics.contains("cita_scheduling_events_relayed_total 1"),
+        "{metrics}"
+    );
+    assert!(
+        get(running.admin, "/readyz")
+            .await
+            .starts_with("HTTP/1.1 200")
     );
 
     running.shutdown.cancel();
@@ -303,4 +320,15 @@ async fn a_crash_between_publish_and_mark_duplicates_events_but_loses_none() {
     // The crashed batch (100) went out twice, the rest once.
     assert_eq!(copies.values().filter(|n| **n == 2).count(), 100);
     assert_eq!(queued.len(), 300);
+}
+
+/// A GET on the admin port over a plain connection: the whole response as text.
+async fn get(addr: std::net::SocketAddr, path: &str) -> String {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let mut stream = tokio::net::TcpStream::connect(addr).await.unwrap();
+    let request = format!("GET {path} HTTP/1.1\r\nhost: x\r\nconnection: close\r\n\r\n");
+    stream.write_all(request.as_bytes()).await.unwrap();
+    let mut response = String::new();
+    stream.read_to_string(&mut response).await.unwrap();
+    response
 }
