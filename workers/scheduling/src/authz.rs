@@ -1,11 +1,11 @@
 //! Who the actor is, according to the database, and what they may do. Callers pass ids
 //! only; roles and permissions are read here, so no prompt or caller can widen them.
 
-use crate::store::{Cached, Tx};
 use cita_shared::contracts::scheduling::{Actor, Who};
 use uuid::Uuid;
 
 use crate::error::{Error, FORBIDDEN};
+use crate::store::{Cached, Tx};
 
 /// May view every staff member's agenda.
 pub const VIEW_BUSINESS_SCHEDULE: &str = "view_business_schedule";

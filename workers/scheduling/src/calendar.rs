@@ -1,7 +1,6 @@
 //! Loads what the engine needs from PostgreSQL and runs it: the organization's rules and
 //! hours, the resources that perform a service, and who is busy when.
 
-use crate::store::{Cached, Tx};
 use jiff::{
     SignedDuration, Timestamp, ToSpan,
     civil::{Date, Time},
@@ -10,6 +9,7 @@ use jiff::{
 use tokio_postgres::types::ToSql;
 use uuid::Uuid;
 
+use crate::store::{Cached, Tx};
 use crate::{
     engine::{self, Business, Interval, LocalHours, Query, Resource, Slot, Week},
     error::Error,

@@ -1,6 +1,5 @@
 //! Booking: by a customer or staff for a given start, and walk-ins.
 
-use crate::store::{Cached, Tx};
 use cita_shared::contracts::{
     events::Event,
     scheduling::{
@@ -11,12 +10,12 @@ use jiff::{SignedDuration, Timestamp, ToSpan};
 use tokio_postgres::error::SqlState;
 use uuid::Uuid;
 
-use super::{Scheduler, refusal};
+use super::{Scheduler, refusal, writing};
 use crate::{
     authz::{self, Principal},
     calendar::{self, Organization, Search, Service},
     error::{Error, FORBIDDEN},
-    store::{self, APPOINTMENT_COLUMNS},
+    store::{self, APPOINTMENT_COLUMNS, Cached, Tx},
 };
 
 /// Bookings a free-plan organization may make per calendar month (in its own zone).
@@ -25,169 +24,148 @@ pub const FREE_PLAN_MONTHLY_BOOKINGS: u32 = 50;
 pub async fn book(scheduler: &Scheduler, request: BookRequest) -> Result<Reply, Error> {
     let now = scheduler.now();
     let org_id = request.actor.organization_id;
-    let mut client = scheduler.pool.get().await?;
-    let transaction = client.transaction().await?;
-    if let Some(reply) = store::recall(&transaction, org_id, &request.idempotency_key).await? {
-        return Ok(reply);
-    }
-    let tx = &transaction;
-    let outcome: Result<Outcome, Error> = async {
-        let principal = authz::resolve(tx, &request.actor).await?;
-        let customer_id = customer_for(tx, &principal, org_id, request.customer_id).await?;
-        let staff_filter = staff_filter(&principal, request.staff_id)?;
-        let (org, service) = tokio::try_join!(
-            calendar::organization(tx, org_id),
-            calendar::service(tx, org_id, request.service_type_id)
-        )?;
-        check_quota(tx, &org, now).await?;
+    let key = request.idempotency_key.clone();
+    let command = writing(move |tx| {
+        Box::pin(async move {
+            let principal = authz::resolve(tx, &request.actor).await?;
+            let customer_id = customer_for(tx, &principal, org_id, request.customer_id).await?;
+            let staff_filter = staff_filter(&principal, request.staff_id)?;
+            let (org, service) = tokio::try_join!(
+                calendar::organization(tx, org_id),
+                calendar::service(tx, org_id, request.service_type_id)
+            )?;
+            check_quota(tx, &org, now).await?;
 
-        let day = calendar::local_date(&org.time_zone, request.starts_at);
-        let mut search = Search::days(day, day);
-        search.staff_id = staff_filter;
-        let free = calendar::free_slots(tx, &org, &service, &search, now).await?;
-        let Some(slot) = free.into_iter().find(|s| s.start == request.starts_at) else {
-            return Err(refusal(
+            let day = calendar::local_date(&org.time_zone, request.starts_at);
+            let mut search = Search::days(day, day);
+            search.staff_id = staff_filter;
+            let free = calendar::free_slots(tx, &org, &service, &search, now).await?;
+            let Some(slot) = free.into_iter().find(|s| s.start == request.starts_at) else {
+                return Err(refusal(
+                    tx,
+                    &org,
+                    &service,
+                    request.starts_at,
+                    staff_filter,
+                    None,
+                    now,
+                )
+                .await?);
+            };
+            let new = NewAppointment {
+                customer_id,
+                service: &service,
+                starts_at: request.starts_at,
+                source: request.source,
+                notes: request.notes.as_deref(),
+            };
+            let Some(appointment) = insert_first_free(tx, org_id, &slot.resources, &new).await?
+            else {
+                // Every candidate lost a race since we looked: the constraint said no.
+                return Err(refusal(
+                    tx,
+                    &org,
+                    &service,
+                    request.starts_at,
+                    staff_filter,
+                    None,
+                    now,
+                )
+                .await?);
+            };
+            store::emit(
                 tx,
-                &org,
-                &service,
-                request.starts_at,
-                staff_filter,
-                None,
+                org_id,
                 now,
+                Event::AppointmentBooked {
+                    appointment: appointment.clone(),
+                    actor: request.actor,
+                },
             )
-            .await?);
-        };
-        let new = NewAppointment {
-            customer_id,
-            service: &service,
-            starts_at: request.starts_at,
-            source: request.source,
-            notes: request.notes.as_deref(),
-        };
-        let Some(appointment) = insert_first_free(tx, org_id, &slot.resources, &new).await? else {
-            // Every candidate lost a race since we looked: the constraint said no.
-            return Err(refusal(
-                tx,
-                &org,
-                &service,
-                request.starts_at,
-                staff_filter,
-                None,
-                now,
-            )
-            .await?);
-        };
-        store::emit(
-            tx,
-            org_id,
-            now,
-            Event::AppointmentBooked {
-                appointment: appointment.clone(),
-                actor: request.actor,
-            },
-        )
-        .await?;
-        Ok(Outcome::Appointment { appointment })
-    }
-    .await;
-    store::settle(
-        transaction,
-        org_id,
-        &request.idempotency_key,
-        "book",
-        outcome,
-    )
-    .await
+            .await?;
+            Ok(Outcome::Appointment { appointment })
+        })
+    });
+    scheduler.once(org_id, &key, "book", command).await
 }
 
 /// A walk-in: starts now if the staff member is free, otherwise at their next free slot.
 pub async fn walk_in(scheduler: &Scheduler, request: WalkInRequest) -> Result<Reply, Error> {
     let now = scheduler.now();
     let org_id = request.actor.organization_id;
-    let mut client = scheduler.pool.get().await?;
-    let transaction = client.transaction().await?;
-    if let Some(reply) = store::recall(&transaction, org_id, &request.idempotency_key).await? {
-        return Ok(reply);
-    }
-    let tx = &transaction;
-    let outcome: Result<Outcome, Error> = async {
-        let principal = authz::resolve(tx, &request.actor).await?;
-        let Principal::Staff { id: asking, .. } = principal else {
-            return Err(FORBIDDEN);
-        };
-        let staff_id = request.staff_id.unwrap_or(asking);
-        if !principal.may_act_for_staff(staff_id) {
-            return Err(FORBIDDEN);
-        }
-        let (org, service) = tokio::try_join!(
-            calendar::organization(tx, org_id),
-            calendar::service(tx, org_id, request.service_type_id)
-        )?;
-        check_quota(tx, &org, now).await?;
-        let customer_id = walk_in_customer(
-            tx,
-            org_id,
-            request.customer_name.as_deref(),
-            request.customer_phone.as_deref(),
-        )
-        .await?;
-        let mut new = NewAppointment {
-            customer_id,
-            service: &service,
-            // Whole minutes read better on an agenda.
-            starts_at: now
-                .round(jiff::Unit::Minute)
-                .map_err(|e| Error::invalid(e.to_string()))?,
-            source: Source::WalkIn,
-            notes: None,
-        };
-        let appointment = match insert_first_free(tx, org_id, &[staff_id], &new).await? {
-            Some(appointment) => appointment,
-            None => {
-                let today = calendar::local_date(&org.time_zone, now);
-                let mut search = Search::days(
-                    today,
-                    today
-                        .checked_add(1.day())
-                        .map_err(|e| Error::invalid(e.to_string()))?,
-                );
-                search.staff_id = Some(staff_id);
-                search.min_notice = Some(SignedDuration::ZERO);
-                let next = calendar::free_slots(tx, &org, &service, &search, now).await?;
-                let Some(slot) = next.first() else {
-                    return Err(Error::Rejected(SchedulingError::NotAvailable {
-                        alternatives: Vec::new(),
-                    }));
-                };
-                new.starts_at = slot.start;
-                insert_first_free(tx, org_id, &[staff_id], &new)
-                    .await?
-                    .ok_or(Error::Rejected(SchedulingError::SlotTaken {
-                        alternatives: Vec::new(),
-                    }))?
+    let key = request.idempotency_key.clone();
+    let command = writing(move |tx| {
+        Box::pin(async move {
+            let principal = authz::resolve(tx, &request.actor).await?;
+            let Principal::Staff { id: asking, .. } = principal else {
+                return Err(FORBIDDEN);
+            };
+            let staff_id = request.staff_id.unwrap_or(asking);
+            if !principal.may_act_for_staff(staff_id) {
+                return Err(FORBIDDEN);
             }
-        };
-        store::emit(
-            tx,
-            org_id,
-            now,
-            Event::AppointmentBooked {
-                appointment: appointment.clone(),
-                actor: request.actor,
-            },
-        )
-        .await?;
-        Ok(Outcome::Appointment { appointment })
-    }
-    .await;
-    store::settle(
-        transaction,
-        org_id,
-        &request.idempotency_key,
-        "walk_in",
-        outcome,
-    )
-    .await
+            let (org, service) = tokio::try_join!(
+                calendar::organization(tx, org_id),
+                calendar::service(tx, org_id, request.service_type_id)
+            )?;
+            check_quota(tx, &org, now).await?;
+            let customer_id = walk_in_customer(
+                tx,
+                org_id,
+                request.customer_name.as_deref(),
+                request.customer_phone.as_deref(),
+            )
+            .await?;
+            let mut new = NewAppointment {
+                customer_id,
+                service: &service,
+                // Whole minutes read better on an agenda.
+                starts_at: now
+                    .round(jiff::Unit::Minute)
+                    .map_err(|e| Error::invalid(e.to_string()))?,
+                source: Source::WalkIn,
+                notes: None,
+            };
+            let appointment = match insert_first_free(tx, org_id, &[staff_id], &new).await? {
+                Some(appointment) => appointment,
+                None => {
+                    let today = calendar::local_date(&org.time_zone, now);
+                    let mut search = Search::days(
+                        today,
+                        today
+                            .checked_add(1.day())
+                            .map_err(|e| Error::invalid(e.to_string()))?,
+                    );
+                    search.staff_id = Some(staff_id);
+                    search.min_notice = Some(SignedDuration::ZERO);
+                    let next = calendar::free_slots(tx, &org, &service, &search, now).await?;
+                    let Some(slot) = next.first() else {
+                        return Err(Error::Rejected(SchedulingError::NotAvailable {
+                            alternatives: Vec::new(),
+                        }));
+                    };
+                    new.starts_at = slot.start;
+                    insert_first_free(tx, org_id, &[staff_id], &new)
+                        .await?
+                        .ok_or(Error::Rejected(SchedulingError::SlotTaken {
+                            alternatives: Vec::new(),
+                        }))?
+                }
+            };
+            store::emit(
+                tx,
+                org_id,
+                now,
+                Event::AppointmentBooked {
+                    appointment: appointment.clone(),
+                    actor: request.actor,
+                },
+            )
+            .await?;
+            Ok(Outcome::Appointment { appointment })
+        })
+    });
+    scheduler.once(org_id, &key, "walk_in", command).await
 }
 
 struct NewAppointment<'a> {

@@ -1,6 +1,5 @@
 //! Changing an appointment: cancel, move, set its status.
 
-use crate::store::Cached;
 use cita_shared::contracts::{
     events::Event,
     scheduling::{
@@ -9,33 +8,29 @@ use cita_shared::contracts::{
 };
 use tokio_postgres::error::SqlState;
 
-use super::{Scheduler, book::staff_filter, refusal};
+use super::{Scheduler, book::staff_filter, refusal, writing};
 use crate::{
     authz::{self, Principal},
     calendar::{self, Search},
     error::{Error, FORBIDDEN},
-    store::{self, APPOINTMENT_COLUMNS},
+    store::{self, APPOINTMENT_COLUMNS, Cached},
 };
 
 pub async fn cancel(scheduler: &Scheduler, request: CancelRequest) -> Result<Reply, Error> {
     let now = scheduler.now();
     let org_id = request.actor.organization_id;
-    let mut client = scheduler.pool.get().await?;
-    let transaction = client.transaction().await?;
-    if let Some(reply) = store::recall(&transaction, org_id, &request.idempotency_key).await? {
-        return Ok(reply);
-    }
-    let tx = &transaction;
-    let outcome: Result<Outcome, Error> = async {
-        let principal = authz::resolve(tx, &request.actor).await?;
-        let current = store::appointment_for_update(tx, org_id, request.appointment_id).await?;
-        if !principal.may_change(current.customer_id, current.staff_id) {
-            return Err(FORBIDDEN);
-        }
-        if !current.status.is_live() {
-            return Err(illegal(current.status, Status::Cancelled));
-        }
-        let row = tx
+    let key = request.idempotency_key.clone();
+    let command = writing(move |tx| {
+        Box::pin(async move {
+            let principal = authz::resolve(tx, &request.actor).await?;
+            let current = store::appointment_for_update(tx, org_id, request.appointment_id).await?;
+            if !principal.may_change(current.customer_id, current.staff_id) {
+                return Err(FORBIDDEN);
+            }
+            if !current.status.is_live() {
+                return Err(illegal(current.status, Status::Cancelled));
+            }
+            let row = tx
             .row(
                 &format!(
                     "UPDATE appointments SET status = 'cancelled', cancellation_reason = $2, updated_at = now()
@@ -44,20 +39,21 @@ pub async fn cancel(scheduler: &Scheduler, request: CancelRequest) -> Result<Rep
                 &[&current.id, &request.reason],
             )
             .await?;
-        let appointment = store::appointment(&row)?;
-        store::emit(tx, org_id, now, Event::AppointmentCancelled { appointment: appointment.clone(), actor: request.actor })
+            let appointment = store::appointment(&row)?;
+            store::emit(
+                tx,
+                org_id,
+                now,
+                Event::AppointmentCancelled {
+                    appointment: appointment.clone(),
+                    actor: request.actor,
+                },
+            )
             .await?;
-        Ok(Outcome::Appointment { appointment })
-    }
-    .await;
-    store::settle(
-        transaction,
-        org_id,
-        &request.idempotency_key,
-        "cancel",
-        outcome,
-    )
-    .await
+            Ok(Outcome::Appointment { appointment })
+        })
+    });
+    scheduler.once(org_id, &key, "cancel", command).await
 }
 
 /// Moves a live appointment. The new time is checked and the old one freed in one
@@ -65,47 +61,60 @@ pub async fn cancel(scheduler: &Scheduler, request: CancelRequest) -> Result<Rep
 pub async fn reschedule(scheduler: &Scheduler, request: RescheduleRequest) -> Result<Reply, Error> {
     let now = scheduler.now();
     let org_id = request.actor.organization_id;
-    let mut client = scheduler.pool.get().await?;
-    let transaction = client.transaction().await?;
-    if let Some(reply) = store::recall(&transaction, org_id, &request.idempotency_key).await? {
-        return Ok(reply);
-    }
-    let tx = &transaction;
-    let outcome: Result<Outcome, Error> = async {
-        let principal = authz::resolve(tx, &request.actor).await?;
-        let current = store::appointment_for_update(tx, org_id, request.appointment_id).await?;
-        if !principal.may_change(current.customer_id, current.staff_id) {
-            return Err(FORBIDDEN);
-        }
-        if !current.status.is_live() {
-            return Err(Error::invalid(format!("a {} appointment cannot be moved", current.status.as_str())));
-        }
-        let staff_filter = match (&principal, request.staff_id) {
-            (Principal::Customer { .. }, requested) => requested,
-            (Principal::Staff { .. }, requested) => staff_filter(&principal, requested.or(Some(current.staff_id)))?,
-        };
-        let (org, service) = tokio::try_join!(
-            calendar::organization(tx, org_id),
-            calendar::service(tx, org_id, current.service_type_id)
-        )?;
-        let day = calendar::local_date(&org.time_zone, request.starts_at);
-        let mut search = Search::days(day, day);
-        search.staff_id = staff_filter;
-        search.ignoring = Some(current.id);
-        let free = calendar::free_slots(tx, &org, &service, &search, now).await?;
-        let Some(slot) = free.into_iter().find(|s| s.start == request.starts_at) else {
-            return Err(refusal(tx, &org, &service, request.starts_at, staff_filter, Some(current.id), now).await?);
-        };
-        // The same staff member when they are free, otherwise the first who is.
-        let mut candidates = slot.resources;
-        if let Some(same) = candidates.iter().position(|id| *id == current.staff_id) {
-            candidates.swap(0, same);
-        }
-        let ends_at = request.starts_at.checked_add(service.duration).map_err(|e| Error::invalid(e.to_string()))?;
-        for staff_id in &candidates {
-            store::lock_staff_time(tx, *staff_id).await?;
-            tx.batch_execute("SAVEPOINT moving").await?;
-            let moved = tx
+    let key = request.idempotency_key.clone();
+    let command = writing(move |tx| {
+        Box::pin(async move {
+            let principal = authz::resolve(tx, &request.actor).await?;
+            let current = store::appointment_for_update(tx, org_id, request.appointment_id).await?;
+            if !principal.may_change(current.customer_id, current.staff_id) {
+                return Err(FORBIDDEN);
+            }
+            if !current.status.is_live() {
+                return Err(Error::invalid(format!(
+                    "a {} appointment cannot be moved",
+                    current.status.as_str()
+                )));
+            }
+            let staff_filter = match (&principal, request.staff_id) {
+                (Principal::Customer { .. }, requested) => requested,
+                (Principal::Staff { .. }, requested) => {
+                    staff_filter(&principal, requested.or(Some(current.staff_id)))?
+                }
+            };
+            let (org, service) = tokio::try_join!(
+                calendar::organization(tx, org_id),
+                calendar::service(tx, org_id, current.service_type_id)
+            )?;
+            let day = calendar::local_date(&org.time_zone, request.starts_at);
+            let mut search = Search::days(day, day);
+            search.staff_id = staff_filter;
+            search.ignoring = Some(current.id);
+            let free = calendar::free_slots(tx, &org, &service, &search, now).await?;
+            let Some(slot) = free.into_iter().find(|s| s.start == request.starts_at) else {
+                return Err(refusal(
+                    tx,
+                    &org,
+                    &service,
+                    request.starts_at,
+                    staff_filter,
+                    Some(current.id),
+                    now,
+                )
+                .await?);
+            };
+            // The same staff member when they are free, otherwise the first who is.
+            let mut candidates = slot.resources;
+            if let Some(same) = candidates.iter().position(|id| *id == current.staff_id) {
+                candidates.swap(0, same);
+            }
+            let ends_at = request
+                .starts_at
+                .checked_add(service.duration)
+                .map_err(|e| Error::invalid(e.to_string()))?;
+            for staff_id in &candidates {
+                store::lock_staff_time(tx, *staff_id).await?;
+                tx.batch_execute("SAVEPOINT moving").await?;
+                let moved = tx
                 .row(
                     &format!(
                         "UPDATE appointments SET starts_at = $2, ends_at = $3, staff_id = $4, updated_at = now()
@@ -114,36 +123,38 @@ pub async fn reschedule(scheduler: &Scheduler, request: RescheduleRequest) -> Re
                     &[&current.id, &request.starts_at, &ends_at, staff_id],
                 )
                 .await;
-            match moved {
-                Ok(row) => {
-                    tx.batch_execute("RELEASE SAVEPOINT moving").await?;
-                    let appointment = store::appointment(&row)?;
-                    let event = Event::AppointmentRescheduled {
-                        appointment: appointment.clone(),
-                        previous_starts_at: current.starts_at,
-                        previous_staff_id: current.staff_id,
-                        actor: request.actor,
-                    };
-                    store::emit(tx, org_id, now, event).await?;
-                    return Ok(Outcome::Appointment { appointment });
+                match moved {
+                    Ok(row) => {
+                        tx.batch_execute("RELEASE SAVEPOINT moving").await?;
+                        let appointment = store::appointment(&row)?;
+                        let event = Event::AppointmentRescheduled {
+                            appointment: appointment.clone(),
+                            previous_starts_at: current.starts_at,
+                            previous_staff_id: current.staff_id,
+                            actor: request.actor,
+                        };
+                        store::emit(tx, org_id, now, event).await?;
+                        return Ok(Outcome::Appointment { appointment });
+                    }
+                    Err(error) if error.code() == Some(&SqlState::EXCLUSION_VIOLATION) => {
+                        tx.batch_execute("ROLLBACK TO SAVEPOINT moving").await?;
+                    }
+                    Err(error) => return Err(error.into()),
                 }
-                Err(error) if error.code() == Some(&SqlState::EXCLUSION_VIOLATION) => {
-                    tx.batch_execute("ROLLBACK TO SAVEPOINT moving").await?;
-                }
-                Err(error) => return Err(error.into()),
             }
-        }
-        Err(refusal(tx, &org, &service, request.starts_at, staff_filter, Some(current.id), now).await?)
-    }
-    .await;
-    store::settle(
-        transaction,
-        org_id,
-        &request.idempotency_key,
-        "reschedule",
-        outcome,
-    )
-    .await
+            Err(refusal(
+                tx,
+                &org,
+                &service,
+                request.starts_at,
+                staff_filter,
+                Some(current.id),
+                now,
+            )
+            .await?)
+        })
+    });
+    scheduler.once(org_id, &key, "reschedule", command).await
 }
 
 /// Legal transitions: pending → confirmed; pending or confirmed → cancelled; confirmed →
@@ -151,27 +162,27 @@ pub async fn reschedule(scheduler: &Scheduler, request: RescheduleRequest) -> Re
 pub async fn set_status(scheduler: &Scheduler, request: SetStatusRequest) -> Result<Reply, Error> {
     let now = scheduler.now();
     let org_id = request.actor.organization_id;
-    let mut client = scheduler.pool.get().await?;
-    let transaction = client.transaction().await?;
-    if let Some(reply) = store::recall(&transaction, org_id, &request.idempotency_key).await? {
-        return Ok(reply);
-    }
-    let tx = &transaction;
-    let outcome: Result<Outcome, Error> = async {
-        let principal = authz::resolve(tx, &request.actor).await?;
-        let current = store::appointment_for_update(tx, org_id, request.appointment_id).await?;
-        if !principal.is_staff() || !principal.may_change(current.customer_id, current.staff_id) {
-            return Err(FORBIDDEN);
-        }
-        let legal = matches!(
-            (current.status, request.status),
-            (Status::Pending, Status::Confirmed | Status::Cancelled)
-                | (Status::Confirmed, Status::Completed | Status::NoShow | Status::Cancelled)
-        );
-        if !legal {
-            return Err(illegal(current.status, request.status));
-        }
-        let row = tx
+    let key = request.idempotency_key.clone();
+    let command = writing(move |tx| {
+        Box::pin(async move {
+            let principal = authz::resolve(tx, &request.actor).await?;
+            let current = store::appointment_for_update(tx, org_id, request.appointment_id).await?;
+            if !principal.is_staff() || !principal.may_change(current.customer_id, current.staff_id)
+            {
+                return Err(FORBIDDEN);
+            }
+            let legal = matches!(
+                (current.status, request.status),
+                (Status::Pending, Status::Confirmed | Status::Cancelled)
+                    | (
+                        Status::Confirmed,
+                        Status::Completed | Status::NoShow | Status::Cancelled
+                    )
+            );
+            if !legal {
+                return Err(illegal(current.status, request.status));
+            }
+            let row = tx
             .row(
                 &format!(
                     "UPDATE appointments SET status = $2, notes = coalesce($3, notes), updated_at = now()
@@ -180,24 +191,17 @@ pub async fn set_status(scheduler: &Scheduler, request: SetStatusRequest) -> Res
                 &[&current.id, &request.status.as_str(), &request.notes],
             )
             .await?;
-        let appointment = store::appointment(&row)?;
-        let event = Event::AppointmentStatusChanged {
-            appointment: appointment.clone(),
-            previous: current.status,
-            actor: request.actor,
-        };
-        store::emit(tx, org_id, now, event).await?;
-        Ok(Outcome::Appointment { appointment })
-    }
-    .await;
-    store::settle(
-        transaction,
-        org_id,
-        &request.idempotency_key,
-        "set_status",
-        outcome,
-    )
-    .await
+            let appointment = store::appointment(&row)?;
+            let event = Event::AppointmentStatusChanged {
+                appointment: appointment.clone(),
+                previous: current.status,
+                actor: request.actor,
+            };
+            store::emit(tx, org_id, now, event).await?;
+            Ok(Outcome::Appointment { appointment })
+        })
+    });
+    scheduler.once(org_id, &key, "set_status", command).await
 }
 
 fn illegal(from: Status, to: Status) -> Error {

@@ -6,19 +6,20 @@ mod change;
 mod read;
 mod time_off;
 
-use crate::store::Tx;
-use std::sync::Arc;
+use std::{future::Future, pin::Pin, sync::Arc};
 
-use cita_shared::contracts::scheduling::{FreeSlot, Reply, Request, SchedulingError};
+use cita_shared::contracts::scheduling::{FreeSlot, Outcome, Reply, Request, SchedulingError};
 use deadpool_postgres::Pool;
 use jiff::Timestamp;
 use uuid::Uuid;
 
+use crate::store::Tx;
 use crate::{
     cache::Cache,
     calendar::{self, Organization, Search, Service},
     engine::Slot,
     error::Error,
+    store,
 };
 
 /// The current time; injectable so tests decide what "now" is.
@@ -89,6 +90,41 @@ impl Scheduler {
 
     fn now(&self) -> Timestamp {
         (self.clock)()
+    }
+}
+
+/// The body of a writing command, run inside the command's transaction.
+type Command<'t> = Pin<Box<dyn Future<Output = Result<Outcome, Error>> + Send + 't>>;
+
+/// Pins down a writing command's signature for the compiler (closures don't infer
+/// higher-ranked lifetimes on their own).
+fn writing<F>(command: F) -> F
+where
+    F: for<'t> FnOnce(&'t Tx<'t>) -> Command<'t>,
+{
+    command
+}
+
+impl Scheduler {
+    /// Runs a writing command once per idempotency key: the remembered reply if the key
+    /// was seen, otherwise the command's, remembered and committed with its writes.
+    async fn once<F>(
+        &self,
+        organization_id: Uuid,
+        key: &str,
+        name: &str,
+        command: F,
+    ) -> Result<Reply, Error>
+    where
+        F: for<'t> FnOnce(&'t Tx<'t>) -> Command<'t>,
+    {
+        let mut client = self.pool.get().await?;
+        let transaction = client.transaction().await?;
+        if let Some(reply) = store::recall(&transaction, organization_id, key).await? {
+            return Ok(reply);
+        }
+        let outcome = command(&transaction).await;
+        store::settle(transaction, organization_id, key, name, outcome).await
     }
 }
 

@@ -1,6 +1,5 @@
 //! Reading: free slots, agendas, a customer's upcoming appointments and history.
 
-use crate::store::Cached;
 use cita_shared::contracts::scheduling::{
     AvailabilityRequest, CustomerRequest, Outcome, Reply, ScheduleRequest,
 };
@@ -12,7 +11,7 @@ use crate::{
     cache::Lookup,
     calendar::{self, Search},
     error::{Error, FORBIDDEN},
-    store::{self, APPOINTMENT_COLUMNS},
+    store::{self, APPOINTMENT_COLUMNS, Cached},
 };
 
 pub async fn availability(
