@@ -4,8 +4,10 @@
 use cita_shared::contracts::scheduling::{Actor, Who};
 use uuid::Uuid;
 
-use crate::error::{Error, FORBIDDEN};
-use crate::store::{Cached, Tx};
+use crate::{
+    error::{Error, FORBIDDEN},
+    store::{Cached, Tx},
+};
 
 /// May view every staff member's agenda.
 pub const VIEW_BUSINESS_SCHEDULE: &str = "view_business_schedule";

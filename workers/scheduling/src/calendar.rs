@@ -9,10 +9,10 @@ use jiff::{
 use tokio_postgres::types::ToSql;
 use uuid::Uuid;
 
-use crate::store::{Cached, Tx};
 use crate::{
     engine::{self, Business, Interval, LocalHours, Query, Resource, Slot, Week},
     error::Error,
+    store::{Cached, Tx},
 };
 
 /// An organization's booking rules.

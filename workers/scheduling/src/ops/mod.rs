@@ -13,13 +13,12 @@ use deadpool_postgres::Pool;
 use jiff::Timestamp;
 use uuid::Uuid;
 
-use crate::store::Tx;
 use crate::{
     cache::Cache,
     calendar::{self, Organization, Search, Service},
     engine::Slot,
     error::Error,
-    store,
+    store::{self, Tx},
 };
 
 /// The current time; injectable so tests decide what "now" is.
