@@ -6,7 +6,7 @@ use uuid::Uuid;
 
 use crate::{
     error::{Error, FORBIDDEN},
-    store::{Cached, Tx},
+    store::Cached,
 };
 
 /// May view every staff member's agenda.
@@ -81,7 +81,7 @@ impl Principal {
 
 /// Resolves the actor within its organization. Unknown ids and inactive staff are
 /// forbidden; a suspended organization can do nothing.
-pub async fn resolve(tx: &Tx<'_>, actor: &Actor) -> Result<Principal, Error> {
+pub async fn resolve(tx: &impl Cached, actor: &Actor) -> Result<Principal, Error> {
     // One round trip: the organization's state and the actor's row together.
     let (sql, who) = match actor.who {
         Who::Customer { customer_id } => (

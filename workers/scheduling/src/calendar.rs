@@ -12,7 +12,7 @@ use uuid::Uuid;
 use crate::{
     engine::{self, Business, Interval, LocalHours, Query, Resource, Slot, Week},
     error::Error,
-    store::{Cached, Tx},
+    store::Cached,
 };
 
 /// An organization's booking rules.
@@ -39,7 +39,7 @@ impl Service {
     }
 }
 
-pub async fn organization(tx: &Tx<'_>, id: Uuid) -> Result<Organization, Error> {
+pub async fn organization(tx: &impl Cached, id: Uuid) -> Result<Organization, Error> {
     let row = tx
         .maybe_row(
             "SELECT timezone, plan = 'free', slot_step_minutes, min_notice_minutes, horizon_days
@@ -62,7 +62,7 @@ pub async fn organization(tx: &Tx<'_>, id: Uuid) -> Result<Organization, Error> 
 }
 
 /// An active service of the organization.
-pub async fn service(tx: &Tx<'_>, organization_id: Uuid, id: Uuid) -> Result<Service, Error> {
+pub async fn service(tx: &impl Cached, organization_id: Uuid, id: Uuid) -> Result<Service, Error> {
     let row = tx
         .maybe_row(
             "SELECT duration_minutes, buffer_minutes FROM service_types
@@ -107,7 +107,7 @@ impl Search {
 
 /// Free start times for `service`, read inside `tx` so that a booking decides on what it sees.
 pub async fn free_slots(
-    tx: &Tx<'_>,
+    tx: &impl Cached,
     org: &Organization,
     service: &Service,
     search: &Search,
@@ -127,7 +127,7 @@ pub struct Inputs {
 
 /// Reads the engine's inputs for a search.
 pub async fn inputs(
-    tx: &Tx<'_>,
+    tx: &impl Cached,
     org: &Organization,
     service: &Service,
     search: &Search,

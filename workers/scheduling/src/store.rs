@@ -17,7 +17,9 @@ type Params<'a> = &'a [&'a (dyn ToSql + Sync)];
 
 /// Queries through the connection's statement cache: a statement is parsed once per
 /// connection instead of once per call, which halves the round trips of each query.
-pub(crate) trait Cached {
+// Used only inside this crate's own futures, whose Send-ness the compiler sees through.
+#[allow(async_fn_in_trait)]
+pub trait Cached {
     async fn statement(&self, sql: &str) -> Result<Statement, tokio_postgres::Error>;
 
     async fn rows(&self, sql: &str, params: Params<'_>) -> Result<Vec<Row>, tokio_postgres::Error>;
@@ -31,6 +33,33 @@ pub(crate) trait Cached {
 }
 
 impl Cached for Tx<'_> {
+    async fn statement(&self, sql: &str) -> Result<Statement, tokio_postgres::Error> {
+        self.prepare_cached(sql).await
+    }
+
+    async fn rows(&self, sql: &str, params: Params<'_>) -> Result<Vec<Row>, tokio_postgres::Error> {
+        self.query(&self.statement(sql).await?, params).await
+    }
+
+    async fn row(&self, sql: &str, params: Params<'_>) -> Result<Row, tokio_postgres::Error> {
+        self.query_one(&self.statement(sql).await?, params).await
+    }
+
+    async fn maybe_row(
+        &self,
+        sql: &str,
+        params: Params<'_>,
+    ) -> Result<Option<Row>, tokio_postgres::Error> {
+        self.query_opt(&self.statement(sql).await?, params).await
+    }
+
+    async fn run(&self, sql: &str, params: Params<'_>) -> Result<u64, tokio_postgres::Error> {
+        self.execute(&self.statement(sql).await?, params).await
+    }
+}
+
+/// Reads that need no transaction (availability) save its BEGIN and ROLLBACK.
+impl Cached for deadpool_postgres::ClientWrapper {
     async fn statement(&self, sql: &str) -> Result<Statement, tokio_postgres::Error> {
         self.prepare_cached(sql).await
     }

@@ -19,11 +19,12 @@ pub async fn availability(
     request: AvailabilityRequest,
 ) -> Result<Reply, Error> {
     let now = scheduler.now();
-    let mut client = scheduler.pool.get().await?;
-    let tx = client.build_transaction().read_only(true).start().await?;
+    // No transaction: each read is consistent on its own, and a booking re-checks anyway.
+    let client = scheduler.pool.get().await?;
+    let db: &deadpool_postgres::ClientWrapper = &client;
     let (_, org) = tokio::try_join!(
-        authz::resolve(&tx, &request.actor),
-        calendar::organization(&tx, request.actor.organization_id)
+        authz::resolve(db, &request.actor),
+        calendar::organization(db, request.actor.organization_id)
     )?;
     let earliest = now
         .checked_add(org.min_notice)
@@ -36,10 +37,10 @@ pub async fn availability(
         },
         None => None,
     };
-    let service = calendar::service(&tx, org.id, request.service_type_id).await?;
+    let service = calendar::service(db, org.id, request.service_type_id).await?;
     let mut search = Search::days(request.from, request.to);
     search.staff_id = request.staff_id;
-    let slots: Vec<_> = calendar::free_slots(&tx, &org, &service, &search, now)
+    let slots: Vec<_> = calendar::free_slots(db, &org, &service, &search, now)
         .await?
         .into_iter()
         .map(free_slot)
