@@ -5,7 +5,7 @@ use cita_shared::contracts::{
     scheduling::{Appointment, Outcome, Reply, Source, Status},
 };
 use jiff::Timestamp;
-use tokio_postgres::{Row, Statement, types::ToSql};
+use tokio_postgres::{Row, Statement, error::SqlState, types::ToSql};
 use uuid::Uuid;
 
 use crate::error::Error;
@@ -205,18 +205,36 @@ async fn remember(
     Ok(())
 }
 
-/// Serializes writes to one staff member's time until this transaction ends.
+/// Writes an appointment into one staff member's time: `sql` inserts or moves the row and
+/// returns [`APPOINTMENT_COLUMNS`]. `None` when the exclusion constraint refuses it (a
+/// concurrent booking won); a savepoint keeps the transaction usable for the next try.
 ///
-/// The exclusion constraint alone is correct but, when several transactions insert
-/// conflicting rows at once, each can end up waiting on another's savepoint in a way
-/// PostgreSQL 15 did not resolve (eight racers stalled until our timeout in `make bench`).
-/// With this lock the second writer waits here, then meets the first one's committed row
-/// and fails the constraint at once.
-pub async fn lock_staff_time(tx: &Tx<'_>, staff_id: Uuid) -> Result<(), Error> {
+/// The staff member's time is locked first. The constraint alone is correct but, when
+/// several transactions insert conflicting rows at once, each can end up waiting on
+/// another's savepoint in a way PostgreSQL 15 did not resolve (eight racers stalled until
+/// our timeout in `make bench`). With the lock the second writer waits here, then meets
+/// the first one's committed row and fails the constraint at once.
+pub async fn claim_time(
+    tx: &Tx<'_>,
+    staff_id: Uuid,
+    sql: &str,
+    params: Params<'_>,
+) -> Result<Option<Appointment>, Error> {
     tx.run(
         "SELECT pg_advisory_xact_lock(hashtextextended('staff-time:' || $1::text, 0))",
         &[&staff_id.to_string()],
     )
     .await?;
-    Ok(())
+    tx.batch_execute("SAVEPOINT claim").await?;
+    match tx.row(sql, params).await {
+        Ok(row) => {
+            tx.batch_execute("RELEASE SAVEPOINT claim").await?;
+            appointment(&row).map(Some)
+        }
+        Err(error) if error.code() == Some(&SqlState::EXCLUSION_VIOLATION) => {
+            tx.batch_execute("ROLLBACK TO SAVEPOINT claim").await?;
+            Ok(None)
+        }
+        Err(error) => Err(error.into()),
+    }
 }

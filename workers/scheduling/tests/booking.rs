@@ -168,22 +168,31 @@ async fn the_buffer_keeps_the_staff_member_busy_in_the_database_too() {
     );
 }
 
-#[tokio::test]
-async fn the_free_plan_allows_fifty_bookings_a_month_and_tells_the_owner_once() {
-    let shop = Shop::open().await;
-    let client = shop.db.pool.get().await.unwrap();
-    // 50 bookings already made this month (in December, local time).
-    client
+/// 50 bookings (cancelled later, which doesn't give them back) made at a local time.
+async fn fifty_bookings_made_at(shop: &Shop, local: &str) {
+    shop.db
+        .pool
+        .get()
+        .await
+        .unwrap()
         .execute(
             "INSERT INTO appointments (organization_id, customer_id, staff_id, service_type_id, starts_at, ends_at,
                                        status, source, created_at)
              SELECT $1, $2, $3, $4, $5::timestamptz + n * interval '1 day', $5::timestamptz + n * interval '1 day' + interval '45 min',
                     'cancelled', 'whatsapp', $6
              FROM generate_series(1, 50) n",
-            &[&shop.org, &shop.beto, &shop.barber, &shop.haircut, &at("2027-01-10T10:00"), &at("2026-12-01T00:30")],
+            &[&shop.org, &shop.beto, &shop.barber, &shop.haircut, &at("2027-01-10T10:00"), &at(local)],
         )
         .await
         .unwrap();
+}
+
+#[tokio::test]
+async fn the_free_plan_allows_fifty_bookings_a_month_and_tells_the_owner_once() {
+    let shop = Shop::open().await;
+    let client = shop.db.pool.get().await.unwrap();
+    // 50 bookings already made this month (in December, local time).
+    fifty_bookings_made_at(&shop, "2026-12-01T00:30").await;
 
     let refused = shop
         .book(shop.booking(shop.customer(shop.ana), "2026-12-07T10:00", "51"))
@@ -215,19 +224,8 @@ async fn the_free_plan_allows_fifty_bookings_a_month_and_tells_the_owner_once() 
 #[tokio::test]
 async fn the_quota_counts_the_organizations_own_calendar_month() {
     let shop = Shop::open().await;
-    let client = shop.db.pool.get().await.unwrap();
     // 50 bookings made on 30 November at 23:30 in Mexico City — already December in UTC.
-    client
-        .execute(
-            "INSERT INTO appointments (organization_id, customer_id, staff_id, service_type_id, starts_at, ends_at,
-                                       status, source, created_at)
-             SELECT $1, $2, $3, $4, $5::timestamptz + n * interval '1 day', $5::timestamptz + n * interval '1 day' + interval '45 min',
-                    'cancelled', 'whatsapp', $6
-             FROM generate_series(1, 50) n",
-            &[&shop.org, &shop.beto, &shop.barber, &shop.haircut, &at("2027-01-10T10:00"), &at("2026-11-30T23:30")],
-        )
-        .await
-        .unwrap();
+    fifty_bookings_made_at(&shop, "2026-11-30T23:30").await;
 
     let booked = shop
         .book(shop.booking(

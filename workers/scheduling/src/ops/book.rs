@@ -7,7 +7,7 @@ use cita_shared::contracts::{
     },
 };
 use jiff::{SignedDuration, Timestamp, ToSpan};
-use tokio_postgres::error::SqlState;
+use tokio_postgres::types::ToSql;
 use uuid::Uuid;
 
 use super::{Scheduler, refusal, writing};
@@ -189,40 +189,27 @@ async fn insert_first_free(
         .starts_at
         .checked_add(new.service.duration)
         .map_err(|e| Error::invalid(e.to_string()))?;
+    let sql = format!(
+        "INSERT INTO appointments (organization_id, customer_id, staff_id, service_type_id, starts_at,
+             ends_at, buffer_minutes, status, source, notes, price_minor, currency)
+         SELECT $1, $2, $3, $4, $5, $6, $7, 'confirmed', $8, $9, price_minor, currency
+         FROM service_types WHERE id = $4
+         RETURNING {APPOINTMENT_COLUMNS}"
+    );
     for staff_id in staff {
-        store::lock_staff_time(tx, *staff_id).await?;
-        tx.batch_execute("SAVEPOINT booking").await?;
-        let inserted = tx
-            .row(
-                &format!(
-                    "INSERT INTO appointments (organization_id, customer_id, staff_id, service_type_id, starts_at,
-                         ends_at, buffer_minutes, status, source, notes, price_minor, currency)
-                     SELECT $1, $2, $3, $4, $5, $6, $7, 'confirmed', $8, $9, price_minor, currency
-                     FROM service_types WHERE id = $4
-                     RETURNING {APPOINTMENT_COLUMNS}"
-                ),
-                &[
-                    &organization_id,
-                    &new.customer_id,
-                    staff_id,
-                    &new.service.id,
-                    &new.starts_at,
-                    &ends_at,
-                    &new.service.buffer_minutes(),
-                    &new.source.as_str(),
-                    &new.notes,
-                ],
-            )
-            .await;
-        match inserted {
-            Ok(row) => {
-                tx.batch_execute("RELEASE SAVEPOINT booking").await?;
-                return store::appointment(&row).map(Some);
-            }
-            Err(error) if error.code() == Some(&SqlState::EXCLUSION_VIOLATION) => {
-                tx.batch_execute("ROLLBACK TO SAVEPOINT booking").await?;
-            }
-            Err(error) => return Err(error.into()),
+        let params: [&(dyn ToSql + Sync); 9] = [
+            &organization_id,
+            &new.customer_id,
+            staff_id,
+            &new.service.id,
+            &new.starts_at,
+            &ends_at,
+            &new.service.buffer_minutes(),
+            &new.source.as_str(),
+            &new.notes,
+        ];
+        if let Some(appointment) = store::claim_time(tx, *staff_id, &sql, &params).await? {
+            return Ok(Some(appointment));
         }
     }
     Ok(None)

@@ -6,7 +6,7 @@ use cita_shared::contracts::{
         CancelRequest, Outcome, Reply, RescheduleRequest, SchedulingError, SetStatusRequest, Status,
     },
 };
-use tokio_postgres::error::SqlState;
+use tokio_postgres::types::ToSql;
 
 use super::{Scheduler, book::staff_filter, refusal, writing};
 use crate::{
@@ -111,35 +111,22 @@ pub async fn reschedule(scheduler: &Scheduler, request: RescheduleRequest) -> Re
                 .starts_at
                 .checked_add(service.duration)
                 .map_err(|e| Error::invalid(e.to_string()))?;
+            let sql = format!(
+                "UPDATE appointments SET starts_at = $2, ends_at = $3, staff_id = $4, updated_at = now()
+                 WHERE id = $1 RETURNING {APPOINTMENT_COLUMNS}"
+            );
             for staff_id in &candidates {
-                store::lock_staff_time(tx, *staff_id).await?;
-                tx.batch_execute("SAVEPOINT moving").await?;
-                let moved = tx
-                .row(
-                    &format!(
-                        "UPDATE appointments SET starts_at = $2, ends_at = $3, staff_id = $4, updated_at = now()
-                         WHERE id = $1 RETURNING {APPOINTMENT_COLUMNS}"
-                    ),
-                    &[&current.id, &request.starts_at, &ends_at, staff_id],
-                )
-                .await;
-                match moved {
-                    Ok(row) => {
-                        tx.batch_execute("RELEASE SAVEPOINT moving").await?;
-                        let appointment = store::appointment(&row)?;
-                        let event = Event::AppointmentRescheduled {
-                            appointment: appointment.clone(),
-                            previous_starts_at: current.starts_at,
-                            previous_staff_id: current.staff_id,
-                            actor: request.actor,
-                        };
-                        store::emit(tx, org_id, now, event).await?;
-                        return Ok(Outcome::Appointment { appointment });
-                    }
-                    Err(error) if error.code() == Some(&SqlState::EXCLUSION_VIOLATION) => {
-                        tx.batch_execute("ROLLBACK TO SAVEPOINT moving").await?;
-                    }
-                    Err(error) => return Err(error.into()),
+                let params: [&(dyn ToSql + Sync); 4] =
+                    [&current.id, &request.starts_at, &ends_at, staff_id];
+                if let Some(appointment) = store::claim_time(tx, *staff_id, &sql, &params).await? {
+                    let event = Event::AppointmentRescheduled {
+                        appointment: appointment.clone(),
+                        previous_starts_at: current.starts_at,
+                        previous_staff_id: current.staff_id,
+                        actor: request.actor,
+                    };
+                    store::emit(tx, org_id, now, event).await?;
+                    return Ok(Outcome::Appointment { appointment });
                 }
             }
             Err(refusal(
