@@ -30,6 +30,7 @@ pub async fn serve(
     let pool = db::pool(&settings.database_url, settings.database_pool_size)?;
     let topology = Topology::new(&settings.amqp_prefix);
     let health = Health::default();
+    let publisher_ready = health.register("amqp");
     let (publisher, publisher_task) = Publisher::start(
         settings.amqp_url.clone(),
         topology.clone(),
@@ -38,7 +39,7 @@ pub async fn serve(
             confirm_timeout: settings.publish_timeout,
             channels: 1,
         },
-        health.register("amqp"),
+        publisher_ready.clone(),
     );
     let admin_stop = CancellationToken::new();
     let mut registry = Registry::with_prefix("cita");
@@ -71,7 +72,14 @@ pub async fn serve(
         prefetch: settings.prefetch,
         metrics,
     });
-    consume(settings, &server, health.register("rpc"), &shutdown).await;
+    consume(
+        settings,
+        &server,
+        &publisher_ready,
+        health.register("rpc"),
+        &shutdown,
+    )
+    .await;
 
     let _ = relay.await;
     publisher.close();
@@ -83,14 +91,24 @@ pub async fn serve(
 }
 
 /// Keeps a consuming connection until `shutdown`, reconnecting with backoff.
+///
+/// Consuming starts once the publisher is connected: a malformed request is copied to its
+/// dead queue through it, and without it would be dead-lettered without its reason.
 async fn consume(
     settings: &Settings,
     server: &Arc<rpc::Server>,
+    publisher_ready: &HealthFlag,
     ready: HealthFlag,
     shutdown: &CancellationToken,
 ) {
     let mut backoff = Duration::from_millis(100);
     let name = format!("{}-rpc", settings.component.name());
+    while !publisher_ready.get() {
+        tokio::select! {
+            () = tokio::time::sleep(Duration::from_millis(20)) => {}
+            () = shutdown.cancelled() => return,
+        }
+    }
     while !shutdown.is_cancelled() {
         let connected = tokio::select! {
             connected = connection::connect(&settings.amqp_url, &name, &server.topology) => connected,
