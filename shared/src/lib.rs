@@ -6,7 +6,8 @@
 //! - [`telemetry`]: tracing setup, text or JSON;
 //! - [`shutdown`]: the cancellation token fired by SIGTERM / Ctrl-C;
 //! - [`db`]: the PostgreSQL pool and the migration runner;
-//! - [`amqp`]: the broker topology and the confirmed, reconnecting publisher;
+//! - [`amqp`]: the broker topology, the confirmed, reconnecting publisher, consumers;
+//! - [`outbox`]: domain events written with the change, relayed after commit;
 //! - [`http`]: the hyper accept loop with graceful drain;
 //! - [`admin`]: `/healthz`, `/readyz`, `/metrics` on each binary's admin port.
 
@@ -16,6 +17,7 @@ pub mod config;
 pub mod contracts;
 pub mod db;
 pub mod http;
+pub mod outbox;
 pub mod secret;
 pub mod shutdown;
 pub mod telemetry;

@@ -2,6 +2,7 @@
 //! once the broker has confirmed a persistent, routed message, and request/reply.
 
 pub mod connection;
+pub mod consumer;
 mod publisher;
 pub mod rpc;
 pub mod topology;

@@ -9,7 +9,6 @@
 //! - [`error`]: refusals for the caller versus failures of ours;
 //! - [`rpc`]: the `scheduling.rpc` consumer that answers requests;
 //! - [`metrics`]: requests by type and outcome, their duration, events relayed;
-//! - [`relay`]: publishes the outbox to `cita.events`;
 //! - [`serve`]: the service as `main` runs it.
 
 pub mod authz;
@@ -19,7 +18,6 @@ pub mod engine;
 pub mod error;
 pub mod metrics;
 pub mod ops;
-pub mod relay;
 pub mod rpc;
 mod serve;
 pub mod store;

@@ -1,12 +1,17 @@
 //! Runs the whole service: the RPC consumer, the outbox relay and the admin server.
 
-use std::{sync::Arc, time::Duration};
+use std::sync::Arc;
 
 use cita_shared::{
-    admin::{self, Health, HealthFlag},
-    amqp::{Publisher, PublisherOptions, Topology, connection, topology::CITA_EVENTS},
+    admin::{self, Health},
+    amqp::{
+        Publisher, PublisherOptions, Topology,
+        consumer::{self, ConsumerOptions},
+        topology::{CITA_EVENTS, SCHEDULING_RPC},
+    },
     config::Settings,
     db::{self, DbError},
+    outbox,
 };
 use prometheus_client::registry::Registry;
 use tokio::net::TcpListener;
@@ -16,7 +21,7 @@ use crate::{
     cache::Cache,
     metrics::Metrics,
     ops::{Clock, Scheduler},
-    relay, rpc,
+    rpc,
 };
 
 /// Runs until `shutdown`: consumes `scheduling.rpc`, relays the outbox, serves the admin
@@ -51,7 +56,7 @@ pub async fn serve(
         admin_stop.clone(),
     ));
 
-    let relay = tokio::spawn(relay::run(
+    let relay = tokio::spawn(outbox::run(
         pool.clone(),
         publisher.clone(),
         topology.name(CITA_EVENTS),
@@ -69,12 +74,18 @@ pub async fn serve(
         scheduler: Arc::new(scheduler),
         dead_letters: publisher.clone(),
         topology,
-        prefetch: settings.prefetch,
         metrics,
     });
-    consume(
-        settings,
-        &server,
+    let options = ConsumerOptions {
+        url: settings.amqp_url.clone(),
+        topology: server.topology.clone(),
+        queue: SCHEDULING_RPC,
+        prefetch: settings.prefetch,
+        connection_name: format!("{}-rpc", settings.component.name()),
+    };
+    consumer::run(
+        &options,
+        server,
         &publisher_ready,
         health.register("rpc"),
         &shutdown,
@@ -88,59 +99,4 @@ pub async fn serve(
     let _ = admin.await;
     tracing::info!("scheduling stopped");
     Ok(())
-}
-
-/// Keeps a consuming connection until `shutdown`, reconnecting with backoff.
-///
-/// Consuming starts once the publisher is connected: a malformed request is copied to its
-/// dead queue through it, and without it would be dead-lettered without its reason.
-async fn consume(
-    settings: &Settings,
-    server: &Arc<rpc::Server>,
-    publisher_ready: &HealthFlag,
-    ready: HealthFlag,
-    shutdown: &CancellationToken,
-) {
-    let mut backoff = Duration::from_millis(100);
-    let name = format!("{}-rpc", settings.component.name());
-    while !publisher_ready.get() {
-        tokio::select! {
-            () = tokio::time::sleep(Duration::from_millis(20)) => {}
-            () = shutdown.cancelled() => return,
-        }
-    }
-    while !shutdown.is_cancelled() {
-        let connected = tokio::select! {
-            connected = connection::connect(&settings.amqp_url, &name, &server.topology) => connected,
-            () = shutdown.cancelled() => break,
-        };
-        match connected {
-            Ok(connection) => {
-                backoff = Duration::from_millis(100);
-                ready.set(true);
-                tracing::info!(prefetch = server.prefetch, "consuming scheduling requests");
-                let served = server.serve(&connection, shutdown).await;
-                ready.set(false);
-                let _ = tokio::time::timeout(
-                    Duration::from_secs(2),
-                    connection.close(200, "bye".into()),
-                )
-                .await;
-                match served {
-                    Ok(()) => continue,
-                    Err(error) => {
-                        tracing::warn!(%error, "scheduling consumer failed; reconnecting")
-                    }
-                }
-            }
-            Err(error) => {
-                tracing::warn!(%error, retry_in = ?backoff, "cannot connect to the broker")
-            }
-        }
-        tokio::select! {
-            () = tokio::time::sleep(backoff) => {}
-            () = shutdown.cancelled() => break,
-        }
-        backoff = (backoff * 2).min(Duration::from_secs(5));
-    }
 }

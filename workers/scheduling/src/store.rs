@@ -1,7 +1,7 @@
 //! Rows in and out: appointments, the outbox and remembered command results.
 
 use cita_shared::contracts::{
-    events::{Envelope, Event},
+    events::Event,
     scheduling::{Appointment, Outcome, Reply, Source, Status},
 };
 use jiff::Timestamp;
@@ -132,18 +132,7 @@ pub async fn emit(
     now: Timestamp,
     event: Event,
 ) -> Result<(), Error> {
-    let envelope = Envelope {
-        event_id: Uuid::new_v4(),
-        organization_id,
-        occurred_at: now,
-        event,
-    };
-    let payload = serde_json::to_value(&envelope).map_err(|e| Error::Corrupt(e.to_string()))?;
-    tx.run(
-        "INSERT INTO outbox (event_id, organization_id, routing_key, payload) VALUES ($1, $2, $3, $4)",
-        &[&envelope.event_id, &organization_id, &envelope.event.routing_key(), &payload],
-    )
-    .await?;
+    cita_shared::outbox::emit(tx, organization_id, now, event).await?;
     Ok(())
 }
 

@@ -5,7 +5,7 @@ mod common;
 
 use std::{collections::HashMap, sync::Arc, time::Duration};
 
-use cita_scheduling::relay;
+use cita_shared::outbox as relay;
 use cita_shared::{
     admin::Health,
     amqp::{

@@ -1,15 +1,56 @@
-//! The outbox relay: publishes committed events to `cita.events` with confirms, then
-//! marks them. Replicas share the work with `FOR UPDATE SKIP LOCKED`. A crash between
-//! publishing and marking publishes the event again later — a duplicate with the same
-//! `event_id`, never a loss.
+//! The transactional outbox: [`emit`] writes an event in the transaction of the change it
+//! describes; the relay publishes committed events to `cita.events` with confirms, then
+//! marks them. Relays (in every service that emits) share the work with
+//! `FOR UPDATE SKIP LOCKED`. A crash between publishing and marking publishes the event
+//! again later — a duplicate with the same `event_id`, never a loss.
 
 use std::time::Duration;
 
-use cita_shared::amqp::{PublishError, Publisher};
+use deadpool_postgres::GenericClient;
 use deadpool_postgres::Pool;
+use jiff::Timestamp;
 use lapin::BasicProperties;
 use tokio_util::sync::CancellationToken;
 use uuid::Uuid;
+
+use crate::{
+    amqp::{PublishError, Publisher},
+    contracts::events::{Envelope, Event},
+};
+
+/// Writes `event` to the outbox; it is published once the caller's transaction commits.
+/// Returns the event id.
+pub async fn emit(
+    tx: &impl GenericClient,
+    organization_id: Uuid,
+    occurred_at: Timestamp,
+    event: Event,
+) -> Result<Uuid, tokio_postgres::Error> {
+    let envelope = Envelope {
+        event_id: Uuid::new_v4(),
+        organization_id,
+        occurred_at,
+        event,
+    };
+    // Serializing plain data with string keys cannot fail.
+    let payload = serde_json::to_value(&envelope).expect("an event serializes to JSON");
+    let statement = tx
+        .prepare_cached(
+            "INSERT INTO outbox (event_id, organization_id, routing_key, payload) VALUES ($1, $2, $3, $4)",
+        )
+        .await?;
+    tx.execute(
+        &statement,
+        &[
+            &envelope.event_id,
+            &organization_id,
+            &envelope.event.routing_key(),
+            &payload,
+        ],
+    )
+    .await?;
+    Ok(envelope.event_id)
+}
 
 #[derive(Debug, thiserror::Error)]
 pub enum RelayError {
@@ -51,9 +92,18 @@ pub async fn relay_batch(
         let properties = BasicProperties::default()
             .with_message_id(event_id.to_string().into())
             .with_content_type("application/json".into());
-        publisher
+        match publisher
             .publish(exchange, &routing_key, payload.as_bytes(), properties)
-            .await?;
+            .await
+        {
+            Ok(()) => {}
+            // No queue subscribes to this kind of event: published to nobody, which is
+            // not a reason to hold back every event behind it.
+            Err(PublishError::Unroutable { .. }) => {
+                tracing::debug!(%event_id, %routing_key, "no queue is bound for this event");
+            }
+            Err(error) => return Err(error.into()),
+        }
         published.push(seq);
     }
     tx.execute(
