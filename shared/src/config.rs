@@ -5,7 +5,7 @@ use std::{collections::HashMap, net::SocketAddr, path::PathBuf, time::Duration};
 
 use serde::Deserialize;
 
-use crate::secret::Secret;
+use crate::{crypto::Keyring, secret::Secret};
 
 /// The binaries of the fleet. Each has its own admin port so that the whole fleet can run
 /// on one machine with the defaults.
@@ -13,6 +13,7 @@ use crate::secret::Secret;
 pub enum Component {
     Ingress,
     Scheduling,
+    Outbound,
     Migrate,
 }
 
@@ -21,6 +22,7 @@ impl Component {
         match self {
             Component::Ingress => "cita-ingress",
             Component::Scheduling => "cita-scheduling",
+            Component::Outbound => "cita-outbound",
             Component::Migrate => "cita-migrate",
         }
     }
@@ -29,10 +31,22 @@ impl Component {
         let port = match self {
             Component::Ingress => 9101,
             Component::Scheduling => 9102,
+            Component::Outbound => 9104,
             // Migrate runs to completion and serves nothing; the port is never bound.
             Component::Migrate => 9100,
         };
         SocketAddr::from(([127, 0, 0, 1], port))
+    }
+
+    fn default_prefetch(self) -> u16 {
+        match self {
+            // Sends wait a few hundred milliseconds on Meta each; many in flight keep a
+            // replica's throughput from being capped by that latency.
+            Component::Outbound => 256,
+            // Enough to keep a worker's database connections busy while replies travel,
+            // few enough that a crashed worker returns little to the queue.
+            _ => 16,
+        }
     }
 }
 
@@ -76,6 +90,29 @@ pub struct Settings {
     pub prefetch: u16,
     pub shutdown_timeout: Duration,
     pub log_format: LogFormat,
+    /// Keys that seal secrets at rest (`id:hex,…`; the first one seals).
+    pub secrets_key: Option<Secret>,
+    pub outbound: OutboundSettings,
+}
+
+/// How `cita-outbound` talks to Meta's Graph API.
+#[derive(Clone, Debug)]
+pub struct OutboundSettings {
+    /// `https://graph.facebook.com` in production; a local fake in tests and the demo.
+    pub graph_api_base: String,
+    /// Pinned, never the app's default: `v23.0`.
+    pub graph_api_version: String,
+    pub graph_timeout: Duration,
+    /// Messages per second per business phone number, unless the organization sets its own.
+    pub number_rate: u32,
+    /// Messages a number may send at once before the pace applies.
+    pub number_burst: u32,
+    /// The pace of messages to one recipient (Meta's pair rate: about one per 6 s).
+    pub pair_interval: Duration,
+    /// Messages to one recipient at once before the pace applies.
+    pub pair_burst: u32,
+    /// Calls to Meta per message before a retryable failure becomes final.
+    pub max_attempts: u32,
 }
 
 /// The shape of the sources before validation. Field names are the environment variable
@@ -101,12 +138,28 @@ struct Raw {
     max_body_bytes: usize,
     #[serde(default = "defaults::publish_timeout_ms")]
     publish_timeout_ms: u64,
-    #[serde(default = "defaults::prefetch")]
-    prefetch: u16,
+    prefetch: Option<u16>,
     #[serde(default = "defaults::shutdown_timeout_ms")]
     shutdown_timeout_ms: u64,
     #[serde(default = "defaults::log_format")]
     log_format: LogFormat,
+    secrets_key: Option<Secret>,
+    #[serde(default = "defaults::graph_api_base")]
+    graph_api_base: String,
+    #[serde(default = "defaults::graph_api_version")]
+    graph_api_version: String,
+    #[serde(default = "defaults::graph_timeout_ms")]
+    graph_timeout_ms: u64,
+    #[serde(default = "defaults::outbound_number_rate")]
+    outbound_number_rate: u32,
+    #[serde(default = "defaults::outbound_number_burst")]
+    outbound_number_burst: u32,
+    #[serde(default = "defaults::outbound_pair_interval_ms")]
+    outbound_pair_interval_ms: u64,
+    #[serde(default = "defaults::outbound_pair_burst")]
+    outbound_pair_burst: u32,
+    #[serde(default = "defaults::outbound_max_attempts")]
+    outbound_max_attempts: u32,
 }
 
 mod defaults {
@@ -116,11 +169,6 @@ mod defaults {
         Secret::new("postgres://postgres@127.0.0.1:5432/cita")
     }
     pub fn database_pool_size() -> usize {
-        16
-    }
-    pub fn prefetch() -> u16 {
-        // Enough to keep a worker's database connections busy while replies travel,
-        // few enough that a crashed worker returns little to the queue.
         16
     }
     pub fn amqp_url() -> Secret {
@@ -146,6 +194,34 @@ mod defaults {
     }
     pub fn log_format() -> LogFormat {
         LogFormat::Text
+    }
+    pub fn graph_api_base() -> String {
+        "https://graph.facebook.com".into()
+    }
+    pub fn graph_api_version() -> String {
+        "v23.0".into()
+    }
+    pub fn graph_timeout_ms() -> u64 {
+        10_000
+    }
+    pub fn outbound_number_rate() -> u32 {
+        // Meta's default throughput per number.
+        80
+    }
+    pub fn outbound_number_burst() -> u32 {
+        8
+    }
+    pub fn outbound_pair_interval_ms() -> u64 {
+        6_000
+    }
+    pub fn outbound_pair_burst() -> u32 {
+        // Meta tolerates bursts of up to 45 to one user; an assistant's turn is a few
+        // bubbles, so 10 never slows a conversation and stays far from the limit.
+        10
+    }
+    pub fn outbound_max_attempts() -> u32 {
+        // 1 + 4 + 16 + 64 + 256 × 3 s ≈ 14 minutes of retrying.
+        8
     }
 }
 
@@ -178,6 +254,7 @@ impl Settings {
     }
 
     fn validate(component: Component, raw: Raw) -> Result<Self, ConfigError> {
+        let outbound = validate_outbound(&raw)?;
         let meta_app_secrets = raw
             .meta_app_secret
             .map(|all| {
@@ -211,9 +288,11 @@ impl Settings {
         if raw.database_pool_size == 0 {
             return Err(invalid("CITA_DATABASE_POOL_SIZE", "must be at least 1"));
         }
-        if raw.prefetch == 0 {
+        let prefetch = raw.prefetch.unwrap_or(component.default_prefetch());
+        if prefetch == 0 {
             return Err(invalid("CITA_PREFETCH", "must be at least 1"));
         }
+        let secrets_key = raw.secrets_key.filter(|k| !k.expose().trim().is_empty());
         if raw.max_body_bytes == 0 {
             return Err(invalid("CITA_MAX_BODY_BYTES", "must be at least 1"));
         }
@@ -239,10 +318,21 @@ impl Settings {
             admin_addr,
             max_body_bytes: raw.max_body_bytes,
             publish_timeout: Duration::from_millis(raw.publish_timeout_ms),
-            prefetch: raw.prefetch,
+            prefetch,
             shutdown_timeout: Duration::from_millis(raw.shutdown_timeout_ms),
             log_format: raw.log_format,
+            secrets_key,
+            outbound,
         })
+    }
+
+    /// The keys that seal secrets at rest, for binaries that read or write them.
+    pub fn require_keyring(&self) -> Result<Keyring, ConfigError> {
+        let spec = self
+            .secrets_key
+            .as_ref()
+            .ok_or(ConfigError::Missing("CITA_SECRETS_KEY"))?;
+        Keyring::parse(spec).map_err(|e| invalid("CITA_SECRETS_KEY", e.to_string()))
     }
 
     /// The Meta app secrets, for binaries that verify webhook signatures.
@@ -259,6 +349,62 @@ impl Settings {
             .as_ref()
             .ok_or(ConfigError::Missing("CITA_META_VERIFY_TOKEN"))
     }
+}
+
+fn validate_outbound(raw: &Raw) -> Result<OutboundSettings, ConfigError> {
+    let base = raw.graph_api_base.trim_end_matches('/');
+    if !(base.starts_with("https://") || base.starts_with("http://")) {
+        return Err(invalid(
+            "CITA_GRAPH_API_BASE",
+            "must start with https:// (or http:// for a local fake)",
+        ));
+    }
+    let version = &raw.graph_api_version;
+    let well_formed = version
+        .strip_prefix('v')
+        .and_then(|v| v.split_once('.'))
+        .is_some_and(|(major, minor)| {
+            [major, minor]
+                .iter()
+                .all(|n| !n.is_empty() && n.chars().all(|c| c.is_ascii_digit()))
+        });
+    if !well_formed {
+        return Err(invalid(
+            "CITA_GRAPH_API_VERSION",
+            format!("expected a version like v23.0, got {version:?}"),
+        ));
+    }
+    for (var, value) in [
+        ("CITA_GRAPH_TIMEOUT_MS", raw.graph_timeout_ms),
+        ("CITA_OUTBOUND_NUMBER_RATE", raw.outbound_number_rate.into()),
+        (
+            "CITA_OUTBOUND_NUMBER_BURST",
+            raw.outbound_number_burst.into(),
+        ),
+        (
+            "CITA_OUTBOUND_PAIR_INTERVAL_MS",
+            raw.outbound_pair_interval_ms,
+        ),
+        ("CITA_OUTBOUND_PAIR_BURST", raw.outbound_pair_burst.into()),
+        (
+            "CITA_OUTBOUND_MAX_ATTEMPTS",
+            raw.outbound_max_attempts.into(),
+        ),
+    ] {
+        if value == 0 {
+            return Err(invalid(var, "must be at least 1"));
+        }
+    }
+    Ok(OutboundSettings {
+        graph_api_base: base.to_string(),
+        graph_api_version: version.clone(),
+        graph_timeout: Duration::from_millis(raw.graph_timeout_ms),
+        number_rate: raw.outbound_number_rate,
+        number_burst: raw.outbound_number_burst,
+        pair_interval: Duration::from_millis(raw.outbound_pair_interval_ms),
+        pair_burst: raw.outbound_pair_burst,
+        max_attempts: raw.outbound_max_attempts,
+    })
 }
 
 fn invalid(var: &'static str, reason: impl Into<String>) -> ConfigError {
@@ -318,6 +464,61 @@ mod tests {
         assert_eq!(s.max_body_bytes, 4 * 1024 * 1024);
         assert_eq!(s.publish_timeout, Duration::from_secs(5));
         assert_eq!(s.log_format, LogFormat::Text);
+        assert_eq!(s.prefetch, 16);
+        assert_eq!(s.outbound.graph_api_base, "https://graph.facebook.com");
+        assert_eq!(s.outbound.graph_api_version, "v23.0");
+        assert_eq!(s.outbound.number_rate, 80);
+        assert_eq!(s.outbound.pair_interval, Duration::from_secs(6));
+    }
+
+    #[test]
+    fn outbound_settings_are_validated() {
+        let s = Settings::from_env(
+            Component::Outbound,
+            env(&[
+                ("CITA_GRAPH_API_BASE", "http://127.0.0.1:9999/"),
+                ("CITA_GRAPH_API_VERSION", "v24.0"),
+                ("CITA_OUTBOUND_NUMBER_RATE", "20"),
+            ]),
+        )
+        .unwrap();
+        assert_eq!(s.outbound.graph_api_base, "http://127.0.0.1:9999");
+        assert_eq!(s.outbound.number_rate, 20);
+        assert_eq!(s.prefetch, 256, "outbound keeps many sends in flight");
+        assert_eq!(s.admin_addr.to_string(), "127.0.0.1:9104");
+        for (var, value) in [
+            ("CITA_GRAPH_API_BASE", "graph.facebook.com"),
+            ("CITA_GRAPH_API_VERSION", "23"),
+            ("CITA_OUTBOUND_PAIR_BURST", "0"),
+        ] {
+            let err = Settings::from_env(Component::Outbound, env(&[(var, value)]))
+                .unwrap_err()
+                .to_string();
+            assert!(err.contains(var), "{err}");
+        }
+    }
+
+    #[test]
+    fn the_keyring_is_required_and_checked_without_echoing_it() {
+        let s = Settings::from_env(Component::Outbound, env(&[])).unwrap();
+        assert_eq!(
+            s.require_keyring().unwrap_err().to_string(),
+            "missing required setting CITA_SECRETS_KEY"
+        );
+        let s = Settings::from_env(
+            Component::Outbound,
+            env(&[("CITA_SECRETS_KEY", "k1:deadbeef")]),
+        )
+        .unwrap();
+        let err = s.require_keyring().unwrap_err().to_string();
+        assert!(
+            err.contains("CITA_SECRETS_KEY") && !err.contains("deadbeef"),
+            "{err}"
+        );
+        let key = format!("k1:{}", "ab".repeat(32));
+        let s =
+            Settings::from_env(Component::Outbound, env(&[("CITA_SECRETS_KEY", &key)])).unwrap();
+        assert_eq!(s.require_keyring().unwrap().current_key_id(), "k1");
     }
 
     #[test]

@@ -3,6 +3,7 @@
 //! - [`config`]: layered settings (`CITA_*`), validated at start;
 //! - [`contracts`]: the serde types of every message that crosses a queue;
 //! - [`secret`]: a string type that never prints its value;
+//! - [`crypto`]: AES-256-GCM sealing of secrets at rest, with rotating keys;
 //! - [`telemetry`]: tracing setup, text or JSON;
 //! - [`shutdown`]: the cancellation token fired by SIGTERM / Ctrl-C;
 //! - [`db`]: the PostgreSQL pool and the migration runner;
@@ -15,6 +16,7 @@ pub mod admin;
 pub mod amqp;
 pub mod config;
 pub mod contracts;
+pub mod crypto;
 pub mod db;
 pub mod http;
 pub mod outbox;

@@ -27,6 +27,45 @@ pub const SCHEDULING_RPC: &str = "scheduling.rpc";
 pub const OUTBOUND_SEND: &str = "outbound.send";
 pub const REMINDERS_EVENTS: &str = "reminders.events";
 
+/// A delay tier for retrying `outbound.send`: a command published to the tier's queue (on
+/// the default exchange) waits out `delay_ms`, then dead-letters back to `outbound.send`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct RetryTier {
+    pub queue: &'static str,
+    pub delay_ms: i32,
+}
+
+/// Exponential, ×4 per attempt (1, 4, 16, 64, 256 s): Meta's advice for the pair rate
+/// limit (131056), and wide enough for 5xx storms. Attempts past the last tier reuse it.
+pub const OUTBOUND_RETRY_TIERS: &[RetryTier] = &[
+    RetryTier {
+        queue: "outbound.send.retry.1s",
+        delay_ms: 1_000,
+    },
+    RetryTier {
+        queue: "outbound.send.retry.4s",
+        delay_ms: 4_000,
+    },
+    RetryTier {
+        queue: "outbound.send.retry.16s",
+        delay_ms: 16_000,
+    },
+    RetryTier {
+        queue: "outbound.send.retry.64s",
+        delay_ms: 64_000,
+    },
+    RetryTier {
+        queue: "outbound.send.retry.256s",
+        delay_ms: 256_000,
+    },
+];
+
+/// The tier for the `n`-th retry (1-based).
+pub fn retry_tier(n: u32) -> RetryTier {
+    let i = (n.max(1) as usize - 1).min(OUTBOUND_RETRY_TIERS.len() - 1);
+    OUTBOUND_RETRY_TIERS[i]
+}
+
 /// A queue redelivered this many times (a consumer crashed or requeued it each time) is
 /// dead-lettered instead of looping forever. RabbitMQ 4 defaults to 20; 3.x has no limit
 /// unless it is declared, so it is declared.
@@ -157,6 +196,15 @@ impl Topology {
                 };
                 [work, dead]
             })
+            .chain(OUTBOUND_RETRY_TIERS.iter().map(|tier| Queue {
+                name: self.name(tier.queue),
+                arguments: vec![
+                    ("x-dead-letter-exchange", Arg::Str(self.name(CITA_COMMANDS))),
+                    ("x-dead-letter-routing-key", Arg::Str(OUTBOUND_SEND.into())),
+                    ("x-message-ttl", Arg::Int(tier.delay_ms)),
+                    quorum(),
+                ],
+            }))
             .collect()
     }
 

@@ -5,7 +5,10 @@ use jiff::{Timestamp, civil::Date};
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
-use super::scheduling::{Actor, Appointment, Status};
+use super::{
+    outbound::Purpose,
+    scheduling::{Actor, Appointment, Status},
+};
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Envelope {
@@ -45,6 +48,52 @@ pub enum Event {
     /// The free plan's monthly quota ran out; sent once per organization and month.
     #[serde(rename = "organization.quota_exceeded")]
     QuotaExceeded { month: Date, limit: u32 },
+    /// Meta refused the organization's access token; its sends are paused until the
+    /// owner reconnects WhatsApp. Published once per loss of the token.
+    #[serde(rename = "organization.token_invalid")]
+    TokenInvalid {
+        phone_number_id: String,
+        detail: String,
+    },
+    /// An outbound message will not be delivered.
+    #[serde(rename = "message.failed")]
+    MessageFailed {
+        /// The `messages` row.
+        message_id: Uuid,
+        command_id: Uuid,
+        conversation_id: Option<Uuid>,
+        to: String,
+        purpose: Purpose,
+        reason: FailureReason,
+        /// Meta's error code, when Meta refused it.
+        error_code: Option<i64>,
+        detail: String,
+    },
+}
+
+/// Why an outbound message failed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum FailureReason {
+    /// The 24-hour window is closed and no fallback template was given.
+    OutsideWindow,
+    /// The message breaks WhatsApp's limits; it was never sent.
+    InvalidMessage,
+    /// Meta refused it for good (undeliverable, bad template, …).
+    Rejected,
+    /// Meta kept failing in a retryable way until the attempts ran out.
+    RetriesExhausted,
+}
+
+impl FailureReason {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            FailureReason::OutsideWindow => "outside_window",
+            FailureReason::InvalidMessage => "invalid_message",
+            FailureReason::Rejected => "rejected",
+            FailureReason::RetriesExhausted => "retries_exhausted",
+        }
+    }
 }
 
 impl Event {
@@ -56,6 +105,8 @@ impl Event {
             Event::AppointmentRescheduled { .. } => "appointment.rescheduled",
             Event::AppointmentStatusChanged { .. } => "appointment.status_changed",
             Event::QuotaExceeded { .. } => "organization.quota_exceeded",
+            Event::TokenInvalid { .. } => "organization.token_invalid",
+            Event::MessageFailed { .. } => "message.failed",
         }
     }
 }

@@ -3,4 +3,5 @@
 //! breaking old consumers.
 
 pub mod events;
+pub mod outbound;
 pub mod scheduling;

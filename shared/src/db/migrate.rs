@@ -29,6 +29,11 @@ pub const MIGRATIONS: &[Migration] = &[
         name: "scheduling",
         sql: include_str!("../../../sql/migrations/0002_scheduling.sql"),
     },
+    Migration {
+        version: 3,
+        name: "outbound",
+        sql: include_str!("../../../sql/migrations/0003_outbound.sql"),
+    },
 ];
 
 /// Demo data (`cita-migrate --seed`); each file is idempotent.

@@ -1,13 +1,16 @@
 //! Test support for every crate's integration tests (feature `testing`): a throwaway
 //! database with migrations applied, an AMQP name prefix whose topology is deleted
-//! afterwards, and a TCP proxy that can cut, refuse or stall the link to a server.
+//! afterwards, a TCP proxy that can cut, refuse or stall the link to a server, and a
+//! fake of Meta's Graph API.
 
 mod broker;
 mod db;
+mod graph;
 mod proxy;
 
 pub use broker::TestBroker;
 pub use db::TestDb;
+pub use graph::{FakeGraph, Recorded, Reply};
 pub use proxy::{ProxyMode, TcpProxy};
 
 /// Runs `cleanup` to completion on a runtime of its own. Cleanups run from `Drop`, which
