@@ -20,7 +20,10 @@ use std::{
 
 use bytes::Bytes;
 use cita_ingress::signature::sign;
-use cita_shared::{amqp::topology, testing::TestBroker};
+use cita_shared::{
+    amqp::topology,
+    testing::{TestBroker, free_port, memory_kib},
+};
 use http_body_util::{BodyExt, Full};
 use hyper::{Request, StatusCode};
 use hyper_util::rt::TokioIo;
@@ -161,24 +164,6 @@ fn cpu_share(before: [u64; 3], after: [u64; 3], messages: u64) -> CpuShare {
         broker: per_k(1),
         client: per_k(2),
     }
-}
-
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
-}
-
-fn rss_kib(pid: u32, field: &str) -> u64 {
-    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap_or_default();
-    status
-        .lines()
-        .find(|l| l.starts_with(field))
-        .and_then(|l| l.split_whitespace().nth(1))
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(0)
 }
 
 async fn ingress_phase(
@@ -365,7 +350,7 @@ async fn main() {
     );
     println!(
         "RSS of cita-ingress at idle: {} KiB",
-        rss_kib(pid, "VmRSS:")
+        memory_kib(pid, "VmRSS:")
     );
     let broker_vm = broker_pid();
     let mut rows = Vec::new();
@@ -382,7 +367,7 @@ async fn main() {
             let (sampling, peak_rss) = (sampling.clone(), peak_rss.clone());
             async move {
                 while sampling.load(Ordering::Relaxed) {
-                    peak_rss.fetch_max(rss_kib(pid, "VmRSS:"), Ordering::Relaxed);
+                    peak_rss.fetch_max(memory_kib(pid, "VmRSS:"), Ordering::Relaxed);
                     tokio::time::sleep(Duration::from_millis(100)).await;
                 }
             }

@@ -7,16 +7,8 @@ use std::{
     time::Duration,
 };
 
-use cita_shared::testing::TestBroker;
+use cita_shared::testing::{TestBroker, free_port};
 use common::{SECRET, text_message};
-
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
-}
 
 #[test]
 fn a_missing_secret_stops_the_binary_with_one_line_naming_it() {
