@@ -1,0 +1,340 @@
+//! The send ledger in PostgreSQL: one `messages` row per send command. Claiming the row
+//! (unique on `command_id`, with a lease) is what makes a command go out at most once per
+//! outcome; every final outcome is written with its event in one transaction.
+
+use std::time::Duration;
+
+use cita_shared::{
+    contracts::{
+        events::{Event, FailureReason},
+        outbound::{Message, Outgoing, Purpose},
+    },
+    crypto::Sealed,
+    outbox,
+};
+use deadpool_postgres::{GenericClient, Pool};
+use jiff::Timestamp;
+use tokio_postgres::error::SqlState;
+use uuid::Uuid;
+
+#[derive(Debug, thiserror::Error)]
+pub enum LedgerError {
+    #[error("postgres: {0}")]
+    Postgres(#[from] tokio_postgres::Error),
+    #[error("database pool: {0}")]
+    Pool(#[from] deadpool_postgres::PoolError),
+    /// The command names a conversation that is not this organization's.
+    #[error("conversation {0} does not belong to the organization")]
+    ForeignConversation(Uuid),
+}
+
+/// What outbound needs to know about the sending organization and the recipient.
+#[derive(Debug)]
+pub struct Organization {
+    pub phone_number_id: Option<String>,
+    pub token: Option<Sealed>,
+    pub suspended: bool,
+    /// Meta refused its token; sends wait for a new one.
+    pub paused: bool,
+    /// Its own throughput, when it has one.
+    pub messages_per_second: Option<u32>,
+    /// The recipient wrote to the business in the last 24 hours.
+    pub window_open: bool,
+}
+
+pub async fn organization(
+    pool: &Pool,
+    send: &Outgoing,
+) -> Result<Option<Organization>, LedgerError> {
+    let client = pool.get().await?;
+    let statement = client
+        .prepare_cached(
+            "SELECT o.phone_number_id, o.access_token_key_id, o.access_token_ciphertext,
+                    o.status = 'suspended', o.messaging_paused_at IS NOT NULL,
+                    CASE WHEN o.whatsapp_coexistence
+                         THEN LEAST(COALESCE(o.messages_per_second, 20), 20)
+                         ELSE o.messages_per_second END,
+                    EXISTS (SELECT 1 FROM conversations c
+                            WHERE c.organization_id = o.id
+                              AND (c.id = $2 OR c.wa_id = $3)
+                              AND c.last_inbound_at > now() - interval '24 hours')
+             FROM organizations o WHERE o.id = $1",
+        )
+        .await?;
+    let row = client
+        .query_opt(
+            &statement,
+            &[&send.organization_id, &send.conversation_id, &send.to],
+        )
+        .await?;
+    Ok(row.map(|row| {
+        let key_id: Option<String> = row.get(1);
+        let ciphertext: Option<Vec<u8>> = row.get(2);
+        Organization {
+            phone_number_id: row.get(0),
+            token: key_id
+                .zip(ciphertext)
+                .map(|(key_id, ciphertext)| Sealed { key_id, ciphertext }),
+            suspended: row.get(3),
+            paused: row.get(4),
+            messages_per_second: row.get::<_, Option<i32>>(5).map(|r| r.max(1) as u32),
+            window_open: row.get(6),
+        }
+    }))
+}
+
+/// The outcome of claiming a command's row.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Claim {
+    /// This worker may send it now; the row is leased to it.
+    Claimed { message_id: Uuid },
+    /// Already sent or failed: nothing to do.
+    Settled,
+    /// Another worker holds the lease right now.
+    Busy,
+}
+
+/// Records the command (first delivery) or takes the lease of its pending row (a retry).
+pub async fn claim(pool: &Pool, send: &Outgoing, lease: Duration) -> Result<Claim, LedgerError> {
+    let client = pool.get().await?;
+    let sender_kind = match send.purpose {
+        Purpose::Reply => "ai",
+        Purpose::Notification | Purpose::Reminder => "system",
+    };
+    let command = serde_json::to_value(cita_shared::contracts::outbound::Command::SendV1(
+        send.clone(),
+    ))
+    .expect("a command serializes to JSON");
+    let lease_ms = lease.as_millis() as f64;
+    let statement = client
+        .prepare_cached(
+            "INSERT INTO messages (organization_id, conversation_id, command_id, recipient, purpose,
+                                   direction, sender_kind, content_kind, body,
+                                   reply_to_wa_message_id, status, lease_until, command)
+             VALUES ($1, $2, $3, $4, $5, 'outbound', $6, $7, $8, $9, 'pending',
+                     now() + $10 * interval '1 millisecond', $11)
+             ON CONFLICT (command_id) DO UPDATE SET lease_until = EXCLUDED.lease_until
+                 WHERE messages.status IN ('pending', 'paused')
+                   AND (messages.lease_until IS NULL OR messages.lease_until < now())
+             RETURNING id",
+        )
+        .await?;
+    let claimed = client
+        .query_opt(
+            &statement,
+            &[
+                &send.organization_id,
+                &send.conversation_id,
+                &send.command_id,
+                &send.to,
+                &send.purpose.as_str(),
+                &sender_kind,
+                &send.message.kind(),
+                &send.message.summary(),
+                &send.reply_to,
+                &lease_ms,
+                &command,
+            ],
+        )
+        .await;
+    let row = match claimed {
+        Ok(row) => row,
+        Err(error) if error.code() == Some(&SqlState::FOREIGN_KEY_VIOLATION) => {
+            return Err(LedgerError::ForeignConversation(
+                send.conversation_id.unwrap_or_default(),
+            ));
+        }
+        Err(error) => return Err(error.into()),
+    };
+    if let Some(row) = row {
+        return Ok(Claim::Claimed {
+            message_id: row.get(0),
+        });
+    }
+    let status: String = client
+        .query_one(
+            "SELECT status FROM messages WHERE command_id = $1",
+            &[&send.command_id],
+        )
+        .await?
+        .get(0);
+    Ok(match status.as_str() {
+        "pending" | "paused" => Claim::Busy,
+        _ => Claim::Settled,
+    })
+}
+
+/// Meta accepted the message.
+pub async fn sent(
+    pool: &Pool,
+    message_id: Uuid,
+    wa_message_id: &str,
+    message: &Message,
+) -> Result<(), LedgerError> {
+    let client = pool.get().await?;
+    let statement = client
+        .prepare_cached(
+            "UPDATE messages SET status = 'sent', wa_message_id = $2, content_kind = $3, body = $4,
+                    attempts = attempts + 1, lease_until = NULL, command = NULL,
+                    error_code = NULL, error_title = NULL, error_detail = NULL
+             WHERE id = $1",
+        )
+        .await?;
+    client
+        .execute(
+            &statement,
+            &[
+                &message_id,
+                &wa_message_id,
+                &message.kind(),
+                &message.summary(),
+            ],
+        )
+        .await?;
+    Ok(())
+}
+
+/// A retryable failure; returns how many calls to Meta this message has had.
+pub async fn attempt_failed(
+    pool: &Pool,
+    message_id: Uuid,
+    code: Option<i64>,
+    detail: &str,
+) -> Result<u32, LedgerError> {
+    let client = pool.get().await?;
+    let row = client
+        .query_one(
+            "UPDATE messages SET attempts = attempts + 1, lease_until = NULL,
+                    error_code = $2, error_title = 'retrying', error_detail = $3
+             WHERE id = $1 RETURNING attempts",
+            &[&message_id, &code.map(|c| c as i32), &detail],
+        )
+        .await?;
+    Ok(row.get::<_, i32>(0).max(0) as u32)
+}
+
+/// Gives the lease back without an attempt (the send was put off).
+pub async fn release(pool: &Pool, message_id: Uuid) -> Result<(), LedgerError> {
+    let client = pool.get().await?;
+    client
+        .execute(
+            "UPDATE messages SET lease_until = NULL WHERE id = $1",
+            &[&message_id],
+        )
+        .await?;
+    Ok(())
+}
+
+/// Parks the message until its organization can send again.
+pub async fn park(pool: &Pool, message_id: Uuid) -> Result<(), LedgerError> {
+    let client = pool.get().await?;
+    client
+        .execute(
+            "UPDATE messages SET status = 'paused', lease_until = NULL WHERE id = $1",
+            &[&message_id],
+        )
+        .await?;
+    Ok(())
+}
+
+/// Records a final failure and publishes `message.failed` (through the outbox), once.
+pub async fn failed(
+    pool: &Pool,
+    message_id: Uuid,
+    send: &Outgoing,
+    reason: FailureReason,
+    error_code: Option<i64>,
+    detail: &str,
+    attempted: bool,
+) -> Result<(), LedgerError> {
+    let mut client = pool.get().await?;
+    let tx = client.transaction().await?;
+    let updated = tx
+        .execute(
+            "UPDATE messages SET status = 'failed', error_code = $2, error_title = $3,
+                    error_detail = $4, attempts = attempts + $5, lease_until = NULL, command = NULL
+             WHERE id = $1 AND status IN ('pending', 'paused')",
+            &[
+                &message_id,
+                &error_code.map(|c| c as i32),
+                &reason.as_str(),
+                &detail,
+                &i32::from(attempted),
+            ],
+        )
+        .await?;
+    if updated == 1 {
+        let event = Event::MessageFailed {
+            message_id,
+            command_id: send.command_id,
+            conversation_id: send.conversation_id,
+            to: send.to.clone(),
+            purpose: send.purpose,
+            reason,
+            error_code,
+            detail: detail.to_string(),
+        };
+        outbox::emit(&tx, send.organization_id, Timestamp::now(), event).await?;
+    }
+    tx.commit().await?;
+    Ok(())
+}
+
+/// Meta refused the organization's token: pause the organization (publishing
+/// `organization.token_invalid` the first time) and park the message.
+pub async fn token_refused(
+    pool: &Pool,
+    message_id: Uuid,
+    organization_id: Uuid,
+    phone_number_id: &str,
+    detail: &str,
+) -> Result<(), LedgerError> {
+    let mut client = pool.get().await?;
+    let tx = client.transaction().await?;
+    let paused_now = tx
+        .execute(
+            "UPDATE organizations SET messaging_paused_at = now(),
+                    messaging_paused_reason = 'token_invalid', updated_at = now()
+             WHERE id = $1 AND messaging_paused_at IS NULL",
+            &[&organization_id],
+        )
+        .await?;
+    if paused_now == 1 {
+        let event = Event::TokenInvalid {
+            phone_number_id: phone_number_id.to_string(),
+            detail: detail.to_string(),
+        };
+        outbox::emit(&tx, organization_id, Timestamp::now(), event).await?;
+    }
+    tx.execute(
+        "UPDATE messages SET status = 'paused', attempts = attempts + 1, lease_until = NULL,
+                error_code = 190, error_title = 'token_invalid', error_detail = $2
+         WHERE id = $1",
+        &[&message_id, &detail],
+    )
+    .await?;
+    tx.commit().await?;
+    Ok(())
+}
+
+/// Runs `write` until it succeeds, for at most `patience`: used for writes whose loss
+/// would make the message go out twice.
+pub async fn persist<F, Fut>(patience: Duration, mut write: F) -> Result<(), LedgerError>
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = Result<(), LedgerError>>,
+{
+    let deadline = tokio::time::Instant::now() + patience;
+    let mut pause = Duration::from_millis(50);
+    loop {
+        match write().await {
+            Ok(()) => return Ok(()),
+            Err(error) if tokio::time::Instant::now() + pause < deadline => {
+                tracing::warn!(%error, "cannot record a send; retrying");
+                tokio::time::sleep(pause).await;
+                pause = (pause * 2).min(Duration::from_secs(2));
+            }
+            Err(error) => return Err(error),
+        }
+    }
+}

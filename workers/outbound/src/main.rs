@@ -1,0 +1,101 @@
+//! `cita-outbound` serves `outbound.send`.
+//! `cita-outbound set-token <organization id or slug> [<phone number id>]` reads an
+//! access token from standard input (never from the command line, where `ps` would show
+//! it), stores it sealed, lifts a pause and resumes the organization's parked sends.
+
+use std::io::Read;
+
+use anyhow::Context;
+use cita_outbound::tokens;
+use cita_shared::{
+    amqp::{Publisher, PublisherOptions, Topology},
+    config::{Component, Settings},
+    db,
+    secret::Secret,
+    shutdown, telemetry,
+};
+use tokio::net::TcpListener;
+
+#[tokio::main]
+async fn main() {
+    if let Err(error) = run().await {
+        eprintln!("cita-outbound: {error:#}");
+        std::process::exit(1);
+    }
+}
+
+async fn run() -> anyhow::Result<()> {
+    let settings = Settings::load(Component::Outbound)?;
+    telemetry::init(settings.log_format);
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    match args
+        .iter()
+        .map(String::as_str)
+        .collect::<Vec<_>>()
+        .as_slice()
+    {
+        [] => serve(&settings).await,
+        ["set-token", organization] => set_token(&settings, organization, None).await,
+        ["set-token", organization, phone_number_id] => {
+            set_token(&settings, organization, Some(phone_number_id)).await
+        }
+        _ => anyhow::bail!(
+            "usage: cita-outbound [set-token <organization id or slug> [<phone number id>]]"
+        ),
+    }
+}
+
+async fn serve(settings: &Settings) -> anyhow::Result<()> {
+    let admin_listener = TcpListener::bind(settings.admin_addr)
+        .await
+        .with_context(|| format!("binding CITA_ADMIN_ADDR {}", settings.admin_addr))?;
+    tracing::info!(admin = %settings.admin_addr, graph = %settings.outbound.graph_api_base, "outbound starting");
+    cita_outbound::serve(settings, admin_listener, shutdown::on_signal()).await?;
+    Ok(())
+}
+
+async fn set_token(
+    settings: &Settings,
+    organization: &str,
+    phone_number_id: Option<&str>,
+) -> anyhow::Result<()> {
+    let keyring = settings.require_keyring()?;
+    let mut token = String::new();
+    std::io::stdin()
+        .read_to_string(&mut token)
+        .context("reading the token from standard input")?;
+    let pool = db::pool(&settings.database_url, 2)?;
+    let id = tokens::store(
+        &pool,
+        &keyring,
+        organization,
+        phone_number_id,
+        &Secret::new(token),
+    )
+    .await?;
+    let topology = Topology::new(&settings.amqp_prefix);
+    let ready = cita_shared::admin::Health::default().register("amqp");
+    let (publisher, task) = Publisher::start(
+        settings.amqp_url.clone(),
+        topology.clone(),
+        PublisherOptions {
+            connection_name: "cita-outbound-set-token".into(),
+            confirm_timeout: settings.publish_timeout,
+            channels: 1,
+        },
+        ready.clone(),
+    );
+    let deadline = tokio::time::Instant::now() + std::time::Duration::from_secs(10);
+    while !ready.get() {
+        anyhow::ensure!(
+            tokio::time::Instant::now() < deadline,
+            "the token is stored, but the broker is unreachable: parked sends were not resumed; run again"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
+    let resumed = tokens::resume(&pool, &publisher, &topology, id).await?;
+    publisher.close();
+    let _ = task.await;
+    println!("token stored for organization {id}; {resumed} parked sends resumed");
+    Ok(())
+}

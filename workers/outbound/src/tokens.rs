@@ -1,0 +1,98 @@
+//! Storing an organization's access token (sealed) and resuming its parked sends.
+
+use cita_shared::{
+    amqp::{
+        PublishError, Publisher, Topology,
+        topology::{CITA_COMMANDS, OUTBOUND_SEND},
+    },
+    crypto::Keyring,
+    secret::Secret,
+};
+use deadpool_postgres::Pool;
+use lapin::BasicProperties;
+use uuid::Uuid;
+
+#[derive(Debug, thiserror::Error)]
+pub enum TokenError {
+    #[error("postgres: {0}")]
+    Postgres(#[from] tokio_postgres::Error),
+    #[error("database pool: {0}")]
+    Pool(#[from] deadpool_postgres::PoolError),
+    #[error("no organization with id or slug {0:?}")]
+    UnknownOrganization(String),
+    #[error("the token is empty")]
+    EmptyToken,
+    #[error("publishing a parked send: {0}")]
+    Publish(#[from] PublishError),
+}
+
+/// Seals `token` for the organization named by id or slug, stores it with its phone
+/// number id (when given), and lifts a pause caused by a refused token. Returns the
+/// organization's id.
+pub async fn store(
+    pool: &Pool,
+    keyring: &Keyring,
+    organization: &str,
+    phone_number_id: Option<&str>,
+    token: &Secret,
+) -> Result<Uuid, TokenError> {
+    let token = token.expose().trim();
+    if token.is_empty() {
+        return Err(TokenError::EmptyToken);
+    }
+    let client = pool.get().await?;
+    let id: Uuid = client
+        .query_opt(
+            "SELECT id FROM organizations WHERE id::text = $1 OR slug = $1",
+            &[&organization],
+        )
+        .await?
+        .ok_or_else(|| TokenError::UnknownOrganization(organization.into()))?
+        .get(0);
+    let sealed = keyring.seal(token.as_bytes(), id.as_bytes());
+    client
+        .execute(
+            "UPDATE organizations SET access_token_ciphertext = $2, access_token_key_id = $3,
+                    phone_number_id = COALESCE($4, phone_number_id),
+                    messaging_paused_at = NULL, messaging_paused_reason = NULL, updated_at = now()
+             WHERE id = $1",
+            &[&id, &sealed.ciphertext, &sealed.key_id, &phone_number_id],
+        )
+        .await?;
+    Ok(id)
+}
+
+/// Puts the organization's parked sends back on `outbound.send`, oldest first. Returns
+/// how many. A row goes back to pending only after the broker confirmed its command, so
+/// a failure half-way leaves the rest parked for the next run.
+pub async fn resume(
+    pool: &Pool,
+    publisher: &Publisher,
+    topology: &Topology,
+    organization_id: Uuid,
+) -> Result<usize, TokenError> {
+    let client = pool.get().await?;
+    let parked = client
+        .query(
+            "SELECT id, command::text FROM messages
+             WHERE organization_id = $1 AND status = 'paused' AND command IS NOT NULL
+             ORDER BY created_at",
+            &[&organization_id],
+        )
+        .await?;
+    let exchange = topology.name(CITA_COMMANDS);
+    for row in &parked {
+        let (id, command): (Uuid, String) = (row.get(0), row.get(1));
+        let properties = BasicProperties::default().with_content_type("application/json".into());
+        publisher
+            .publish(&exchange, OUTBOUND_SEND, command.as_bytes(), properties)
+            .await?;
+        client
+            .execute(
+                "UPDATE messages SET status = 'pending' WHERE id = $1 AND status = 'paused'",
+                &[&id],
+            )
+            .await?;
+    }
+    Ok(parked.len())
+}
