@@ -2,6 +2,8 @@
 //! `cita-outbound set-token <organization id or slug> [<phone number id>]` reads an
 //! access token from standard input (never from the command line, where `ps` would show
 //! it), stores it sealed, lifts a pause and resumes the organization's parked sends.
+//! `cita-outbound reseal` re-seals every token with the first key of `CITA_SECRETS_KEY`
+//! (the step of a key rotation before the old key is removed).
 
 use std::io::Read;
 
@@ -35,12 +37,22 @@ async fn run() -> anyhow::Result<()> {
         .as_slice()
     {
         [] => serve(&settings).await,
+        ["reseal"] => {
+            let keyring = settings.require_keyring()?;
+            let pool = db::pool(&settings.database_url, 2)?;
+            let resealed = tokens::reseal(&pool, &keyring).await?;
+            println!(
+                "{resealed} tokens re-sealed with key {}",
+                keyring.current_key_id()
+            );
+            Ok(())
+        }
         ["set-token", organization] => set_token(&settings, organization, None).await,
         ["set-token", organization, phone_number_id] => {
             set_token(&settings, organization, Some(phone_number_id)).await
         }
         _ => anyhow::bail!(
-            "usage: cita-outbound [set-token <organization id or slug> [<phone number id>]]"
+            "usage: cita-outbound [set-token <organization id or slug> [<phone number id>] | reseal]"
         ),
     }
 }

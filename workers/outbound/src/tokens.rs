@@ -96,3 +96,49 @@ pub async fn resume(
     }
     Ok(parked.len())
 }
+
+/// Re-seals every stored token that is not sealed with the current key (the first of
+/// `CITA_SECRETS_KEY`), so that the old key can then be removed. Returns how many.
+pub async fn reseal(pool: &Pool, keyring: &Keyring) -> Result<usize, ResealError> {
+    let client = pool.get().await?;
+    let rows = client
+        .query(
+            "SELECT id, access_token_key_id, access_token_ciphertext FROM organizations
+             WHERE access_token_key_id IS NOT NULL AND access_token_key_id <> $1",
+            &[&keyring.current_key_id()],
+        )
+        .await?;
+    for row in &rows {
+        let (id, key_id, ciphertext): (Uuid, String, Vec<u8>) =
+            (row.get(0), row.get(1), row.get(2));
+        let token = keyring
+            .open(&key_id, &ciphertext, id.as_bytes())
+            .map_err(|error| ResealError::Open(id, error))?;
+        let sealed = keyring.seal(&token, id.as_bytes());
+        // Only if nobody stored a new token meanwhile.
+        client
+            .execute(
+                "UPDATE organizations SET access_token_ciphertext = $2, access_token_key_id = $3
+                 WHERE id = $1 AND access_token_key_id = $4 AND access_token_ciphertext = $5",
+                &[
+                    &id,
+                    &sealed.ciphertext,
+                    &sealed.key_id,
+                    &key_id,
+                    &ciphertext,
+                ],
+            )
+            .await?;
+    }
+    Ok(rows.len())
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum ResealError {
+    #[error("postgres: {0}")]
+    Postgres(#[from] tokio_postgres::Error),
+    #[error("database pool: {0}")]
+    Pool(#[from] deadpool_postgres::PoolError),
+    #[error("the token of organization {0} does not open: {1}")]
+    Open(Uuid, cita_shared::crypto::CryptoError),
+}
