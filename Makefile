@@ -5,15 +5,18 @@ SHELL := /bin/bash
 # Local development values; production sets real ones in the environment.
 export CITA_META_APP_SECRET ?= dev-app-secret
 export CITA_META_VERIFY_TOKEN ?= dev-verify-token
+# A development key for sealing access tokens; never use it with real tokens.
+export CITA_SECRETS_KEY ?= dev:00000000000000000000000000000000000000000000000000000000000000de
 
-.PHONY: help run test bench lint migrate seed services
+.PHONY: help run test bench lint migrate seed set-token services
 
 help:
-	@echo "make run      migrate, seed the demo barbershop, run the ingress (127.0.0.1:8080) and scheduling"
+	@echo "make run      migrate, seed the demo barbershop, run the ingress (127.0.0.1:8080), scheduling and outbound"
 	@echo "make test     the whole test suite against local PostgreSQL, RabbitMQ and Redis"
-	@echo "make bench    ingress and scheduling figures against the real services"
+	@echo "make bench    ingress, scheduling and outbound figures against the real services"
 	@echo "make lint     rustfmt and clippy, warnings are errors"
 	@echo "make migrate  apply pending migrations to CITA_DATABASE_URL"
+	@echo "make set-token ORGANIZATION=<slug> [PHONE_NUMBER_ID=<id>] < token-file   store a WhatsApp access token"
 
 services:
 	@deploy/local-services.sh check
@@ -24,6 +27,7 @@ run: services
 	target/debug/cita-migrate --seed
 	trap 'kill -TERM $$(jobs -p) 2>/dev/null; wait' INT TERM; \
 	  target/debug/cita-scheduling & \
+	  target/debug/cita-outbound & \
 	  target/debug/cita-ingress & \
 	  wait
 
@@ -33,6 +37,7 @@ test: services
 bench: services
 	cargo bench -p cita-ingress --bench ingress_load
 	cargo bench -p cita-scheduling --bench scheduling
+	cargo bench -p cita-outbound --bench outbound
 
 lint:
 	cargo fmt --all -- --check
@@ -43,3 +48,8 @@ migrate: services
 
 seed: services
 	cargo run --bin cita-migrate -- --seed
+
+# Reads the token from standard input, so it never shows in `ps` or the shell history.
+set-token: services
+	@test -n "$(ORGANIZATION)" || { echo "usage: make set-token ORGANIZATION=<slug> [PHONE_NUMBER_ID=<id>] < token-file"; exit 2; }
+	@cargo run -q --bin cita-outbound -- set-token $(ORGANIZATION) $(PHONE_NUMBER_ID)
