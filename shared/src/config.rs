@@ -14,6 +14,7 @@ pub enum Component {
     Ingress,
     Scheduling,
     Outbound,
+    Reminders,
     Migrate,
 }
 
@@ -23,6 +24,7 @@ impl Component {
             Component::Ingress => "cita-ingress",
             Component::Scheduling => "cita-scheduling",
             Component::Outbound => "cita-outbound",
+            Component::Reminders => "cita-reminders",
             Component::Migrate => "cita-migrate",
         }
     }
@@ -32,6 +34,7 @@ impl Component {
             Component::Ingress => 9101,
             Component::Scheduling => 9102,
             Component::Outbound => 9104,
+            Component::Reminders => 9105,
             // Migrate runs to completion and serves nothing; the port is never bound.
             Component::Migrate => 9100,
         };

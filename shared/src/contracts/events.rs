@@ -55,6 +55,18 @@ pub enum Event {
         phone_number_id: String,
         detail: String,
     },
+    /// A conversation was handed to a person; the assistant stays silent there until
+    /// staff release it or `until` passes.
+    #[serde(rename = "conversation.handed_off")]
+    ConversationHandedOff {
+        conversation_id: Uuid,
+        customer_id: Option<Uuid>,
+        /// The counterpart's WhatsApp id, shown when there is no name.
+        wa_id: String,
+        customer_name: Option<String>,
+        reason: String,
+        until: Option<Timestamp>,
+    },
     /// An outbound message will not be delivered.
     #[serde(rename = "message.failed")]
     MessageFailed {
@@ -106,6 +118,7 @@ impl Event {
             Event::AppointmentStatusChanged { .. } => "appointment.status_changed",
             Event::QuotaExceeded { .. } => "organization.quota_exceeded",
             Event::TokenInvalid { .. } => "organization.token_invalid",
+            Event::ConversationHandedOff { .. } => "conversation.handed_off",
             Event::MessageFailed { .. } => "message.failed",
         }
     }

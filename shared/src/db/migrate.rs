@@ -34,6 +34,11 @@ pub const MIGRATIONS: &[Migration] = &[
         name: "outbound",
         sql: include_str!("../../../sql/migrations/0003_outbound.sql"),
     },
+    Migration {
+        version: 4,
+        name: "reminders",
+        sql: include_str!("../../../sql/migrations/0004_reminders.sql"),
+    },
 ];
 
 /// Demo data (`cita-migrate --seed`); each file is idempotent.

@@ -1,0 +1,137 @@
+//! What each notification says, in Spanish, with the template that carries it when the
+//! recipient's 24-hour window is closed. Times are shown in the organization's zone.
+//!
+//! Templates (approved per business in Meta, named as in the product brief):
+//! `appointment_reminder`, `appointment_confirmation`, `appointment_cancelled`,
+//! `review_request`, and `staff_notice` (one parameter: the notice on one line) for staff
+//! and owner.
+
+use cita_shared::contracts::outbound::{Message, Parameter, Template};
+use jiff::{Timestamp, tz::TimeZone};
+
+const WEEKDAYS: [&str; 7] = [
+    "lunes",
+    "martes",
+    "miércoles",
+    "jueves",
+    "viernes",
+    "sábado",
+    "domingo",
+];
+const MONTHS: [&str; 12] = [
+    "enero",
+    "febrero",
+    "marzo",
+    "abril",
+    "mayo",
+    "junio",
+    "julio",
+    "agosto",
+    "septiembre",
+    "octubre",
+    "noviembre",
+    "diciembre",
+];
+
+/// "martes 14 de octubre, 10:30" in `tz`.
+pub fn when(at: Timestamp, tz: &TimeZone) -> String {
+    let local = at.to_zoned(tz.clone());
+    format!(
+        "{} {} de {}, {}",
+        WEEKDAYS[local.weekday().to_monday_zero_offset() as usize],
+        local.day(),
+        MONTHS[local.month() as usize - 1],
+        clock(at, tz)
+    )
+}
+
+/// "10:30" in `tz`.
+pub fn clock(at: Timestamp, tz: &TimeZone) -> String {
+    let local = at.to_zoned(tz.clone());
+    format!("{:02}:{:02}", local.hour(), local.minute())
+}
+
+/// "lunes 7 de diciembre" for a local date.
+pub fn day(date: jiff::civil::Date) -> String {
+    format!(
+        "{} {} de {}",
+        WEEKDAYS[date.weekday().to_monday_zero_offset() as usize],
+        date.day(),
+        MONTHS[date.month() as usize - 1]
+    )
+}
+
+/// Meta's template language for an organization locale: `es_MX` for Mexico, `es` for
+/// the rest (Meta has no Colombian variant).
+pub fn template_language(locale: &str) -> &'static str {
+    match locale {
+        "es-MX" | "es_MX" => "es_MX",
+        _ => "es",
+    }
+}
+
+/// A template with positional text parameters. Parameters may not hold newlines or runs
+/// of spaces, so they are flattened.
+pub fn template(name: &str, locale: &str, parameters: &[&str]) -> Template {
+    Template {
+        name: name.into(),
+        language: template_language(locale).into(),
+        header: vec![],
+        body: parameters
+            .iter()
+            .map(|p| Parameter {
+                name: None,
+                text: one_line(p),
+            })
+            .collect(),
+        buttons: vec![],
+    }
+}
+
+/// A free-form text with its fallback template.
+pub fn text(body: String) -> Message {
+    Message::Text {
+        body,
+        preview_url: false,
+    }
+}
+
+/// A staff or owner notice: the text, and `staff_notice` carrying it on one line.
+pub fn notice(body: String, locale: &str) -> (Message, Option<Template>) {
+    let fallback = template("staff_notice", locale, &[&body]);
+    (text(body), Some(fallback))
+}
+
+fn one_line(text: &str) -> String {
+    let flat: Vec<&str> = text.split_whitespace().collect();
+    let line = flat.join(" ");
+    if line.is_empty() { "-".into() } else { line }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn times_are_local_on_both_sides_of_daylight_saving() {
+        let tijuana = TimeZone::get("America/Tijuana").unwrap();
+        // 2026-03-08 is the spring-forward Sunday: 10:00 there is PDT (UTC-7).
+        let spring: Timestamp = "2026-03-08T17:00:00Z".parse().unwrap();
+        assert_eq!(when(spring, &tijuana), "domingo 8 de marzo, 10:00");
+        // The Saturday before is still PST (UTC-8).
+        let saturday: Timestamp = "2026-03-07T18:00:00Z".parse().unwrap();
+        assert_eq!(when(saturday, &tijuana), "sábado 7 de marzo, 10:00");
+        let mexico = TimeZone::get("America/Mexico_City").unwrap();
+        let winter: Timestamp = "2026-12-14T16:30:00Z".parse().unwrap();
+        assert_eq!(when(winter, &mexico), "lunes 14 de diciembre, 10:30");
+    }
+
+    #[test]
+    fn templates_take_the_locale_and_one_line_parameters() {
+        let t = template("staff_notice", "es-CO", &["Hoy:\n10:00 Corte\t  Ana"]);
+        assert_eq!(t.language, "es");
+        assert_eq!(t.body[0].text, "Hoy: 10:00 Corte Ana");
+        assert!(Message::Template(t).validate().is_ok());
+        assert_eq!(template("x", "es-MX", &[]).language, "es_MX");
+    }
+}

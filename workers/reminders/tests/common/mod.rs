@@ -1,0 +1,241 @@
+//! A barbershop in a throwaway database (an owner who also cuts hair, a barber, a
+//! customer, a service), events as scheduling publishes them, and the commands reminders
+//! publishes to `outbound.send`.
+
+#![allow(dead_code)]
+
+use std::{sync::Arc, time::Duration};
+
+use cita_reminders::{dispatch, intake};
+use cita_shared::{
+    admin::Health,
+    amqp::{
+        Publisher, PublisherOptions,
+        topology::{CITA_COMMANDS, OUTBOUND_SEND},
+    },
+    contracts::{
+        events::{Envelope, Event},
+        outbound::{Command, Outgoing},
+        scheduling::{Actor, Appointment, Source, Status, Who},
+    },
+    secret::Secret,
+    testing::{TestBroker, TestDb},
+};
+use jiff::Timestamp;
+use uuid::Uuid;
+
+pub const OWNER_PHONE: &str = "5215500000001";
+pub const BARBER_PHONE: &str = "5215500000002";
+pub const CUSTOMER_WA: &str = "5215512345678";
+
+pub struct Shop {
+    pub db: TestDb,
+    pub broker: TestBroker,
+    pub publisher: Arc<Publisher>,
+    pub org: Uuid,
+    pub owner: Uuid,
+    pub barber: Uuid,
+    pub customer: Uuid,
+    pub service: Uuid,
+}
+
+pub fn at(s: &str) -> Timestamp {
+    s.parse().unwrap()
+}
+
+impl Shop {
+    pub async fn open(timezone: &str) -> Self {
+        let db = TestDb::migrated().await;
+        let broker = TestBroker::new().await;
+        broker.declare().await;
+        let client = db.pool.get().await.unwrap();
+        let org: Uuid = client
+            .query_one(
+                "INSERT INTO organizations (slug, name, timezone, status, phone_number_id)
+                 VALUES ('barberia', 'Barbería El Centro', $1, 'active', '100000000000001') RETURNING id",
+                &[&timezone],
+            )
+            .await
+            .unwrap()
+            .get(0);
+        let staff = |name: &'static str, phone: &'static str, role: &'static str| {
+            let client = &client;
+            async move {
+                client
+                    .query_one(
+                        "INSERT INTO staff (organization_id, name, phone, role) VALUES ($1, $2, $3, $4) RETURNING id",
+                        &[&org, &name, &phone, &role],
+                    )
+                    .await
+                    .unwrap()
+                    .get::<_, Uuid>(0)
+            }
+        };
+        let owner = staff("Rosa", OWNER_PHONE, "owner").await;
+        let barber = staff("Luis", BARBER_PHONE, "employee").await;
+        let customer: Uuid = client
+            .query_one(
+                "INSERT INTO customers (organization_id, wa_id, phone, name) VALUES ($1, $2, $2, 'Ana') RETURNING id",
+                &[&org, &CUSTOMER_WA],
+            )
+            .await
+            .unwrap()
+            .get(0);
+        let service: Uuid = client
+            .query_one(
+                "INSERT INTO service_types (organization_id, name, duration_minutes, price_minor, currency)
+                 VALUES ($1, 'Corte', 45, 25000, 'MXN') RETURNING id",
+                &[&org],
+            )
+            .await
+            .unwrap()
+            .get(0);
+        drop(client);
+        let ready = Health::default().register("amqp");
+        let (publisher, _task) = Publisher::start(
+            Secret::new(broker.url.clone()),
+            broker.topology.clone(),
+            PublisherOptions {
+                connection_name: "test-reminders".into(),
+                confirm_timeout: Duration::from_secs(5),
+                channels: 2,
+            },
+            ready.clone(),
+        );
+        while !ready.get() {
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
+        Shop {
+            db,
+            broker,
+            publisher,
+            org,
+            owner,
+            barber,
+            customer,
+            service,
+        }
+    }
+
+    /// A confirmed appointment with `staff` starting at `starts_at` (UTC).
+    pub async fn appointment(&self, staff: Uuid, starts_at: &str) -> Appointment {
+        let starts = at(starts_at);
+        let ends = starts + jiff::SignedDuration::from_mins(45);
+        let client = self.db.pool.get().await.unwrap();
+        let id: Uuid = client
+            .query_one(
+                "INSERT INTO appointments (organization_id, customer_id, staff_id, service_type_id,
+                                           starts_at, ends_at, status, source)
+                 VALUES ($1, $2, $3, $4, $5, $6, 'confirmed', 'whatsapp') RETURNING id",
+                &[
+                    &self.org,
+                    &self.customer,
+                    &staff,
+                    &self.service,
+                    &starts,
+                    &ends,
+                ],
+            )
+            .await
+            .unwrap()
+            .get(0);
+        Appointment {
+            id,
+            organization_id: self.org,
+            customer_id: self.customer,
+            staff_id: staff,
+            service_type_id: self.service,
+            starts_at: starts,
+            ends_at: ends,
+            status: Status::Confirmed,
+            source: Source::Whatsapp,
+            notes: None,
+            cancellation_reason: None,
+        }
+    }
+
+    pub fn by_customer(&self) -> Actor {
+        Actor {
+            organization_id: self.org,
+            who: Who::Customer {
+                customer_id: self.customer,
+            },
+        }
+    }
+
+    pub fn by_staff(&self, staff_id: Uuid) -> Actor {
+        Actor {
+            organization_id: self.org,
+            who: Who::Staff { staff_id },
+        }
+    }
+
+    pub fn envelope(&self, occurred_at: &str, event: Event) -> Envelope {
+        Envelope {
+            event_id: Uuid::new_v4(),
+            organization_id: self.org,
+            occurred_at: at(occurred_at),
+            event,
+        }
+    }
+
+    pub async fn apply(&self, envelope: &Envelope) -> intake::Applied {
+        intake::apply(&self.db.pool, envelope).await.unwrap()
+    }
+
+    /// Dispatches everything due at `now`; returns how many were published and skipped.
+    pub async fn dispatch(&self, now: &str) -> dispatch::Dispatched {
+        let mut total = dispatch::Dispatched::default();
+        loop {
+            let done = dispatch::dispatch_batch(
+                &self.db.pool,
+                &self.publisher,
+                &self.broker.topology.name(CITA_COMMANDS),
+                at(now),
+                100,
+            )
+            .await
+            .unwrap();
+            if done.total() == 0 {
+                return total;
+            }
+            total.published += done.published;
+            total.skipped += done.skipped;
+        }
+    }
+
+    /// Every command on `outbound.send`, taken off the queue.
+    pub async fn commands(&self) -> Vec<Outgoing> {
+        self.broker
+            .drain(OUTBOUND_SEND)
+            .await
+            .into_iter()
+            .map(
+                |m| match serde_json::from_slice(&m.delivery.data).unwrap() {
+                    Command::SendV1(send) => send,
+                },
+            )
+            .collect()
+    }
+
+    /// (kind, status, due_at, skipped_reason, command_id) of the rows with `kind`.
+    pub async fn rows(&self, kind: &str) -> Vec<(String, String, Timestamp, Option<String>, Uuid)> {
+        let client = self.db.pool.get().await.unwrap();
+        client
+            .query(
+                "SELECT kind, status, due_at, skipped_reason, command_id FROM notifications
+                 WHERE kind = $1 ORDER BY due_at, dedupe_key",
+                &[&kind],
+            )
+            .await
+            .unwrap()
+            .iter()
+            .map(|r| (r.get(0), r.get(1), r.get(2), r.get(3), r.get(4)))
+            .collect()
+    }
+}
+
+/// The text of a command's message (or its template name).
+pub fn text_of(send: &Outgoing) -> String {
+    send.message.summary()
+}
