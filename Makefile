@@ -11,9 +11,9 @@ export CITA_SECRETS_KEY ?= dev:0000000000000000000000000000000000000000000000000
 .PHONY: help run test bench lint migrate seed set-token services
 
 help:
-	@echo "make run      migrate, seed the demo barbershop, run the ingress (127.0.0.1:8080), scheduling and outbound"
+	@echo "make run      migrate, seed the demo barbershop, run the ingress (127.0.0.1:8080), scheduling, outbound and reminders"
 	@echo "make test     the whole test suite against local PostgreSQL, RabbitMQ and Redis"
-	@echo "make bench    ingress, scheduling and outbound figures against the real services"
+	@echo "make bench    ingress, scheduling, outbound and reminders figures against the real services"
 	@echo "make lint     rustfmt and clippy, warnings are errors"
 	@echo "make migrate  apply pending migrations to CITA_DATABASE_URL"
 	@echo "make set-token ORGANIZATION=<slug> [PHONE_NUMBER_ID=<id>] < token-file   store a WhatsApp access token"
@@ -28,6 +28,7 @@ run: services
 	trap 'kill -TERM $$(jobs -p) 2>/dev/null; wait' INT TERM; \
 	  target/debug/cita-scheduling & \
 	  target/debug/cita-outbound & \
+	  target/debug/cita-reminders & \
 	  target/debug/cita-ingress & \
 	  wait
 
@@ -38,6 +39,7 @@ bench: services
 	cargo bench -p cita-ingress --bench ingress_load
 	cargo bench -p cita-scheduling --bench scheduling
 	cargo bench -p cita-outbound --bench outbound
+	cargo bench -p cita-reminders --bench reminders
 
 lint:
 	cargo fmt --all -- --check
