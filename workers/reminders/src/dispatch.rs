@@ -289,6 +289,13 @@ async fn compose(
             ))
         }
         (_, None) => Ok(Err(Skip::AppointmentNotLive)),
+        (kind, Some(appointment))
+            if appointment.starts_at <= now
+                && matches!(kind, "reminder" | "booked" | "rescheduled") =>
+        {
+            // Checked against the appointment itself, whatever the row says.
+            Ok(Err(Skip::Stale))
+        }
         (kind, Some(appointment)) => {
             let at = when(appointment.starts_at, &due.tz);
             let service = appointment.service.as_str();
@@ -424,8 +431,10 @@ async fn agenda(tx: &Transaction<'_>, due: &Due) -> Result<Result<Composed, Skip
         return Ok(Err(Skip::NoAppointments));
     }
     let name = due.recipient_name.as_deref().unwrap_or("");
-    let mut lines = Vec::with_capacity(rows.len());
-    for row in &rows {
+    // A long day still fits one message.
+    const MAX_LINES: usize = 80;
+    let mut lines = Vec::with_capacity(rows.len().min(MAX_LINES + 1));
+    for row in rows.iter().take(MAX_LINES) {
         let (at, service, staff, customer): (Timestamp, String, String, Option<String>) =
             (row.get(0), row.get(1), row.get(2), row.get(3));
         let customer = customer.unwrap_or_else(|| "cliente".into());
@@ -434,6 +443,9 @@ async fn agenda(tx: &Transaction<'_>, due: &Due) -> Result<Result<Composed, Skip
             line.push_str(&format!(" ({staff})"));
         }
         lines.push(line);
+    }
+    if rows.len() > MAX_LINES {
+        lines.push(format!("… y {} más", rows.len() - MAX_LINES));
     }
     let day = render::day(date);
     let body = match lines.len() {

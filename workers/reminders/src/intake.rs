@@ -335,9 +335,24 @@ impl Writer<'_> {
         appointment: &Appointment,
         offsets: &[i32],
     ) -> Result<(), IntakeError> {
+        // The time comes from the database, not the event: events of one appointment can
+        // arrive out of order (several relays, concurrent consumers), and a late
+        // `booked` must not put a moved reminder back at the old time.
+        let current = self
+            .tx
+            .query_opt(
+                "SELECT starts_at, status IN ('pending', 'confirmed') FROM appointments
+                 WHERE organization_id = $1 AND id = $2 FOR SHARE",
+                &[&self.organization_id, &appointment.id],
+            )
+            .await?;
+        let starts_at: Timestamp = match current {
+            Some(row) if row.get::<_, bool>(1) => row.get(0),
+            _ => return self.cancel_pending(appointment.id).await,
+        };
         for &offset in offsets {
             let key = format!("reminder:{}:{offset}", appointment.id);
-            let due = appointment.starts_at - SignedDuration::from_mins(i64::from(offset));
+            let due = starts_at - SignedDuration::from_mins(i64::from(offset));
             if due <= self.now {
                 self.tx
                     .execute(
@@ -348,6 +363,9 @@ impl Writer<'_> {
                     .await?;
                 continue;
             }
+            // A reminder whose time changes is re-armed (even one already sent for the old
+            // time) with a new command id: the old id may already have reached outbound,
+            // which would refuse the new message as a duplicate. Same time: unchanged.
             self.tx
                 .execute(
                     "INSERT INTO notifications (organization_id, kind, dedupe_key, appointment_id, audience,
@@ -356,10 +374,9 @@ impl Writer<'_> {
                      ON CONFLICT (organization_id, dedupe_key) DO UPDATE
                          SET due_at = EXCLUDED.due_at, stale_at = EXCLUDED.stale_at,
                              status = 'pending', skipped_reason = NULL, sent_at = NULL,
-                             command_id = CASE WHEN notifications.status = 'pending'
-                                               THEN notifications.command_id
-                                               ELSE gen_random_uuid() END
-                         WHERE notifications.status IN ('pending', 'sent', 'skipped')",
+                             command_id = gen_random_uuid()
+                         WHERE notifications.status IN ('pending', 'sent', 'skipped', 'cancelled')
+                           AND notifications.due_at IS DISTINCT FROM EXCLUDED.due_at",
                     &[
                         &self.organization_id,
                         &key,
@@ -367,7 +384,7 @@ impl Writer<'_> {
                         &appointment.customer_id,
                         &json!({"offset_minutes": offset}),
                         &due,
-                        &appointment.starts_at,
+                        &starts_at,
                     ],
                 )
                 .await?;

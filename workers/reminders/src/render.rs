@@ -88,12 +88,26 @@ pub fn template(name: &str, locale: &str, parameters: &[&str]) -> Template {
     }
 }
 
-/// A free-form text with its fallback template.
+/// A free-form text, clipped to WhatsApp's 4,096 characters.
 pub fn text(body: String) -> Message {
     Message::Text {
-        body,
+        body: clip(&body, 4096),
         preview_url: false,
     }
+}
+
+/// Template parameters are kept well under Meta's limits (the whole text after
+/// substitution may not grow past what the template allows either).
+const PARAMETER_CHARS: usize = 900;
+
+/// `text` cut to at most `max` characters, ending in "…" when cut.
+pub fn clip(text: &str, max: usize) -> String {
+    if text.chars().count() <= max {
+        return text.to_string();
+    }
+    let mut clipped: String = text.chars().take(max - 1).collect();
+    clipped.push('…');
+    clipped
 }
 
 /// A staff or owner notice: the text, and `staff_notice` carrying it on one line.
@@ -105,7 +119,11 @@ pub fn notice(body: String, locale: &str) -> (Message, Option<Template>) {
 fn one_line(text: &str) -> String {
     let flat: Vec<&str> = text.split_whitespace().collect();
     let line = flat.join(" ");
-    if line.is_empty() { "-".into() } else { line }
+    if line.is_empty() {
+        "-".into()
+    } else {
+        clip(&line, PARAMETER_CHARS)
+    }
 }
 
 #[cfg(test)]
@@ -133,5 +151,10 @@ mod tests {
         assert_eq!(t.body[0].text, "Hoy: 10:00 Corte Ana");
         assert!(Message::Template(t).validate().is_ok());
         assert_eq!(template("x", "es-MX", &[]).language, "es_MX");
+        let long = "motivo ".repeat(500);
+        let t = template("staff_notice", "es-MX", &[&long]);
+        assert_eq!(t.body[0].text.chars().count(), PARAMETER_CHARS);
+        assert!(Message::Template(t).validate().is_ok());
+        assert!(text(long.repeat(2)).validate().is_ok());
     }
 }

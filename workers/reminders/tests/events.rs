@@ -186,9 +186,9 @@ async fn a_reschedule_moves_the_reminder_and_tells_both_barbers_and_the_customer
         at("2026-12-15T18:00:00Z"),
         "moved to the day before the new time"
     );
-    assert_eq!(
+    assert_ne!(
         after[0].4, before[0].4,
-        "a pending reminder keeps its command id"
+        "a moved reminder gets a new command id (the old one may have reached outbound)"
     );
 
     shop.dispatch("2026-12-11T15:00:01Z").await;
@@ -342,4 +342,55 @@ async fn events_for_unknown_organizations_or_appointments_change_nothing() {
         .unwrap()
         .get(0);
     assert_eq!(rows, 0);
+}
+
+#[tokio::test]
+async fn a_late_booking_event_does_not_move_a_rescheduled_reminder_back() {
+    let shop = Shop::open("America/Mexico_City").await;
+    let mut appointment = shop.appointment(shop.barber, "2026-12-14T16:30:00Z").await;
+    let booked = shop.envelope(
+        "2026-12-10T15:00:00Z",
+        Event::AppointmentBooked {
+            appointment: appointment.clone(),
+            actor: shop.by_customer(),
+        },
+    );
+    let client = shop.db.pool.get().await.unwrap();
+    client
+        .execute(
+            "UPDATE appointments SET starts_at = '2026-12-18T16:30:00Z', ends_at = '2026-12-18T17:15:00Z' WHERE id = $1",
+            &[&appointment.id],
+        )
+        .await
+        .unwrap();
+    let previous = appointment.starts_at;
+    appointment.starts_at = at("2026-12-18T16:30:00Z");
+    appointment.ends_at = at("2026-12-18T17:15:00Z");
+    let moved = shop.envelope(
+        "2026-12-10T15:05:00Z",
+        Event::AppointmentRescheduled {
+            appointment,
+            previous_starts_at: previous,
+            previous_staff_id: shop.barber,
+            actor: shop.by_customer(),
+        },
+    );
+    // The relay delivered them out of order.
+    shop.apply(&moved).await;
+    shop.apply(&booked).await;
+    let reminders = shop.rows("reminder").await;
+    assert_eq!(reminders.len(), 1);
+    assert_eq!(reminders[0].2, at("2026-12-17T16:30:00Z"));
+    // Nothing goes at the old reminder time.
+    assert_eq!(
+        shop.dispatch("2026-12-13T17:00:00Z").await.published,
+        3,
+        "the booking's notices to owner and barber, the move's to the barber"
+    );
+    assert!(
+        shop.commands()
+            .await
+            .iter()
+            .all(|s| s.purpose == Purpose::Notification)
+    );
 }
