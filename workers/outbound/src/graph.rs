@@ -58,7 +58,9 @@ impl ApiError {
 /// What a failed call means for the message, decided once, here.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Class {
-    /// Try again later: transport errors, 5xx, throttling.
+    /// Over one of Meta's rate limits: try later, without spending an attempt.
+    Throttled,
+    /// Try again later: transport errors, 5xx, temporary errors.
     Retryable,
     /// 131047: the customer service window is closed; only a template may go.
     OutsideWindow,
@@ -69,9 +71,12 @@ pub enum Class {
     Permanent,
 }
 
-/// Codes worth retrying (reference §5.4): unknown/temporary errors, app and WABA rate
-/// limits, throughput and pair rate, generic and service-unavailable, maintenance.
-const RETRYABLE_CODES: &[i64] = &[1, 2, 4, 80007, 130429, 131000, 131016, 131056, 131057];
+/// Rate limits (reference §5.2, §5.4): the app's and the WABA's call limits,
+/// throughput, pair rate, flow throttling, register/deregister rate.
+const THROTTLED_CODES: &[i64] = &[4, 80007, 130429, 131056, 132069, 133016];
+/// Worth retrying: unknown/temporary errors, generic and service-unavailable,
+/// maintenance.
+const RETRYABLE_CODES: &[i64] = &[1, 2, 131000, 131016, 131057];
 
 impl GraphError {
     pub fn class(&self) -> Class {
@@ -81,12 +86,16 @@ impl GraphError {
                 131047 => Class::OutsideWindow,
                 // 190: token expired or invalid; 0: cannot authenticate the app user.
                 190 | 0 => Class::TokenInvalid,
+                code if THROTTLED_CODES.contains(&code) => Class::Throttled,
                 code if RETRYABLE_CODES.contains(&code) => Class::Retryable,
-                _ if error.status >= 500 || error.status == 429 => Class::Retryable,
+                _ if error.status == 429 => Class::Throttled,
+                _ if error.status >= 500 => Class::Retryable,
                 _ => Class::Permanent,
             },
             GraphError::Unexpected { status, .. } => {
-                if *status >= 500 || *status == 429 || *status == 408 {
+                if *status == 429 {
+                    Class::Throttled
+                } else if *status >= 500 || *status == 408 {
                     Class::Retryable
                 } else {
                     Class::Permanent
@@ -340,14 +349,17 @@ mod tests {
     fn errors_are_classified_by_code_then_status() {
         assert_eq!(api(400, 131047).class(), Class::OutsideWindow);
         assert_eq!(api(401, 190).class(), Class::TokenInvalid);
-        for code in [130429, 131056, 131000, 80007, 4] {
+        for code in [130429, 131056, 80007, 4, 133016] {
+            assert_eq!(api(400, code).class(), Class::Throttled, "{code}");
+        }
+        for code in [1, 2, 131000, 131016, 131057] {
             assert_eq!(api(400, code).class(), Class::Retryable, "{code}");
         }
         for code in [131026, 100, 132001, 131008, 368] {
             assert_eq!(api(400, code).class(), Class::Permanent, "{code}");
         }
         assert_eq!(api(500, 99999).class(), Class::Retryable);
-        assert_eq!(api(429, 99999).class(), Class::Retryable);
+        assert_eq!(api(429, 99999).class(), Class::Throttled);
         assert_eq!(
             GraphError::Transport("reset".into()).class(),
             Class::Retryable

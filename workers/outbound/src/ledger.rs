@@ -225,13 +225,51 @@ pub async fn release(pool: &Pool, message_id: Uuid) -> Result<(), LedgerError> {
     Ok(())
 }
 
-/// Parks the message until its organization can send again.
-pub async fn park(pool: &Pool, message_id: Uuid) -> Result<(), LedgerError> {
+/// Parks the message until its organization can send again, if it still can't under
+/// the organization's row lock; returns whether it did.
+pub async fn park(
+    pool: &Pool,
+    message_id: Uuid,
+    organization_id: Uuid,
+) -> Result<bool, LedgerError> {
+    let mut client = pool.get().await?;
+    let tx = client.transaction().await?;
+    // The share lock orders this against `tokens::store`: either the token is stored
+    // first (and this sees it), or this message is parked before `resume` looks.
+    let cannot_send: bool = tx
+        .query_one(
+            "SELECT messaging_paused_at IS NOT NULL OR access_token_ciphertext IS NULL
+                    OR phone_number_id IS NULL
+             FROM organizations WHERE id = $1 FOR SHARE",
+            &[&organization_id],
+        )
+        .await?
+        .get(0);
+    if cannot_send {
+        tx.execute(
+            "UPDATE messages SET status = 'paused', lease_until = NULL WHERE id = $1",
+            &[&message_id],
+        )
+        .await?;
+    }
+    tx.commit().await?;
+    Ok(cannot_send)
+}
+
+/// Meta throttled the call: record it, give the lease back; no attempt is spent.
+pub async fn throttled(
+    pool: &Pool,
+    message_id: Uuid,
+    code: Option<i64>,
+    detail: &str,
+) -> Result<(), LedgerError> {
     let client = pool.get().await?;
     client
         .execute(
-            "UPDATE messages SET status = 'paused', lease_until = NULL WHERE id = $1",
-            &[&message_id],
+            "UPDATE messages SET lease_until = NULL, error_code = $2, error_title = 'throttled',
+                    error_detail = $3
+             WHERE id = $1",
+            &[&message_id, &code.map(|c| c as i32), &detail],
         )
         .await?;
     Ok(())
@@ -280,26 +318,47 @@ pub async fn failed(
     Ok(())
 }
 
-/// Meta refused the organization's token: pause the organization (publishing
-/// `organization.token_invalid` the first time) and park the message.
+/// Meta refused the token the call used. If it is still the organization's token,
+/// pause the organization (publishing `organization.token_invalid` the first time) and
+/// park the message; returns false when a new token was stored meanwhile.
 pub async fn token_refused(
     pool: &Pool,
     message_id: Uuid,
     organization_id: Uuid,
     phone_number_id: &str,
+    refused_token: &[u8],
     detail: &str,
-) -> Result<(), LedgerError> {
+) -> Result<bool, LedgerError> {
     let mut client = pool.get().await?;
     let tx = client.transaction().await?;
-    let paused_now = tx
-        .execute(
+    let row = tx
+        .query_one(
+            "SELECT access_token_ciphertext = $2, messaging_paused_at IS NOT NULL
+             FROM organizations WHERE id = $1 FOR UPDATE",
+            &[&organization_id, &refused_token],
+        )
+        .await?;
+    let (same_token, paused): (Option<bool>, bool) = (row.get(0), row.get(1));
+    if same_token != Some(true) {
+        // A new token was stored since this call started: the refusal is stale.
+        tx.execute(
+            "UPDATE messages SET lease_until = NULL, error_code = 190, error_title = 'retrying',
+                    error_detail = $2
+             WHERE id = $1",
+            &[&message_id, &detail],
+        )
+        .await?;
+        tx.commit().await?;
+        return Ok(false);
+    }
+    if !paused {
+        tx.execute(
             "UPDATE organizations SET messaging_paused_at = now(),
                     messaging_paused_reason = 'token_invalid', updated_at = now()
-             WHERE id = $1 AND messaging_paused_at IS NULL",
+             WHERE id = $1",
             &[&organization_id],
         )
         .await?;
-    if paused_now == 1 {
         let event = Event::TokenInvalid {
             phone_number_id: phone_number_id.to_string(),
             detail: detail.to_string(),
@@ -314,7 +373,7 @@ pub async fn token_refused(
     )
     .await?;
     tx.commit().await?;
-    Ok(())
+    Ok(true)
 }
 
 /// Runs `write` until it succeeds, for at most `patience`: used for writes whose loss

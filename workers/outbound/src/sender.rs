@@ -49,6 +49,9 @@ use crate::{
 /// down); it picks the delay tier, and is no attempt at Meta.
 const DEFERRALS_HEADER: &str = "x-cita-deferrals";
 
+/// How long a send Meta accepted waits in place for the database to record it.
+const RECORD_PATIENCE: Duration = Duration::from_secs(600);
+
 /// How the fleet's limits apply to this worker.
 #[derive(Debug, Clone)]
 pub struct Limits {
@@ -56,7 +59,8 @@ pub struct Limits {
     pub number_burst: u32,
     pub pair: Pace,
     pub max_attempts: u32,
-    /// How long a claimed row stays leased: more than a Graph call and a wait in place.
+    /// How long a claimed row stays leased: more than two Graph calls (the message,
+    /// then its fallback) each after a wait in place.
     pub lease: Duration,
 }
 
@@ -64,8 +68,9 @@ pub struct Outbound {
     pub pool: Pool,
     pub graph: GraphClient,
     pub keyring: Keyring,
-    /// None when Redis was unreachable at start: Meta's own limits then push back.
-    pub pacer: Option<Pacer>,
+    /// Empty until Redis answers (it is retried in the background); meanwhile sends go
+    /// unpaced and Meta's own limits push back.
+    pub pacer: Arc<tokio::sync::OnceCell<Pacer>>,
     pub publisher: Arc<Publisher>,
     pub topology: Topology,
     pub limits: Limits,
@@ -193,10 +198,15 @@ impl Outbound {
             &organization.token,
             organization.paused,
         ) else {
-            tracing::info!(command_id = %send.command_id, "organization cannot send until a token is stored; parked");
-            ledger::park(&self.pool, message_id).await?;
-            self.metrics.count("paused");
-            return Ok(Settle::Ack);
+            // Parked only if, under the organization's row lock, it still can't send: a
+            // token stored meanwhile has had its parked sends resumed already.
+            if ledger::park(&self.pool, message_id, send.organization_id).await? {
+                tracing::info!(command_id = %send.command_id, "organization cannot send until a token is stored; parked");
+                self.metrics.count("paused");
+                return Ok(Settle::Ack);
+            }
+            ledger::release(&self.pool, message_id).await?;
+            return Ok(Settle::Defer);
         };
         let token = match self.keyring.open(
             &sealed.key_id,
@@ -214,21 +224,22 @@ impl Outbound {
         if let Err(invalid) = send.message.validate() {
             return fail(FailureReason::InvalidMessage, None, invalid.0, false).await;
         }
-        let fallback = match &send.fallback {
-            Some(template) => match template.validate() {
-                Ok(()) => Some(Message::Template(template.clone())),
-                Err(invalid) => {
-                    let detail = format!("fallback template: {}", invalid.0);
-                    return fail(FailureReason::InvalidMessage, None, detail, false).await;
-                }
-            },
-            None => None,
+        // The fallback is checked only when it is used: a bad fallback must not stop a
+        // message that can go as it is.
+        let fallback = send.fallback.as_ref().map(|t| Message::Template(t.clone()));
+        let check_fallback = |template: &Message| {
+            template
+                .validate()
+                .map_err(|invalid| format!("fallback template: {}", invalid.0))
         };
         let mut message = &send.message;
         let mut on_fallback = false;
         if message.is_free_form() && !organization.window_open {
             match &fallback {
                 Some(template) => {
+                    if let Err(detail) = check_fallback(template) {
+                        return fail(FailureReason::InvalidMessage, None, detail, false).await;
+                    }
                     message = template;
                     on_fallback = true;
                 }
@@ -260,12 +271,19 @@ impl Outbound {
                 .observe(started.elapsed().as_secs_f64());
             let error = match sent {
                 Ok(accepted) => {
-                    // Meta has the message now; losing this write would send it twice, so
-                    // it is retried for as long as the lease lasts.
-                    ledger::persist(self.limits.lease, || {
+                    // Meta has the message now: losing this write, or giving the lease back
+                    // before it is written, would send it twice. So it is retried in place
+                    // through a database outage; if that outlasts the patience, the command
+                    // is put off with the lease kept, and only its expiry (a dead worker's
+                    // case) lets the message go again.
+                    let recorded = ledger::persist(RECORD_PATIENCE, || {
                         ledger::sent(&self.pool, message_id, &accepted.message_id, message)
                     })
-                    .await?;
+                    .await;
+                    if let Err(error) = recorded {
+                        tracing::error!(%error, command_id = %send.command_id, wa_message_id = %accepted.message_id, "sent, but cannot record it");
+                        return Ok(Settle::Defer);
+                    }
                     tracing::debug!(command_id = %send.command_id, wa_message_id = %accepted.message_id, "sent");
                     self.metrics.count("sent");
                     return Ok(Settle::Ack);
@@ -274,23 +292,40 @@ impl Outbound {
             };
             match error.class() {
                 Class::OutsideWindow if !on_fallback && fallback.is_some() => {
+                    let template = fallback.as_ref().expect("checked above");
+                    if let Err(detail) = check_fallback(template) {
+                        return fail(FailureReason::InvalidMessage, error.code(), detail, true)
+                            .await;
+                    }
                     tracing::info!(command_id = %send.command_id, "Meta says the window is closed; sending the fallback template");
-                    message = fallback.as_ref().expect("checked above");
+                    message = template;
                     on_fallback = true;
                     continue;
                 }
                 Class::TokenInvalid => {
-                    tracing::warn!(organization_id = %send.organization_id, %error, "Meta refused the access token; pausing the organization's sends");
-                    ledger::token_refused(
+                    let paused = ledger::token_refused(
                         &self.pool,
                         message_id,
                         send.organization_id,
                         phone_number_id,
+                        &sealed.ciphertext,
                         &error.to_string(),
                     )
                     .await?;
-                    self.metrics.count("paused");
-                    return Ok(Settle::Ack);
+                    if paused {
+                        tracing::warn!(organization_id = %send.organization_id, %error, "Meta refused the access token; the organization's sends are paused");
+                        self.metrics.count("paused");
+                        return Ok(Settle::Ack);
+                    }
+                    // Refused an old token: a new one was stored meanwhile; try again with it.
+                    return Ok(Settle::Defer);
+                }
+                Class::Throttled => {
+                    // Over Meta's limits means later, never dropped: no attempt is spent.
+                    ledger::throttled(&self.pool, message_id, error.code(), &error.to_string())
+                        .await?;
+                    tracing::info!(command_id = %send.command_id, %error, "throttled by Meta; sending later");
+                    return Ok(Settle::Defer);
                 }
                 Class::Retryable => return self.retry(send, message_id, &error).await,
                 Class::OutsideWindow | Class::Permanent => {
@@ -385,7 +420,7 @@ impl Outbound {
         number: Pace,
         pair: Option<(&str, Pace)>,
     ) -> bool {
-        let Some(pacer) = &self.pacer else {
+        let Some(pacer) = self.pacer.get() else {
             return true;
         };
         match pacer.turn(phone_number_id, number, pair).await {

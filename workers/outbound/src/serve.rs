@@ -21,7 +21,7 @@ use tokio_util::sync::CancellationToken;
 use crate::{
     graph::{GraphClient, GraphError},
     metrics::Metrics,
-    pacing::{Pace, Pacer},
+    pacing::{MAX_WAIT_IN_PLACE, Pace, Pacer},
     sender::{Limits, Outbound},
     sequencer::Sequencer,
 };
@@ -74,11 +74,23 @@ pub async fn serve(
         metrics.events_relayed.clone(),
         shutdown.clone(),
     ));
-    let pacer = match Pacer::connect(settings.redis_url.expose(), &settings.amqp_prefix).await {
-        Ok(pacer) => Some(pacer),
-        Err(error) => {
-            tracing::warn!(%error, "Redis unavailable at start; sends are not paced by Cita");
+    // Connected before consuming when Redis answers, so the first sends are paced too;
+    // otherwise retried in the background.
+    let pacer = Arc::new(tokio::sync::OnceCell::new());
+    let redis_url = settings.redis_url.expose().to_string();
+    let pacing = match Pacer::connect(&redis_url, &settings.amqp_prefix).await {
+        Ok(connected) => {
+            let _ = pacer.set(connected);
             None
+        }
+        Err(error) => {
+            tracing::warn!(%error, "Redis unavailable; sends are not paced by Cita until it answers");
+            Some(tokio::spawn(connect_pacer(
+                redis_url,
+                settings.amqp_prefix.clone(),
+                pacer.clone(),
+                shutdown.clone(),
+            )))
         }
     };
     let limits = &settings.outbound;
@@ -97,7 +109,7 @@ pub async fn serve(
                 burst: limits.pair_burst,
             },
             max_attempts: limits.max_attempts,
-            lease: limits.graph_timeout + Duration::from_secs(20),
+            lease: (MAX_WAIT_IN_PLACE + limits.graph_timeout) * 2 + Duration::from_secs(20),
         },
         sequencer: Arc::new(Sequencer::default()),
         metrics,
@@ -119,10 +131,33 @@ pub async fn serve(
     .await;
 
     let _ = relay.await;
+    if let Some(pacing) = pacing {
+        pacing.abort();
+    }
     publisher.close();
     let _ = publisher_task.await;
     admin_stop.cancel();
     let _ = admin.await;
     tracing::info!("outbound stopped");
     Ok(())
+}
+
+/// Connects the rate limiter, retrying every few seconds until Redis answers.
+async fn connect_pacer(
+    url: String,
+    prefix: String,
+    pacer: Arc<tokio::sync::OnceCell<Pacer>>,
+    shutdown: CancellationToken,
+) {
+    while !shutdown.is_cancelled() {
+        tokio::select! {
+            () = tokio::time::sleep(Duration::from_secs(5)) => {}
+            () = shutdown.cancelled() => return,
+        }
+        if let Ok(connected) = Pacer::connect(&url, &prefix).await {
+            let _ = pacer.set(connected);
+            tracing::info!("Redis answers; sends are paced again");
+            return;
+        }
+    }
 }

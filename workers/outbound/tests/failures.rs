@@ -54,10 +54,13 @@ async fn transient_failures_are_retried_until_meta_accepts() {
     for send in &sends {
         world.publish(send).await;
     }
+    let mut attempts = Vec::new();
     for send in &sends {
-        let row = world.wait_status(send.command_id, "sent").await;
-        assert_eq!(row.attempts, 2, "one failure, one success");
+        attempts.push(world.wait_status(send.command_id, "sent").await.attempts);
     }
+    attempts.sort();
+    // The 500 spent an attempt; the two throttled calls (429, 130429) did not.
+    assert_eq!(attempts, [1, 1, 2]);
     assert_eq!(world.graph.sends().len(), 6);
     world.stop().await;
 }
@@ -331,4 +334,104 @@ fn reason_of(message: &lapin::message::BasicGetMessage) -> String {
         Some(AMQPValue::LongString(reason)) => reason.to_string(),
         other => panic!("no reason header: {other:?}"),
     }
+}
+
+#[tokio::test]
+async fn throttling_by_meta_spends_no_attempt() {
+    // One attempt allowed, yet two throttled calls don't fail the message.
+    let mut world = World::with(&[("CITA_OUTBOUND_MAX_ATTEMPTS", "1")]).await;
+    world.graph.script([
+        Reply::Error {
+            status: 400,
+            code: 130429,
+        },
+        Reply::Error {
+            status: 400,
+            code: 131056,
+        },
+    ]);
+    world.start().await;
+    let send = world.text("despacio");
+    world.publish(&send).await;
+    world.wait_status(send.command_id, "sent").await;
+    assert_eq!(world.graph.sends().len(), 3);
+    world.stop().await;
+}
+
+#[tokio::test]
+async fn a_refusal_of_a_token_replaced_meanwhile_does_not_pause_the_organization() {
+    let mut world = World::new().await;
+    let events = world.listen("organization.token_invalid").await;
+    world.graph.set_latency(Duration::from_millis(400));
+    world.graph.script([Reply::Error {
+        status: 401,
+        code: 190,
+    }]);
+    world.start().await;
+    let send = world.text("con el token viejo");
+    world.publish(&send).await;
+    world.graph.wait_for_sends(1, PATIENCE).await;
+    // The owner reconnects while the call with the old token is in flight.
+    let keyring = Keyring::parse(&Secret::new(SECRETS_KEY)).unwrap();
+    cita_outbound::tokens::store(
+        &world.db.pool,
+        &keyring,
+        "barberia",
+        None,
+        &Secret::new("EAAG-fresh"),
+    )
+    .await
+    .unwrap();
+    world.wait_status(send.command_id, "sent").await;
+    let sends = world.graph.sends();
+    assert_eq!(
+        sends.last().unwrap().authorization.as_deref(),
+        Some("Bearer EAAG-fresh")
+    );
+    let client = world.db.pool.get().await.unwrap();
+    let paused: bool = client
+        .query_one(
+            "SELECT messaging_paused_at IS NOT NULL FROM organizations WHERE id = $1",
+            &[&world.organization],
+        )
+        .await
+        .unwrap()
+        .get(0);
+    assert!(!paused);
+    let none = world
+        .broker
+        .channel
+        .basic_get(
+            events.as_str().into(),
+            lapin::options::BasicGetOptions::default(),
+        )
+        .await
+        .unwrap();
+    assert!(
+        none.is_none(),
+        "no organization.token_invalid for a stale refusal"
+    );
+    world.stop().await;
+}
+
+#[tokio::test]
+async fn an_invalid_fallback_does_not_stop_a_message_that_needs_none() {
+    let mut world = World::new().await;
+    world.start().await;
+    let mut send = world.text("dentro de la ventana");
+    let mut fallback = template("aviso");
+    fallback.body[0].text = "con\nsalto".into();
+    send.fallback = Some(fallback.clone());
+    world.publish(&send).await;
+    world.wait_status(send.command_id, "sent").await;
+
+    // Outside the window the same fallback is needed, and refused with the reason.
+    world.last_inbound("2 days").await;
+    let mut outside = world.text("fuera");
+    outside.fallback = Some(fallback);
+    world.publish(&outside).await;
+    let row = world.wait_status(outside.command_id, "failed").await;
+    assert_eq!(row.error_title.as_deref(), Some("invalid_message"));
+    assert_eq!(world.graph.sends().len(), 1);
+    world.stop().await;
 }
