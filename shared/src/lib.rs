@@ -10,7 +10,8 @@
 //! - [`amqp`]: the broker topology, the confirmed, reconnecting publisher, consumers;
 //! - [`outbox`]: domain events written with the change, relayed after commit;
 //! - [`http`]: the hyper accept loop with graceful drain;
-//! - [`admin`]: `/healthz`, `/readyz`, `/metrics` on each binary's admin port.
+//! - [`admin`]: `/healthz`, `/readyz`, `/metrics` on each binary's admin port;
+//! - [`whatsapp`]: Meta's webhook payloads, parsed item by item, and phone identities.
 
 pub mod admin;
 pub mod amqp;
@@ -23,6 +24,7 @@ pub mod outbox;
 pub mod secret;
 pub mod shutdown;
 pub mod telemetry;
+pub mod whatsapp;
 
 #[cfg(feature = "testing")]
 pub mod testing;

@@ -26,13 +26,17 @@ pub const CONVERSATION_INBOUND: &str = "conversation.inbound";
 pub const SCHEDULING_RPC: &str = "scheduling.rpc";
 pub const OUTBOUND_SEND: &str = "outbound.send";
 pub const REMINDERS_EVENTS: &str = "reminders.events";
+/// Turns to run: a conversation has inbound messages waiting for the assistant.
+pub const CONVERSATION_TURNS: &str = "conversation.turns";
 
-/// A delay tier for retrying `outbound.send`: a command published to the tier's queue (on
-/// the default exchange) waits out `delay_ms`, then dead-letters back to `outbound.send`.
+/// A delay tier for retrying a work queue: a message published to the tier's queue (on
+/// the default exchange) waits out `delay_ms`, then dead-letters back through
+/// `cita.commands` to `target`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct RetryTier {
     pub queue: &'static str,
     pub delay_ms: i32,
+    pub target: &'static str,
 }
 
 /// Exponential, ×4 per attempt (1, 4, 16, 64, 256 s): Meta's advice for the pair rate
@@ -41,29 +45,59 @@ pub const OUTBOUND_RETRY_TIERS: &[RetryTier] = &[
     RetryTier {
         queue: "outbound.send.retry.1s",
         delay_ms: 1_000,
+        target: OUTBOUND_SEND,
     },
     RetryTier {
         queue: "outbound.send.retry.4s",
         delay_ms: 4_000,
+        target: OUTBOUND_SEND,
     },
     RetryTier {
         queue: "outbound.send.retry.16s",
         delay_ms: 16_000,
+        target: OUTBOUND_SEND,
     },
     RetryTier {
         queue: "outbound.send.retry.64s",
         delay_ms: 64_000,
+        target: OUTBOUND_SEND,
     },
     RetryTier {
         queue: "outbound.send.retry.256s",
         delay_ms: 256_000,
+        target: OUTBOUND_SEND,
     },
 ];
 
-/// The tier for the `n`-th retry (1-based).
+/// A turn the model could not answer is tried again after 15 s, 1 min, then every 5 min,
+/// while the person's messages wait unanswered (never lost).
+pub const TURN_RETRY_TIERS: &[RetryTier] = &[
+    RetryTier {
+        queue: "conversation.turns.retry.15s",
+        delay_ms: 15_000,
+        target: CONVERSATION_TURNS,
+    },
+    RetryTier {
+        queue: "conversation.turns.retry.60s",
+        delay_ms: 60_000,
+        target: CONVERSATION_TURNS,
+    },
+    RetryTier {
+        queue: "conversation.turns.retry.300s",
+        delay_ms: 300_000,
+        target: CONVERSATION_TURNS,
+    },
+];
+
+/// The outbound tier for the `n`-th retry (1-based).
 pub fn retry_tier(n: u32) -> RetryTier {
-    let i = (n.max(1) as usize - 1).min(OUTBOUND_RETRY_TIERS.len() - 1);
-    OUTBOUND_RETRY_TIERS[i]
+    tier_of(OUTBOUND_RETRY_TIERS, n)
+}
+
+/// The tier of `tiers` for the `n`-th retry (1-based); retries past the last reuse it.
+pub fn tier_of(tiers: &[RetryTier], n: u32) -> RetryTier {
+    let i = (n.max(1) as usize - 1).min(tiers.len() - 1);
+    tiers[i]
 }
 
 /// A queue redelivered this many times (a consumer crashed or requeued it each time) is
@@ -137,6 +171,11 @@ const WORK_QUEUES: &[WorkQueue] = &[
         routing_keys: &[OUTBOUND_SEND],
     },
     WorkQueue {
+        name: CONVERSATION_TURNS,
+        exchange: CITA_COMMANDS,
+        routing_keys: &[CONVERSATION_TURNS],
+    },
+    WorkQueue {
         name: REMINDERS_EVENTS,
         exchange: CITA_EVENTS,
         routing_keys: &["appointment.*", "conversation.*", "organization.*"],
@@ -196,11 +235,11 @@ impl Topology {
                 };
                 [work, dead]
             })
-            .chain(OUTBOUND_RETRY_TIERS.iter().map(|tier| Queue {
+            .chain(retry_tiers().map(|tier| Queue {
                 name: self.name(tier.queue),
                 arguments: vec![
                     ("x-dead-letter-exchange", Arg::Str(self.name(CITA_COMMANDS))),
-                    ("x-dead-letter-routing-key", Arg::Str(OUTBOUND_SEND.into())),
+                    ("x-dead-letter-routing-key", Arg::Str(tier.target.into())),
                     ("x-message-ttl", Arg::Int(tier.delay_ms)),
                     quorum(),
                 ],
@@ -277,6 +316,11 @@ impl Topology {
         }
         Ok(())
     }
+}
+
+/// Every retry tier of every work queue.
+pub fn retry_tiers() -> impl Iterator<Item = &'static RetryTier> {
+    OUTBOUND_RETRY_TIERS.iter().chain(TURN_RETRY_TIERS)
 }
 
 /// The dead-letter queue of a work queue.

@@ -2,6 +2,7 @@
 //! drift. Enums are internally tagged (`"type"`) so variants can be added without
 //! breaking old consumers.
 
+pub mod conversation;
 pub mod events;
 pub mod outbound;
 pub mod scheduling;

@@ -39,6 +39,11 @@ pub const MIGRATIONS: &[Migration] = &[
         name: "reminders",
         sql: include_str!("../../../sql/migrations/0004_reminders.sql"),
     },
+    Migration {
+        version: 5,
+        name: "conversation",
+        sql: include_str!("../../../sql/migrations/0005_conversation.sql"),
+    },
 ];
 
 /// Demo data (`cita-migrate --seed`); each file is idempotent.

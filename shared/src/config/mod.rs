@@ -7,12 +7,17 @@ use serde::Deserialize;
 
 use crate::{crypto::Keyring, secret::Secret};
 
+mod conversation;
+
+pub use conversation::{ConversationSettings, ModelPrices};
+
 /// The binaries of the fleet. Each has its own admin port so that the whole fleet can run
 /// on one machine with the defaults.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Component {
     Ingress,
     Scheduling,
+    Conversation,
     Outbound,
     Reminders,
     Migrate,
@@ -23,6 +28,7 @@ impl Component {
         match self {
             Component::Ingress => "cita-ingress",
             Component::Scheduling => "cita-scheduling",
+            Component::Conversation => "cita-conversation",
             Component::Outbound => "cita-outbound",
             Component::Reminders => "cita-reminders",
             Component::Migrate => "cita-migrate",
@@ -33,6 +39,7 @@ impl Component {
         let port = match self {
             Component::Ingress => 9101,
             Component::Scheduling => 9102,
+            Component::Conversation => 9103,
             Component::Outbound => 9104,
             Component::Reminders => 9105,
             // Migrate runs to completion and serves nothing; the port is never bound.
@@ -96,6 +103,7 @@ pub struct Settings {
     /// Keys that seal secrets at rest (`id:hex,…`; the first one seals).
     pub secrets_key: Option<Secret>,
     pub outbound: OutboundSettings,
+    pub conversation: ConversationSettings,
 }
 
 /// How `cita-outbound` talks to Meta's Graph API.
@@ -163,6 +171,19 @@ struct Raw {
     outbound_pair_burst: u32,
     #[serde(default = "defaults::outbound_max_attempts")]
     outbound_max_attempts: u32,
+    anthropic_api_key: Option<Secret>,
+    anthropic_base_url: Option<String>,
+    anthropic_model: Option<String>,
+    anthropic_prices: Option<String>,
+    ai_call_timeout_ms: Option<u64>,
+    ai_max_tokens: Option<u32>,
+    ai_max_iterations: Option<u32>,
+    ai_attempts: Option<u32>,
+    ai_apology_after_ms: Option<u64>,
+    ai_daily_budget_usd: Option<f64>,
+    turn_concurrency: Option<u16>,
+    flood_messages_per_minute: Option<u32>,
+    rejected_retention_hours: Option<u64>,
 }
 
 mod defaults {
@@ -241,6 +262,11 @@ impl Settings {
         component: Component,
         env: HashMap<String, String>,
     ) -> Result<Self, ConfigError> {
+        // The Anthropic SDKs' own variable, honoured when the CITA_ one is not set.
+        let anthropic_fallback = env
+            .get("ANTHROPIC_API_KEY")
+            .filter(|k| !k.trim().is_empty())
+            .map(Secret::new);
         let mut builder = config::Config::builder();
         if let Some(path) = env.get("CITA_CONFIG_FILE").filter(|p| !p.is_empty()) {
             builder = builder.add_source(config::File::from(PathBuf::from(path)).required(true));
@@ -253,11 +279,16 @@ impl Settings {
             )
             .build()?
             .try_deserialize()?;
-        Self::validate(component, raw)
+        Self::validate(component, raw, anthropic_fallback)
     }
 
-    fn validate(component: Component, raw: Raw) -> Result<Self, ConfigError> {
+    fn validate(
+        component: Component,
+        raw: Raw,
+        anthropic_fallback: Option<Secret>,
+    ) -> Result<Self, ConfigError> {
         let outbound = validate_outbound(&raw)?;
+        let conversation = conversation::validate(&raw, anthropic_fallback)?;
         let meta_app_secrets = raw
             .meta_app_secret
             .map(|all| {
@@ -326,6 +357,7 @@ impl Settings {
             log_format: raw.log_format,
             secrets_key,
             outbound,
+            conversation,
         })
     }
 
@@ -598,5 +630,47 @@ mod tests {
             .unwrap_err()
             .to_string();
         assert!(err.contains("CITA_AMQP_PREFIX"), "{err}");
+    }
+
+    #[test]
+    fn the_anthropic_key_falls_back_to_the_sdk_variable() {
+        let none = Settings::from_env(Component::Conversation, env(&[])).unwrap();
+        assert!(none.conversation.anthropic_api_key.is_none());
+        assert_eq!(none.conversation.model, "claude-sonnet-5-5");
+        assert_eq!(none.admin_addr.port(), 9103);
+        let sdk = Settings::from_env(
+            Component::Conversation,
+            env(&[("ANTHROPIC_API_KEY", "sk-sdk")]),
+        )
+        .unwrap();
+        assert_eq!(
+            sdk.conversation.anthropic_api_key.unwrap().expose(),
+            "sk-sdk"
+        );
+        let both = Settings::from_env(
+            Component::Conversation,
+            env(&[
+                ("ANTHROPIC_API_KEY", "sk-sdk"),
+                ("CITA_ANTHROPIC_API_KEY", "sk-cita"),
+                ("CITA_AI_DAILY_BUDGET_USD", "0.25"),
+                ("CITA_ANTHROPIC_BASE_URL", "http://127.0.0.1:9999/"),
+            ]),
+        )
+        .unwrap();
+        assert_eq!(
+            both.conversation.anthropic_api_key.unwrap().expose(),
+            "sk-cita"
+        );
+        assert_eq!(both.conversation.daily_budget_micro_usd, 250_000);
+        assert_eq!(
+            both.conversation.anthropic_base_url,
+            "http://127.0.0.1:9999"
+        );
+        let err = Settings::from_env(
+            Component::Conversation,
+            env(&[("CITA_AI_MAX_ITERATIONS", "0")]),
+        )
+        .unwrap_err();
+        assert!(err.to_string().contains("CITA_AI_MAX_ITERATIONS"), "{err}");
     }
 }
