@@ -1,0 +1,442 @@
+//! What each webhook item changes in PostgreSQL, one transaction per item.
+
+use cita_shared::whatsapp::{
+    phone,
+    webhook::{Content, Echo, InboundMessage, StatusUpdate},
+};
+use deadpool_postgres::{GenericClient, Pool};
+use serde_json::{Value, json};
+use uuid::Uuid;
+
+use super::IntakeError;
+
+/// What became of one item.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Stored {
+    /// A new inbound message; `needs_turn` when the assistant should answer it.
+    Message {
+        organization_id: Uuid,
+        conversation_id: Uuid,
+        needs_turn: bool,
+    },
+    /// A message already stored (Meta delivers duplicates). When it still waits for an
+    /// answer, its conversation (a turn request may have been lost with a crash).
+    Duplicate { waiting: Option<(Uuid, Uuid)> },
+    /// An owner's message from the WhatsApp Business app; the conversation is handed off.
+    Echo { conversation_id: Uuid },
+    /// A status applied to its message.
+    StatusApplied,
+    /// A status for a message not known yet, kept until it appears.
+    StatusParked,
+    /// Not acted on, for the reason given (unknown or suspended number).
+    Refused(&'static str),
+}
+
+/// The organization that owns `phone_number_id`, if it may take messages.
+struct Organization {
+    id: Uuid,
+    handoff_minutes: i32,
+}
+
+async fn organization(
+    client: &impl GenericClient,
+    phone_number_id: &str,
+) -> Result<Result<Organization, &'static str>, IntakeError> {
+    let row = client
+        .query_opt(
+            "SELECT id, status, handoff_minutes FROM organizations WHERE phone_number_id = $1",
+            &[&phone_number_id],
+        )
+        .await?;
+    Ok(match row {
+        None => Err("unknown phone_number_id"),
+        Some(row) if row.get::<_, &str>(1) == "suspended" => Err("organization suspended"),
+        Some(row) => Ok(Organization {
+            id: row.get(0),
+            handoff_minutes: row.get(2),
+        }),
+    })
+}
+
+/// Who is writing: a staff member (by phone), or a customer (created on first contact).
+enum Counterpart {
+    Staff { id: Uuid, owner: bool },
+    Customer { id: Uuid },
+}
+
+impl Counterpart {
+    fn sender_kind(&self) -> &'static str {
+        match self {
+            Counterpart::Staff { owner: true, .. } => "owner",
+            Counterpart::Staff { .. } => "staff",
+            Counterpart::Customer { .. } => "customer",
+        }
+    }
+}
+
+async fn counterpart(
+    client: &impl GenericClient,
+    organization_id: Uuid,
+    wa_id: &str,
+    user_id: Option<&str>,
+    profile_name: Option<&str>,
+) -> Result<Counterpart, IntakeError> {
+    let forms = phone::variants(wa_id);
+    if let Some(staff) = client
+        .query_opt(
+            "SELECT id, role = 'owner' FROM staff
+             WHERE organization_id = $1 AND active AND phone = ANY($2)",
+            &[&organization_id, &forms],
+        )
+        .await?
+    {
+        return Ok(Counterpart::Staff {
+            id: staff.get(0),
+            owner: staff.get(1),
+        });
+    }
+    Ok(Counterpart::Customer {
+        id: customer(client, organization_id, wa_id, user_id, profile_name).await?,
+    })
+}
+
+/// Finds the customer by `wa_id`, else by any form of their number (a walk-in typed in by
+/// staff), else creates them. The profile name is kept until the customer gives theirs.
+async fn customer(
+    client: &impl GenericClient,
+    organization_id: Uuid,
+    wa_id: &str,
+    user_id: Option<&str>,
+    profile_name: Option<&str>,
+) -> Result<Uuid, IntakeError> {
+    let forms = phone::variants(wa_id);
+    let found = client
+        .query_opt(
+            "SELECT id FROM customers
+             WHERE organization_id = $1 AND (wa_id = $2 OR phone = ANY($3))
+             ORDER BY wa_id = $2 DESC NULLS LAST LIMIT 1",
+            &[&organization_id, &wa_id, &forms],
+        )
+        .await?;
+    if let Some(row) = found {
+        let id: Uuid = row.get(0);
+        client
+            .execute(
+                "UPDATE customers
+                 SET wa_id = COALESCE(wa_id, $2),
+                     wa_user_id = COALESCE($3, wa_user_id),
+                     name = CASE WHEN name_confirmed THEN name ELSE COALESCE($4, name) END,
+                     updated_at = now()
+                 WHERE id = $1",
+                &[&id, &wa_id, &user_id, &profile_name],
+            )
+            .await?;
+        return Ok(id);
+    }
+    // A concurrent first message of the same person loses on the unique (organization,
+    // wa_id) here; the item is retried and then finds the row.
+    let row = client
+        .query_one(
+            "INSERT INTO customers (organization_id, wa_id, phone, wa_user_id, name)
+             VALUES ($1, $2, $3, $4, $5) RETURNING id",
+            &[
+                &organization_id,
+                &wa_id,
+                &phone::normalize(wa_id),
+                &user_id,
+                &profile_name,
+            ],
+        )
+        .await?;
+    Ok(row.get(0))
+}
+
+/// The conversation with `wa_id`, created on first contact, re-pointed if the person
+/// became (or stopped being) staff. Returns its id and whether it is handed off now.
+async fn conversation(
+    client: &impl GenericClient,
+    organization_id: Uuid,
+    wa_id: &str,
+    who: &Counterpart,
+) -> Result<(Uuid, bool), IntakeError> {
+    let (customer_id, staff_id) = match who {
+        Counterpart::Staff { id, .. } => (None, Some(*id)),
+        Counterpart::Customer { id } => (Some(*id), None),
+    };
+    let row = client
+        .query_one(
+            "INSERT INTO conversations (organization_id, wa_id, customer_id, staff_id)
+             VALUES ($1, $2, $3, $4)
+             ON CONFLICT (organization_id, wa_id) DO UPDATE
+                SET customer_id = EXCLUDED.customer_id, staff_id = EXCLUDED.staff_id,
+                    updated_at = now()
+             RETURNING id,
+                       status = 'handed_off'
+                       AND (handed_off_until IS NULL OR handed_off_until > now())",
+            &[&organization_id, &wa_id, &customer_id, &staff_id],
+        )
+        .await?;
+    Ok((row.get(0), row.get(1)))
+}
+
+/// What a message holds beyond its body, for the assistant and for staff to read back.
+fn details(content: &Content) -> Option<Value> {
+    match content {
+        Content::Choice { id, title } => Some(json!({"choice_id": id, "title": title})),
+        Content::Location {
+            latitude,
+            longitude,
+            name,
+            address,
+        } => Some(
+            json!({"latitude": latitude, "longitude": longitude, "name": name, "address": address}),
+        ),
+        Content::Media {
+            mime_type, caption, ..
+        } => Some(json!({"mime_type": mime_type, "caption": caption})),
+        Content::Reaction { to, emoji } => Some(json!({"to": to, "emoji": emoji})),
+        Content::Contacts { count } => Some(json!({"count": count})),
+        Content::System { kind, .. } => Some(json!({"system": kind})),
+        Content::Unsupported { kind, detail } => Some(json!({"type": kind, "detail": detail})),
+        Content::Text { .. } => None,
+    }
+}
+
+/// Reactions and system notices are not written to the assistant: nothing to answer.
+fn needs_answer(content: &Content) -> bool {
+    !matches!(content, Content::Reaction { .. } | Content::System { .. })
+}
+
+pub async fn message(pool: &Pool, message: &InboundMessage) -> Result<Stored, IntakeError> {
+    let mut client = pool.get().await?;
+    let tx = client.transaction().await?;
+    let org = match organization(&tx, &message.phone_number_id).await? {
+        Ok(org) => org,
+        Err(reason) => return Ok(Stored::Refused(reason)),
+    };
+    let who = counterpart(
+        &tx,
+        org.id,
+        &message.from,
+        message.user_id.as_deref(),
+        message.profile_name.as_deref(),
+    )
+    .await?;
+    let (conversation_id, handed_off) = conversation(&tx, org.id, &message.from, &who).await?;
+    let handled_as = if !needs_answer(&message.content) {
+        Some("no_answer_needed")
+    } else if handed_off {
+        Some("handed_off")
+    } else {
+        None
+    };
+    let inserted = tx
+        .query_opt(
+            "INSERT INTO messages (organization_id, conversation_id, direction, sender_kind,
+                                   content_kind, body, media_id, wa_message_id,
+                                   reply_to_wa_message_id, status, sent_by_person_at, content,
+                                   answered_at, handled_as)
+             VALUES ($1, $2, 'inbound', $3, $4, $5, $6, $7, $8, 'received', $9, $10,
+                     CASE WHEN $11::text IS NULL THEN NULL ELSE now() END, $11)
+             ON CONFLICT (wa_message_id) DO NOTHING
+             RETURNING id",
+            &[
+                &org.id,
+                &conversation_id,
+                &who.sender_kind(),
+                &message.content.kind(),
+                &message.content.body(),
+                &message.content.media_id(),
+                &message.wamid,
+                &message.reply_to,
+                &message.timestamp,
+                &details(&message.content),
+                &handled_as,
+            ],
+        )
+        .await?;
+    if inserted.is_none() {
+        // The conversation and customer touches are rolled back with the transaction.
+        tx.rollback().await?;
+        let waiting = client
+            .query_opt(
+                "SELECT organization_id, conversation_id FROM messages
+                 WHERE wa_message_id = $1 AND direction = 'inbound' AND answered_at IS NULL",
+                &[&message.wamid],
+            )
+            .await?
+            .map(|row| (row.get(0), row.get(1)));
+        return Ok(Stored::Duplicate { waiting });
+    }
+    // The 24-hour window runs from the person's latest message, whatever order Meta
+    // delivers them in. A closed conversation opens again.
+    tx.execute(
+        "UPDATE conversations
+         SET last_inbound_at = GREATEST(last_inbound_at, $2),
+             status = CASE WHEN status = 'handed_off' AND $3 THEN status ELSE 'active' END,
+             handed_off_until = CASE WHEN $3 THEN handed_off_until END,
+             handoff_reason = CASE WHEN $3 THEN handoff_reason END
+         WHERE id = $1",
+        &[&conversation_id, &message.timestamp, &handed_off],
+    )
+    .await?;
+    tx.commit().await?;
+    Ok(Stored::Message {
+        organization_id: org.id,
+        conversation_id,
+        needs_turn: handled_as.is_none(),
+    })
+}
+
+/// The owner wrote to a customer from the WhatsApp Business app: the message joins the
+/// transcript and the assistant steps back for the organization's handoff time.
+pub async fn echo(pool: &Pool, echo: &Echo) -> Result<Stored, IntakeError> {
+    let mut client = pool.get().await?;
+    let tx = client.transaction().await?;
+    let org = match organization(&tx, &echo.phone_number_id).await? {
+        Ok(org) => org,
+        Err(reason) => return Ok(Stored::Refused(reason)),
+    };
+    let forms = phone::variants(&echo.to);
+    let existing = tx
+        .query_opt(
+            "SELECT id FROM conversations WHERE organization_id = $1 AND wa_id = ANY($2)
+             ORDER BY wa_id = $3 DESC LIMIT 1",
+            &[&org.id, &forms, &echo.to],
+        )
+        .await?;
+    let conversation_id = match existing {
+        Some(row) => row.get(0),
+        None => {
+            let who = counterpart(&tx, org.id, &echo.to, None, None).await?;
+            conversation(&tx, org.id, &echo.to, &who).await?.0
+        }
+    };
+    let inserted = tx
+        .execute(
+            "INSERT INTO messages (organization_id, conversation_id, direction, sender_kind,
+                                   content_kind, body, media_id, wa_message_id, status,
+                                   sent_by_person_at, content, recipient)
+             VALUES ($1, $2, 'outbound', 'owner', $3, $4, $5, $6, 'sent', $7, $8, $9)
+             ON CONFLICT (wa_message_id) DO NOTHING",
+            &[
+                &org.id,
+                &conversation_id,
+                &echo.content.kind(),
+                &echo.content.body(),
+                &echo.content.media_id(),
+                &echo.wamid,
+                &echo.timestamp,
+                &details(&echo.content),
+                &echo.to,
+            ],
+        )
+        .await?;
+    if inserted == 0 {
+        return Ok(Stored::Duplicate { waiting: None });
+    }
+    tx.execute(
+        "UPDATE conversations
+         SET status = 'handed_off', handoff_reason = 'owner_replied',
+             handed_off_until = GREATEST(handed_off_until,
+                                         now() + make_interval(mins => $2)),
+             updated_at = now()
+         WHERE id = $1",
+        &[&conversation_id, &org.handoff_minutes],
+    )
+    .await?;
+    // What was waiting for the assistant is now the owner's to answer.
+    tx.execute(
+        "UPDATE messages SET answered_at = now(), handled_as = 'human'
+         WHERE conversation_id = $1 AND direction = 'inbound' AND answered_at IS NULL",
+        &[&conversation_id],
+    )
+    .await?;
+    tx.commit().await?;
+    Ok(Stored::Echo { conversation_id })
+}
+
+/// Moves an outbound message's status forward; a status that overtook its message is
+/// parked and applied by a trigger when the message's WhatsApp id is written.
+pub async fn status(pool: &Pool, update: &StatusUpdate) -> Result<Stored, IntakeError> {
+    let mut client = pool.get().await?;
+    let tx = client.transaction().await?;
+    let org = match organization(&tx, &update.phone_number_id).await? {
+        Ok(org) => org,
+        Err(reason) => return Ok(Stored::Refused(reason)),
+    };
+    // Serializes with the trigger that applies parked statuses (migration 0005).
+    tx.execute(
+        "SELECT pg_advisory_xact_lock(hashtextextended($1, 0))",
+        &[&update.wamid],
+    )
+    .await?;
+    let error = update.errors.first();
+    let code = error.and_then(|e| i32::try_from(e.code).ok());
+    let title = error.map(|e| match &e.detail {
+        Some(detail) => format!("{}: {detail}", e.title),
+        None => e.title.clone(),
+    });
+    let status = update.status.as_str();
+    let updated = tx
+        .execute(
+            "UPDATE messages
+             SET status = $3,
+                 error_code = CASE WHEN $3 = 'failed' THEN COALESCE($4, error_code) ELSE error_code END,
+                 error_title = CASE WHEN $3 = 'failed' THEN COALESCE($5, error_title) ELSE error_title END
+             WHERE wa_message_id = $1 AND organization_id = $2",
+            &[&update.wamid, &org.id, &status, &code, &title],
+        )
+        .await?;
+    let stored = if updated > 0 {
+        Stored::StatusApplied
+    } else {
+        tx.execute(
+            "INSERT INTO early_statuses (wa_message_id, status, error_code, error_title)
+             VALUES ($1, $2, $3, $4) ON CONFLICT DO NOTHING",
+            &[&update.wamid, &status, &code, &title],
+        )
+        .await?;
+        Stored::StatusParked
+    };
+    tx.commit().await?;
+    Ok(stored)
+}
+
+/// Keeps a payload (or an item of it) that was not acted on, with why, for replay.
+pub async fn reject(
+    pool: &Pool,
+    request_id: Option<&str>,
+    phone_number_id: Option<&str>,
+    reason: &str,
+    body: &[u8],
+) -> Result<(), IntakeError> {
+    let client = pool.get().await?;
+    client
+        .execute(
+            "INSERT INTO rejected_webhooks (request_id, phone_number_id, reason, body)
+             VALUES ($1, $2, $3, $4)",
+            &[&request_id, &phone_number_id, &reason, &body],
+        )
+        .await?;
+    Ok(())
+}
+
+/// Drops rejected payloads and never-claimed early statuses older than `retention`.
+pub async fn purge(pool: &Pool, retention: std::time::Duration) -> Result<u64, IntakeError> {
+    let client = pool.get().await?;
+    let seconds = retention.as_secs_f64();
+    let rejected = client
+        .execute(
+            "DELETE FROM rejected_webhooks WHERE received_at < now() - make_interval(secs => $1)",
+            &[&seconds],
+        )
+        .await?;
+    let early = client
+        .execute(
+            "DELETE FROM early_statuses WHERE received_at < now() - make_interval(secs => $1)",
+            &[&seconds],
+        )
+        .await?;
+    Ok(rejected + early)
+}

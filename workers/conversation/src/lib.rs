@@ -1,0 +1,8 @@
+//! `cita-conversation`: from raw WhatsApp webhooks to the assistant's replies.
+//!
+//! - [`intake`]: webhook bodies from `conversation.inbound` become stored messages,
+//!   statuses and handoffs, item by item, and turn requests;
+//! - [`metrics`]: what the service counts.
+
+pub mod intake;
+pub mod metrics;
