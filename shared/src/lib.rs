@@ -4,6 +4,7 @@
 //! - [`contracts`]: the serde types of every message that crosses a queue;
 //! - [`secret`]: a string type that never prints its value;
 //! - [`crypto`]: AES-256-GCM sealing of secrets at rest, with rotating keys;
+//! - [`spanish`]: dates, times and prices as people read them, notice texts and templates;
 //! - [`telemetry`]: tracing setup, text or JSON;
 //! - [`shutdown`]: the cancellation token fired by SIGTERM / Ctrl-C;
 //! - [`db`]: the PostgreSQL pool and the migration runner;
@@ -23,6 +24,7 @@ pub mod http;
 pub mod outbox;
 pub mod secret;
 pub mod shutdown;
+pub mod spanish;
 pub mod telemetry;
 pub mod whatsapp;
 

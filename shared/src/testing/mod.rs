@@ -1,16 +1,18 @@
 //! Test support for every crate's integration tests (feature `testing`): a throwaway
 //! database with migrations applied, an AMQP name prefix whose topology is deleted
-//! afterwards, a TCP proxy that can cut, refuse or stall the link to a server, and a
-//! fake of Meta's Graph API.
+//! afterwards, a TCP proxy that can cut, refuse or stall the link to a server, and fakes
+//! of Meta's Graph API and Anthropic's Messages API.
 
 mod broker;
 mod db;
 mod graph;
+mod model;
 mod proxy;
 
 pub use broker::TestBroker;
 pub use db::TestDb;
 pub use graph::{FakeGraph, Recorded, Reply};
+pub use model::{FakeModel, ModelReply};
 pub use proxy::{ProxyMode, TcpProxy};
 
 /// Runs `cleanup` to completion on a runtime of its own. Cleanups run from `Drop`, which

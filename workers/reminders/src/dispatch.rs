@@ -17,7 +17,7 @@ use serde_json::Value;
 use tokio::task::JoinSet;
 use uuid::Uuid;
 
-use crate::render::{self, clock, notice, template, text, when};
+use cita_shared::spanish::{self, clock, notice, template, text, when};
 
 #[derive(Debug, thiserror::Error)]
 pub enum DispatchError {
@@ -447,7 +447,7 @@ async fn agenda(tx: &Transaction<'_>, due: &Due) -> Result<Result<Composed, Skip
     if rows.len() > MAX_LINES {
         lines.push(format!("… y {} más", rows.len() - MAX_LINES));
     }
-    let day = render::day(date);
+    let day = spanish::day(date);
     let body = match lines.len() {
         0 => format!("Buenos días, {name}. Hoy, {day}, no hay citas en la agenda."),
         n => format!(

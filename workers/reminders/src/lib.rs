@@ -4,7 +4,6 @@
 //! - [`intake`]: events from `reminders.events` become notification rows, once per event;
 //! - [`planner`]: the clock's rows (morning agendas) and conversation housekeeping;
 //! - [`dispatch`]: due rows become send commands, exactly once per row;
-//! - [`render`]: what each message says, in Spanish, and its template;
 //! - [`metrics`], [`serve`]: the running service.
 
 use std::sync::Arc;
@@ -13,7 +12,6 @@ pub mod dispatch;
 pub mod intake;
 pub mod metrics;
 pub mod planner;
-pub mod render;
 pub mod serve;
 
 pub use serve::serve;

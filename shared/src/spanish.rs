@@ -1,12 +1,13 @@
-//! What each notification says, in Spanish, with the template that carries it when the
-//! recipient's 24-hour window is closed. Times are shown in the organization's zone.
+//! How the fleet words things for people, in Spanish: dates, times and prices in the
+//! organization's zone and currency, and the text/template pair that carries a message
+//! when the recipient's 24-hour window is closed.
 //!
 //! Templates (approved per business in Meta, named as in the product brief):
 //! `appointment_reminder`, `appointment_confirmation`, `appointment_cancelled`,
 //! `review_request`, and `staff_notice` (one parameter: the notice on one line) for staff
 //! and owner.
 
-use cita_shared::contracts::outbound::{Message, Parameter, Template};
+use crate::contracts::outbound::{Message, Parameter, Template};
 use jiff::{Timestamp, tz::TimeZone};
 
 const WEEKDAYS: [&str; 7] = [
@@ -59,6 +60,26 @@ pub fn day(date: jiff::civil::Date) -> String {
         date.day(),
         MONTHS[date.month() as usize - 1]
     )
+}
+
+/// "$250 MXN", "$1,250.50 MXN": an amount in minor units (centavos).
+pub fn price(minor: i64, currency: &str) -> String {
+    let units = minor / 100;
+    let cents = (minor % 100).abs();
+    let digits = units.abs().to_string();
+    let mut grouped = String::new();
+    for (i, c) in digits.chars().enumerate() {
+        if i > 0 && (digits.len() - i) % 3 == 0 {
+            grouped.push(',');
+        }
+        grouped.push(c);
+    }
+    let sign = if minor < 0 { "-" } else { "" };
+    if cents == 0 {
+        format!("{sign}${grouped} {currency}")
+    } else {
+        format!("{sign}${grouped}.{cents:02} {currency}")
+    }
 }
 
 /// Meta's template language for an organization locale: `es_MX` for Mexico, `es` for
@@ -129,6 +150,13 @@ fn one_line(text: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn prices_read_in_pesos() {
+        assert_eq!(price(25000, "MXN"), "$250 MXN");
+        assert_eq!(price(125050, "MXN"), "$1,250.50 MXN");
+        assert_eq!(price(4_500_000_00, "COP"), "$4,500,000 COP");
+    }
 
     #[test]
     fn times_are_local_on_both_sides_of_daylight_saving() {
