@@ -186,7 +186,12 @@ async fn answer(state: &State, request: Request<Incoming>) -> Response<Body> {
         return error(404, "not_found_error", "no such path", n);
     }
     if !has_key || version.as_deref() != Some("2023-06-01") {
-        return error(401, "authentication_error", "x-api-key and anthropic-version are required", n);
+        return error(
+            401,
+            "authentication_error",
+            "x-api-key and anthropic-version are required",
+            n,
+        );
     }
     let Ok(body) = serde_json::from_slice::<Value>(&bytes) else {
         return error(400, "invalid_request_error", "body is not JSON", n);

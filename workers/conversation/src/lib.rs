@@ -2,9 +2,28 @@
 //!
 //! - [`intake`]: webhook bodies from `conversation.inbound` become stored messages,
 //!   statuses and handoffs, item by item, and turn requests;
+//! - [`turns`]: one turn at a time per conversation: the tool loop, the reply, retries;
+//! - [`prompt`], [`replies`]: what the model is told, and what the worker says itself;
+//! - [`context`]: the business and the person a turn is about;
+//! - [`tools`]: the model's tools, re-checked and executed by the system;
+//! - [`handoff`]: handing a conversation to a person;
 //! - [`model`]: calls to the Messages API, typed;
-//! - [`metrics`]: what the service counts.
+//! - [`metrics`], [`serve`]: the running service.
 
+pub mod context;
+pub mod handoff;
 pub mod intake;
 pub mod metrics;
 pub mod model;
+pub mod prompt;
+pub mod replies;
+pub mod serve;
+pub mod tools;
+pub mod turns;
+
+use std::sync::Arc;
+
+pub use serve::serve;
+
+/// The current time; injected so tests decide what "now" is for the business.
+pub type Clock = Arc<dyn Fn() -> jiff::Timestamp + Send + Sync>;

@@ -8,7 +8,11 @@ use serde_json::{Value, json};
 #[derive(Debug, Clone, PartialEq)]
 pub enum Block {
     Text(String),
-    ToolUse { id: String, name: String, input: Value },
+    ToolUse {
+        id: String,
+        name: String,
+        input: Value,
+    },
     /// Thinking, redacted thinking, and types added later: echoed, never read.
     Other,
 }
@@ -121,13 +125,27 @@ mod tests {
     fn blocks_and_stop_reasons_are_read_with_a_fallback() {
         assert_eq!(
             Block::parse(&json!({"type": "tool_use", "id": "t1", "name": "x", "input": {"a": 1}})),
-            Block::ToolUse { id: "t1".into(), name: "x".into(), input: json!({"a": 1}) }
+            Block::ToolUse {
+                id: "t1".into(),
+                name: "x".into(),
+                input: json!({"a": 1})
+            }
         );
-        assert_eq!(Block::parse(&json!({"type": "thinking", "thinking": "…"})), Block::Other);
+        assert_eq!(
+            Block::parse(&json!({"type": "thinking", "thinking": "…"})),
+            Block::Other
+        );
         assert_eq!(StopReason::parse(Some("refusal")), StopReason::Refusal);
-        assert_eq!(StopReason::parse(Some("new")), StopReason::Unknown("new".into()));
+        assert_eq!(
+            StopReason::parse(Some("new")),
+            StopReason::Unknown("new".into())
+        );
         let error = tool_result("t1", Err("slot_taken".into()));
         assert_eq!(error["is_error"], true);
-        assert!(tool_result("t1", Ok(json!({"ok": true}))).get("is_error").is_none());
+        assert!(
+            tool_result("t1", Ok(json!({"ok": true})))
+                .get("is_error")
+                .is_none()
+        );
     }
 }

@@ -67,7 +67,9 @@ pub enum CallError {
         request_id: Option<String>,
     },
     /// The API refused the request as invalid (400, 413, 422): a bug in the request.
-    #[error("the model refused the request as invalid ({status}, request id {request_id:?}): {message}")]
+    #[error(
+        "the model refused the request as invalid ({status}, request id {request_id:?}): {message}"
+    )]
     BadRequest {
         status: u16,
         message: String,
@@ -134,10 +136,7 @@ impl Model {
             extra.insert("tools".to_owned(), Value::Array(request.tools.clone()));
             extra.insert("tool_choice".to_owned(), json!({"type": "auto"}));
         }
-        extra.insert(
-            "metadata".to_owned(),
-            json!({"user_id": request.user_hash}),
-        );
+        extra.insert("metadata".to_owned(), json!({"user_id": request.user_hash}));
         let params = MessageCreateParams {
             model: self.name.clone(),
             max_tokens: u64::from(self.max_tokens),
@@ -150,7 +149,10 @@ impl Model {
             max_retries: Some(0),
             ..Default::default()
         };
-        let sent = self.client.messages.create_with_response(params, Some(options));
+        let sent = self
+            .client
+            .messages
+            .create_with_response(params, Some(options));
         let response = match tokio::time::timeout(self.timeout, sent).await {
             Ok(Ok(response)) => response,
             Ok(Err(error)) => return Err(classify(error)),
@@ -184,13 +186,12 @@ fn param(message: &Value) -> MessageParam {
 }
 
 fn classify(error: SdkError) -> CallError {
-    let unavailable = |status: Option<u16>, message: String, request_id: Option<String>| {
-        CallError::Unavailable {
+    let unavailable =
+        |status: Option<u16>, message: String, request_id: Option<String>| CallError::Unavailable {
             status,
             message,
             request_id,
-        }
-    };
+        };
     match error {
         SdkError::Http(http) => {
             let api = match &http {
@@ -232,7 +233,7 @@ fn classify(error: SdkError) -> CallError {
                     message,
                     request_id,
                 },
-                Some(status @ (401 | 402 | 403 | 404)) => CallError::Account {
+                Some(status @ 401..=404) => CallError::Account {
                     status,
                     message,
                     request_id,

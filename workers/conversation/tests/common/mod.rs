@@ -3,6 +3,8 @@
 
 #![allow(dead_code)]
 
+pub mod fleet;
+
 use cita_shared::testing::TestDb;
 use serde_json::{Value, json};
 use uuid::Uuid;

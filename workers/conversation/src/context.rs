@@ -1,0 +1,210 @@
+//! What a turn knows before it calls the model: the business (from PostgreSQL, never
+//! from what anyone wrote) and the person writing, with their role.
+
+use cita_shared::contracts::scheduling::{Actor, Who};
+use deadpool_postgres::GenericClient;
+use jiff::tz::TimeZone;
+use uuid::Uuid;
+
+/// Who the assistant is talking to; decides the prompt and the tools.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Persona {
+    Customer,
+    Staff,
+    Owner,
+}
+
+impl Persona {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Persona::Customer => "customer",
+            Persona::Staff => "staff",
+            Persona::Owner => "owner",
+        }
+    }
+}
+
+#[derive(Debug, Clone)]
+pub struct Service {
+    pub id: Uuid,
+    pub name: String,
+    pub description: Option<String>,
+    pub duration_minutes: i32,
+    pub price_minor: i64,
+    pub currency: String,
+}
+
+#[derive(Debug, Clone)]
+pub struct StaffMember {
+    pub id: Uuid,
+    pub name: String,
+    pub owner: bool,
+}
+
+#[derive(Debug, Clone)]
+pub struct Business {
+    pub id: Uuid,
+    pub name: String,
+    pub time_zone: TimeZone,
+    pub time_zone_name: String,
+    pub locale: String,
+    pub handoff_minutes: i32,
+    /// The AI's daily spend limit for this organization, if it sets its own.
+    pub daily_budget_micro_usd: Option<i64>,
+    pub services: Vec<Service>,
+    /// (ISO weekday 1–7, "10:00", "14:00"), in order.
+    pub hours: Vec<(i16, String, String)>,
+    pub staff: Vec<StaffMember>,
+}
+
+impl Business {
+    pub fn service(&self, id: Uuid) -> Option<&Service> {
+        self.services.iter().find(|s| s.id == id)
+    }
+
+    pub fn staff_name(&self, id: Uuid) -> Option<&str> {
+        self.staff
+            .iter()
+            .find(|s| s.id == id)
+            .map(|s| s.name.as_str())
+    }
+}
+
+#[derive(Debug, Clone)]
+pub struct Person {
+    pub persona: Persona,
+    pub actor: Actor,
+    pub name: Option<String>,
+    pub wa_id: String,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum ContextError {
+    #[error("postgres: {0}")]
+    Postgres(#[from] tokio_postgres::Error),
+    #[error("the organization's time zone {0:?} is unknown")]
+    TimeZone(String),
+}
+
+/// The business, or `None` when it is gone or suspended.
+pub async fn business(
+    client: &impl GenericClient,
+    organization_id: Uuid,
+) -> Result<Option<Business>, ContextError> {
+    let Some(org) = client
+        .query_opt(
+            "SELECT name, timezone, locale, handoff_minutes, ai_daily_budget_micro_usd
+             FROM organizations WHERE id = $1 AND status <> 'suspended'",
+            &[&organization_id],
+        )
+        .await?
+    else {
+        return Ok(None);
+    };
+    let time_zone_name: String = org.get(1);
+    let time_zone = TimeZone::get(&time_zone_name)
+        .map_err(|_| ContextError::TimeZone(time_zone_name.clone()))?;
+    let services = client
+        .query(
+            "SELECT id, name, description, duration_minutes, price_minor, currency
+             FROM service_types WHERE organization_id = $1 AND active ORDER BY name",
+            &[&organization_id],
+        )
+        .await?
+        .iter()
+        .map(|r| Service {
+            id: r.get(0),
+            name: r.get(1),
+            description: r.get(2),
+            duration_minutes: r.get(3),
+            price_minor: r.get(4),
+            currency: r.get::<_, String>(5).trim().to_owned(),
+        })
+        .collect();
+    let hours = client
+        .query(
+            "SELECT weekday, to_char(opens_at, 'HH24:MI'), to_char(closes_at, 'HH24:MI')
+             FROM business_hours WHERE organization_id = $1 ORDER BY weekday, opens_at",
+            &[&organization_id],
+        )
+        .await?
+        .iter()
+        .map(|r| (r.get(0), r.get(1), r.get(2)))
+        .collect();
+    let staff = client
+        .query(
+            "SELECT id, name, role = 'owner' FROM staff
+             WHERE organization_id = $1 AND active ORDER BY name",
+            &[&organization_id],
+        )
+        .await?
+        .iter()
+        .map(|r| StaffMember {
+            id: r.get(0),
+            name: r.get(1),
+            owner: r.get(2),
+        })
+        .collect();
+    Ok(Some(Business {
+        id: organization_id,
+        name: org.get(0),
+        time_zone,
+        time_zone_name,
+        locale: org.get(2),
+        handoff_minutes: org.get(3),
+        daily_budget_micro_usd: org.get(4),
+        services,
+        hours,
+        staff,
+    }))
+}
+
+/// The person on the other side of `conversation_id`, with their role as the database
+/// says it now (a staff member deactivated since their last message writes as a
+/// customer would: not at all, until intake re-points the conversation).
+pub async fn person(
+    client: &impl GenericClient,
+    organization_id: Uuid,
+    conversation_id: Uuid,
+) -> Result<Option<Person>, ContextError> {
+    let row = client
+        .query_opt(
+            "SELECT v.wa_id, v.customer_id, c.name, s.id, s.name, s.role = 'owner'
+             FROM conversations v
+             LEFT JOIN customers c ON c.id = v.customer_id
+             LEFT JOIN staff s ON s.id = v.staff_id AND s.active
+             WHERE v.id = $1 AND v.organization_id = $2",
+            &[&conversation_id, &organization_id],
+        )
+        .await?;
+    let Some(row) = row else { return Ok(None) };
+    let wa_id: String = row.get(0);
+    let customer_id: Option<Uuid> = row.get(1);
+    let staff_id: Option<Uuid> = row.get(3);
+    let person = match (customer_id, staff_id) {
+        (Some(customer_id), _) => Person {
+            persona: Persona::Customer,
+            actor: Actor {
+                organization_id,
+                who: Who::Customer { customer_id },
+            },
+            name: row.get(2),
+            wa_id,
+        },
+        (None, Some(staff_id)) => Person {
+            persona: if row.get(5) {
+                Persona::Owner
+            } else {
+                Persona::Staff
+            },
+            actor: Actor {
+                organization_id,
+                who: Who::Staff { staff_id },
+            },
+            name: row.get(4),
+            wa_id,
+        },
+        (None, None) => return Ok(None),
+    };
+    Ok(Some(person))
+}

@@ -1,0 +1,243 @@
+//! The customer's tools (staff have them too): availability, booking, their
+//! appointments, cancelling and moving.
+
+use cita_shared::{
+    contracts::scheduling::{
+        AvailabilityRequest, BookRequest, CancelRequest, CustomerRequest, Outcome,
+        RescheduleRequest, ScheduleRequest, Source, Who,
+    },
+    whatsapp::phone,
+};
+use jiff::ToSpan;
+use serde_json::{Value, json};
+use uuid::Uuid;
+
+use super::{
+    Call, ToolError, Toolbox, appointment, appointments, args, service, slots, staff_member,
+};
+
+/// Longest range one availability question covers: enough for "next week", small enough
+/// to keep the answer short.
+const MAX_DAYS: i32 = 14;
+/// Slots shown to the model per question.
+const MAX_SLOTS: usize = 40;
+
+pub async fn check_availability(
+    toolbox: &Toolbox,
+    call: &Call<'_>,
+    input: &Value,
+) -> Result<Value, ToolError> {
+    let business = call.business;
+    let service_type_id = service(business, input)?;
+    let from = args::date(input, "date_from")?;
+    let to = args::optional_date(input, "date_to")?.unwrap_or(from);
+    if to < from {
+        return Err(ToolError::Invalid("date_to es anterior a date_from".into()));
+    }
+    let to = to.min(from.saturating_add((MAX_DAYS - 1).days()));
+    let outcome = toolbox
+        .ask(cita_shared::contracts::scheduling::Request::Availability(
+            AvailabilityRequest {
+                actor: call.person.actor,
+                service_type_id,
+                from,
+                to,
+                staff_id: staff_member(business, input, "staff_id")?,
+            },
+        ))
+        .await?;
+    let Outcome::Slots { slots: free } = outcome else {
+        return Err(unexpected());
+    };
+    Ok(json!({
+        "service": business.service(service_type_id).map(|s| s.name.as_str()),
+        "date_from": from.to_string(),
+        "date_to": to.to_string(),
+        "slots": slots(&free, business, MAX_SLOTS),
+        "more_slots": free.len().saturating_sub(MAX_SLOTS),
+    }))
+}
+
+pub async fn book(toolbox: &Toolbox, call: &Call<'_>, input: &Value) -> Result<Value, ToolError> {
+    let business = call.business;
+    let service_type_id = service(business, input)?;
+    let starts_at = args::instant(input, "start_time", &business.time_zone)?;
+    let staff_id = staff_member(business, input, "staff_id")?;
+    let name = args::optional_text(input, "customer_name")?;
+    let customer_id = match call.person.actor.who {
+        Who::Customer { customer_id } => {
+            if let Some(name) = name {
+                remember_name(toolbox, business.id, customer_id, name).await?;
+            }
+            None
+        }
+        // Staff book for a customer, named by phone.
+        Who::Staff { .. } => Some(customer_by_phone(toolbox, call, input, name, true).await?),
+    };
+    let outcome = toolbox
+        .ask(cita_shared::contracts::scheduling::Request::Book(
+            BookRequest {
+                actor: call.person.actor,
+                idempotency_key: call.idempotency_key.clone(),
+                service_type_id,
+                starts_at,
+                staff_id,
+                customer_id,
+                source: match call.person.actor.who {
+                    Who::Customer { .. } => Source::Whatsapp,
+                    Who::Staff { .. } => Source::Manual,
+                },
+                notes: None,
+            },
+        ))
+        .await?;
+    let Outcome::Appointment {
+        appointment: booked,
+    } = outcome
+    else {
+        return Err(unexpected());
+    };
+    Ok(json!({"booked": appointment(&booked, business)}))
+}
+
+pub async fn my_appointments(toolbox: &Toolbox, call: &Call<'_>) -> Result<Value, ToolError> {
+    let business = call.business;
+    let request = match call.person.actor.who {
+        Who::Customer { customer_id } => {
+            cita_shared::contracts::scheduling::Request::Upcoming(CustomerRequest {
+                actor: call.person.actor,
+                customer_id,
+            })
+        }
+        Who::Staff { staff_id } => {
+            let today = call.now.to_zoned(business.time_zone.clone()).date();
+            cita_shared::contracts::scheduling::Request::Schedule(ScheduleRequest {
+                actor: call.person.actor,
+                from: today,
+                to: today.saturating_add((MAX_DAYS - 1).days()),
+                staff_id: Some(staff_id),
+            })
+        }
+    };
+    let Outcome::Appointments { appointments: list } = toolbox.ask(request).await? else {
+        return Err(unexpected());
+    };
+    Ok(json!({"appointments": appointments(&list, business)}))
+}
+
+pub async fn cancel(toolbox: &Toolbox, call: &Call<'_>, input: &Value) -> Result<Value, ToolError> {
+    let outcome = toolbox
+        .ask(cita_shared::contracts::scheduling::Request::Cancel(
+            CancelRequest {
+                actor: call.person.actor,
+                idempotency_key: call.idempotency_key.clone(),
+                appointment_id: args::id(input, "appointment_id")?,
+                reason: args::optional_text(input, "reason")?.map(str::to_owned),
+            },
+        ))
+        .await?;
+    let Outcome::Appointment {
+        appointment: cancelled,
+    } = outcome
+    else {
+        return Err(unexpected());
+    };
+    Ok(json!({"cancelled": appointment(&cancelled, call.business)}))
+}
+
+pub async fn reschedule(
+    toolbox: &Toolbox,
+    call: &Call<'_>,
+    input: &Value,
+) -> Result<Value, ToolError> {
+    let business = call.business;
+    let outcome = toolbox
+        .ask(cita_shared::contracts::scheduling::Request::Reschedule(
+            RescheduleRequest {
+                actor: call.person.actor,
+                idempotency_key: call.idempotency_key.clone(),
+                appointment_id: args::id(input, "appointment_id")?,
+                starts_at: args::instant(input, "new_start_time", &business.time_zone)?,
+                staff_id: staff_member(business, input, "staff_id")?,
+            },
+        ))
+        .await?;
+    let Outcome::Appointment { appointment: moved } = outcome else {
+        return Err(unexpected());
+    };
+    Ok(json!({"rescheduled": appointment(&moved, business)}))
+}
+
+/// The customer told us their name: it replaces the WhatsApp profile's for good.
+async fn remember_name(
+    toolbox: &Toolbox,
+    organization_id: Uuid,
+    customer_id: Uuid,
+    name: &str,
+) -> Result<(), ToolError> {
+    let name: String = name.chars().take(120).collect();
+    let client = toolbox.pool.get().await.map_err(database)?;
+    client
+        .execute(
+            "UPDATE customers SET name = $3, name_confirmed = true, updated_at = now()
+             WHERE id = $2 AND organization_id = $1",
+            &[&organization_id, &customer_id, &name],
+        )
+        .await
+        .map_err(database)?;
+    Ok(())
+}
+
+/// The customer of this business with the number in `customer_phone`; created (with
+/// `name`) when `create` and they are new.
+pub(super) async fn customer_by_phone(
+    toolbox: &Toolbox,
+    call: &Call<'_>,
+    input: &Value,
+    name: Option<&str>,
+    create: bool,
+) -> Result<Uuid, ToolError> {
+    let typed = args::text(input, "customer_phone")?;
+    let number =
+        phone::parse_typed(typed, phone::country_code(&call.business.locale)).ok_or_else(|| {
+            ToolError::Invalid("customer_phone no parece un número de teléfono".into())
+        })?;
+    let forms = phone::variants(&number);
+    let client = toolbox.pool.get().await.map_err(database)?;
+    let found = client
+        .query_opt(
+            "SELECT id FROM customers WHERE organization_id = $1 AND (phone = ANY($2) OR wa_id = ANY($2))
+             LIMIT 1",
+            &[&call.business.id, &forms],
+        )
+        .await
+        .map_err(database)?;
+    if let Some(row) = found {
+        return Ok(row.get(0));
+    }
+    if !create {
+        return Err(ToolError::Scheduling(
+            cita_shared::contracts::scheduling::SchedulingError::NotFound {
+                what: "un cliente con ese teléfono".into(),
+            },
+        ));
+    }
+    let row = client
+        .query_one(
+            "INSERT INTO customers (organization_id, phone, name, name_confirmed)
+             VALUES ($1, $2, $3, $3 IS NOT NULL) RETURNING id",
+            &[&call.business.id, &number, &name],
+        )
+        .await
+        .map_err(database)?;
+    Ok(row.get(0))
+}
+
+pub(super) fn database(error: impl std::fmt::Display) -> ToolError {
+    tracing::warn!(%error, "a tool could not reach the database");
+    ToolError::Unavailable("el sistema no responde; intenta de nuevo en un momento".into())
+}
+
+pub(super) fn unexpected() -> ToolError {
+    ToolError::Unavailable("la agenda respondió algo inesperado".into())
+}

@@ -1,0 +1,289 @@
+//! The model's tools, executed by the system. Every call is checked again here: the
+//! tool must belong to the person's persona, ids must be this business's, and the
+//! scheduling service re-checks role, permissions and organization from the database
+//! (the actor carries ids only). Failures go back to the model as plain words.
+
+pub mod args;
+mod customer;
+pub mod definitions;
+mod staff;
+
+use std::{sync::Arc, time::Duration};
+
+use cita_shared::{
+    amqp::{Publisher, Topology, rpc::RpcClient},
+    contracts::scheduling::{Appointment, FreeSlot, Reply, Request, SchedulingError},
+    spanish,
+};
+use deadpool_postgres::Pool;
+use jiff::Timestamp;
+use serde_json::{Value, json};
+use sha2::{Digest, Sha256};
+use uuid::Uuid;
+
+use crate::context::{Business, Person};
+
+/// What a tool needs to reach the rest of the fleet.
+pub struct Toolbox {
+    pub pool: Pool,
+    pub scheduling: Arc<RpcClient>,
+    pub publisher: Arc<Publisher>,
+    pub topology: Topology,
+    /// How long a scheduling request may take before the tool reports it unavailable.
+    pub rpc_timeout: Duration,
+}
+
+/// One tool call of a turn.
+pub struct Call<'a> {
+    pub business: &'a Business,
+    pub person: &'a Person,
+    pub conversation_id: Uuid,
+    /// Stable across retries of the same turn; with the tool name and its ordinal in the
+    /// turn, the idempotency key of what the call writes.
+    pub idempotency_key: String,
+    pub now: Timestamp,
+}
+
+/// A side effect of a tool on the turn itself.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Effect {
+    None,
+    /// This turn handed the conversation to a person (so its own closing reply still
+    /// goes out).
+    HandedOff,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum ToolError {
+    /// The model's arguments are missing or malformed.
+    #[error("invalid_arguments: {0}")]
+    Invalid(String),
+    /// The tool or the object is not this person's to use.
+    #[error("forbidden: {0}")]
+    Refused(String),
+    #[error("{}", scheduling_words(.0))]
+    Scheduling(SchedulingError),
+    #[error("unavailable: {0}")]
+    Unavailable(String),
+}
+
+impl ToolError {
+    pub fn label(&self) -> &'static str {
+        match self {
+            ToolError::Invalid(_) => "invalid",
+            ToolError::Refused(_) => "refused",
+            ToolError::Scheduling(SchedulingError::Forbidden) => "refused",
+            ToolError::Scheduling(_) => "error",
+            ToolError::Unavailable(_) => "unavailable",
+        }
+    }
+}
+
+fn scheduling_words(error: &SchedulingError) -> String {
+    match error {
+        SchedulingError::SlotTaken { .. } => {
+            "slot_taken: ese horario se acaba de ocupar; ofrece las alternativas".into()
+        }
+        SchedulingError::NotAvailable { .. } => {
+            "not_available: ese horario no se puede reservar; ofrece las alternativas".into()
+        }
+        SchedulingError::Forbidden => {
+            "forbidden: eso no le corresponde a esta persona (solo sus propias citas o lo que sus permisos permiten)".into()
+        }
+        SchedulingError::NotFound { what } => format!("not_found: no existe {what}"),
+        SchedulingError::QuotaExceeded => {
+            "quota_exceeded: el negocio llegó al límite de reservas de su plan este mes; ofrece pasar con una persona".into()
+        }
+        SchedulingError::IllegalTransition { from, to } => format!(
+            "illegal_transition: la cita está {} y no puede pasar a {}",
+            from.as_str(),
+            to.as_str()
+        ),
+        SchedulingError::InvalidRequest { reason } => format!("invalid_request: {reason}"),
+        SchedulingError::Unavailable => {
+            "unavailable: la agenda no responde; intenta de nuevo en un momento".into()
+        }
+    }
+}
+
+impl Toolbox {
+    /// Runs one call. The result is the tool_result content (or its error words).
+    pub async fn run(
+        &self,
+        call: &Call<'_>,
+        name: &str,
+        input: &Value,
+    ) -> (Result<Value, String>, Effect) {
+        if !definitions::allowed(call.person.persona, name) {
+            return (
+                Err(ToolError::Refused(format!(
+                    "la herramienta {name} no está disponible en esta conversación"
+                ))
+                .to_string()),
+                Effect::None,
+            );
+        }
+        let input = if input.is_object() {
+            input
+        } else {
+            &Value::Null
+        };
+        let outcome = match name {
+            "handoff_to_human" => return self.handoff(call, input).await,
+            "check_availability" => customer::check_availability(self, call, input).await,
+            "book_appointment" => customer::book(self, call, input).await,
+            "get_my_appointments" => customer::my_appointments(self, call).await,
+            "cancel_appointment" => customer::cancel(self, call, input).await,
+            "reschedule_appointment" => customer::reschedule(self, call, input).await,
+            "get_my_schedule" => staff::schedule(self, call, input, false).await,
+            "get_business_schedule" => staff::schedule(self, call, input, true).await,
+            "block_time" => staff::block_time(self, call, input).await,
+            "mark_appointment_status" => staff::mark_status(self, call, input).await,
+            "book_walk_in" => staff::walk_in(self, call, input).await,
+            "get_customer_history" => staff::history(self, call, input).await,
+            "send_message_to_customer" => staff::message_customer(self, call, input).await,
+            "release_conversation" => staff::release(self, call, input).await,
+            other => Err(ToolError::Refused(format!(
+                "no existe la herramienta {other}"
+            ))),
+        };
+        (
+            outcome.map_err(|e| alternatives(e, call.business)),
+            Effect::None,
+        )
+    }
+
+    /// Asks scheduling; its typed refusals become [`ToolError::Scheduling`].
+    async fn ask(
+        &self,
+        request: Request,
+    ) -> Result<cita_shared::contracts::scheduling::Outcome, ToolError> {
+        match self
+            .scheduling
+            .call::<Request, Reply>(&request, self.rpc_timeout)
+            .await
+        {
+            Ok(Reply::Ok(outcome)) => Ok(outcome),
+            Ok(Reply::Error(error)) => Err(ToolError::Scheduling(error)),
+            Err(error) => {
+                tracing::warn!(%error, request = request.name(), "scheduling did not answer a tool call");
+                Err(ToolError::Unavailable(
+                    "la agenda no responde; intenta de nuevo en un momento".into(),
+                ))
+            }
+        }
+    }
+
+    async fn handoff(&self, call: &Call<'_>, input: &Value) -> (Result<Value, String>, Effect) {
+        let reason = match args::text(input, "reason") {
+            Ok(reason) => spanish::clip(reason, 300),
+            Err(error) => return (Err(error.to_string()), Effect::None),
+        };
+        match crate::handoff::hand_off(
+            &self.pool,
+            call.business,
+            call.conversation_id,
+            &reason,
+            call.now,
+        )
+        .await
+        {
+            Ok(()) => (
+                Ok(
+                    json!({"handed_off": true, "note": "Una persona del negocio continuará; despídete brevemente."}),
+                ),
+                Effect::HandedOff,
+            ),
+            Err(error) => {
+                tracing::warn!(%error, "cannot hand a conversation off");
+                (
+                    Err(
+                        ToolError::Unavailable("no se pudo pasar con una persona ahora".into())
+                            .to_string(),
+                    ),
+                    Effect::None,
+                )
+            }
+        }
+    }
+}
+
+/// The error words, with a scheduling refusal's alternatives in local time.
+fn alternatives(error: ToolError, business: &Business) -> String {
+    let offered = match &error {
+        ToolError::Scheduling(
+            SchedulingError::SlotTaken { alternatives }
+            | SchedulingError::NotAvailable { alternatives },
+        ) if !alternatives.is_empty() => alternatives,
+        _ => return error.to_string(),
+    };
+    format!("{error}: {}", slots(offered, business, 5))
+}
+
+/// An id derived from a key, for commands that must be the same on every retry.
+pub fn derived_id(key: &str) -> Uuid {
+    let digest = Sha256::digest(key.as_bytes());
+    let mut bytes = [0u8; 16];
+    bytes.copy_from_slice(&digest[..16]);
+    uuid::Builder::from_random_bytes(bytes).into_uuid()
+}
+
+/// `2026-12-07T10:30-06:00`: local time with its offset, what the model reads and writes.
+pub fn local_iso(at: Timestamp, business: &Business) -> String {
+    at.to_zoned(business.time_zone.clone())
+        .strftime("%Y-%m-%dT%H:%M%:z")
+        .to_string()
+}
+
+fn slots(slots: &[FreeSlot], business: &Business, limit: usize) -> Value {
+    Value::Array(
+        slots
+            .iter()
+            .take(limit)
+            .map(|slot| {
+                json!({
+                    "start_time": local_iso(slot.starts_at, business),
+                    "staff": slot.staff_ids.iter().map(|id| json!({
+                        "staff_id": id,
+                        "name": business.staff_name(*id),
+                    })).collect::<Vec<_>>(),
+                })
+            })
+            .collect(),
+    )
+}
+
+fn appointment(appointment: &Appointment, business: &Business) -> Value {
+    json!({
+        "appointment_id": appointment.id,
+        "service": business.service(appointment.service_type_id).map(|s| s.name.as_str()),
+        "start_time": local_iso(appointment.starts_at, business),
+        "when": spanish::when(appointment.starts_at, &business.time_zone),
+        "staff": business.staff_name(appointment.staff_id),
+        "status": appointment.status.as_str(),
+    })
+}
+
+fn appointments(list: &[Appointment], business: &Business) -> Value {
+    Value::Array(list.iter().map(|a| appointment(a, business)).collect())
+}
+
+/// A service id the model gave, checked against this business's services.
+fn service(business: &Business, input: &Value) -> Result<Uuid, ToolError> {
+    let id = args::id(input, "service_id")?;
+    business.service(id).map(|s| s.id).ok_or_else(|| {
+        ToolError::Invalid(
+            "service_id no es un servicio de este negocio; usa un id de la lista".into(),
+        )
+    })
+}
+
+/// An optional staff id, checked against this business's team.
+fn staff_member(business: &Business, input: &Value, key: &str) -> Result<Option<Uuid>, ToolError> {
+    match args::optional_id(input, key)? {
+        Some(id) if business.staff_name(id).is_none() => Err(ToolError::Invalid(format!(
+            "{key} no es alguien del equipo de este negocio"
+        ))),
+        other => Ok(other),
+    }
+}

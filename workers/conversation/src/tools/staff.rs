@@ -1,0 +1,312 @@
+//! The staff's tools (owners have them too): agendas, blocks, statuses, walk-ins,
+//! customer history, messages to customers and releasing handed-off conversations.
+
+use cita_shared::{
+    contracts::{
+        outbound::{Command, Message, Outgoing, Purpose},
+        scheduling::{
+            BlockTimeRequest, CustomerRequest, Outcome, Request, ScheduleRequest, SetStatusRequest,
+            Status, WalkInRequest, Who,
+        },
+    },
+    spanish,
+    whatsapp::phone,
+};
+use jiff::ToSpan;
+use lapin::BasicProperties;
+use serde_json::{Value, json};
+use uuid::Uuid;
+
+use super::{
+    Call, ToolError, Toolbox, appointment, appointments, args,
+    customer::{customer_by_phone, database, unexpected},
+    derived_id, local_iso, service, staff_member,
+};
+
+fn own_id(call: &Call<'_>) -> Result<Uuid, ToolError> {
+    match call.person.actor.who {
+        Who::Staff { staff_id } => Ok(staff_id),
+        Who::Customer { .. } => Err(ToolError::Refused("solo para el equipo".into())),
+    }
+}
+
+pub async fn schedule(
+    toolbox: &Toolbox,
+    call: &Call<'_>,
+    input: &Value,
+    whole_business: bool,
+) -> Result<Value, ToolError> {
+    let staff_id = own_id(call)?;
+    let business = call.business;
+    let today = call.now.to_zoned(business.time_zone.clone()).date();
+    let from = args::optional_date(input, "date_from")?.unwrap_or(today);
+    let to = args::optional_date(input, "date_to")?.unwrap_or(from);
+    if to < from {
+        return Err(ToolError::Invalid("date_to es anterior a date_from".into()));
+    }
+    let to = to.min(from.saturating_add(30.days()));
+    let outcome = toolbox
+        .ask(Request::Schedule(ScheduleRequest {
+            actor: call.person.actor,
+            from,
+            to,
+            staff_id: (!whole_business).then_some(staff_id),
+        }))
+        .await?;
+    let Outcome::Appointments { appointments: list } = outcome else {
+        return Err(unexpected());
+    };
+    let names = customer_names(
+        toolbox,
+        business.id,
+        list.iter().map(|a| a.customer_id).collect(),
+    )
+    .await?;
+    let mut shown = appointments(&list, business);
+    for (entry, appointment) in shown.as_array_mut().into_iter().flatten().zip(&list) {
+        entry["customer"] = json!(
+            names
+                .iter()
+                .find(|(id, _)| *id == appointment.customer_id)
+                .map(|(_, n)| n)
+        );
+    }
+    Ok(json!({"date_from": from.to_string(), "date_to": to.to_string(), "appointments": shown}))
+}
+
+pub async fn block_time(
+    toolbox: &Toolbox,
+    call: &Call<'_>,
+    input: &Value,
+) -> Result<Value, ToolError> {
+    let own = own_id(call)?;
+    let business = call.business;
+    let starts_at = args::instant(input, "start_time", &business.time_zone)?;
+    let ends_at = args::instant(input, "end_time", &business.time_zone)?;
+    if ends_at <= starts_at {
+        return Err(ToolError::Invalid(
+            "end_time debe ser después de start_time".into(),
+        ));
+    }
+    let staff_id = staff_member(business, input, "staff_id")?.unwrap_or(own);
+    let outcome = toolbox
+        .ask(Request::BlockTime(BlockTimeRequest {
+            actor: call.person.actor,
+            idempotency_key: call.idempotency_key.clone(),
+            staff_id,
+            starts_at,
+            ends_at,
+            reason: args::optional_text(input, "reason")?.map(str::to_owned),
+        }))
+        .await?;
+    let Outcome::Blocked { block_id } = outcome else {
+        return Err(unexpected());
+    };
+    Ok(json!({
+        "blocked": {"block_id": block_id, "staff": business.staff_name(staff_id),
+                    "start_time": local_iso(starts_at, business), "end_time": local_iso(ends_at, business)}
+    }))
+}
+
+pub async fn mark_status(
+    toolbox: &Toolbox,
+    call: &Call<'_>,
+    input: &Value,
+) -> Result<Value, ToolError> {
+    own_id(call)?;
+    let status = match args::text(input, "status")? {
+        "completed" => Status::Completed,
+        "no_show" => Status::NoShow,
+        "cancelled" => Status::Cancelled,
+        "confirmed" => Status::Confirmed,
+        other => {
+            return Err(ToolError::Invalid(format!(
+                "status {other:?} no es válido: completed, no_show, cancelled o confirmed"
+            )));
+        }
+    };
+    let outcome = toolbox
+        .ask(Request::SetStatus(SetStatusRequest {
+            actor: call.person.actor,
+            idempotency_key: call.idempotency_key.clone(),
+            appointment_id: args::id(input, "appointment_id")?,
+            status,
+            notes: args::optional_text(input, "notes")?.map(str::to_owned),
+        }))
+        .await?;
+    let Outcome::Appointment {
+        appointment: changed,
+    } = outcome
+    else {
+        return Err(unexpected());
+    };
+    let mut shown = appointment(&changed, call.business);
+    let names = customer_names(toolbox, call.business.id, vec![changed.customer_id]).await?;
+    shown["customer"] = json!(names.first().map(|(_, n)| n));
+    Ok(json!({"updated": shown}))
+}
+
+pub async fn walk_in(
+    toolbox: &Toolbox,
+    call: &Call<'_>,
+    input: &Value,
+) -> Result<Value, ToolError> {
+    own_id(call)?;
+    let business = call.business;
+    let customer_phone = match args::optional_text(input, "customer_phone")? {
+        Some(typed) => Some(
+            phone::parse_typed(typed, phone::country_code(&business.locale)).ok_or_else(|| {
+                ToolError::Invalid("customer_phone no parece un número de teléfono".into())
+            })?,
+        ),
+        None => None,
+    };
+    let outcome = toolbox
+        .ask(Request::BookWalkIn(WalkInRequest {
+            actor: call.person.actor,
+            idempotency_key: call.idempotency_key.clone(),
+            service_type_id: service(business, input)?,
+            staff_id: staff_member(business, input, "staff_id")?,
+            customer_name: args::optional_text(input, "customer_name")?.map(str::to_owned),
+            customer_phone,
+        }))
+        .await?;
+    let Outcome::Appointment {
+        appointment: booked,
+    } = outcome
+    else {
+        return Err(unexpected());
+    };
+    Ok(json!({"booked": appointment(&booked, business)}))
+}
+
+pub async fn history(
+    toolbox: &Toolbox,
+    call: &Call<'_>,
+    input: &Value,
+) -> Result<Value, ToolError> {
+    own_id(call)?;
+    let customer_id = customer_by_phone(toolbox, call, input, None, false).await?;
+    let outcome = toolbox
+        .ask(Request::History(CustomerRequest {
+            actor: call.person.actor,
+            customer_id,
+        }))
+        .await?;
+    let Outcome::Appointments { appointments: list } = outcome else {
+        return Err(unexpected());
+    };
+    let names = customer_names(toolbox, call.business.id, vec![customer_id]).await?;
+    Ok(json!({
+        "customer": names.first().map(|(_, n)| n),
+        "appointments": appointments(&list, call.business),
+    }))
+}
+
+/// The customer's conversation with this business, by the number staff typed.
+async fn conversation_of(
+    toolbox: &Toolbox,
+    call: &Call<'_>,
+    input: &Value,
+) -> Result<(Uuid, String, bool), ToolError> {
+    let customer_id = customer_by_phone(toolbox, call, input, None, false).await?;
+    let client = toolbox.pool.get().await.map_err(database)?;
+    let row = client
+        .query_opt(
+            "SELECT id, wa_id, last_inbound_at > now() - interval '24 hours'
+             FROM conversations WHERE organization_id = $1 AND customer_id = $2",
+            &[&call.business.id, &customer_id],
+        )
+        .await
+        .map_err(database)?
+        .ok_or_else(|| {
+            ToolError::Invalid("ese cliente nunca ha escrito por WhatsApp a este negocio".into())
+        })?;
+    Ok((
+        row.get(0),
+        row.get(1),
+        row.get::<_, Option<bool>>(2).unwrap_or(false),
+    ))
+}
+
+pub async fn message_customer(
+    toolbox: &Toolbox,
+    call: &Call<'_>,
+    input: &Value,
+) -> Result<Value, ToolError> {
+    own_id(call)?;
+    let text = args::text(input, "message")?;
+    let (conversation_id, wa_id, window_open) = conversation_of(toolbox, call, input).await?;
+    if !window_open {
+        return Err(ToolError::Invalid(
+            "ese cliente no ha escrito en las últimas 24 horas; WhatsApp solo permite plantillas, así que el mensaje no se puede enviar".into(),
+        ));
+    }
+    let command = Command::SendV1(Outgoing {
+        command_id: derived_id(&call.idempotency_key),
+        organization_id: call.business.id,
+        to: wa_id,
+        conversation_id: Some(conversation_id),
+        purpose: Purpose::Notification,
+        reply_to: None,
+        message: Message::Text {
+            body: spanish::clip(text, 4096),
+            preview_url: false,
+        },
+        fallback: None,
+    });
+    let body = serde_json::to_vec(&command).expect("a command serializes to JSON");
+    toolbox
+        .publisher
+        .publish(
+            &toolbox
+                .topology
+                .name(cita_shared::amqp::topology::CITA_COMMANDS),
+            cita_shared::amqp::topology::OUTBOUND_SEND,
+            &body,
+            BasicProperties::default().with_content_type("application/json".into()),
+        )
+        .await
+        .map_err(|error| {
+            tracing::warn!(%error, "cannot publish a staff message to a customer");
+            ToolError::Unavailable("no se pudo enviar ahora; intenta de nuevo".into())
+        })?;
+    Ok(json!({"sent": true}))
+}
+
+pub async fn release(
+    toolbox: &Toolbox,
+    call: &Call<'_>,
+    input: &Value,
+) -> Result<Value, ToolError> {
+    own_id(call)?;
+    let (conversation_id, _, _) = conversation_of(toolbox, call, input).await?;
+    let client = toolbox.pool.get().await.map_err(database)?;
+    let released = client
+        .execute(
+            "UPDATE conversations SET status = 'active', handed_off_until = NULL, handoff_reason = NULL,
+                                      updated_at = now()
+             WHERE id = $1 AND organization_id = $2 AND status = 'handed_off'",
+            &[&conversation_id, &call.business.id],
+        )
+        .await
+        .map_err(database)?;
+    Ok(json!({"released": released > 0}))
+}
+
+async fn customer_names(
+    toolbox: &Toolbox,
+    organization_id: Uuid,
+    ids: Vec<Uuid>,
+) -> Result<Vec<(Uuid, String)>, ToolError> {
+    let client = toolbox.pool.get().await.map_err(database)?;
+    let rows = client
+        .query(
+            "SELECT id, COALESCE(name, phone, wa_id, '') FROM customers
+             WHERE organization_id = $1 AND id = ANY($2)",
+            &[&organization_id, &ids],
+        )
+        .await
+        .map_err(database)?;
+    Ok(rows.iter().map(|r| (r.get(0), r.get(1))).collect())
+}

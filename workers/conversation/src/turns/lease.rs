@@ -1,0 +1,104 @@
+//! One turn per conversation at a time, across replicas, without holding a database
+//! connection during the model call: a lease on the conversation row (holder + expiry).
+//! A crashed holder's lease simply runs out.
+//!
+//! Releasing is conditional on nothing waiting: a message stored while the turn ran is
+//! either seen by the release (which then fails, and the holder runs another turn) or
+//! committed after it (and its own turn request then finds the lease free).
+
+use std::time::Duration;
+
+use deadpool_postgres::GenericClient;
+use uuid::Uuid;
+
+pub async fn claim(
+    client: &impl GenericClient,
+    organization_id: Uuid,
+    conversation_id: Uuid,
+    holder: Uuid,
+    lease: Duration,
+) -> Result<bool, tokio_postgres::Error> {
+    let claimed = client
+        .execute(
+            "UPDATE conversations
+             SET turn_holder = $3, turn_lease_until = now() + make_interval(secs => $4)
+             WHERE id = $1 AND organization_id = $2
+               AND (turn_lease_until IS NULL OR turn_lease_until < now())",
+            &[
+                &conversation_id,
+                &organization_id,
+                &holder,
+                &lease.as_secs_f64(),
+            ],
+        )
+        .await?;
+    Ok(claimed == 1)
+}
+
+/// Extends the lease; false when it was lost (it ran out and another worker took it).
+pub async fn renew(
+    client: &impl GenericClient,
+    conversation_id: Uuid,
+    holder: Uuid,
+    lease: Duration,
+) -> Result<bool, tokio_postgres::Error> {
+    let renewed = client
+        .execute(
+            "UPDATE conversations SET turn_lease_until = now() + make_interval(secs => $3)
+             WHERE id = $1 AND turn_holder = $2",
+            &[&conversation_id, &holder, &lease.as_secs_f64()],
+        )
+        .await?;
+    Ok(renewed == 1)
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Release {
+    Released,
+    /// Messages are waiting: the holder keeps the lease and answers them.
+    MoreWork,
+    /// The lease is someone else's now.
+    Lost,
+}
+
+pub async fn release_if_idle(
+    client: &impl GenericClient,
+    conversation_id: Uuid,
+    holder: Uuid,
+) -> Result<Release, tokio_postgres::Error> {
+    let row = client
+        .query_opt(
+            "WITH released AS (
+                 UPDATE conversations SET turn_holder = NULL, turn_lease_until = NULL
+                 WHERE id = $1 AND turn_holder = $2
+                   AND NOT EXISTS (SELECT 1 FROM messages
+                                   WHERE conversation_id = $1 AND direction = 'inbound'
+                                     AND answered_at IS NULL)
+                 RETURNING 1)
+             SELECT EXISTS (SELECT 1 FROM released),
+                    EXISTS (SELECT 1 FROM conversations WHERE id = $1 AND turn_holder = $2)",
+            &[&conversation_id, &holder],
+        )
+        .await?;
+    Ok(match row.map(|r| (r.get(0), r.get(1))) {
+        Some((true, _)) => Release::Released,
+        Some((false, true)) => Release::MoreWork,
+        _ => Release::Lost,
+    })
+}
+
+/// Gives the lease up whatever is waiting (a turn that failed and is retried later).
+pub async fn release(
+    client: &impl GenericClient,
+    conversation_id: Uuid,
+    holder: Uuid,
+) -> Result<(), tokio_postgres::Error> {
+    client
+        .execute(
+            "UPDATE conversations SET turn_holder = NULL, turn_lease_until = NULL
+             WHERE id = $1 AND turn_holder = $2",
+            &[&conversation_id, &holder],
+        )
+        .await?;
+    Ok(())
+}

@@ -1,0 +1,575 @@
+//! `conversation.turns`: answering what a conversation has waiting, one turn at a time
+//! per conversation across all replicas (a lease on the conversation row), never holding
+//! a database connection while the model thinks.
+//!
+//! A turn takes every unanswered message of the conversation (several quick messages
+//! are answered together, in order), marks them read with the typing indicator, runs the
+//! tool loop, re-checks that the conversation is still the assistant's, and publishes the
+//! reply with a command id derived from the messages it answers. Messages that arrive
+//! meanwhile are answered by the next turn of the same holder. When the model keeps
+//! failing, the turn is retried later through delay queues; the messages stay
+//! unanswered, never lost, and after a while the person gets one apology and the owner
+//! a notice.
+
+mod dialogue;
+pub mod lease;
+mod pending;
+mod send;
+pub mod sweeper;
+mod transcript;
+
+use std::{future::Future, sync::Arc, time::Duration};
+
+use cita_shared::{
+    amqp::{
+        PublishError, Publisher, Topology,
+        consumer::{self, DeadLettered, Handler},
+        topology::{CONVERSATION_TURNS, TURN_RETRY_TIERS, tier_of},
+    },
+    config::ConversationSettings,
+    contracts::conversation::{Turn, TurnCommand},
+};
+use deadpool_postgres::Pool;
+use jiff::{SignedDuration, Timestamp};
+use lapin::{
+    BasicProperties, Channel,
+    message::Delivery,
+    options::{BasicAckOptions, BasicNackOptions},
+};
+use serde_json::Value;
+use uuid::Uuid;
+
+use crate::{
+    Clock,
+    context::{self, Persona},
+    metrics::Metrics,
+    model::{CallError, Model},
+    replies,
+    tools::Toolbox,
+};
+use dialogue::{Dialogue, DialogueError};
+use lease::Release;
+use send::Sender;
+
+#[derive(Debug, thiserror::Error)]
+pub enum TurnError {
+    #[error("postgres: {0}")]
+    Postgres(#[from] tokio_postgres::Error),
+    #[error("database pool: {0}")]
+    Pool(#[from] deadpool_postgres::PoolError),
+    #[error("loading the turn's context: {0}")]
+    Context(#[from] context::ContextError),
+    #[error("publishing: {0}")]
+    Publish(#[from] PublishError),
+    #[error("handing off: {0}")]
+    Handoff(#[from] crate::handoff::HandoffError),
+}
+
+/// How a turn ended.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Outcome {
+    /// Everything waiting was answered (or nothing was waiting).
+    Done,
+    /// Another worker holds the conversation; it answers what is waiting.
+    Busy,
+    /// The model is unavailable: try again after a delay.
+    RetryLater,
+    /// The API refused the request as invalid (a bug): dead-letter the turn.
+    Rejected(String),
+}
+
+pub struct Turns {
+    pub pool: Pool,
+    pub publisher: Arc<Publisher>,
+    pub topology: Topology,
+    pub toolbox: Toolbox,
+    pub model: Model,
+    pub settings: ConversationSettings,
+    pub metrics: Metrics,
+    pub clock: Clock,
+}
+
+/// What the turn reads of the conversation before it decides what to do.
+struct State {
+    handed_off: bool,
+    ai_context: Value,
+    /// Inbound messages of the last minute (the flood check).
+    recent_inbound: i64,
+    flood_notice_at: Option<Timestamp>,
+}
+
+impl Turns {
+    /// Long enough for every try of one model call plus its tools; renewed before each
+    /// call.
+    fn lease(&self) -> Duration {
+        self.settings.call_timeout * self.settings.attempts + Duration::from_secs(30)
+    }
+
+    /// Runs the turn of `turn.conversation_id` if no other worker is running it.
+    pub async fn run(&self, turn: &Turn) -> Result<Outcome, TurnError> {
+        let holder = Uuid::new_v4();
+        {
+            let client = self.pool.get().await?;
+            if !lease::claim(
+                &client,
+                turn.organization_id,
+                turn.conversation_id,
+                holder,
+                self.lease(),
+            )
+            .await?
+            {
+                return Ok(Outcome::Busy);
+            }
+        }
+        let outcome = self.answer_all(turn, holder).await;
+        if !matches!(outcome, Ok(Outcome::Done))
+            && let Ok(client) = self.pool.get().await
+        {
+            let _ = lease::release(&client, turn.conversation_id, holder).await;
+        }
+        outcome
+    }
+
+    async fn answer_all(&self, turn: &Turn, holder: Uuid) -> Result<Outcome, TurnError> {
+        let conversation_id = turn.conversation_id;
+        loop {
+            let now = (self.clock)();
+            let client = self.pool.get().await?;
+            let business = context::business(&client, turn.organization_id).await?;
+            let person = context::person(&client, turn.organization_id, conversation_id).await?;
+            let state = state(&client, conversation_id).await?;
+            let waiting = pending::load(&client, conversation_id).await?;
+            if waiting.is_empty() {
+                match lease::release_if_idle(&client, conversation_id, holder).await? {
+                    Release::MoreWork => continue,
+                    Release::Released | Release::Lost => return Ok(Outcome::Done),
+                }
+            }
+            let ids: Vec<Uuid> = waiting.iter().map(|m| m.id).collect();
+            let (Some(business), Some(person), Some(state)) = (business, person, state) else {
+                // A suspended organization or a conversation that is gone: not answered.
+                pending::mark(&client, &ids, "not_answerable").await?;
+                self.metrics.turn("not_answerable");
+                continue;
+            };
+            if state.handed_off {
+                pending::mark(&client, &ids, "handed_off").await?;
+                self.metrics.turn("handed_off");
+                continue;
+            }
+            let sender = Sender {
+                publisher: &self.publisher,
+                topology: &self.topology,
+                organization_id: business.id,
+            };
+            let turn_key = waiting[0].wamid.clone();
+            if state.recent_inbound > i64::from(self.settings.flood_messages_per_minute) {
+                let noticed = state
+                    .flood_notice_at
+                    .is_some_and(|at| now.duration_since(at) < SignedDuration::from_mins(10));
+                if !noticed {
+                    sender
+                        .text(
+                            &format!("flood:{turn_key}"),
+                            &person.wa_id,
+                            conversation_id,
+                            replies::flood(),
+                        )
+                        .await?;
+                    client
+                        .execute(
+                            "UPDATE conversations SET flood_notice_at = $2 WHERE id = $1",
+                            &[&conversation_id, &now],
+                        )
+                        .await?;
+                }
+                pending::mark(&client, &ids, "flood").await?;
+                self.metrics.turn("flood");
+                continue;
+            }
+            let Some(user_content) = pending::user_content(&waiting) else {
+                sender
+                    .text(
+                        &format!("unreadable:{turn_key}"),
+                        &person.wa_id,
+                        conversation_id,
+                        replies::not_readable(),
+                    )
+                    .await?;
+                pending::mark(&client, &ids, "not_readable").await?;
+                self.metrics.turn("not_readable");
+                continue;
+            };
+            if self.over_budget(&client, &business, now).await? {
+                self.budget_notice(
+                    &client,
+                    &sender,
+                    &person.wa_id,
+                    conversation_id,
+                    &business,
+                    now,
+                )
+                .await?;
+                pending::mark(&client, &ids, "budget").await?;
+                self.metrics.turn("budget");
+                continue;
+            }
+            drop(client);
+
+            let last = waiting
+                .last()
+                .map_or(turn_key.as_str(), |m| m.wamid.as_str());
+            if let Err(error) = sender
+                .read_receipt(&person.wa_id, conversation_id, last)
+                .await
+            {
+                tracing::warn!(%error, "cannot mark messages read; answering anyway");
+            }
+            let started = std::time::Instant::now();
+            let history = transcript::load(&state.ai_context, now);
+            let dialogue = Dialogue {
+                turns: self,
+                business: &business,
+                person: &person,
+                conversation_id,
+                holder,
+                turn_key: &turn_key,
+                now,
+            };
+            let answer = match dialogue
+                .run(transcript::messages(&history), user_content)
+                .await
+            {
+                Ok(answer) => answer,
+                Err(DialogueError::LeaseLost) => {
+                    self.metrics.turn("lease_lost");
+                    return Ok(Outcome::Done);
+                }
+                Err(DialogueError::Model(error @ CallError::BadRequest { .. })) => {
+                    tracing::error!(%error, %conversation_id, "the model API refused our request; the turn is dead-lettered");
+                    let client = self.pool.get().await?;
+                    pending::mark(&client, &ids, "model_rejected").await?;
+                    lease::release(&client, conversation_id, holder).await?;
+                    self.metrics.turn("rejected");
+                    return Ok(Outcome::Rejected(error.to_string()));
+                }
+                Err(DialogueError::Model(error)) => {
+                    tracing::warn!(%error, %conversation_id, attempt = turn.attempt, "the model is unavailable; the turn is retried later");
+                    self.failing(&sender, &business, &person, conversation_id, now)
+                        .await?;
+                    self.metrics.turn("retry_later");
+                    return Ok(Outcome::RetryLater);
+                }
+                Err(DialogueError::Postgres(e)) => return Err(e.into()),
+                Err(DialogueError::Pool(e)) => return Err(e.into()),
+                Err(DialogueError::Handoff(e)) => return Err(e.into()),
+            };
+
+            // Ownership is checked again now that the model has answered: a person may
+            // have taken the conversation over meanwhile. The row stays locked while
+            // the reply is published, so a takeover lands either before (and the reply
+            // is dropped) or after it.
+            let mut client = self.pool.get().await?;
+            let tx = client.transaction().await?;
+            let row = tx
+                .query_opt(
+                    "SELECT status = 'handed_off' AND (handed_off_until IS NULL OR handed_off_until > now())
+                     FROM conversations WHERE id = $1 AND turn_holder = $2 FOR UPDATE",
+                    &[&conversation_id, &holder],
+                )
+                .await?;
+            let Some(row) = row else {
+                self.metrics.turn("lease_lost");
+                return Ok(Outcome::Done);
+            };
+            let taken_over = row.get::<_, bool>(0) && !answer.handed_off;
+            if taken_over {
+                pending::mark(&tx, &ids, "handed_off").await?;
+                tx.commit().await?;
+                tracing::info!(%conversation_id, "a person took the conversation over while the model was thinking; its reply is dropped");
+                self.metrics.turn("dropped_taken_over");
+                continue;
+            }
+            sender
+                .text(
+                    &format!("reply:{turn_key}"),
+                    &person.wa_id,
+                    conversation_id,
+                    &answer.text,
+                )
+                .await?;
+            pending::mark(&tx, &ids, "ai").await?;
+            tx.execute(
+                "UPDATE conversations
+                 SET ai_context = $2, ai_failing_since = NULL, apology_sent_at = NULL, updated_at = now()
+                 WHERE id = $1",
+                &[&conversation_id, &transcript::with(history, answer.exchange, now)],
+            )
+            .await?;
+            tx.commit().await?;
+            self.metrics
+                .turn_seconds
+                .observe(started.elapsed().as_secs_f64());
+            self.metrics.turn(if answer.handed_off {
+                "answered_handed_off"
+            } else {
+                "answered"
+            });
+        }
+    }
+
+    async fn over_budget(
+        &self,
+        client: &deadpool_postgres::Client,
+        business: &context::Business,
+        now: Timestamp,
+    ) -> Result<bool, TurnError> {
+        let budget = business
+            .daily_budget_micro_usd
+            .unwrap_or(self.settings.daily_budget_micro_usd);
+        let midnight = now
+            .to_zoned(business.time_zone.clone())
+            .start_of_day()
+            .map(|z| z.timestamp())
+            .unwrap_or(now);
+        let spent: i64 = client
+            .query_one(
+                "SELECT COALESCE(sum(cost_micro_usd), 0)::bigint FROM ai_usage
+                 WHERE organization_id = $1 AND created_at >= $2",
+                &[&business.id, &midnight],
+            )
+            .await?
+            .get(0);
+        Ok(spent >= budget)
+    }
+
+    /// Tells the person once per local day that the assistant stopped for today.
+    async fn budget_notice(
+        &self,
+        client: &deadpool_postgres::Client,
+        sender: &Sender<'_>,
+        to: &str,
+        conversation_id: Uuid,
+        business: &context::Business,
+        now: Timestamp,
+    ) -> Result<(), TurnError> {
+        let today = now.to_zoned(business.time_zone.clone()).date().to_string();
+        let first = client
+            .execute(
+                "UPDATE conversations SET ai_context = jsonb_set(ai_context, '{budget_notice_on}', to_jsonb($2::text))
+                 WHERE id = $1 AND ai_context->>'budget_notice_on' IS DISTINCT FROM $2",
+                &[&conversation_id, &today],
+            )
+            .await?;
+        if first == 1 {
+            sender
+                .text(
+                    &format!("budget:{conversation_id}:{today}"),
+                    to,
+                    conversation_id,
+                    replies::budget(),
+                )
+                .await?;
+        }
+        Ok(())
+    }
+
+    /// The model failed this turn: remember since when, and once the oldest waiting
+    /// message is older than the apology time, apologize once and tell the owners.
+    async fn failing(
+        &self,
+        sender: &Sender<'_>,
+        business: &context::Business,
+        person: &context::Person,
+        conversation_id: Uuid,
+        now: Timestamp,
+    ) -> Result<(), TurnError> {
+        let client = self.pool.get().await?;
+        let row = client
+            .query_one(
+                "UPDATE conversations SET ai_failing_since = COALESCE(ai_failing_since, now())
+                 WHERE id = $1
+                 RETURNING ai_failing_since,
+                           apology_sent_at IS NOT NULL AND apology_sent_at >= ai_failing_since,
+                           (SELECT min(created_at) FROM messages
+                            WHERE conversation_id = $1 AND direction = 'inbound' AND answered_at IS NULL)",
+                &[&conversation_id],
+            )
+            .await?;
+        let since: Timestamp = row.get(0);
+        let apologized: bool = row.get(1);
+        let oldest: Option<Timestamp> = row.get(2);
+        let waited = oldest.map_or(SignedDuration::ZERO, |at| now.duration_since(at));
+        let due = waited.as_secs_f64() >= self.settings.apology_after.as_secs_f64();
+        if apologized || !due {
+            return Ok(());
+        }
+        let key = format!("apology:{conversation_id}:{since}");
+        sender
+            .text(&key, &person.wa_id, conversation_id, replies::apology())
+            .await?;
+        if person.persona == Persona::Customer {
+            let who = person.name.clone().unwrap_or_else(|| person.wa_id.clone());
+            let minutes = (waited.as_secs_f64() / 60.0).round() as u64;
+            let owners = client
+                .query(
+                    "SELECT id, phone FROM staff
+                     WHERE organization_id = $1 AND active AND role = 'owner' AND phone IS NOT NULL",
+                    &[&business.id],
+                )
+                .await?;
+            for owner in owners {
+                let id: Uuid = owner.get(0);
+                let phone: String = owner.get(1);
+                sender
+                    .staff_notice(
+                        &format!("{key}:owner:{id}"),
+                        &phone,
+                        replies::owner_notice_model_down(&who, minutes),
+                        &business.locale,
+                    )
+                    .await?;
+            }
+        }
+        client
+            .execute(
+                "UPDATE conversations SET apology_sent_at = now() WHERE id = $1",
+                &[&conversation_id],
+            )
+            .await?;
+        self.metrics.turn("apologized");
+        Ok(())
+    }
+}
+
+async fn state(
+    client: &deadpool_postgres::Client,
+    conversation_id: Uuid,
+) -> Result<Option<State>, tokio_postgres::Error> {
+    let row = client
+        .query_opt(
+            "SELECT status = 'handed_off' AND (handed_off_until IS NULL OR handed_off_until > now()),
+                    ai_context, flood_notice_at,
+                    (SELECT count(*) FROM messages
+                     WHERE conversation_id = $1 AND direction = 'inbound'
+                       AND created_at > now() - interval '1 minute')
+             FROM conversations WHERE id = $1",
+            &[&conversation_id],
+        )
+        .await?;
+    Ok(row.map(|r| State {
+        handed_off: r.get(0),
+        ai_context: r.get(1),
+        flood_notice_at: r.get(2),
+        recent_inbound: r.get(3),
+    }))
+}
+
+/// How long a database or broker outage is waited out in place before the turn command
+/// is requeued.
+const PATIENCE: Duration = Duration::from_secs(60);
+
+impl Handler for Turns {
+    fn handle(
+        self: &Arc<Self>,
+        _channel: &Channel,
+        delivery: Delivery,
+    ) -> impl Future<Output = ()> + Send + 'static {
+        let turns = self.clone();
+        async move { turns.take(delivery).await }
+    }
+}
+
+impl Turns {
+    async fn take(&self, delivery: Delivery) {
+        let turn = match serde_json::from_slice::<TurnCommand>(&delivery.data) {
+            Ok(TurnCommand::TurnV1(turn)) => turn,
+            Err(error) => {
+                let reason = format!("malformed turn command: {error}");
+                tracing::warn!(%reason, "turn command dead-lettered");
+                self.dead_letter(&delivery, &reason).await;
+                return;
+            }
+        };
+        let mut pause = Duration::from_millis(100);
+        let started = tokio::time::Instant::now();
+        let outcome = loop {
+            match self.run(&turn).await {
+                Ok(outcome) => break Some(outcome),
+                Err(error) if started.elapsed() < PATIENCE => {
+                    tracing::warn!(%error, conversation_id = %turn.conversation_id, "turn failed; retrying");
+                    tokio::time::sleep(pause).await;
+                    pause = (pause * 2).min(Duration::from_secs(5));
+                }
+                Err(error) => {
+                    tracing::warn!(%error, conversation_id = %turn.conversation_id, "turn failed; requeueing it");
+                    break None;
+                }
+            }
+        };
+        let settled = match outcome {
+            Some(Outcome::Done) | Some(Outcome::Busy) => {
+                delivery.ack(BasicAckOptions::default()).await.map(drop)
+            }
+            Some(Outcome::RetryLater) => {
+                let next = Turn {
+                    attempt: turn.attempt + 1,
+                    ..turn.clone()
+                };
+                let tier = tier_of(TURN_RETRY_TIERS, next.attempt);
+                let body = serde_json::to_vec(&TurnCommand::TurnV1(next))
+                    .expect("a turn command serializes to JSON");
+                match self
+                    .publisher
+                    .publish(
+                        "",
+                        &self.topology.name(tier.queue),
+                        &body,
+                        BasicProperties::default().with_content_type("application/json".into()),
+                    )
+                    .await
+                {
+                    Ok(()) => delivery.ack(BasicAckOptions::default()).await.map(drop),
+                    Err(error) => {
+                        tracing::warn!(%error, "cannot schedule the turn's retry; requeueing it");
+                        requeue(&delivery).await
+                    }
+                }
+            }
+            Some(Outcome::Rejected(reason)) => {
+                self.dead_letter(&delivery, &reason).await;
+                Ok(())
+            }
+            None => requeue(&delivery).await,
+        };
+        if let Err(error) = settled {
+            tracing::warn!(%error, "cannot settle a turn command; it will be redelivered");
+        }
+    }
+
+    async fn dead_letter(&self, delivery: &Delivery, reason: &str) {
+        if consumer::dead_letter(
+            &self.publisher,
+            &self.topology,
+            CONVERSATION_TURNS,
+            delivery,
+            reason,
+        )
+        .await
+            == DeadLettered::Copied
+        {
+            let _ = delivery.ack(BasicAckOptions::default()).await;
+        }
+    }
+}
+
+async fn requeue(delivery: &Delivery) -> Result<(), lapin::Error> {
+    delivery
+        .nack(BasicNackOptions {
+            requeue: true,
+            ..Default::default()
+        })
+        .await
+        .map(drop)
+}

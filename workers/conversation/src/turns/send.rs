@@ -1,0 +1,105 @@
+//! What a turn sends, as commands to `outbound.send`. Command ids are derived from what
+//! the message answers, so a turn run again after a crash resends nothing.
+
+use cita_shared::{
+    amqp::{
+        PublishError, Publisher, Topology,
+        topology::{CITA_COMMANDS, OUTBOUND_SEND},
+    },
+    contracts::outbound::{Command, Message, Outgoing, Purpose},
+    spanish,
+};
+use lapin::BasicProperties;
+use uuid::Uuid;
+
+use crate::tools::derived_id;
+
+pub struct Sender<'a> {
+    pub publisher: &'a Publisher,
+    pub topology: &'a Topology,
+    pub organization_id: Uuid,
+}
+
+impl Sender<'_> {
+    async fn send(&self, command: Outgoing) -> Result<(), PublishError> {
+        let body =
+            serde_json::to_vec(&Command::SendV1(command)).expect("a command serializes to JSON");
+        self.publisher
+            .publish(
+                &self.topology.name(CITA_COMMANDS),
+                OUTBOUND_SEND,
+                &body,
+                BasicProperties::default().with_content_type("application/json".into()),
+            )
+            .await
+    }
+
+    /// A text in a conversation. `key` names what it answers (stable across retries).
+    pub async fn text(
+        &self,
+        key: &str,
+        to: &str,
+        conversation_id: Uuid,
+        body: &str,
+    ) -> Result<(), PublishError> {
+        self.send(Outgoing {
+            command_id: derived_id(key),
+            organization_id: self.organization_id,
+            to: to.to_owned(),
+            conversation_id: Some(conversation_id),
+            purpose: Purpose::Reply,
+            reply_to: None,
+            message: Message::Text {
+                body: spanish::clip(body, 4096),
+                preview_url: false,
+            },
+            fallback: None,
+        })
+        .await
+    }
+
+    /// Marks `wamid` (and what came before it) read, with the typing indicator.
+    pub async fn read_receipt(
+        &self,
+        to: &str,
+        conversation_id: Uuid,
+        wamid: &str,
+    ) -> Result<(), PublishError> {
+        self.send(Outgoing {
+            command_id: derived_id(&format!("read:{wamid}")),
+            organization_id: self.organization_id,
+            to: to.to_owned(),
+            conversation_id: Some(conversation_id),
+            purpose: Purpose::Reply,
+            reply_to: None,
+            message: Message::ReadReceipt {
+                message_id: wamid.to_owned(),
+                typing: true,
+            },
+            fallback: None,
+        })
+        .await
+    }
+
+    /// A notice to a staff member (the owner), with its template for a closed window.
+    pub async fn staff_notice(
+        &self,
+        key: &str,
+        to: &str,
+        body: String,
+        locale: &str,
+    ) -> Result<(), PublishError> {
+        let (message, fallback) = spanish::notice(body, locale);
+        self.send(Outgoing {
+            command_id: derived_id(key),
+            organization_id: self.organization_id,
+            to: to.to_owned(),
+            conversation_id: None,
+            purpose: Purpose::Notification,
+            reply_to: None,
+            message,
+            fallback,
+        })
+        .await
+    }
+}

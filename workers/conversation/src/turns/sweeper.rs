@@ -1,0 +1,87 @@
+//! A safety net for turn requests that were lost (a worker crashed holding a lease, a
+//! publish failed after a commit): every so often, conversations with messages waiting
+//! longer than a turn should take, and no live lease, get a turn request again. A
+//! duplicate request is harmless: the lease lets one turn run, and it finds the rest
+//! answered.
+
+use std::time::Duration;
+
+use cita_shared::{
+    amqp::{Publisher, Topology},
+    contracts::conversation::Turn,
+};
+use deadpool_postgres::Pool;
+use tokio_util::sync::CancellationToken;
+
+use crate::intake::request_turns;
+
+#[derive(Debug, thiserror::Error)]
+pub enum SweepError {
+    #[error("postgres: {0}")]
+    Postgres(#[from] tokio_postgres::Error),
+    #[error("database pool: {0}")]
+    Pool(#[from] deadpool_postgres::PoolError),
+    #[error("publishing: {0}")]
+    Publish(#[from] cita_shared::amqp::PublishError),
+}
+
+/// Requests turns for conversations whose messages have waited more than `after`
+/// without a live lease; returns how many.
+pub async fn sweep(
+    pool: &Pool,
+    publisher: &Publisher,
+    topology: &Topology,
+    after: Duration,
+) -> Result<usize, SweepError> {
+    let client = pool.get().await?;
+    let rows = client
+        .query(
+            "SELECT DISTINCT m.organization_id, m.conversation_id
+             FROM messages m JOIN conversations v ON v.id = m.conversation_id
+             WHERE m.direction = 'inbound' AND m.answered_at IS NULL
+               AND m.created_at < now() - make_interval(secs => $1)
+               AND (v.turn_lease_until IS NULL OR v.turn_lease_until < now())
+               -- Failing turns come back through their delay queues; only long-silent
+               -- ones are picked up here.
+               AND (v.ai_failing_since IS NULL OR v.ai_failing_since < now() - interval '10 minutes')
+             LIMIT 500",
+            &[&after.as_secs_f64()],
+        )
+        .await?;
+    drop(client);
+    let turns: Vec<Turn> = rows
+        .iter()
+        .map(|r| Turn {
+            organization_id: r.get(0),
+            conversation_id: r.get(1),
+            attempt: 0,
+        })
+        .collect();
+    let n = turns.len();
+    request_turns(publisher, topology, turns).await?;
+    Ok(n)
+}
+
+pub async fn run(
+    pool: Pool,
+    publisher: std::sync::Arc<Publisher>,
+    topology: Topology,
+    every: Duration,
+    after: Duration,
+    shutdown: CancellationToken,
+) {
+    loop {
+        tokio::select! {
+            () = tokio::time::sleep(every) => {}
+            () = shutdown.cancelled() => return,
+        }
+        match sweep(&pool, &publisher, &topology, after).await {
+            Ok(0) => {}
+            Ok(n) => tracing::info!(
+                conversations = n,
+                "requested turns for messages left waiting"
+            ),
+            Err(error) => tracing::warn!(%error, "cannot sweep for waiting messages"),
+        }
+    }
+}
