@@ -155,7 +155,7 @@ mod tests {
     fn prices_read_in_pesos() {
         assert_eq!(price(25000, "MXN"), "$250 MXN");
         assert_eq!(price(125050, "MXN"), "$1,250.50 MXN");
-        assert_eq!(price(4_500_000_00, "COP"), "$4,500,000 COP");
+        assert_eq!(price(450_000_000, "COP"), "$4,500,000 COP");
     }
 
     #[test]
