@@ -145,6 +145,17 @@ impl FakeModel {
             .collect()
     }
 
+    /// When each call arrived, in order.
+    pub fn arrivals(&self) -> Vec<Instant> {
+        self.state
+            .requests
+            .lock()
+            .unwrap()
+            .iter()
+            .map(|(at, _)| *at)
+            .collect()
+    }
+
     /// Waits until at least `n` calls arrived, or panics after `timeout`.
     pub async fn wait_for_requests(&self, n: usize, timeout: Duration) -> Vec<Value> {
         let deadline = Instant::now() + timeout;

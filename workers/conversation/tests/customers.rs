@@ -120,3 +120,320 @@ async fn a_customer_books_a_haircut_in_two_messages() {
     assert_eq!(second_turn[1]["content"][0]["type"], "tool_use");
     let _ = Uuid::nil();
 }
+
+#[tokio::test]
+async fn a_customer_moves_their_appointment() {
+    let fleet = Fleet::start().await;
+    let (_, appointment) = fleet
+        .shop
+        .customer_with_appointment(CUSTOMER_WA, "Ana", "2026-12-09T17:00:00Z")
+        .await;
+    fleet.model.script([
+        ModelReply::tool("get_my_appointments", json!({})),
+        ModelReply::tool(
+            "reschedule_appointment",
+            json!({"appointment_id": appointment, "new_start_time": "2026-12-10T12:00"}),
+        ),
+        ModelReply::text("Listo, tu corte quedó el jueves 10 a las 12:00."),
+    ]);
+    fleet
+        .say(
+            CUSTOMER_WA,
+            "¿Puedo pasar mi cita del miércoles al jueves a las 12?",
+        )
+        .await;
+    let replies = fleet.texts_to(CUSTOMER_WA, 1).await;
+    assert_eq!(replies, ["Listo, tu corte quedó el jueves 10 a las 12:00."]);
+    let listed = fleet.tool_results(1)[0]["content"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    assert!(listed.contains(&appointment.to_string()), "{listed}");
+    assert!(
+        listed.contains("miércoles 9 de diciembre, 11:00"),
+        "{listed}"
+    );
+    let moved: bool = fleet
+        .shop
+        .scalar(
+            "SELECT starts_at = '2026-12-10T18:00:00Z' FROM appointments WHERE id = $1",
+            &[&appointment],
+        )
+        .await;
+    assert!(moved);
+}
+
+#[tokio::test]
+async fn a_customer_cancels_their_appointment() {
+    let fleet = Fleet::start().await;
+    let (_, appointment) = fleet
+        .shop
+        .customer_with_appointment(CUSTOMER_WA, "Ana", "2026-12-09T17:00:00Z")
+        .await;
+    fleet.model.script([
+        ModelReply::tool(
+            "cancel_appointment",
+            json!({"appointment_id": appointment, "reason": "me enfermé"}),
+        ),
+        ModelReply::text("Cancelada. ¡Que te mejores!"),
+    ]);
+    fleet
+        .say(CUSTOMER_WA, "Cancela mi cita del miércoles, me enfermé")
+        .await;
+    fleet.texts_to(CUSTOMER_WA, 1).await;
+    let (status, reason): (String, String) = {
+        let client = fleet.shop.db.pool.get().await.unwrap();
+        let row = client
+            .query_one(
+                "SELECT status, cancellation_reason FROM appointments WHERE id = $1",
+                &[&appointment],
+            )
+            .await
+            .unwrap();
+        (row.get(0), row.get(1))
+    };
+    assert_eq!(
+        (status.as_str(), reason.as_str()),
+        ("cancelled", "me enfermé")
+    );
+}
+
+#[tokio::test]
+async fn an_unknown_service_is_handed_to_a_person_and_the_assistant_goes_silent() {
+    let fleet = Fleet::start().await;
+    fleet.model.script([
+        ModelReply::tool(
+            "handoff_to_human",
+            json!({"reason": "Pide un alaciado, que no está en los servicios"}),
+        ),
+        ModelReply::text(
+            "Ese servicio lo ve directamente el equipo; en un momento te escriben. ¡Gracias!",
+        ),
+    ]);
+    fleet.say(CUSTOMER_WA, "¿Hacen alaciado permanente?").await;
+    fleet.texts_to(CUSTOMER_WA, 1).await;
+    let conversation = fleet.customer_conversation(CUSTOMER_WA).await;
+    let (status, reason, paused): (String, String, bool) = {
+        let client = fleet.shop.db.pool.get().await.unwrap();
+        let row = client
+            .query_one(
+                "SELECT status, handoff_reason, handed_off_until > now() + interval '11 hours' FROM conversations WHERE id = $1",
+                &[&conversation],
+            )
+            .await
+            .unwrap();
+        (row.get(0), row.get(1), row.get(2))
+    };
+    assert_eq!(status, "handed_off");
+    assert_eq!(reason, "Pide un alaciado, que no está en los servicios");
+    assert!(paused);
+    // The owner hears of it through conversation.handed_off (reminders sends the notice).
+    let deadline = std::time::Instant::now() + common::fleet::PATIENCE;
+    while fleet.broker.count("reminders.events").await < 1 {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "no conversation.handed_off event"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
+    let event: serde_json::Value =
+        serde_json::from_slice(&fleet.broker.drain("reminders.events").await[0].data).unwrap();
+    assert_eq!(event["type"], "conversation.handed_off");
+    assert_eq!(event["conversation_id"], conversation.to_string());
+
+    fleet.say(CUSTOMER_WA, "¿Hola?").await;
+    fleet.settled().await;
+    assert_eq!(
+        fleet.model.requests().len(),
+        2,
+        "no model call while a person has it"
+    );
+    assert_eq!(fleet.texts_now(CUSTOMER_WA).len(), 1);
+}
+
+#[tokio::test]
+async fn a_duplicate_webhook_gets_one_reply() {
+    let fleet = Fleet::start().await;
+    fleet
+        .model
+        .script([ModelReply::text("¡Hola! ¿En qué te ayudo?")]);
+    let body = common::text_from(
+        CUSTOMER_WA,
+        "Ana",
+        "wamid.same",
+        common::now_seconds(),
+        "Hola",
+    );
+    fleet.post(&body).await;
+    fleet.post(&body).await;
+    fleet.texts_to(CUSTOMER_WA, 1).await;
+    fleet.settled().await;
+    tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+    assert_eq!(fleet.texts_now(CUSTOMER_WA).len(), 1);
+    assert_eq!(fleet.model.requests().len(), 1);
+}
+
+#[tokio::test]
+async fn two_quick_messages_are_answered_by_one_turn_that_sees_both_in_order() {
+    let mut fleet = Fleet::new(&[]).await;
+    fleet.start_scheduling().await;
+    fleet.start_outbound().await;
+    // Both are stored before any turn runs (as when they arrive together).
+    let pool = &fleet.shop.db.pool;
+    let now = common::now_seconds();
+    let first = cita_conversation::intake::apply(
+        pool,
+        &common::text_from(CUSTOMER_WA, "Ana", "wamid.q1", now, "Hola"),
+        None,
+    )
+    .await
+    .unwrap();
+    let second = cita_conversation::intake::apply(
+        pool,
+        &common::text_from(
+            CUSTOMER_WA,
+            "Ana",
+            "wamid.q2",
+            now + 1,
+            "quiero una cita para barba",
+        ),
+        None,
+    )
+    .await
+    .unwrap();
+    assert_eq!(first.turns, second.turns);
+    let publisher = publisher(&fleet).await;
+    let turns =
+        first
+            .turns
+            .iter()
+            .chain(&second.turns)
+            .map(|&(organization_id, conversation_id)| {
+                cita_shared::contracts::conversation::Turn {
+                    organization_id,
+                    conversation_id,
+                    attempt: 0,
+                }
+            });
+    cita_conversation::intake::request_turns(
+        &publisher,
+        &fleet.broker.topology,
+        turns.collect::<Vec<_>>(),
+    )
+    .await
+    .unwrap();
+    fleet
+        .model
+        .script([ModelReply::text("¡Hola! ¿Para qué día?")]);
+    fleet.start_conversation("conversation").await;
+    fleet.texts_to(CUSTOMER_WA, 1).await;
+    fleet.settled().await;
+    tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+    let requests = fleet.model.requests();
+    assert_eq!(requests.len(), 1, "one turn for both");
+    let blocks = requests[0]["messages"][0]["content"].as_array().unwrap();
+    let texts: Vec<&str> = blocks.iter().map(|b| b["text"].as_str().unwrap()).collect();
+    assert_eq!(texts, ["Hola", "quiero una cita para barba"]);
+    assert_eq!(fleet.texts_now(CUSTOMER_WA).len(), 1);
+}
+
+#[tokio::test]
+async fn messages_that_arrive_while_a_turn_runs_are_answered_together_by_the_next() {
+    let fleet = Fleet::start().await;
+    fleet.say(CUSTOMER_WA, "hola").await;
+    fleet.texts_to(CUSTOMER_WA, 1).await;
+    fleet.model.script([ModelReply::Slow(
+        std::time::Duration::from_millis(600),
+        Box::new(ModelReply::text("¿Qué servicio buscas?")),
+    )]);
+    fleet.say(CUSTOMER_WA, "quiero una cita").await;
+    fleet
+        .model
+        .wait_for_requests(2, common::fleet::PATIENCE)
+        .await;
+    fleet.say(CUSTOMER_WA, "para corte").await;
+    fleet.say(CUSTOMER_WA, "mañana").await;
+    fleet.texts_to(CUSTOMER_WA, 3).await;
+    fleet.settled().await;
+    let requests = fleet.model.requests();
+    assert_eq!(requests.len(), 3);
+    let last = requests[2]["messages"]
+        .as_array()
+        .unwrap()
+        .last()
+        .unwrap()
+        .clone();
+    let texts: Vec<&str> = last["content"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|b| b["text"].as_str().unwrap())
+        .collect();
+    assert_eq!(texts, ["para corte", "mañana"]);
+}
+
+async fn publisher(fleet: &Fleet) -> std::sync::Arc<cita_shared::amqp::Publisher> {
+    let ready = cita_shared::admin::Health::default().register("amqp");
+    let (publisher, _task) = cita_shared::amqp::Publisher::start(
+        cita_shared::secret::Secret::new(fleet.broker.url.clone()),
+        fleet.broker.topology.clone(),
+        cita_shared::amqp::PublisherOptions {
+            connection_name: "test".into(),
+            confirm_timeout: std::time::Duration::from_secs(5),
+            channels: 1,
+        },
+        ready.clone(),
+    );
+    while !ready.get() {
+        tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+    }
+    publisher
+}
+
+#[tokio::test]
+async fn two_replicas_never_run_one_conversation_at_the_same_time() {
+    let mut fleet = Fleet::new(&[]).await;
+    fleet.start_scheduling().await;
+    fleet.start_outbound().await;
+    fleet.start_conversation("one").await;
+    fleet.start_conversation("two").await;
+    // A first exchange, so both replicas are consuming before the burst.
+    fleet.say(CUSTOMER_WA, "hola").await;
+    fleet.texts_to(CUSTOMER_WA, 1).await;
+    let thinking = std::time::Duration::from_millis(300);
+    fleet
+        .model
+        .respond_with(move |_| ModelReply::Slow(thinking, Box::new(ModelReply::text("Anotado."))));
+    for n in 0..6 {
+        fleet.say(CUSTOMER_WA, &format!("mensaje {n}")).await;
+        tokio::time::sleep(std::time::Duration::from_millis(60)).await;
+    }
+    fleet.settled().await;
+    let arrivals = fleet.model.arrivals();
+    assert!(arrivals.len() >= 3, "the burst spans several turns");
+    // The first call (for "hola") was instant; every later one took `thinking`.
+    for pair in arrivals[1..].windows(2) {
+        assert!(
+            pair[1] - pair[0] >= thinking,
+            "a call started while another one for the same conversation was running"
+        );
+    }
+    // Every message was shown to the model exactly once, in order.
+    let mut seen = Vec::new();
+    for request in fleet.model.requests() {
+        let last = request["messages"]
+            .as_array()
+            .unwrap()
+            .last()
+            .unwrap()
+            .clone();
+        for block in last["content"].as_array().unwrap() {
+            seen.push(block["text"].as_str().unwrap().to_owned());
+        }
+    }
+    let expected: Vec<String> = std::iter::once("hola".to_owned())
+        .chain((0..6).map(|n| format!("mensaje {n}")))
+        .collect();
+    assert_eq!(seen, expected);
+    assert_eq!(fleet.texts_now(CUSTOMER_WA).len(), arrivals.len());
+}

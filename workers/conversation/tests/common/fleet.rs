@@ -174,8 +174,16 @@ impl Fleet {
             .next_wamid
             .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
         let wamid = format!("wamid.in.{n}");
-        self.post(&text_from(from, "Ana", &wamid, now_seconds(), text))
-            .await;
+        // One second apart, as WhatsApp stamps messages typed one after another (Meta
+        // gives no order within a second).
+        self.post(&text_from(
+            from,
+            "Ana",
+            &wamid,
+            now_seconds() + n as i64,
+            text,
+        ))
+        .await;
         wamid
     }
 

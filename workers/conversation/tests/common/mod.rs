@@ -185,3 +185,39 @@ pub fn echo_to(to: &str, wamid: &str, seconds: i64, text: &str) -> Vec<u8> {
 pub fn now_seconds() -> i64 {
     jiff::Timestamp::now().as_second()
 }
+
+impl Shop {
+    /// A known customer (by their WhatsApp id) with a confirmed appointment.
+    pub async fn customer_with_appointment(
+        &self,
+        wa_id: &str,
+        name: &str,
+        starts_at: &str,
+    ) -> (Uuid, Uuid) {
+        let customer: Uuid = self
+            .scalar(
+                "INSERT INTO customers (organization_id, wa_id, phone, name) VALUES ($1, $2, $3, $4)
+                 ON CONFLICT (organization_id, wa_id) DO UPDATE SET name = EXCLUDED.name RETURNING id",
+                &[&self.org, &wa_id, &cita_shared::whatsapp::phone::normalize(wa_id), &name],
+            )
+            .await;
+        let starts: jiff::Timestamp = starts_at.parse().unwrap();
+        let ends = starts + jiff::SignedDuration::from_mins(45);
+        let appointment: Uuid = self
+            .scalar(
+                "INSERT INTO appointments (organization_id, customer_id, staff_id, service_type_id,
+                                           starts_at, ends_at, status, source)
+                 VALUES ($1, $2, $3, $4, $5, $6, 'confirmed', 'whatsapp') RETURNING id",
+                &[
+                    &self.org,
+                    &customer,
+                    &self.barber,
+                    &self.corte,
+                    &starts,
+                    &ends,
+                ],
+            )
+            .await;
+        (customer, appointment)
+    }
+}
