@@ -1,6 +1,9 @@
 //! `scheduling.rpc`: requests to the scheduling service and its replies.
 
-use jiff::{Timestamp, civil::Date};
+use jiff::{
+    Timestamp,
+    civil::{Date, Time},
+};
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
@@ -104,6 +107,11 @@ pub enum Request {
     Schedule(ScheduleRequest),
     Upcoming(CustomerRequest),
     History(CustomerRequest),
+    AddStaff(AddStaffRequest),
+    RemoveStaff(RemoveStaffRequest),
+    SetBusinessHours(BusinessHoursRequest),
+    UpsertService(UpsertServiceRequest),
+    Figures(FiguresRequest),
 }
 
 impl Request {
@@ -120,6 +128,11 @@ impl Request {
             Request::Schedule(_) => "schedule",
             Request::Upcoming(_) => "upcoming",
             Request::History(_) => "history",
+            Request::AddStaff(_) => "add_staff",
+            Request::RemoveStaff(_) => "remove_staff",
+            Request::SetBusinessHours(_) => "set_business_hours",
+            Request::UpsertService(_) => "upsert_service",
+            Request::Figures(_) => "figures",
         }
     }
 }
@@ -213,6 +226,122 @@ pub struct CustomerRequest {
     pub customer_id: Uuid,
 }
 
+/// The owner adds a team member (or brings back a removed one with the same phone).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct AddStaffRequest {
+    pub actor: Actor,
+    pub idempotency_key: String,
+    pub name: String,
+    /// E.164 digits.
+    pub phone: String,
+    /// The services they perform; all active services when `None`.
+    pub service_type_ids: Option<Vec<Uuid>>,
+}
+
+/// The owner removes a team member: they stop being bookable and writing as staff; their
+/// existing appointments stay (the reply says how many are upcoming).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct RemoveStaffRequest {
+    pub actor: Actor,
+    pub idempotency_key: String,
+    pub staff_id: Uuid,
+}
+
+/// Opening hours of one weekday (ISO: 1 = Monday … 7 = Sunday); no intervals: closed.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DayHours {
+    pub weekday: u8,
+    pub intervals: Vec<Interval>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Interval {
+    pub opens: Time,
+    pub closes: Time,
+}
+
+/// The owner sets the opening hours of the days given; other days keep theirs.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct BusinessHoursRequest {
+    pub actor: Actor,
+    pub idempotency_key: String,
+    pub days: Vec<DayHours>,
+}
+
+/// The owner creates a service (`service_type_id: None`; name, duration and price
+/// required) or changes the fields given of an existing one.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct UpsertServiceRequest {
+    pub actor: Actor,
+    pub idempotency_key: String,
+    pub service_type_id: Option<Uuid>,
+    pub name: Option<String>,
+    pub description: Option<String>,
+    pub duration_minutes: Option<u32>,
+    /// In minor units of the organization's currency.
+    pub price_minor: Option<i64>,
+    pub active: Option<bool>,
+}
+
+/// Simple figures of the business between two local dates (inclusive).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct FiguresRequest {
+    pub actor: Actor,
+    pub from: Date,
+    pub to: Date,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct StaffMember {
+    pub id: Uuid,
+    pub name: String,
+    pub phone: Option<String>,
+    pub owner: bool,
+    pub active: bool,
+    pub service_type_ids: Vec<Uuid>,
+    /// Live appointments still ahead of them.
+    pub upcoming_appointments: u32,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ServiceType {
+    pub id: Uuid,
+    pub name: String,
+    pub description: Option<String>,
+    pub duration_minutes: u32,
+    pub price_minor: i64,
+    pub currency: String,
+    pub active: bool,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Figures {
+    /// Appointments starting in the range, whatever became of them.
+    pub appointments: u32,
+    pub completed: u32,
+    pub no_shows: u32,
+    pub cancelled: u32,
+    /// Price of the completed ones, in minor units.
+    pub revenue_minor: i64,
+    pub currency: String,
+    /// Local hours (0–23) by appointments starting then, busiest first (at most 3).
+    pub busiest_hours: Vec<HourCount>,
+    /// Appointments per service, most first.
+    pub by_service: Vec<ServiceCount>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct HourCount {
+    pub hour: u8,
+    pub appointments: u32,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ServiceCount {
+    pub service_type_id: Uuid,
+    pub appointments: u32,
+}
+
 /// The reply to a request.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
@@ -228,6 +357,10 @@ pub enum Outcome {
     Appointment { appointment: Appointment },
     Appointments { appointments: Vec<Appointment> },
     Blocked { block_id: Uuid },
+    Staff { staff: StaffMember },
+    Hours { days: Vec<DayHours> },
+    Service { service: ServiceType },
+    Figures { figures: Figures },
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]

@@ -9,21 +9,48 @@ use serde_json::json;
 #[tokio::test]
 async fn a_barber_asks_for_todays_agenda() {
     let fleet = Fleet::start().await;
-    fleet.shop.customer_with_appointment(CUSTOMER_WA, "Ana López", "2026-12-07T17:00:00Z").await;
+    fleet
+        .shop
+        .customer_with_appointment(CUSTOMER_WA, "Ana López", "2026-12-07T17:00:00Z")
+        .await;
     fleet.model.script([
         ModelReply::tool("get_my_schedule", json!({})),
         ModelReply::text("Hoy tienes: 11:00 Corte de cabello con Ana López."),
     ]);
     fleet.say(BARBER_WA, "¿Qué tengo hoy?").await;
     let replies = fleet.texts_to(BARBER_WA, 1).await;
-    assert_eq!(replies, ["Hoy tienes: 11:00 Corte de cabello con Ana López."]);
-    let agenda = fleet.tool_results(1)[0]["content"].as_str().unwrap().to_owned();
-    assert!(agenda.contains("Ana López") && agenda.contains("2026-12-07T11:00-06:00"), "{agenda}");
+    assert_eq!(
+        replies,
+        ["Hoy tienes: 11:00 Corte de cabello con Ana López."]
+    );
+    let agenda = fleet.tool_results(1)[0]["content"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    assert!(
+        agenda.contains("Ana López") && agenda.contains("2026-12-07T11:00-06:00"),
+        "{agenda}"
+    );
     let requests = fleet.model.requests();
-    let tools: Vec<&str> = requests[0]["tools"].as_array().unwrap().iter().map(|t| t["name"].as_str().unwrap()).collect();
+    let tools: Vec<&str> = requests[0]["tools"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|t| t["name"].as_str().unwrap())
+        .collect();
     assert!(tools.contains(&"block_time") && tools.contains(&"get_my_schedule"));
-    assert!(requests[0]["system"][0]["text"].as_str().unwrap().contains("persona del equipo"));
-    assert!(requests[0]["system"][1]["text"].as_str().unwrap().contains("Luis"));
+    assert!(
+        requests[0]["system"][0]["text"]
+            .as_str()
+            .unwrap()
+            .contains("persona del equipo")
+    );
+    assert!(
+        requests[0]["system"][1]["text"]
+            .as_str()
+            .unwrap()
+            .contains("Luis")
+    );
 }
 
 #[tokio::test]
@@ -63,16 +90,24 @@ async fn a_no_show_is_marked_and_the_customer_is_messaged_on_request() {
         ModelReply::tool("send_message_to_customer", json!({"customer_phone": "55 1234 5678", "message": "Hola Ana, te esperamos hoy a las 8. ¿Quieres reagendar?"})),
         ModelReply::text("Listo, le escribí."),
     ]);
-    fleet.say(BARBER_WA, "Ana no llegó a su cita de las 8").await;
+    fleet
+        .say(BARBER_WA, "Ana no llegó a su cita de las 8")
+        .await;
     fleet.texts_to(BARBER_WA, 1).await;
     fleet.settled().await;
     fleet.say(BARBER_WA, "Sí, escríbele").await;
     assert_eq!(fleet.texts_to(BARBER_WA, 2).await[1], "Listo, le escribí.");
     let to_customer = fleet.texts_to(CUSTOMER_WA, 2).await;
-    assert_eq!(to_customer[1], "Hola Ana, te esperamos hoy a las 8. ¿Quieres reagendar?");
+    assert_eq!(
+        to_customer[1],
+        "Hola Ana, te esperamos hoy a las 8. ¿Quieres reagendar?"
+    );
     let status: String = fleet
         .shop
-        .scalar("SELECT status FROM appointments WHERE id = $1", &[&appointment])
+        .scalar(
+            "SELECT status FROM appointments WHERE id = $1",
+            &[&appointment],
+        )
         .await;
     assert_eq!(status, "no_show");
 }
@@ -84,7 +119,9 @@ async fn a_walk_in_is_booked_now() {
         ModelReply::tool("book_walk_in", json!({"service_id": fleet.shop.barba, "customer_name": "Pedro", "customer_phone": "55 8765 4321"})),
         ModelReply::text("Registrado: Pedro, arreglo de barba."),
     ]);
-    fleet.say(BARBER_WA, "Llegó Pedro para barba, 55 8765 4321").await;
+    fleet
+        .say(BARBER_WA, "Llegó Pedro para barba, 55 8765 4321")
+        .await;
     fleet.texts_to(BARBER_WA, 1).await;
     let client = fleet.shop.db.pool.get().await.unwrap();
     let row = client
@@ -95,7 +132,11 @@ async fn a_walk_in_is_booked_now() {
         .await
         .unwrap();
     assert_eq!(row.get::<_, &str>(0), "walk_in");
-    assert_eq!(row.get::<_, uuid::Uuid>(1), fleet.shop.barber, "the barber who asked takes it");
+    assert_eq!(
+        row.get::<_, uuid::Uuid>(1),
+        fleet.shop.barber,
+        "the barber who asked takes it"
+    );
     assert_eq!(row.get::<_, &str>(2), "Pedro");
     assert_eq!(row.get::<_, &str>(3), "525587654321");
 }
@@ -107,13 +148,23 @@ async fn an_employee_without_permission_cannot_see_the_whole_business_but_the_ow
         ModelReply::tool("get_business_schedule", json!({})),
         ModelReply::text("No tienes permiso para ver toda la agenda."),
     ]);
-    fleet.say(BARBER_WA, "¿Qué hay hoy en todo el negocio?").await;
+    fleet
+        .say(BARBER_WA, "¿Qué hay hoy en todo el negocio?")
+        .await;
     fleet.texts_to(BARBER_WA, 1).await;
     let refused = fleet.tool_results(1)[0].clone();
     assert_eq!(refused["is_error"], true);
-    assert!(refused["content"].as_str().unwrap().starts_with("forbidden"));
+    assert!(
+        refused["content"]
+            .as_str()
+            .unwrap()
+            .starts_with("forbidden")
+    );
 
-    fleet.model.script([ModelReply::tool("get_business_schedule", json!({})), ModelReply::text("Hoy no hay citas.")]);
+    fleet.model.script([
+        ModelReply::tool("get_business_schedule", json!({})),
+        ModelReply::text("Hoy no hay citas."),
+    ]);
     fleet.say(OWNER_WA, "¿Qué hay hoy?").await;
     fleet.texts_to(OWNER_WA, 1).await;
     let allowed = fleet.tool_results(3)[0].clone();

@@ -2,6 +2,7 @@
 //! idempotency key: a repeated key returns the first reply and writes nothing.
 
 mod book;
+mod business;
 mod change;
 mod read;
 mod time_off;
@@ -84,6 +85,11 @@ impl Scheduler {
             Request::Schedule(r) => read::schedule(self, r).await,
             Request::Upcoming(r) => read::upcoming(self, r).await,
             Request::History(r) => read::history(self, r).await,
+            Request::AddStaff(r) => business::add_staff(self, r).await,
+            Request::RemoveStaff(r) => business::remove_staff(self, r).await,
+            Request::SetBusinessHours(r) => business::set_hours(self, r).await,
+            Request::UpsertService(r) => business::upsert_service(self, r).await,
+            Request::Figures(r) => business::figures(self, r).await,
         }
     }
 
@@ -133,13 +139,19 @@ fn writes_to(request: &Request) -> Option<Uuid> {
         Request::Availability(_)
         | Request::Schedule(_)
         | Request::Upcoming(_)
-        | Request::History(_) => None,
+        | Request::History(_)
+        | Request::Figures(_) => None,
         Request::Book(r) => Some(r.actor.organization_id),
         Request::BookWalkIn(r) => Some(r.actor.organization_id),
         Request::Cancel(r) => Some(r.actor.organization_id),
         Request::Reschedule(r) => Some(r.actor.organization_id),
         Request::SetStatus(r) => Some(r.actor.organization_id),
         Request::BlockTime(r) => Some(r.actor.organization_id),
+        // The team, the hours and the services are what availability is made of.
+        Request::AddStaff(r) => Some(r.actor.organization_id),
+        Request::RemoveStaff(r) => Some(r.actor.organization_id),
+        Request::SetBusinessHours(r) => Some(r.actor.organization_id),
+        Request::UpsertService(r) => Some(r.actor.organization_id),
     }
 }
 

@@ -1,0 +1,417 @@
+//! The owner's changes to the business itself: team, opening hours, services, and the
+//! figures they look at. Owner only, whatever the caller claims.
+
+use cita_shared::contracts::scheduling::{
+    AddStaffRequest, BusinessHoursRequest, DayHours, Figures, FiguresRequest, HourCount, Interval,
+    Outcome, RemoveStaffRequest, Reply, ServiceCount, ServiceType, StaffMember,
+    UpsertServiceRequest,
+};
+use jiff::{ToSpan, civil::Time};
+use tokio_postgres::Row;
+use uuid::Uuid;
+
+use super::{Scheduler, writing};
+use crate::{
+    authz::{self, Principal},
+    calendar,
+    error::{Error, FORBIDDEN},
+    store::Cached,
+};
+
+async fn owner(
+    tx: &impl Cached,
+    actor: &cita_shared::contracts::scheduling::Actor,
+) -> Result<Uuid, Error> {
+    match authz::resolve(tx, actor).await? {
+        Principal::Staff {
+            id, owner: true, ..
+        } => Ok(id),
+        _ => Err(FORBIDDEN),
+    }
+}
+
+const STAFF_COLUMNS: &str = "s.id, s.name, s.phone, s.role = 'owner', s.active,
+     ARRAY(SELECT service_type_id FROM staff_services x WHERE x.staff_id = s.id ORDER BY 1),
+     (SELECT count(*)::int FROM appointments a WHERE a.staff_id = s.id
+        AND a.status IN ('pending', 'confirmed') AND a.starts_at > now())";
+
+fn staff_member(row: &Row) -> StaffMember {
+    StaffMember {
+        id: row.get(0),
+        name: row.get(1),
+        phone: row.get(2),
+        owner: row.get(3),
+        active: row.get(4),
+        service_type_ids: row.get(5),
+        upcoming_appointments: u32::try_from(row.get::<_, i32>(6)).unwrap_or(0),
+    }
+}
+
+pub async fn add_staff(scheduler: &Scheduler, request: AddStaffRequest) -> Result<Reply, Error> {
+    let org_id = request.actor.organization_id;
+    let key = request.idempotency_key.clone();
+    let command = writing(move |tx| {
+        Box::pin(async move {
+            owner(tx, &request.actor).await?;
+            let name = request.name.trim();
+            if name.is_empty() || name.chars().count() > 80 {
+                return Err(Error::invalid(
+                    "a staff member needs a name of 1 to 80 characters",
+                ));
+            }
+            if !(8..=15).contains(&request.phone.len())
+                || !request.phone.bytes().all(|b| b.is_ascii_digit())
+                || request.phone.starts_with('0')
+            {
+                return Err(Error::invalid(
+                    "the phone must be international digits (E.164)",
+                ));
+            }
+            let active = tx
+                .maybe_row(
+                    "SELECT active FROM staff WHERE organization_id = $1 AND phone = $2",
+                    &[&org_id, &request.phone],
+                )
+                .await?;
+            if active.is_some_and(|row| row.get::<_, bool>(0)) {
+                return Err(Error::invalid("someone on the team already has that phone"));
+            }
+            // A removed member with the same phone comes back; otherwise a new row, at
+            // the business's first location, working its opening hours.
+            let id: Uuid = tx
+                .row(
+                    "INSERT INTO staff (organization_id, location_id, name, phone)
+                     VALUES ($1, (SELECT id FROM locations WHERE organization_id = $1 ORDER BY created_at LIMIT 1), $2, $3)
+                     ON CONFLICT (organization_id, phone) DO UPDATE SET name = EXCLUDED.name, active = true
+                     RETURNING id",
+                    &[&org_id, &name, &request.phone],
+                )
+                .await?
+                .get(0);
+            tx.run(
+                "DELETE FROM staff_working_hours WHERE staff_id = $1",
+                &[&id],
+            )
+            .await?;
+            tx.run(
+                "INSERT INTO staff_working_hours (organization_id, staff_id, weekday, starts_at, ends_at)
+                 SELECT $1, $2, weekday, opens_at, closes_at FROM business_hours WHERE organization_id = $1",
+                &[&org_id, &id],
+            )
+            .await?;
+            tx.run("DELETE FROM staff_services WHERE staff_id = $1", &[&id])
+                .await?;
+            let assigned = tx
+                .run(
+                    "INSERT INTO staff_services (organization_id, staff_id, service_type_id)
+                     SELECT $1, $2, id FROM service_types
+                     WHERE organization_id = $1 AND active AND ($3::uuid[] IS NULL OR id = ANY($3))",
+                    &[&org_id, &id, &request.service_type_ids],
+                )
+                .await?;
+            if let Some(ids) = &request.service_type_ids
+                && assigned != ids.len() as u64
+            {
+                return Err(Error::not_found("one of the services"));
+            }
+            let row = tx
+                .row(
+                    &format!("SELECT {STAFF_COLUMNS} FROM staff s WHERE s.id = $1"),
+                    &[&id],
+                )
+                .await?;
+            Ok(Outcome::Staff {
+                staff: staff_member(&row),
+            })
+        })
+    });
+    scheduler.once(org_id, &key, "add_staff", command).await
+}
+
+pub async fn remove_staff(
+    scheduler: &Scheduler,
+    request: RemoveStaffRequest,
+) -> Result<Reply, Error> {
+    let org_id = request.actor.organization_id;
+    let key = request.idempotency_key.clone();
+    let command = writing(move |tx| {
+        Box::pin(async move {
+            let me = owner(tx, &request.actor).await?;
+            if me == request.staff_id {
+                return Err(Error::invalid("an owner cannot remove themselves"));
+            }
+            let row = tx
+                .maybe_row(
+                    &format!(
+                        "WITH removed AS (UPDATE staff SET active = false
+                                          WHERE organization_id = $1 AND id = $2 AND active RETURNING id)
+                         SELECT {STAFF_COLUMNS} FROM staff s JOIN removed r ON r.id = s.id"
+                    ),
+                    &[&org_id, &request.staff_id],
+                )
+                .await?
+                .ok_or_else(|| Error::not_found("active staff member"))?;
+            let mut staff = staff_member(&row);
+            staff.active = false;
+            Ok(Outcome::Staff { staff })
+        })
+    });
+    scheduler.once(org_id, &key, "remove_staff", command).await
+}
+
+pub async fn set_hours(
+    scheduler: &Scheduler,
+    request: BusinessHoursRequest,
+) -> Result<Reply, Error> {
+    let org_id = request.actor.organization_id;
+    let key = request.idempotency_key.clone();
+    let command = writing(move |tx| {
+        Box::pin(async move {
+            owner(tx, &request.actor).await?;
+            if request.days.is_empty() {
+                return Err(Error::invalid("no days given"));
+            }
+            for day in &request.days {
+                check_day(day)?;
+            }
+            let location: Uuid = tx
+                .maybe_row(
+                    "SELECT id FROM locations WHERE organization_id = $1 ORDER BY created_at LIMIT 1",
+                    &[&org_id],
+                )
+                .await?
+                .ok_or_else(|| Error::not_found("location"))?
+                .get(0);
+            for day in &request.days {
+                let weekday = i16::from(day.weekday);
+                tx.run(
+                    "DELETE FROM business_hours WHERE organization_id = $1 AND weekday = $2",
+                    &[&org_id, &weekday],
+                )
+                .await?;
+                for interval in &day.intervals {
+                    tx.run(
+                        "INSERT INTO business_hours (organization_id, location_id, weekday, opens_at, closes_at)
+                         VALUES ($1, $2, $3, $4, $5)",
+                        &[&org_id, &location, &weekday, &interval.opens, &interval.closes],
+                    )
+                    .await?;
+                }
+            }
+            Ok(Outcome::Hours {
+                days: week(tx, org_id).await?,
+            })
+        })
+    });
+    scheduler
+        .once(org_id, &key, "set_business_hours", command)
+        .await
+}
+
+fn check_day(day: &DayHours) -> Result<(), Error> {
+    if !(1..=7).contains(&day.weekday) {
+        return Err(Error::invalid("weekdays go from 1 (Monday) to 7 (Sunday)"));
+    }
+    let mut intervals = day.intervals.clone();
+    intervals.sort_by_key(|i| i.opens);
+    for interval in &intervals {
+        if interval.opens >= interval.closes {
+            return Err(Error::invalid("an interval must close after it opens"));
+        }
+    }
+    if intervals.windows(2).any(|w| w[1].opens < w[0].closes) {
+        return Err(Error::invalid("the intervals of a day overlap"));
+    }
+    Ok(())
+}
+
+async fn week(tx: &impl Cached, org_id: Uuid) -> Result<Vec<DayHours>, Error> {
+    let rows = tx
+        .rows(
+            "SELECT weekday, opens_at, closes_at FROM business_hours
+             WHERE organization_id = $1 ORDER BY weekday, opens_at",
+            &[&org_id],
+        )
+        .await?;
+    Ok((1..=7u8)
+        .map(|weekday| DayHours {
+            weekday,
+            intervals: rows
+                .iter()
+                .filter(|r| r.get::<_, i16>(0) == i16::from(weekday))
+                .map(|r| Interval {
+                    opens: r.get::<_, Time>(1),
+                    closes: r.get::<_, Time>(2),
+                })
+                .collect(),
+        })
+        .collect())
+}
+
+pub async fn upsert_service(
+    scheduler: &Scheduler,
+    request: UpsertServiceRequest,
+) -> Result<Reply, Error> {
+    let org_id = request.actor.organization_id;
+    let key = request.idempotency_key.clone();
+    let command = writing(move |tx| {
+        Box::pin(async move {
+            owner(tx, &request.actor).await?;
+            let name = request.name.as_deref().map(str::trim);
+            if name.is_some_and(|n| n.is_empty() || n.chars().count() > 80) {
+                return Err(Error::invalid("a service name has 1 to 80 characters"));
+            }
+            let duration = request
+                .duration_minutes
+                .map(|d| {
+                    (5..=720)
+                        .contains(&d)
+                        .then_some(d as i32)
+                        .ok_or_else(|| Error::invalid("a duration is 5 to 720 minutes"))
+                })
+                .transpose()?;
+            if request.price_minor.is_some_and(|p| p < 0) {
+                return Err(Error::invalid("a price cannot be negative"));
+            }
+            // Checked first: a unique violation would abort the transaction the reply is
+            // remembered in (two owners racing on one name get `unavailable`, and retry).
+            if let Some(name) = name
+                && tx
+                    .maybe_row(
+                        "SELECT 1 FROM service_types
+                         WHERE organization_id = $1 AND name = $2 AND id IS DISTINCT FROM $3",
+                        &[&org_id, &name, &request.service_type_id],
+                    )
+                    .await?
+                    .is_some()
+            {
+                return Err(Error::invalid("another service already has that name"));
+            }
+            let row = match request.service_type_id {
+                Some(id) => tx
+                    .maybe_row(
+                        "UPDATE service_types SET name = COALESCE($3, name),
+                                description = COALESCE($4, description),
+                                duration_minutes = COALESCE($5, duration_minutes),
+                                price_minor = COALESCE($6, price_minor),
+                                active = COALESCE($7, active)
+                         WHERE organization_id = $1 AND id = $2
+                         RETURNING id, name, description, duration_minutes, price_minor, currency, active",
+                        &[&org_id, &id, &name, &request.description, &duration, &request.price_minor, &request.active],
+                    )
+                    .await?
+                    .ok_or_else(|| Error::not_found("service"))?,
+                None => {
+                    let (Some(name), Some(duration), Some(price)) = (name, duration, request.price_minor) else {
+                        return Err(Error::invalid("a new service needs a name, a duration and a price"));
+                    };
+                    let row = tx
+                        .row(
+                            "INSERT INTO service_types (organization_id, name, description, duration_minutes,
+                                                        price_minor, currency, active)
+                             SELECT $1, $2, $3, $4, $5, currency, COALESCE($6, true) FROM organizations WHERE id = $1
+                             RETURNING id, name, description, duration_minutes, price_minor, currency, active",
+                            &[&org_id, &name, &request.description, &duration, &price, &request.active],
+                        )
+                        .await?;
+                    // Everyone active performs a new service until the owner says otherwise.
+                    tx.run(
+                        "INSERT INTO staff_services (organization_id, staff_id, service_type_id)
+                         SELECT $1, id, $2 FROM staff WHERE organization_id = $1 AND active",
+                        &[&org_id, &row.get::<_, Uuid>(0)],
+                    )
+                    .await?;
+                    row
+                }
+            };
+            Ok(Outcome::Service {
+                service: ServiceType {
+                    id: row.get(0),
+                    name: row.get(1),
+                    description: row.get(2),
+                    duration_minutes: u32::try_from(row.get::<_, i32>(3)).unwrap_or(0),
+                    price_minor: row.get(4),
+                    currency: row.get::<_, String>(5).trim().to_owned(),
+                    active: row.get(6),
+                },
+            })
+        })
+    });
+    scheduler
+        .once(org_id, &key, "upsert_service", command)
+        .await
+}
+
+pub async fn figures(scheduler: &Scheduler, request: FiguresRequest) -> Result<Reply, Error> {
+    let mut client = scheduler.pool.get().await?;
+    let tx = client.build_transaction().read_only(true).start().await?;
+    owner(&tx, &request.actor).await?;
+    if request.to < request.from {
+        return Err(Error::invalid("the range ends before it starts"));
+    }
+    let org = calendar::organization(&tx, request.actor.organization_id).await?;
+    let start = calendar::local_midnight(&org.time_zone, request.from)?;
+    let end = calendar::local_midnight(
+        &org.time_zone,
+        request
+            .to
+            .checked_add(1.day())
+            .map_err(|e| Error::invalid(e.to_string()))?,
+    )?;
+    let zone = org.time_zone.iana_name().unwrap_or("UTC").to_owned();
+    let totals = tx
+        .row(
+            "SELECT count(*)::int,
+                    count(*) FILTER (WHERE a.status = 'completed')::int,
+                    count(*) FILTER (WHERE a.status = 'no_show')::int,
+                    count(*) FILTER (WHERE a.status = 'cancelled')::int,
+                    COALESCE(sum(COALESCE(a.price_minor, s.price_minor)) FILTER (WHERE a.status = 'completed'), 0)::bigint,
+                    (SELECT currency FROM organizations WHERE id = $1)
+             FROM appointments a JOIN service_types s ON s.id = a.service_type_id
+             WHERE a.organization_id = $1 AND a.starts_at >= $2 AND a.starts_at < $3",
+            &[&org.id, &start, &end],
+        )
+        .await?;
+    let hours = tx
+        .rows(
+            "SELECT extract(hour FROM starts_at AT TIME ZONE $4)::int AS hour, count(*)::int AS n
+             FROM appointments
+             WHERE organization_id = $1 AND starts_at >= $2 AND starts_at < $3 AND status <> 'cancelled'
+             GROUP BY hour ORDER BY n DESC, hour LIMIT 3",
+            &[&org.id, &start, &end, &zone],
+        )
+        .await?;
+    let services = tx
+        .rows(
+            "SELECT service_type_id, count(*)::int AS n FROM appointments
+             WHERE organization_id = $1 AND starts_at >= $2 AND starts_at < $3 AND status <> 'cancelled'
+             GROUP BY service_type_id ORDER BY n DESC, service_type_id",
+            &[&org.id, &start, &end],
+        )
+        .await?;
+    let count = |row: &Row, i: usize| u32::try_from(row.get::<_, i32>(i)).unwrap_or(0);
+    Ok(Reply::Ok(Outcome::Figures {
+        figures: Figures {
+            appointments: count(&totals, 0),
+            completed: count(&totals, 1),
+            no_shows: count(&totals, 2),
+            cancelled: count(&totals, 3),
+            revenue_minor: totals.get(4),
+            currency: totals.get::<_, String>(5).trim().to_owned(),
+            busiest_hours: hours
+                .iter()
+                .map(|r| HourCount {
+                    hour: u8::try_from(r.get::<_, i32>(0)).unwrap_or(0),
+                    appointments: count(r, 1),
+                })
+                .collect(),
+            by_service: services
+                .iter()
+                .map(|r| ServiceCount {
+                    service_type_id: r.get(0),
+                    appointments: count(r, 1),
+                })
+                .collect(),
+        },
+    }))
+}
