@@ -170,3 +170,135 @@ async fn an_employee_without_permission_cannot_see_the_whole_business_but_the_ow
     let allowed = fleet.tool_results(3)[0].clone();
     assert!(allowed.get("is_error").is_none(), "{allowed}");
 }
+
+#[tokio::test]
+async fn the_owner_adds_a_barber_who_can_then_write_as_staff() {
+    let fleet = Fleet::start().await;
+    fleet.model.script([
+        ModelReply::tool(
+            "add_staff",
+            json!({"name": "Carla", "phone": "55 4444 3333", "service_ids": [fleet.shop.corte]}),
+        ),
+        ModelReply::text("Listo, Carla ya está en el equipo."),
+    ]);
+    fleet
+        .say(OWNER_WA, "Da de alta a Carla, 55 4444 3333, hace cortes")
+        .await;
+    assert_eq!(
+        fleet.texts_to(OWNER_WA, 1).await,
+        ["Listo, Carla ya está en el equipo."]
+    );
+    let client = fleet.shop.db.pool.get().await.unwrap();
+    let row = client
+        .query_one(
+            "SELECT s.phone, s.role, s.active, (SELECT count(*) FROM staff_services x WHERE x.staff_id = s.id),
+                    (SELECT count(*) FROM staff_working_hours w WHERE w.staff_id = s.id)
+             FROM staff s WHERE s.name = 'Carla'",
+            &[],
+        )
+        .await
+        .unwrap();
+    assert_eq!(row.get::<_, &str>(0), "525544443333");
+    assert_eq!(row.get::<_, &str>(1), "employee");
+    assert!(row.get::<_, bool>(2));
+    assert_eq!(row.get::<_, i64>(3), 1, "only cortes");
+    assert_eq!(row.get::<_, i64>(4), 6, "the business's six open days");
+
+    // Carla writes from WhatsApp (the 521 form) and is treated as staff.
+    fleet
+        .model
+        .script([ModelReply::text("Hola Carla, ¿en qué te ayudo?")]);
+    fleet.say("5215544443333", "Hola, soy Carla").await;
+    fleet.texts_to("5215544443333", 1).await;
+    let requests = fleet.model.requests();
+    let tools: Vec<&str> = requests[2]["tools"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|t| t["name"].as_str().unwrap())
+        .collect();
+    assert!(
+        tools.contains(&"get_my_schedule") && !tools.contains(&"add_staff"),
+        "{tools:?}"
+    );
+}
+
+#[tokio::test]
+async fn an_employee_cannot_use_the_owners_tools() {
+    let fleet = Fleet::start().await;
+    fleet.model.script([
+        ModelReply::tool(
+            "upsert_service",
+            json!({"service_id": fleet.shop.corte, "price": 1}),
+        ),
+        ModelReply::text("No puedo."),
+    ]);
+    fleet.say(BARBER_WA, "Pon el corte a 1 peso").await;
+    fleet.texts_to(BARBER_WA, 1).await;
+    let result = fleet.tool_results(1)[0].clone();
+    assert!(
+        result["content"].as_str().unwrap().starts_with("forbidden"),
+        "{result}"
+    );
+    let price: i64 = fleet
+        .shop
+        .scalar(
+            "SELECT price_minor FROM service_types WHERE id = $1",
+            &[&fleet.shop.corte],
+        )
+        .await;
+    assert_eq!(price, 25000);
+}
+
+#[tokio::test]
+async fn the_owner_changes_saturday_hours_reprices_a_service_and_reads_the_figures() {
+    let fleet = Fleet::start().await;
+    fleet.model.script([
+        ModelReply::tools(
+            None,
+            vec![
+                ("set_business_hours", json!({"days": [{"weekday": "sábado", "intervals": [{"opens": "09:00", "closes": "13:00"}]}]})),
+                ("upsert_service", json!({"service_id": fleet.shop.corte, "price": 280})),
+                ("get_business_figures", json!({"date_from": "2026-12-01", "date_to": "2026-12-07"})),
+            ],
+        ),
+        ModelReply::text("Hecho."),
+    ]);
+    fleet
+        .say(
+            OWNER_WA,
+            "Sábados de 9 a 1, el corte a 280, y ¿cómo vamos esta semana?",
+        )
+        .await;
+    fleet.texts_to(OWNER_WA, 1).await;
+    let results = fleet.tool_results(1);
+    for result in &results {
+        assert!(result.get("is_error").is_none(), "{result}");
+    }
+    assert!(
+        results[0]["content"]
+            .as_str()
+            .unwrap()
+            .contains("09:00–13:00")
+    );
+    assert!(results[1]["content"].as_str().unwrap().contains("$280 MXN"));
+    assert!(
+        results[2]["content"]
+            .as_str()
+            .unwrap()
+            .contains("\"appointments\":0")
+    );
+    let saturday: String = fleet
+        .shop
+        .scalar("SELECT string_agg(opens_at || '-' || closes_at, ',') FROM business_hours WHERE weekday = 6", &[])
+        .await;
+    assert_eq!(saturday, "09:00:00-13:00:00");
+    let price: i64 = fleet
+        .shop
+        .scalar(
+            "SELECT price_minor FROM service_types WHERE id = $1",
+            &[&fleet.shop.corte],
+        )
+        .await;
+    assert_eq!(price, 28000);
+}

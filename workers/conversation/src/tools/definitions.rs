@@ -27,12 +27,23 @@ const STAFF: &[&str] = &[
     "release_conversation",
 ];
 
+const OWNER: &[&str] = &[
+    "add_staff",
+    "remove_staff",
+    "set_business_hours",
+    "upsert_service",
+    "get_business_figures",
+];
+
 /// Whether `persona` may call `tool`. Checked on every call: the model's choice of tool
 /// is never trusted.
 pub fn allowed(persona: Persona, tool: &str) -> bool {
     match persona {
         Persona::Customer => CUSTOMER.contains(&tool),
-        Persona::Staff | Persona::Owner => CUSTOMER.contains(&tool) || STAFF.contains(&tool),
+        Persona::Staff => CUSTOMER.contains(&tool) || STAFF.contains(&tool),
+        Persona::Owner => {
+            CUSTOMER.contains(&tool) || STAFF.contains(&tool) || OWNER.contains(&tool)
+        }
     }
 }
 
@@ -45,6 +56,9 @@ pub fn for_persona(persona: Persona) -> Vec<Value> {
         .collect();
     if persona != Persona::Customer {
         tools.extend(STAFF.iter().map(|name| definition(name, persona)));
+    }
+    if persona == Persona::Owner {
+        tools.extend(OWNER.iter().map(|name| definition(name, persona)));
     }
     if let Some(last) = tools.last_mut() {
         last["cache_control"] = json!({"type": "ephemeral"});
@@ -159,6 +173,44 @@ fn definition(name: &str, persona: Persona) -> Value {
             json!({"customer_phone": {"type": "string"}}),
             &["customer_phone"],
         ),
+        "add_staff" => tool(
+            name,
+            "Da de alta a una persona en el equipo: podrá escribir a este número como equipo y se le podrán reservar citas (trabaja el horario del negocio). Sin service_ids hace todos los servicios.",
+            json!({"name": {"type": "string"}, "phone": {"type": "string", "description": "Su teléfono de WhatsApp"},
+                   "service_ids": {"type": "array", "items": {"type": "string"}, "description": "Ids de los servicios que hace"}}),
+            &["name", "phone"],
+        ),
+        "remove_staff" => tool(
+            name,
+            "Da de baja a una persona del equipo; sus citas siguen en la agenda (la respuesta dice cuántas tiene pendientes).",
+            json!({"staff_id": id("la persona del equipo")}),
+            &["staff_id"],
+        ),
+        "set_business_hours" => tool(
+            name,
+            "Cambia el horario del negocio de los días indicados; los demás días no cambian. Un día sin intervalos queda cerrado.",
+            json!({"days": {"type": "array", "items": {"type": "object", "properties": {
+                "weekday": {"type": "string", "description": "lunes … domingo"},
+                "intervals": {"type": "array", "items": {"type": "object", "properties": {
+                    "opens": {"type": "string", "description": "HH:MM"}, "closes": {"type": "string", "description": "HH:MM"}},
+                    "required": ["opens", "closes"]}}},
+                "required": ["weekday", "intervals"]}}}),
+            &["days"],
+        ),
+        "upsert_service" => tool(
+            name,
+            "Crea un servicio (sin service_id: nombre, duración y precio obligatorios) o cambia los datos indicados de uno existente. El precio es en pesos de la moneda del negocio.",
+            json!({"service_id": id("el servicio, para cambiar uno existente"), "name": {"type": "string"},
+                   "duration_minutes": {"type": "integer"}, "price": {"type": "number"},
+                   "description": {"type": "string"}, "active": {"type": "boolean"}}),
+            &[],
+        ),
+        "get_business_figures" => tool(
+            name,
+            "Cifras del negocio entre dos fechas: citas, completadas, no-shows, cancelaciones, ingresos y horas más ocupadas.",
+            json!({"date_from": date, "date_to": date}),
+            &["date_from", "date_to"],
+        ),
         other => unreachable!("no definition for tool {other}"),
     }
 }
@@ -185,5 +237,9 @@ mod tests {
         assert!(!allowed(Persona::Owner, "drop_database"));
         let staff = for_persona(Persona::Staff);
         assert_eq!(staff.len(), CUSTOMER.len() + STAFF.len());
+        assert!(!allowed(Persona::Staff, "add_staff"));
+        assert!(allowed(Persona::Owner, "add_staff"));
+        let owner = for_persona(Persona::Owner);
+        assert_eq!(owner.len(), CUSTOMER.len() + STAFF.len() + OWNER.len());
     }
 }

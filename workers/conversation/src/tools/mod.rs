@@ -6,6 +6,7 @@
 pub mod args;
 mod customer;
 pub mod definitions;
+mod owner;
 mod staff;
 
 use std::{sync::Arc, time::Duration};
@@ -143,6 +144,11 @@ impl Toolbox {
             "get_customer_history" => staff::history(self, call, input).await,
             "send_message_to_customer" => staff::message_customer(self, call, input).await,
             "release_conversation" => staff::release(self, call, input).await,
+            "add_staff" => owner::add_staff(self, call, input).await,
+            "remove_staff" => owner::remove_staff(self, call, input).await,
+            "set_business_hours" => owner::set_hours(self, call, input).await,
+            "upsert_service" => owner::upsert_service(self, call, input).await,
+            "get_business_figures" => owner::figures(self, call, input).await,
             other => Err(ToolError::Refused(format!(
                 "no existe la herramienta {other}"
             ))),
