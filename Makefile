@@ -11,9 +11,10 @@ export CITA_SECRETS_KEY ?= dev:0000000000000000000000000000000000000000000000000
 .PHONY: help run test bench lint migrate seed set-token services
 
 help:
-	@echo "make run      migrate, seed the demo barbershop, run the ingress (127.0.0.1:8080), scheduling, outbound and reminders"
+	@echo "make run      migrate, seed the demo barbershop, run the ingress (127.0.0.1:8080), scheduling, outbound, reminders"
+	@echo "              and, with CITA_ANTHROPIC_API_KEY (or ANTHROPIC_API_KEY) set, the conversation worker"
 	@echo "make test     the whole test suite against local PostgreSQL, RabbitMQ and Redis"
-	@echo "make bench    ingress, scheduling, outbound and reminders figures against the real services"
+	@echo "make bench    ingress, scheduling, outbound, reminders and conversation figures against the real services"
 	@echo "make lint     rustfmt and clippy, warnings are errors"
 	@echo "make migrate  apply pending migrations to CITA_DATABASE_URL"
 	@echo "make set-token ORGANIZATION=<slug> [PHONE_NUMBER_ID=<id>] < token-file   store a WhatsApp access token"
@@ -29,6 +30,8 @@ run: services
 	  target/debug/cita-scheduling & \
 	  target/debug/cita-outbound & \
 	  target/debug/cita-reminders & \
+	  if [ -n "$${CITA_ANTHROPIC_API_KEY:-$$ANTHROPIC_API_KEY}" ]; then target/debug/cita-conversation & \
+	  else echo "make run: no CITA_ANTHROPIC_API_KEY, so cita-conversation is not started; webhooks wait in conversation.inbound" >&2; fi; \
 	  target/debug/cita-ingress & \
 	  wait
 
@@ -40,6 +43,7 @@ bench: services
 	cargo bench -p cita-scheduling --bench scheduling
 	cargo bench -p cita-outbound --bench outbound
 	cargo bench -p cita-reminders --bench reminders
+	cargo bench -p cita-conversation --bench conversation
 
 lint:
 	cargo fmt --all -- --check

@@ -22,7 +22,7 @@ use bytes::Bytes;
 use cita_ingress::signature::sign;
 use cita_shared::{
     amqp::topology,
-    testing::{TestBroker, free_port, memory_kib},
+    testing::{TestBroker, cpu_ms, free_port, memory_kib},
 };
 use http_body_util::{BodyExt, Full};
 use hyper::{Request, StatusCode};
@@ -112,24 +112,6 @@ where
     run.elapsed = started.elapsed();
     run.latencies_us.sort_unstable();
     run
-}
-
-/// CPU time (user + system) a process has used so far, in milliseconds.
-fn cpu_ms(pid: u32) -> u64 {
-    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
-    // Fields after the command name, which is in parentheses and may contain spaces.
-    let after = stat.rsplit_once(") ").map(|(_, rest)| rest).unwrap_or("");
-    let fields: Vec<&str> = after.split_whitespace().collect();
-    // utime and stime are fields 14 and 15 of stat(5), the 12th and 13th after the name;
-    // the clock tick is 100 Hz on Linux.
-    let field = |i: usize| {
-        fields
-            .get(i)
-            .and_then(|f| f.parse::<u64>().ok())
-            .unwrap_or(0)
-    };
-    let ticks = field(11) + field(12);
-    ticks * 10
 }
 
 /// The RabbitMQ node's Erlang VM, to attribute CPU time to the broker.

@@ -80,9 +80,11 @@ BEGIN
 END
 $$;
 
+-- Only the business's own messages get statuses; inbound inserts skip the trigger.
 CREATE TRIGGER messages_apply_early_statuses
     AFTER INSERT OR UPDATE OF wa_message_id ON messages
-    FOR EACH ROW EXECUTE FUNCTION messages_apply_early_statuses();
+    FOR EACH ROW WHEN (NEW.direction = 'outbound' AND NEW.wa_message_id IS NOT NULL)
+    EXECUTE FUNCTION messages_apply_early_statuses();
 
 -- Webhook payloads, or items of them, that were not acted on: unparseable, malformed,
 -- for an unknown or suspended number. Kept (CITA_REJECTED_RETENTION_HOURS) for replay.
@@ -111,3 +113,12 @@ CREATE TABLE ai_usage (
     created_at         timestamptz NOT NULL DEFAULT now()
 );
 CREATE INDEX ai_usage_organization ON ai_usage (organization_id, created_at);
+
+-- The running total of ai_usage per organization and local day, so the budget check is
+-- one row, however busy the day.
+CREATE TABLE ai_spend (
+    organization_id uuid NOT NULL REFERENCES organizations ON DELETE CASCADE,
+    day             date NOT NULL,
+    cost_micro_usd  bigint NOT NULL,
+    PRIMARY KEY (organization_id, day)
+);

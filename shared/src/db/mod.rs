@@ -1,6 +1,9 @@
-//! PostgreSQL: the connection pool and the migration runner.
+//! PostgreSQL: the connection pool, cached statements and the migration runner.
 
+mod cached;
 mod migrate;
+
+pub use cached::{Cached, Params};
 
 pub use migrate::{MIGRATIONS, Migration, SEEDS, create_database_if_missing, migrate, seed};
 

@@ -46,9 +46,10 @@ pub enum Reply {
     Slow(Duration),
 }
 
-#[derive(Default)]
 struct State {
     requests: Mutex<Vec<Recorded>>,
+    /// Every request as it arrives, for benches that wait on many recipients at once.
+    arrivals: tokio::sync::broadcast::Sender<Recorded>,
     script: Mutex<VecDeque<Reply>>,
     latency: Mutex<Duration>,
     media: Mutex<HashMap<String, (String, Bytes)>>,
@@ -68,7 +69,14 @@ impl FakeGraph {
             .await
             .expect("bind the fake");
         let base = format!("http://{}", listener.local_addr().expect("local addr"));
-        let state = Arc::new(State::default());
+        let state = Arc::new(State {
+            requests: Mutex::default(),
+            arrivals: tokio::sync::broadcast::channel(1 << 16).0,
+            script: Mutex::default(),
+            latency: Mutex::default(),
+            media: Mutex::default(),
+            next_id: AtomicU64::new(0),
+        });
         let stop = CancellationToken::new();
         let handler = {
             let state = state.clone();
@@ -105,6 +113,11 @@ impl FakeGraph {
             .lock()
             .unwrap()
             .insert(id.into(), (mime_type.into(), data.into()));
+    }
+
+    /// Every request from now on, as it arrives.
+    pub fn subscribe(&self) -> tokio::sync::broadcast::Receiver<Recorded> {
+        self.state.arrivals.subscribe()
     }
 
     pub fn requests(&self) -> Vec<Recorded> {
@@ -164,13 +177,16 @@ async fn answer(state: &State, base: &str, request: Request<Incoming>) -> Respon
         Err(_) => return respond(StatusCode::BAD_REQUEST, json!({"error": "body"})),
     };
     let body = serde_json::from_slice(&bytes).unwrap_or(Value::Null);
-    state.requests.lock().unwrap().push(Recorded {
+    let recorded = Recorded {
         method: method.clone(),
         path: path.clone(),
         authorization: authorization.clone(),
         body: body.clone(),
         at: Instant::now(),
-    });
+    };
+    state.requests.lock().unwrap().push(recorded.clone());
+    // Nobody listening is fine.
+    let _ = state.arrivals.send(recorded);
     let latency = *state.latency.lock().unwrap();
     if !latency.is_zero() {
         tokio::time::sleep(latency).await;

@@ -2,7 +2,7 @@
 //! from what anyone wrote) and the person writing, with their role.
 
 use cita_shared::contracts::scheduling::{Actor, Who};
-use deadpool_postgres::GenericClient;
+use cita_shared::db::Cached;
 use jiff::tz::TimeZone;
 use uuid::Uuid;
 
@@ -84,17 +84,30 @@ pub enum ContextError {
     Postgres(#[from] tokio_postgres::Error),
     #[error("the organization's time zone {0:?} is unknown")]
     TimeZone(String),
+    #[error("organization {0} has data this worker cannot read")]
+    Corrupt(Uuid),
 }
 
 /// The business, or `None` when it is gone or suspended.
 pub async fn business(
-    client: &impl GenericClient,
+    client: &impl Cached,
     organization_id: Uuid,
 ) -> Result<Option<Business>, ContextError> {
+    // One round trip: the organization with its services, hours and team as JSON.
     let Some(org) = client
-        .query_opt(
-            "SELECT name, timezone, locale, handoff_minutes, ai_daily_budget_micro_usd
-             FROM organizations WHERE id = $1 AND status <> 'suspended'",
+        .maybe_row(
+            "SELECT o.name, o.timezone, o.locale, o.handoff_minutes, o.ai_daily_budget_micro_usd,
+                    (SELECT COALESCE(json_agg(json_build_array(s.id, s.name, s.description,
+                                                               s.duration_minutes, s.price_minor,
+                                                               trim(s.currency)) ORDER BY s.name), '[]')
+                     FROM service_types s WHERE s.organization_id = o.id AND s.active),
+                    (SELECT COALESCE(json_agg(json_build_array(h.weekday, to_char(h.opens_at, 'HH24:MI'),
+                                                               to_char(h.closes_at, 'HH24:MI'))
+                                              ORDER BY h.weekday, h.opens_at), '[]')
+                     FROM business_hours h WHERE h.organization_id = o.id),
+                    (SELECT COALESCE(json_agg(json_build_array(m.id, m.name, m.role = 'owner') ORDER BY m.name), '[]')
+                     FROM staff m WHERE m.organization_id = o.id AND m.active)
+             FROM organizations o WHERE o.id = $1 AND o.status <> 'suspended'",
             &[&organization_id],
         )
         .await?
@@ -104,46 +117,29 @@ pub async fn business(
     let time_zone_name: String = org.get(1);
     let time_zone = TimeZone::get(&time_zone_name)
         .map_err(|_| ContextError::TimeZone(time_zone_name.clone()))?;
-    let services = client
-        .query(
-            "SELECT id, name, description, duration_minutes, price_minor, currency
-             FROM service_types WHERE organization_id = $1 AND active ORDER BY name",
-            &[&organization_id],
+    let corrupt = || ContextError::Corrupt(organization_id);
+    let services: Vec<(Uuid, String, Option<String>, i32, i64, String)> =
+        serde_json::from_value(org.get(5)).map_err(|_| corrupt())?;
+    let hours: Vec<(i16, String, String)> =
+        serde_json::from_value(org.get(6)).map_err(|_| corrupt())?;
+    let staff: Vec<(Uuid, String, bool)> =
+        serde_json::from_value(org.get(7)).map_err(|_| corrupt())?;
+    let services = services
+        .into_iter()
+        .map(
+            |(id, name, description, duration_minutes, price_minor, currency)| Service {
+                id,
+                name,
+                description,
+                duration_minutes,
+                price_minor,
+                currency,
+            },
         )
-        .await?
-        .iter()
-        .map(|r| Service {
-            id: r.get(0),
-            name: r.get(1),
-            description: r.get(2),
-            duration_minutes: r.get(3),
-            price_minor: r.get(4),
-            currency: r.get::<_, String>(5).trim().to_owned(),
-        })
         .collect();
-    let hours = client
-        .query(
-            "SELECT weekday, to_char(opens_at, 'HH24:MI'), to_char(closes_at, 'HH24:MI')
-             FROM business_hours WHERE organization_id = $1 ORDER BY weekday, opens_at",
-            &[&organization_id],
-        )
-        .await?
-        .iter()
-        .map(|r| (r.get(0), r.get(1), r.get(2)))
-        .collect();
-    let staff = client
-        .query(
-            "SELECT id, name, role = 'owner' FROM staff
-             WHERE organization_id = $1 AND active ORDER BY name",
-            &[&organization_id],
-        )
-        .await?
-        .iter()
-        .map(|r| StaffMember {
-            id: r.get(0),
-            name: r.get(1),
-            owner: r.get(2),
-        })
+    let staff = staff
+        .into_iter()
+        .map(|(id, name, owner)| StaffMember { id, name, owner })
         .collect();
     Ok(Some(Business {
         id: organization_id,
@@ -163,12 +159,12 @@ pub async fn business(
 /// says it now (a staff member deactivated since their last message writes as a
 /// customer would: not at all, until intake re-points the conversation).
 pub async fn person(
-    client: &impl GenericClient,
+    client: &impl Cached,
     organization_id: Uuid,
     conversation_id: Uuid,
 ) -> Result<Option<Person>, ContextError> {
     let row = client
-        .query_opt(
+        .maybe_row(
             "SELECT v.wa_id, v.customer_id, c.name, s.id, s.name, s.role = 'owner'
              FROM conversations v
              LEFT JOIN customers c ON c.id = v.customer_id

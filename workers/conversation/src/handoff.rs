@@ -2,6 +2,7 @@
 //! organization's handoff time, and `conversation.handed_off` (written with the change)
 //! tells the owner.
 
+use cita_shared::db::Cached;
 use cita_shared::{contracts::events::Event, outbox};
 use deadpool_postgres::Pool;
 use jiff::{SignedDuration, Timestamp};
@@ -28,7 +29,7 @@ pub async fn hand_off(
     let mut client = pool.get().await?;
     let tx = client.transaction().await?;
     let row = tx
-        .query_one(
+        .row(
             "UPDATE conversations v
              SET status = 'handed_off', handoff_reason = $3, handed_off_until = $4, updated_at = now()
              WHERE v.id = $1 AND v.organization_id = $2

@@ -5,7 +5,7 @@ use cita_shared::contracts::{
     scheduling::{Appointment, Outcome, Reply, Source, Status},
 };
 use jiff::Timestamp;
-use tokio_postgres::{Row, Statement, error::SqlState, types::ToSql};
+use tokio_postgres::{Row, error::SqlState, types::ToSql};
 use uuid::Uuid;
 
 use crate::error::Error;
@@ -13,77 +13,7 @@ use crate::error::Error;
 /// The transaction every operation runs in.
 pub type Tx<'a> = deadpool_postgres::Transaction<'a>;
 
-type Params<'a> = &'a [&'a (dyn ToSql + Sync)];
-
-/// Queries through the connection's statement cache: a statement is parsed once per
-/// connection instead of once per call, which halves the round trips of each query.
-// Used only inside this crate's own futures, whose Send-ness the compiler sees through.
-#[allow(async_fn_in_trait)]
-pub trait Cached {
-    async fn statement(&self, sql: &str) -> Result<Statement, tokio_postgres::Error>;
-
-    async fn rows(&self, sql: &str, params: Params<'_>) -> Result<Vec<Row>, tokio_postgres::Error>;
-    async fn row(&self, sql: &str, params: Params<'_>) -> Result<Row, tokio_postgres::Error>;
-    async fn maybe_row(
-        &self,
-        sql: &str,
-        params: Params<'_>,
-    ) -> Result<Option<Row>, tokio_postgres::Error>;
-    async fn run(&self, sql: &str, params: Params<'_>) -> Result<u64, tokio_postgres::Error>;
-}
-
-impl Cached for Tx<'_> {
-    async fn statement(&self, sql: &str) -> Result<Statement, tokio_postgres::Error> {
-        self.prepare_cached(sql).await
-    }
-
-    async fn rows(&self, sql: &str, params: Params<'_>) -> Result<Vec<Row>, tokio_postgres::Error> {
-        self.query(&self.statement(sql).await?, params).await
-    }
-
-    async fn row(&self, sql: &str, params: Params<'_>) -> Result<Row, tokio_postgres::Error> {
-        self.query_one(&self.statement(sql).await?, params).await
-    }
-
-    async fn maybe_row(
-        &self,
-        sql: &str,
-        params: Params<'_>,
-    ) -> Result<Option<Row>, tokio_postgres::Error> {
-        self.query_opt(&self.statement(sql).await?, params).await
-    }
-
-    async fn run(&self, sql: &str, params: Params<'_>) -> Result<u64, tokio_postgres::Error> {
-        self.execute(&self.statement(sql).await?, params).await
-    }
-}
-
-/// Reads that need no transaction (availability) save its BEGIN and ROLLBACK.
-impl Cached for deadpool_postgres::ClientWrapper {
-    async fn statement(&self, sql: &str) -> Result<Statement, tokio_postgres::Error> {
-        self.prepare_cached(sql).await
-    }
-
-    async fn rows(&self, sql: &str, params: Params<'_>) -> Result<Vec<Row>, tokio_postgres::Error> {
-        self.query(&self.statement(sql).await?, params).await
-    }
-
-    async fn row(&self, sql: &str, params: Params<'_>) -> Result<Row, tokio_postgres::Error> {
-        self.query_one(&self.statement(sql).await?, params).await
-    }
-
-    async fn maybe_row(
-        &self,
-        sql: &str,
-        params: Params<'_>,
-    ) -> Result<Option<Row>, tokio_postgres::Error> {
-        self.query_opt(&self.statement(sql).await?, params).await
-    }
-
-    async fn run(&self, sql: &str, params: Params<'_>) -> Result<u64, tokio_postgres::Error> {
-        self.execute(&self.statement(sql).await?, params).await
-    }
-}
+pub use cita_shared::db::{Cached, Params};
 
 /// The columns [`appointment`] reads, in order.
 pub const APPOINTMENT_COLUMNS: &str = "id, organization_id, customer_id, staff_id, service_type_id, \

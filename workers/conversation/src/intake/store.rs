@@ -1,10 +1,11 @@
 //! What each webhook item changes in PostgreSQL, one transaction per item.
 
+use cita_shared::db::Cached;
 use cita_shared::whatsapp::{
     phone,
     webhook::{Content, Echo, InboundMessage, StatusUpdate},
 };
-use deadpool_postgres::{GenericClient, Pool};
+use deadpool_postgres::Pool;
 use serde_json::{Value, json};
 use uuid::Uuid;
 
@@ -39,11 +40,11 @@ struct Organization {
 }
 
 async fn organization(
-    client: &impl GenericClient,
+    client: &impl Cached,
     phone_number_id: &str,
 ) -> Result<Result<Organization, &'static str>, IntakeError> {
     let row = client
-        .query_opt(
+        .maybe_row(
             "SELECT id, status, handoff_minutes FROM organizations WHERE phone_number_id = $1",
             &[&phone_number_id],
         )
@@ -75,7 +76,7 @@ impl Counterpart {
 }
 
 async fn counterpart(
-    client: &impl GenericClient,
+    client: &impl Cached,
     organization_id: Uuid,
     wa_id: &str,
     user_id: Option<&str>,
@@ -83,7 +84,7 @@ async fn counterpart(
 ) -> Result<Counterpart, IntakeError> {
     let forms = phone::variants(wa_id);
     if let Some(staff) = client
-        .query_opt(
+        .maybe_row(
             "SELECT id, role = 'owner' FROM staff
              WHERE organization_id = $1 AND active AND phone = ANY($2)",
             &[&organization_id, &forms],
@@ -103,7 +104,7 @@ async fn counterpart(
 /// Finds the customer by `wa_id`, else by any form of their number (a walk-in typed in by
 /// staff), else creates them. The profile name is kept until the customer gives theirs.
 async fn customer(
-    client: &impl GenericClient,
+    client: &impl Cached,
     organization_id: Uuid,
     wa_id: &str,
     user_id: Option<&str>,
@@ -111,7 +112,7 @@ async fn customer(
 ) -> Result<Uuid, IntakeError> {
     let forms = phone::variants(wa_id);
     let found = client
-        .query_opt(
+        .maybe_row(
             "SELECT id FROM customers
              WHERE organization_id = $1 AND (wa_id = $2 OR phone = ANY($3))
              ORDER BY wa_id = $2 DESC NULLS LAST LIMIT 1",
@@ -121,13 +122,17 @@ async fn customer(
     if let Some(row) = found {
         let id: Uuid = row.get(0);
         client
-            .execute(
+            .run(
+                // Written only when something changes: most messages change nothing.
                 "UPDATE customers
                  SET wa_id = COALESCE(wa_id, $2),
                      wa_user_id = COALESCE($3, wa_user_id),
                      name = CASE WHEN name_confirmed THEN name ELSE COALESCE($4, name) END,
                      updated_at = now()
-                 WHERE id = $1",
+                 WHERE id = $1
+                   AND (wa_id IS NULL
+                        OR wa_user_id IS DISTINCT FROM COALESCE($3, wa_user_id)
+                        OR (NOT name_confirmed AND name IS DISTINCT FROM COALESCE($4, name)))",
                 &[&id, &wa_id, &user_id, &profile_name],
             )
             .await?;
@@ -136,7 +141,7 @@ async fn customer(
     // A concurrent first message of the same person loses on the unique (organization,
     // wa_id) here; the item is retried and then finds the row.
     let row = client
-        .query_one(
+        .row(
             "INSERT INTO customers (organization_id, wa_id, phone, wa_user_id, name)
              VALUES ($1, $2, $3, $4, $5) RETURNING id",
             &[
@@ -152,28 +157,46 @@ async fn customer(
 }
 
 /// The conversation with `wa_id`, created on first contact, re-pointed if the person
-/// became (or stopped being) staff. Returns its id and whether it is handed off now.
+/// became (or stopped being) staff. With `inbound_at` (the person wrote), the 24-hour
+/// window moves to it — whatever order Meta delivers messages in — and a closed
+/// conversation, or one whose handoff ran out, is active again. Returns its id and
+/// whether it is handed off now.
 async fn conversation(
-    client: &impl GenericClient,
+    client: &impl Cached,
     organization_id: Uuid,
     wa_id: &str,
     who: &Counterpart,
+    inbound_at: Option<jiff::Timestamp>,
 ) -> Result<(Uuid, bool), IntakeError> {
     let (customer_id, staff_id) = match who {
         Counterpart::Staff { id, .. } => (None, Some(*id)),
         Counterpart::Customer { id } => (Some(*id), None),
     };
     let row = client
-        .query_one(
-            "INSERT INTO conversations (organization_id, wa_id, customer_id, staff_id)
-             VALUES ($1, $2, $3, $4)
+        .row(
+            "INSERT INTO conversations AS c (organization_id, wa_id, customer_id, staff_id, last_inbound_at)
+             VALUES ($1, $2, $3, $4, $5)
              ON CONFLICT (organization_id, wa_id) DO UPDATE
                 SET customer_id = EXCLUDED.customer_id, staff_id = EXCLUDED.staff_id,
+                    last_inbound_at = GREATEST(c.last_inbound_at, EXCLUDED.last_inbound_at),
+                    status = CASE
+                        WHEN EXCLUDED.last_inbound_at IS NULL
+                          OR (c.status = 'handed_off'
+                              AND (c.handed_off_until IS NULL OR c.handed_off_until > now()))
+                        THEN c.status ELSE 'active' END,
+                    handed_off_until = CASE
+                        WHEN EXCLUDED.last_inbound_at IS NULL OR c.handed_off_until > now()
+                        THEN c.handed_off_until END,
+                    handoff_reason = CASE
+                        WHEN EXCLUDED.last_inbound_at IS NULL
+                          OR (c.status = 'handed_off'
+                              AND (c.handed_off_until IS NULL OR c.handed_off_until > now()))
+                        THEN c.handoff_reason END,
                     updated_at = now()
              RETURNING id,
                        status = 'handed_off'
                        AND (handed_off_until IS NULL OR handed_off_until > now())",
-            &[&organization_id, &wa_id, &customer_id, &staff_id],
+            &[&organization_id, &wa_id, &customer_id, &staff_id, &inbound_at],
         )
         .await?;
     Ok((row.get(0), row.get(1)))
@@ -222,7 +245,8 @@ pub async fn message(pool: &Pool, message: &InboundMessage) -> Result<Stored, In
         message.profile_name.as_deref(),
     )
     .await?;
-    let (conversation_id, handed_off) = conversation(&tx, org.id, &message.from, &who).await?;
+    let (conversation_id, handed_off) =
+        conversation(&tx, org.id, &message.from, &who, Some(message.timestamp)).await?;
     let handled_as = if !needs_answer(&message.content) {
         Some("no_answer_needed")
     } else if handed_off {
@@ -231,7 +255,7 @@ pub async fn message(pool: &Pool, message: &InboundMessage) -> Result<Stored, In
         None
     };
     let inserted = tx
-        .query_opt(
+        .maybe_row(
             "INSERT INTO messages (organization_id, conversation_id, direction, sender_kind,
                                    content_kind, body, media_id, wa_message_id,
                                    reply_to_wa_message_id, status, sent_by_person_at, content,
@@ -259,7 +283,7 @@ pub async fn message(pool: &Pool, message: &InboundMessage) -> Result<Stored, In
         // The conversation and customer touches are rolled back with the transaction.
         tx.rollback().await?;
         let waiting = client
-            .query_opt(
+            .maybe_row(
                 "SELECT organization_id, conversation_id FROM messages
                  WHERE wa_message_id = $1 AND direction = 'inbound' AND answered_at IS NULL",
                 &[&message.wamid],
@@ -268,18 +292,6 @@ pub async fn message(pool: &Pool, message: &InboundMessage) -> Result<Stored, In
             .map(|row| (row.get(0), row.get(1)));
         return Ok(Stored::Duplicate { waiting });
     }
-    // The 24-hour window runs from the person's latest message, whatever order Meta
-    // delivers them in. A closed conversation opens again.
-    tx.execute(
-        "UPDATE conversations
-         SET last_inbound_at = GREATEST(last_inbound_at, $2),
-             status = CASE WHEN status = 'handed_off' AND $3 THEN status ELSE 'active' END,
-             handed_off_until = CASE WHEN $3 THEN handed_off_until END,
-             handoff_reason = CASE WHEN $3 THEN handoff_reason END
-         WHERE id = $1",
-        &[&conversation_id, &message.timestamp, &handed_off],
-    )
-    .await?;
     tx.commit().await?;
     Ok(Stored::Message {
         organization_id: org.id,
@@ -299,7 +311,7 @@ pub async fn echo(pool: &Pool, echo: &Echo) -> Result<Stored, IntakeError> {
     };
     let forms = phone::variants(&echo.to);
     let existing = tx
-        .query_opt(
+        .maybe_row(
             "SELECT id FROM conversations WHERE organization_id = $1 AND wa_id = ANY($2)
              ORDER BY wa_id = $3 DESC LIMIT 1",
             &[&org.id, &forms, &echo.to],
@@ -309,11 +321,11 @@ pub async fn echo(pool: &Pool, echo: &Echo) -> Result<Stored, IntakeError> {
         Some(row) => row.get(0),
         None => {
             let who = counterpart(&tx, org.id, &echo.to, None, None).await?;
-            conversation(&tx, org.id, &echo.to, &who).await?.0
+            conversation(&tx, org.id, &echo.to, &who, None).await?.0
         }
     };
     let inserted = tx
-        .execute(
+        .run(
             "INSERT INTO messages (organization_id, conversation_id, direction, sender_kind,
                                    content_kind, body, media_id, wa_message_id, status,
                                    sent_by_person_at, content, recipient)
@@ -335,7 +347,7 @@ pub async fn echo(pool: &Pool, echo: &Echo) -> Result<Stored, IntakeError> {
     if inserted == 0 {
         return Ok(Stored::Duplicate { waiting: None });
     }
-    tx.execute(
+    tx.run(
         "UPDATE conversations
          SET status = 'handed_off', handoff_reason = 'owner_replied',
              handed_off_until = GREATEST(handed_off_until,
@@ -346,7 +358,7 @@ pub async fn echo(pool: &Pool, echo: &Echo) -> Result<Stored, IntakeError> {
     )
     .await?;
     // What was waiting for the assistant is now the owner's to answer.
-    tx.execute(
+    tx.run(
         "UPDATE messages SET answered_at = now(), handled_as = 'human'
          WHERE conversation_id = $1 AND direction = 'inbound' AND answered_at IS NULL",
         &[&conversation_id],
@@ -366,7 +378,7 @@ pub async fn status(pool: &Pool, update: &StatusUpdate) -> Result<Stored, Intake
         Err(reason) => return Ok(Stored::Refused(reason)),
     };
     // Serializes with the trigger that applies parked statuses (migration 0005).
-    tx.execute(
+    tx.run(
         "SELECT pg_advisory_xact_lock(hashtextextended($1, 0))",
         &[&update.wamid],
     )
@@ -379,7 +391,7 @@ pub async fn status(pool: &Pool, update: &StatusUpdate) -> Result<Stored, Intake
     });
     let status = update.status.as_str();
     let updated = tx
-        .execute(
+        .run(
             "UPDATE messages
              SET status = $3,
                  error_code = CASE WHEN $3 = 'failed' THEN COALESCE($4, error_code) ELSE error_code END,
@@ -391,7 +403,7 @@ pub async fn status(pool: &Pool, update: &StatusUpdate) -> Result<Stored, Intake
     let stored = if updated > 0 {
         Stored::StatusApplied
     } else {
-        tx.execute(
+        tx.run(
             "INSERT INTO early_statuses (wa_message_id, status, error_code, error_title)
              VALUES ($1, $2, $3, $4) ON CONFLICT DO NOTHING",
             &[&update.wamid, &status, &code, &title],
@@ -413,7 +425,7 @@ pub async fn reject(
 ) -> Result<(), IntakeError> {
     let client = pool.get().await?;
     client
-        .execute(
+        .run(
             "INSERT INTO rejected_webhooks (request_id, phone_number_id, reason, body)
              VALUES ($1, $2, $3, $4)",
             &[&request_id, &phone_number_id, &reason, &body],
@@ -427,13 +439,13 @@ pub async fn purge(pool: &Pool, retention: std::time::Duration) -> Result<u64, I
     let client = pool.get().await?;
     let seconds = retention.as_secs_f64();
     let rejected = client
-        .execute(
+        .run(
             "DELETE FROM rejected_webhooks WHERE received_at < now() - make_interval(secs => $1)",
             &[&seconds],
         )
         .await?;
     let early = client
-        .execute(
+        .run(
             "DELETE FROM early_statuses WHERE received_at < now() - make_interval(secs => $1)",
             &[&seconds],
         )

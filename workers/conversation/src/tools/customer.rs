@@ -1,6 +1,7 @@
 //! The customer's tools (staff have them too): availability, booking, their
 //! appointments, cancelling and moving.
 
+use cita_shared::db::Cached;
 use cita_shared::{
     contracts::scheduling::{
         AvailabilityRequest, BookRequest, CancelRequest, CustomerRequest, Outcome,
@@ -178,7 +179,7 @@ async fn remember_name(
     let name: String = name.chars().take(120).collect();
     let client = toolbox.pool.get().await.map_err(database)?;
     client
-        .execute(
+        .run(
             "UPDATE customers SET name = $3, name_confirmed = true, updated_at = now()
              WHERE id = $2 AND organization_id = $1",
             &[&organization_id, &customer_id, &name],
@@ -205,7 +206,7 @@ pub(super) async fn customer_by_phone(
     let forms = phone::variants(&number);
     let client = toolbox.pool.get().await.map_err(database)?;
     let found = client
-        .query_opt(
+        .maybe_row(
             "SELECT id FROM customers WHERE organization_id = $1 AND (phone = ANY($2) OR wa_id = ANY($2))
              LIMIT 1",
             &[&call.business.id, &forms],
@@ -223,7 +224,7 @@ pub(super) async fn customer_by_phone(
         ));
     }
     let row = client
-        .query_one(
+        .row(
             "INSERT INTO customers (organization_id, phone, name, name_confirmed)
              VALUES ($1, $2, $3, $3 IS NOT NULL) RETURNING id",
             &[&call.business.id, &number, &name],

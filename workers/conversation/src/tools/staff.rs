@@ -1,6 +1,7 @@
 //! The staff's tools (owners have them too): agendas, blocks, statuses, walk-ins,
 //! customer history, messages to customers and releasing handed-off conversations.
 
+use cita_shared::db::Cached;
 use cita_shared::{
     contracts::{
         outbound::{Command, Message, Outgoing, Purpose},
@@ -212,7 +213,7 @@ async fn conversation_of(
     let customer_id = customer_by_phone(toolbox, call, input, None, false).await?;
     let client = toolbox.pool.get().await.map_err(database)?;
     let row = client
-        .query_opt(
+        .maybe_row(
             "SELECT id, wa_id, last_inbound_at > now() - interval '24 hours'
              FROM conversations WHERE organization_id = $1 AND customer_id = $2",
             &[&call.business.id, &customer_id],
@@ -283,7 +284,7 @@ pub async fn release(
     let (conversation_id, _, _) = conversation_of(toolbox, call, input).await?;
     let client = toolbox.pool.get().await.map_err(database)?;
     let released = client
-        .execute(
+        .run(
             "UPDATE conversations SET status = 'active', handed_off_until = NULL, handoff_reason = NULL,
                                       updated_at = now()
              WHERE id = $1 AND organization_id = $2 AND status = 'handed_off'",
@@ -301,7 +302,7 @@ async fn customer_names(
 ) -> Result<Vec<(Uuid, String)>, ToolError> {
     let client = toolbox.pool.get().await.map_err(database)?;
     let rows = client
-        .query(
+        .rows(
             "SELECT id, COALESCE(name, phone, wa_id, '') FROM customers
              WHERE organization_id = $1 AND id = ANY($2)",
             &[&organization_id, &ids],

@@ -3,6 +3,7 @@
 //! iteration bound is reached (then a person takes over). Each call's usage and cost is
 //! stored as it happens.
 
+use cita_shared::db::Cached;
 use std::{collections::HashMap, time::Duration};
 
 use jiff::Timestamp;
@@ -72,8 +73,11 @@ impl Dialogue<'_> {
             .push(json!({"role": "user", "content": user_content}));
         let mut calls_per_tool: HashMap<String, u32> = HashMap::new();
         let mut handed_off = false;
-        for _ in 0..settings.max_iterations {
-            self.renew().await?;
+        for iteration in 0..settings.max_iterations {
+            // The lease was just claimed for the first call.
+            if iteration > 0 {
+                self.renew().await?;
+            }
             let response = self.call(&request).await?;
             request
                 .messages
@@ -222,12 +226,17 @@ impl Dialogue<'_> {
         metrics.tokens("cache_write", usage.cache_write);
         let client = self.turns.pool.get().await?;
         let count = |n: u64| i32::try_from(n).unwrap_or(i32::MAX);
+        let today = self.now.to_zoned(self.business.time_zone.clone()).date();
         client
-            .execute(
-                "INSERT INTO ai_usage (organization_id, conversation_id, model, request_id,
-                                       input_tokens, output_tokens, cache_read_tokens,
-                                       cache_write_tokens, cost_micro_usd)
-                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
+            .run(
+                "WITH used AS (
+                     INSERT INTO ai_usage (organization_id, conversation_id, model, request_id,
+                                           input_tokens, output_tokens, cache_read_tokens,
+                                           cache_write_tokens, cost_micro_usd)
+                     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9))
+                 INSERT INTO ai_spend (organization_id, day, cost_micro_usd) VALUES ($1, $10, $9)
+                 ON CONFLICT (organization_id, day)
+                 DO UPDATE SET cost_micro_usd = ai_spend.cost_micro_usd + EXCLUDED.cost_micro_usd",
                 &[
                     &self.business.id,
                     &self.conversation_id,
@@ -238,6 +247,7 @@ impl Dialogue<'_> {
                     &count(usage.cache_read),
                     &count(usage.cache_write),
                     &usage.cost_micro_usd(&model.prices),
+                    &today,
                 ],
             )
             .await?;

@@ -8,18 +8,18 @@
 
 use std::time::Duration;
 
-use deadpool_postgres::GenericClient;
+use cita_shared::db::Cached;
 use uuid::Uuid;
 
 pub async fn claim(
-    client: &impl GenericClient,
+    client: &impl Cached,
     organization_id: Uuid,
     conversation_id: Uuid,
     holder: Uuid,
     lease: Duration,
 ) -> Result<bool, tokio_postgres::Error> {
     let claimed = client
-        .execute(
+        .run(
             "UPDATE conversations
              SET turn_holder = $3, turn_lease_until = now() + make_interval(secs => $4)
              WHERE id = $1 AND organization_id = $2
@@ -37,13 +37,13 @@ pub async fn claim(
 
 /// Extends the lease; false when it was lost (it ran out and another worker took it).
 pub async fn renew(
-    client: &impl GenericClient,
+    client: &impl Cached,
     conversation_id: Uuid,
     holder: Uuid,
     lease: Duration,
 ) -> Result<bool, tokio_postgres::Error> {
     let renewed = client
-        .execute(
+        .run(
             "UPDATE conversations SET turn_lease_until = now() + make_interval(secs => $3)
              WHERE id = $1 AND turn_holder = $2",
             &[&conversation_id, &holder, &lease.as_secs_f64()],
@@ -62,12 +62,12 @@ pub enum Release {
 }
 
 pub async fn release_if_idle(
-    client: &impl GenericClient,
+    client: &impl Cached,
     conversation_id: Uuid,
     holder: Uuid,
 ) -> Result<Release, tokio_postgres::Error> {
     let row = client
-        .query_opt(
+        .maybe_row(
             "WITH released AS (
                  UPDATE conversations SET turn_holder = NULL, turn_lease_until = NULL
                  WHERE id = $1 AND turn_holder = $2
@@ -89,12 +89,12 @@ pub async fn release_if_idle(
 
 /// Gives the lease up whatever is waiting (a turn that failed and is retried later).
 pub async fn release(
-    client: &impl GenericClient,
+    client: &impl Cached,
     conversation_id: Uuid,
     holder: Uuid,
 ) -> Result<(), tokio_postgres::Error> {
     client
-        .execute(
+        .run(
             "UPDATE conversations SET turn_holder = NULL, turn_lease_until = NULL
              WHERE id = $1 AND turn_holder = $2",
             &[&conversation_id, &holder],

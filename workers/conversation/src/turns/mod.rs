@@ -18,6 +18,7 @@ mod send;
 pub mod sweeper;
 mod transcript;
 
+use cita_shared::db::Cached;
 use std::{future::Future, sync::Arc, time::Duration};
 
 use cita_shared::{
@@ -178,7 +179,7 @@ impl Turns {
                         )
                         .await?;
                     client
-                        .execute(
+                        .run(
                             "UPDATE conversations SET flood_notice_at = $2 WHERE id = $1",
                             &[&conversation_id, &now],
                         )
@@ -220,12 +221,6 @@ impl Turns {
             let last = waiting
                 .last()
                 .map_or(turn_key.as_str(), |m| m.wamid.as_str());
-            if let Err(error) = sender
-                .read_receipt(&person.wa_id, conversation_id, last)
-                .await
-            {
-                tracing::warn!(%error, "cannot mark messages read; answering anyway");
-            }
             let started = std::time::Instant::now();
             let history = transcript::load(&state.ai_context, now);
             let dialogue = Dialogue {
@@ -237,10 +232,16 @@ impl Turns {
                 turn_key: &turn_key,
                 now,
             };
-            let answer = match dialogue
-                .run(transcript::messages(&history), user_content)
-                .await
-            {
+            // The read receipt (with typing) is published while the model starts; both
+            // finish before the reply is published, so it can't overtake the reply.
+            let (receipt, answered) = tokio::join!(
+                sender.read_receipt(&person.wa_id, conversation_id, last),
+                dialogue.run(transcript::messages(&history), user_content),
+            );
+            if let Err(error) = receipt {
+                tracing::warn!(%error, "cannot mark messages read; answering anyway");
+            }
+            let answer = match answered {
                 Ok(answer) => answer,
                 Err(DialogueError::LeaseLost) => {
                     self.metrics.turn("lease_lost");
@@ -273,7 +274,7 @@ impl Turns {
             let mut client = self.pool.get().await?;
             let tx = client.transaction().await?;
             let row = tx
-                .query_opt(
+                .maybe_row(
                     "SELECT status = 'handed_off' AND (handed_off_until IS NULL OR handed_off_until > now())
                      FROM conversations WHERE id = $1 AND turn_holder = $2 FOR UPDATE",
                     &[&conversation_id, &holder],
@@ -300,13 +301,28 @@ impl Turns {
                 )
                 .await?;
             pending::mark(&tx, &ids, "ai").await?;
-            tx.execute(
-                "UPDATE conversations
-                 SET ai_context = $2, ai_failing_since = NULL, apology_sent_at = NULL, updated_at = now()
-                 WHERE id = $1",
-                &[&conversation_id, &transcript::with(history, answer.exchange, now)],
-            )
-            .await?;
+            // The lease goes with the same commit when nothing else is waiting (the row
+            // lock makes a concurrent intake's turn wait for it, then find it free);
+            // otherwise this worker answers what came in meanwhile.
+            let released: bool = tx
+                .row(
+                    "UPDATE conversations v
+                     SET ai_context = $2, ai_failing_since = NULL, apology_sent_at = NULL,
+                         updated_at = now(),
+                         turn_holder = CASE WHEN w.waiting THEN v.turn_holder END,
+                         turn_lease_until = CASE WHEN w.waiting THEN v.turn_lease_until END
+                     FROM (SELECT EXISTS (SELECT 1 FROM messages
+                                          WHERE conversation_id = $1 AND direction = 'inbound'
+                                            AND answered_at IS NULL) AS waiting) w
+                     WHERE v.id = $1
+                     RETURNING v.turn_holder IS NULL",
+                    &[
+                        &conversation_id,
+                        &transcript::with(history, answer.exchange, now),
+                    ],
+                )
+                .await?
+                .get(0);
             tx.commit().await?;
             self.metrics
                 .turn_seconds
@@ -316,6 +332,9 @@ impl Turns {
             } else {
                 "answered"
             });
+            if released {
+                return Ok(Outcome::Done);
+            }
         }
     }
 
@@ -328,19 +347,14 @@ impl Turns {
         let budget = business
             .daily_budget_micro_usd
             .unwrap_or(self.settings.daily_budget_micro_usd);
-        let midnight = now
-            .to_zoned(business.time_zone.clone())
-            .start_of_day()
-            .map(|z| z.timestamp())
-            .unwrap_or(now);
+        let today = now.to_zoned(business.time_zone.clone()).date();
         let spent: i64 = client
-            .query_one(
-                "SELECT COALESCE(sum(cost_micro_usd), 0)::bigint FROM ai_usage
-                 WHERE organization_id = $1 AND created_at >= $2",
-                &[&business.id, &midnight],
+            .maybe_row(
+                "SELECT cost_micro_usd FROM ai_spend WHERE organization_id = $1 AND day = $2",
+                &[&business.id, &today],
             )
             .await?
-            .get(0);
+            .map_or(0, |row| row.get(0));
         Ok(spent >= budget)
     }
 
@@ -356,7 +370,7 @@ impl Turns {
     ) -> Result<(), TurnError> {
         let today = now.to_zoned(business.time_zone.clone()).date().to_string();
         let first = client
-            .execute(
+            .run(
                 "UPDATE conversations SET ai_context = jsonb_set(ai_context, '{budget_notice_on}', to_jsonb($2::text))
                  WHERE id = $1 AND ai_context->>'budget_notice_on' IS DISTINCT FROM $2",
                 &[&conversation_id, &today],
@@ -387,7 +401,7 @@ impl Turns {
     ) -> Result<(), TurnError> {
         let client = self.pool.get().await?;
         let row = client
-            .query_one(
+            .row(
                 "UPDATE conversations SET ai_failing_since = COALESCE(ai_failing_since, now())
                  WHERE id = $1
                  RETURNING ai_failing_since,
@@ -413,7 +427,7 @@ impl Turns {
             let who = person.name.clone().unwrap_or_else(|| person.wa_id.clone());
             let minutes = (waited.as_secs_f64() / 60.0).round() as u64;
             let owners = client
-                .query(
+                .rows(
                     "SELECT id, phone FROM staff
                      WHERE organization_id = $1 AND active AND role = 'owner' AND phone IS NOT NULL",
                     &[&business.id],
@@ -433,7 +447,7 @@ impl Turns {
             }
         }
         client
-            .execute(
+            .run(
                 "UPDATE conversations SET apology_sent_at = now() WHERE id = $1",
                 &[&conversation_id],
             )
@@ -448,7 +462,7 @@ async fn state(
     conversation_id: Uuid,
 ) -> Result<Option<State>, tokio_postgres::Error> {
     let row = client
-        .query_opt(
+        .maybe_row(
             "SELECT status = 'handed_off' AND (handed_off_until IS NULL OR handed_off_until > now()),
                     ai_context, flood_notice_at,
                     (SELECT count(*) FROM messages

@@ -1,6 +1,6 @@
 //! The inbound messages a turn answers, and what the model is shown of them.
 
-use deadpool_postgres::GenericClient;
+use cita_shared::db::Cached;
 use serde_json::{Value, json};
 use uuid::Uuid;
 
@@ -17,11 +17,11 @@ pub struct Pending {
 
 /// The conversation's unanswered inbound messages, in the order the person sent them.
 pub async fn load(
-    client: &impl GenericClient,
+    client: &impl Cached,
     conversation_id: Uuid,
 ) -> Result<Vec<Pending>, tokio_postgres::Error> {
     let rows = client
-        .query(
+        .rows(
             "SELECT id, wa_message_id, content_kind, body FROM messages
              WHERE conversation_id = $1 AND direction = 'inbound' AND answered_at IS NULL
              ORDER BY sent_by_person_at, created_at LIMIT $2",
@@ -41,12 +41,12 @@ pub async fn load(
 
 /// Marks messages answered, and how.
 pub async fn mark(
-    client: &impl GenericClient,
+    client: &impl Cached,
     ids: &[Uuid],
     handled_as: &str,
 ) -> Result<(), tokio_postgres::Error> {
     client
-        .execute(
+        .run(
             "UPDATE messages SET answered_at = now(), handled_as = $2
              WHERE id = ANY($1) AND answered_at IS NULL",
             &[&ids, &handled_as],

@@ -4,6 +4,7 @@
 //! duplicate request is harmless: the lease lets one turn run, and it finds the rest
 //! answered.
 
+use cita_shared::db::Cached;
 use std::time::Duration;
 
 use cita_shared::{
@@ -35,7 +36,7 @@ pub async fn sweep(
 ) -> Result<usize, SweepError> {
     let client = pool.get().await?;
     let rows = client
-        .query(
+        .rows(
             "SELECT DISTINCT m.organization_id, m.conversation_id
              FROM messages m JOIN conversations v ON v.id = m.conversation_id
              WHERE m.direction = 'inbound' AND m.answered_at IS NULL
