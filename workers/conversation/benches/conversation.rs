@@ -8,9 +8,10 @@
 //!    customer), a fake model that answers at once with one tool call to scheduling and
 //!    then text; latency from the POST to the reply's arrival at the fake Graph API.
 //!    `BENCH_TURNS` (default 1000).
-//! 2. Throughput: 200 conversations at once, each writing again as soon as it is
-//!    answered, with a fake model that takes 1 s per call; turns per second and the
-//!    worker's peak memory. `BENCH_ROUNDS` (default 10) turns per conversation.
+//! 2. Throughput: 100, then 200 conversations at once (the worker's turn concurrency is
+//!    200), each writing again as soon as it is answered, with a fake model that takes
+//!    1 s per call; turns per second, the worker's peak memory, and CPU per turn of every
+//!    process. `BENCH_ROUNDS` (default 10) turns per conversation.
 
 #![allow(clippy::print_stdout)]
 
@@ -220,80 +221,90 @@ async fn main() {
     );
     Cpu::now(pid).since(&cpu_before).print(turns);
 
-    // Phase 2: 200 conversations at once, 1 s per model call (text only).
+    // Phase 2: many conversations at once, 1 s per model call (text only): first half the
+    // configured concurrency, then all of it.
     model.respond_with(|_| {
         ModelReply::Slow(
             Duration::from_secs(1),
             Box::new(ModelReply::text("Anotado, ¿algo más?")),
         )
     });
-    let rss_before = memory_kib(pid, "VmRSS:");
-    let cpu_before = Cpu::now(pid);
-    let started = Instant::now();
-    let sampler = {
-        let stop = CancellationToken::new();
-        let peak = Arc::new(std::sync::atomic::AtomicU64::new(0));
-        let (s, p) = (stop.clone(), peak.clone());
-        tokio::spawn(async move {
-            while !s.is_cancelled() {
-                p.fetch_max(
-                    memory_kib(pid, "VmRSS:"),
-                    std::sync::atomic::Ordering::Relaxed,
-                );
-                tokio::time::sleep(Duration::from_millis(50)).await;
-            }
-        });
-        (stop, peak)
-    };
-    let mut tasks = tokio::task::JoinSet::new();
-    for c in 0..CONVERSATIONS {
-        let poster = poster.clone();
-        tasks.spawn(async move {
-            let wa_id = format!("52177{c:08}");
-            let mut last = Instant::now();
-            for round in 0..rounds {
-                poster
-                    .turn(&wa_id, 10_000_000 + (c * 1000 + round) as u64)
-                    .await;
-                last = Instant::now();
-            }
-            last
-        });
+    for (phase, conversations) in [CONVERSATIONS / 2, CONVERSATIONS].into_iter().enumerate() {
+        throughput(&poster, &shop, pid, phase, conversations, rounds).await;
     }
-    let mut finished = started;
-    while let Some(done) = tasks.join_next().await {
-        finished = finished.max(done.unwrap());
-    }
-    sampler.0.cancel();
-    let span = finished.duration_since(started).as_secs_f64();
-    let total = CONVERSATIONS * rounds;
-    println!(
-        "\n== throughput, {CONVERSATIONS} conversations at once, {rounds} turns each, model 1 s per call =="
-    );
-    println!(
-        "  {total} turns in {span:.1} s → {:.0} turns/s (ceiling with {CONVERSATIONS} turns at once and 1 s calls: {CONVERSATIONS}/s)",
-        total as f64 / span
-    );
-    println!(
-        "  cita-conversation resident memory: {:.1} MiB before, {:.1} MiB peak under load, {:.1} MiB peak overall",
-        rss_before as f64 / 1024.0,
-        sampler.1.load(std::sync::atomic::Ordering::Relaxed) as f64 / 1024.0,
-        memory_kib(pid, "VmHWM:") as f64 / 1024.0
-    );
-    let unanswered: i64 = shop
-        .scalar(
-            "SELECT count(*) FROM messages WHERE direction = 'inbound' AND answered_at IS NULL",
-            &[],
-        )
-        .await;
-    Cpu::now(pid).since(&cpu_before).print(total);
-    println!("  inbound messages left unanswered: {unanswered}");
 
     let _ = Command::new("kill")
         .args(["-TERM", &pid.to_string()])
         .status();
     let _ = child.wait();
     stop.cancel();
+}
+
+/// `conversations` customers at once, each writing again as soon as it is answered.
+async fn throughput(
+    poster: &Poster,
+    shop: &common::Shop,
+    pid: u32,
+    phase: usize,
+    conversations: usize,
+    rounds: usize,
+) {
+    let rss_before = memory_kib(pid, "VmRSS:");
+    let cpu_before = Cpu::now(pid);
+    let started = Instant::now();
+    let stop = CancellationToken::new();
+    let peak = Arc::new(std::sync::atomic::AtomicU64::new(0));
+    {
+        let (stop, peak) = (stop.clone(), peak.clone());
+        tokio::spawn(async move {
+            while !stop.is_cancelled() {
+                peak.fetch_max(
+                    memory_kib(pid, "VmRSS:"),
+                    std::sync::atomic::Ordering::Relaxed,
+                );
+                tokio::time::sleep(Duration::from_millis(50)).await;
+            }
+        });
+    }
+    let mut tasks = tokio::task::JoinSet::new();
+    for c in 0..conversations {
+        let poster = poster.clone();
+        tasks.spawn(async move {
+            let wa_id = format!("5217{phase}{c:08}");
+            for round in 0..rounds {
+                let n = 10_000_000 * (phase as u64 + 1) + (c * 1000 + round) as u64;
+                poster.turn(&wa_id, n).await;
+            }
+            Instant::now()
+        });
+    }
+    let mut finished = started;
+    while let Some(done) = tasks.join_next().await {
+        finished = finished.max(done.unwrap());
+    }
+    stop.cancel();
+    let span = finished.duration_since(started).as_secs_f64();
+    let total = conversations * rounds;
+    println!(
+        "\n== throughput, {conversations} conversations at once, {rounds} turns each, model 1 s per call =="
+    );
+    println!(
+        "  {total} turns in {span:.1} s → {:.0} turns/s (ceiling with {conversations} turns at once and 1 s calls: {conversations}/s)",
+        total as f64 / span
+    );
+    println!(
+        "  cita-conversation resident memory: {:.1} MiB before, {:.1} MiB peak under load",
+        rss_before as f64 / 1024.0,
+        peak.load(std::sync::atomic::Ordering::Relaxed) as f64 / 1024.0,
+    );
+    Cpu::now(pid).since(&cpu_before).print(total);
+    let unanswered: i64 = shop
+        .scalar(
+            "SELECT count(*) FROM messages WHERE direction = 'inbound' AND answered_at IS NULL",
+            &[],
+        )
+        .await;
+    println!("  inbound messages left unanswered: {unanswered}");
 }
 
 /// CPU milliseconds used so far by the conversation worker, this process (ingress,

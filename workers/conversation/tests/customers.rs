@@ -437,3 +437,38 @@ async fn two_replicas_never_run_one_conversation_at_the_same_time() {
     assert_eq!(seen, expected);
     assert_eq!(fleet.texts_now(CUSTOMER_WA).len(), arrivals.len());
 }
+
+#[tokio::test]
+async fn a_message_whose_turn_request_was_lost_is_picked_up_by_the_sweeper() {
+    let fleet = Fleet::start().await;
+    fleet
+        .model
+        .script([ModelReply::text("¡Perdón la demora! ¿En qué te ayudo?")]);
+    // Stored, but its turn request never published (a crash between the two).
+    let body = common::text_from(
+        CUSTOMER_WA,
+        "Ana",
+        "wamid.lost",
+        common::now_seconds(),
+        "¿Hola?",
+    );
+    cita_conversation::intake::apply(&fleet.shop.db.pool, &body, None)
+        .await
+        .unwrap();
+    tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+    assert!(fleet.texts_now(CUSTOMER_WA).is_empty());
+    let publisher = publisher(&fleet).await;
+    let requested = cita_conversation::turns::sweeper::sweep(
+        &fleet.shop.db.pool,
+        &publisher,
+        &fleet.broker.topology,
+        std::time::Duration::ZERO,
+    )
+    .await
+    .unwrap();
+    assert_eq!(requested, 1);
+    assert_eq!(
+        fleet.texts_to(CUSTOMER_WA, 1).await,
+        ["¡Perdón la demora! ¿En qué te ayudo?"]
+    );
+}
