@@ -472,3 +472,66 @@ async fn a_message_whose_turn_request_was_lost_is_picked_up_by_the_sweeper() {
         ["¡Perdón la demora! ¿En qué te ayudo?"]
     );
 }
+
+#[tokio::test]
+async fn a_customer_books_step_by_step_greeting_service_day_slot_name_confirmation() {
+    let fleet = Fleet::start().await;
+    let shop = &fleet.shop;
+    fleet.model.script([
+        ModelReply::text("¡Hola! Soy el asistente de Barbería El Centro. ¿Qué servicio te interesa?"),
+        ModelReply::text("Perfecto, un corte de cabello ($250, 45 min). ¿Para qué día?"),
+        ModelReply::tool("check_availability", json!({"service_id": shop.corte, "date_from": "2026-12-09"})),
+        ModelReply::text("El miércoles 9 tengo 10:00, 12:15 y 17:30. ¿Cuál te acomoda?"),
+        ModelReply::text("Va, 12:15. ¿A nombre de quién hago la cita?"),
+        ModelReply::tool(
+            "book_appointment",
+            json!({"service_id": shop.corte, "start_time": "2026-12-09T12:15", "customer_name": "Jorge"}),
+        ),
+        ModelReply::text("Listo, Jorge: corte de cabello el miércoles 9 de diciembre a las 12:15. ¡Te esperamos!"),
+    ]);
+    let steps = [
+        ("Hola", 1),
+        ("un corte", 2),
+        ("el miércoles", 3),
+        ("a las 12:15", 4),
+        ("Jorge", 5),
+    ];
+    for (text, replies) in steps {
+        fleet.say(CUSTOMER_WA, text).await;
+        fleet.texts_to(CUSTOMER_WA, replies).await;
+        fleet.settled().await;
+    }
+    let replies = fleet.texts_now(CUSTOMER_WA);
+    assert_eq!(
+        replies.last().unwrap(),
+        "Listo, Jorge: corte de cabello el miércoles 9 de diciembre a las 12:15. ¡Te esperamos!"
+    );
+    // The model saw every earlier step: the last call carries the whole conversation.
+    let requests = fleet.model.requests();
+    assert_eq!(requests.len(), 7);
+    let history = requests[6]["messages"].as_array().unwrap();
+    let said: Vec<String> = history
+        .iter()
+        .filter(|m| m["role"] == "user")
+        .flat_map(|m| m["content"].as_array().cloned().unwrap_or_default())
+        .filter_map(|b| b["text"].as_str().map(str::to_owned))
+        .collect();
+    assert_eq!(
+        said,
+        ["Hola", "un corte", "el miércoles", "a las 12:15", "Jorge"]
+    );
+    let booked: bool = shop
+        .scalar(
+            "SELECT starts_at = '2026-12-09T18:15:00Z' AND status = 'confirmed' FROM appointments",
+            &[],
+        )
+        .await;
+    assert!(booked);
+    let name: String = shop
+        .scalar(
+            "SELECT name FROM customers WHERE wa_id = $1",
+            &[&CUSTOMER_WA],
+        )
+        .await;
+    assert_eq!(name, "Jorge");
+}
