@@ -26,6 +26,8 @@ ALTER TABLE conversations
     -- whether the one apology for that outage went out.
     ADD COLUMN ai_failing_since timestamptz,
     ADD COLUMN apology_sent_at timestamptz,
+    -- When the failed turn's delayed retry is due (the sweeper leaves it alone until then).
+    ADD COLUMN turn_retry_at timestamptz,
     -- The last "too many messages" answer, so a flood is answered once.
     ADD COLUMN flood_notice_at timestamptz;
 

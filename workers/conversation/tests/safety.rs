@@ -166,6 +166,17 @@ async fn a_model_outage_apologizes_once_loses_nothing_and_completes_when_the_mod
         )
         .await;
     assert_eq!(waiting, 1, "the message waits, unanswered, not lost");
+    // The sweeper leaves a turn whose delayed retry is pending alone.
+    let publisher = publisher(&fleet).await;
+    let swept = cita_conversation::turns::sweeper::sweep(
+        &fleet.shop.db.pool,
+        &publisher,
+        &fleet.broker.topology,
+        Duration::ZERO,
+    )
+    .await
+    .unwrap();
+    assert_eq!(swept, 0);
 
     // A second failure of the same outage does not apologize again.
     let parked = fleet.broker.drain("conversation.turns.retry.15s").await;
@@ -334,4 +345,84 @@ async fn a_spent_daily_budget_stops_the_model_and_says_so_once() {
     tokio::time::sleep(Duration::from_millis(300)).await;
     assert_eq!(fleet.texts_now(CUSTOMER_WA).len(), 1, "said once a day");
     assert!(fleet.model.requests().is_empty());
+}
+
+#[tokio::test]
+async fn an_empty_or_cut_off_answer_is_remembered_as_the_words_sent_so_history_stays_valid() {
+    let fleet = Fleet::start().await;
+    fleet.model.script([
+        ModelReply::message(vec![], "end_turn"),
+        ModelReply::message(
+            vec![json!({"type": "tool_use", "id": "", "name": "get_my_appointments", "input": {}})],
+            "max_tokens",
+        ),
+        ModelReply::text("¿Para qué servicio?"),
+    ]);
+    for (n, text) in ["Hola", "¿Sigues?", "Quiero cita"].iter().enumerate() {
+        fleet.say(CUSTOMER_WA, text).await;
+        fleet.texts_to(CUSTOMER_WA, n + 1).await;
+        fleet.settled().await;
+    }
+    let fallback = cita_conversation::replies::fallback();
+    assert_eq!(
+        fleet.texts_now(CUSTOMER_WA),
+        [fallback, fallback, "¿Para qué servicio?"]
+    );
+    let history = fleet.model.requests()[2]["messages"]
+        .as_array()
+        .unwrap()
+        .clone();
+    assert_eq!(history.len(), 5);
+    for answer in [&history[1], &history[3]] {
+        assert_eq!(
+            answer["content"],
+            json!([{"type": "text", "text": fallback}]),
+            "{answer}"
+        );
+    }
+}
+
+#[tokio::test]
+async fn a_bad_request_with_a_transcript_is_tried_again_without_it() {
+    let fleet = Fleet::start().await;
+    fleet.model.script([ModelReply::text("¡Hola!")]);
+    fleet.say(CUSTOMER_WA, "Hola").await;
+    fleet.texts_to(CUSTOMER_WA, 1).await;
+    fleet.settled().await;
+    fleet.model.script([
+        ModelReply::error(400, "invalid_request_error"),
+        ModelReply::text("Claro, ¿qué día?"),
+    ]);
+    fleet.say(CUSTOMER_WA, "Quiero cita").await;
+    assert_eq!(fleet.texts_to(CUSTOMER_WA, 2).await[1], "Claro, ¿qué día?");
+    let requests = fleet.model.requests();
+    assert_eq!(
+        requests[1]["messages"].as_array().unwrap().len(),
+        3,
+        "with the transcript"
+    );
+    assert_eq!(
+        requests[2]["messages"].as_array().unwrap().len(),
+        1,
+        "without it"
+    );
+    assert_eq!(fleet.broker.count("conversation.turns.dead").await, 0);
+}
+
+async fn publisher(fleet: &Fleet) -> std::sync::Arc<cita_shared::amqp::Publisher> {
+    let ready = cita_shared::admin::Health::default().register("amqp");
+    let (publisher, _task) = cita_shared::amqp::Publisher::start(
+        cita_shared::secret::Secret::new(fleet.broker.url.clone()),
+        fleet.broker.topology.clone(),
+        cita_shared::amqp::PublisherOptions {
+            connection_name: "test".into(),
+            confirm_timeout: Duration::from_secs(5),
+            channels: 1,
+        },
+        ready.clone(),
+    );
+    while !ready.get() {
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    publisher
 }

@@ -141,6 +141,30 @@ async fn the_owner_changes_the_hours_of_the_days_given_only() {
     assert_eq!(days[5], saturday);
     assert!(days[6].intervals.is_empty(), "closed on Sunday");
     assert_eq!(days[0].intervals.len(), 2, "Monday unchanged");
+    assert_eq!(days[0].intervals[0].opens, time(10, 0, 0, 0));
+    // Monday's morning and afternoon given apart are one day.
+    let morning = DayHours {
+        weekday: 1,
+        intervals: vec![Interval {
+            opens: time(9, 0, 0, 0),
+            closes: time(13, 0, 0, 0),
+        }],
+    };
+    let afternoon = DayHours {
+        weekday: 1,
+        intervals: vec![Interval {
+            opens: time(16, 0, 0, 0),
+            closes: time(20, 0, 0, 0),
+        }],
+    };
+    let Ok(Outcome::Hours { days }) = outcome(
+        shop.scheduler
+            .handle(request(vec![morning, afternoon], "split"))
+            .await,
+    ) else {
+        panic!()
+    };
+    assert_eq!(days[0].intervals.len(), 2, "{:?}", days[0]);
     let bad = DayHours {
         weekday: 1,
         intervals: vec![

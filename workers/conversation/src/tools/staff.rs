@@ -215,7 +215,8 @@ async fn conversation_of(
     let row = client
         .maybe_row(
             "SELECT id, wa_id, last_inbound_at > now() - interval '24 hours'
-             FROM conversations WHERE organization_id = $1 AND customer_id = $2",
+             FROM conversations WHERE organization_id = $1 AND customer_id = $2
+             ORDER BY last_inbound_at DESC NULLS LAST LIMIT 1",
             &[&call.business.id, &customer_id],
         )
         .await
@@ -243,8 +244,10 @@ pub async fn message_customer(
             "ese cliente no ha escrito en las últimas 24 horas; WhatsApp solo permite plantillas, así que el mensaje no se puede enviar".into(),
         ));
     }
+    // The text is part of the id: a retried turn that words the message differently
+    // sends what it says now rather than being dropped as a duplicate.
     let command = Command::SendV1(Outgoing {
-        command_id: derived_id(&call.idempotency_key),
+        command_id: derived_id(&format!("{}:{text}", call.idempotency_key)),
         organization_id: call.business.id,
         to: wa_id,
         conversation_id: Some(conversation_id),

@@ -73,16 +73,13 @@ impl Dialogue<'_> {
             .push(json!({"role": "user", "content": user_content}));
         let mut calls_per_tool: HashMap<String, u32> = HashMap::new();
         let mut handed_off = false;
-        for iteration in 0..settings.max_iterations {
-            // The lease was just claimed for the first call.
-            if iteration > 0 {
-                self.renew().await?;
-            }
+        for _ in 0..settings.max_iterations {
+            self.renew().await?;
             let response = self.call(&request).await?;
             request
                 .messages
                 .push(json!({"role": "assistant", "content": response.content}));
-            match response.stop {
+            match &response.stop {
                 StopReason::ToolUse => {
                     let mut results = Vec::new();
                     for block in &response.blocks {
@@ -91,6 +88,8 @@ impl Dialogue<'_> {
                         };
                         let n = calls_per_tool.entry(name.clone()).or_default();
                         *n += 1;
+                        // The same call of a retried turn (same messages, tool and place)
+                        // gets the first result back instead of acting twice.
                         let call = Call {
                             business: self.business,
                             person: self.person,
@@ -126,13 +125,26 @@ impl Dialogue<'_> {
                         )
                         .await;
                 }
-                _ => {
+                stop => {
                     let text = response.text();
                     let text = if text.is_empty() {
                         replies::fallback().to_owned()
                     } else {
                         text
                     };
+                    // What is remembered must be valid history for the next request: an
+                    // empty answer, or one cut off (max_tokens) in the middle of a tool
+                    // call, would make every later request a 400. Those are remembered
+                    // as the words actually sent.
+                    let clean = *stop == StopReason::EndTurn
+                        && !response.content.is_empty()
+                        && !response
+                            .blocks
+                            .iter()
+                            .any(|b| matches!(b, Block::ToolUse { .. }));
+                    if !clean && let Some(last) = request.messages.last_mut() {
+                        *last = json!({"role": "assistant", "content": [{"type": "text", "text": text}]});
+                    }
                     return Ok(Answer {
                         text,
                         exchange: request.messages.split_off(first_new),

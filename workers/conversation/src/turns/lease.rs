@@ -2,9 +2,10 @@
 //! connection during the model call: a lease on the conversation row (holder + expiry).
 //! A crashed holder's lease simply runs out.
 //!
-//! Releasing is conditional on nothing waiting: a message stored while the turn ran is
-//! either seen by the release (which then fails, and the holder runs another turn) or
-//! committed after it (and its own turn request then finds the lease free).
+//! Releasing is conditional on nothing waiting, checked under the conversation's row
+//! lock: a message stored while the turn ran is either seen by the release (which then
+//! fails, and the holder runs another turn) or committed after it (and its own turn
+//! request then finds the lease free).
 
 use std::time::Duration;
 
@@ -62,29 +63,47 @@ pub enum Release {
 }
 
 pub async fn release_if_idle(
-    client: &impl Cached,
+    client: &mut deadpool_postgres::Client,
     conversation_id: Uuid,
     holder: Uuid,
 ) -> Result<Release, tokio_postgres::Error> {
-    let row = client
+    let tx = client.transaction().await?;
+    // The row lock first: an intake storing a message for this conversation holds it
+    // until it commits, so the check below (a statement of its own, with a fresh
+    // snapshot) sees that message, or the intake runs after the release and its turn
+    // finds the lease free.
+    let held = tx
         .maybe_row(
-            "WITH released AS (
-                 UPDATE conversations SET turn_holder = NULL, turn_lease_until = NULL
-                 WHERE id = $1 AND turn_holder = $2
-                   AND NOT EXISTS (SELECT 1 FROM messages
-                                   WHERE conversation_id = $1 AND direction = 'inbound'
-                                     AND answered_at IS NULL)
-                 RETURNING 1)
-             SELECT EXISTS (SELECT 1 FROM released),
-                    EXISTS (SELECT 1 FROM conversations WHERE id = $1 AND turn_holder = $2)",
+            "SELECT 1 FROM conversations WHERE id = $1 AND turn_holder = $2 FOR UPDATE",
             &[&conversation_id, &holder],
         )
         .await?;
-    Ok(match row.map(|r| (r.get(0), r.get(1))) {
-        Some((true, _)) => Release::Released,
-        Some((false, true)) => Release::MoreWork,
-        _ => Release::Lost,
-    })
+    if held.is_none() {
+        return Ok(Release::Lost);
+    }
+    let waiting: bool = tx
+        .row(
+            "SELECT EXISTS (SELECT 1 FROM messages
+                            WHERE conversation_id = $1 AND direction = 'inbound'
+                              AND answered_at IS NULL)",
+            &[&conversation_id],
+        )
+        .await?
+        .get(0);
+    if waiting {
+        return Ok(Release::MoreWork);
+    }
+    // Nothing waits: whatever outage this conversation went through is over for it.
+    tx.run(
+        "UPDATE conversations
+         SET turn_holder = NULL, turn_lease_until = NULL,
+             ai_failing_since = NULL, apology_sent_at = NULL, turn_retry_at = NULL
+         WHERE id = $1",
+        &[&conversation_id],
+    )
+    .await?;
+    tx.commit().await?;
+    Ok(Release::Released)
 }
 
 /// Gives the lease up whatever is waiting (a turn that failed and is retried later).

@@ -100,10 +100,12 @@ struct State {
 }
 
 impl Turns {
-    /// Long enough for every try of one model call plus its tools; renewed before each
-    /// call.
+    /// Long enough for every try of one model call, the backoff between tries (at most
+    /// 8 s each) and the tools that follow (a few RPCs of at most 10 s); renewed before
+    /// each call.
     fn lease(&self) -> Duration {
-        self.settings.call_timeout * self.settings.attempts + Duration::from_secs(30)
+        (self.settings.call_timeout + Duration::from_secs(8)) * self.settings.attempts
+            + Duration::from_secs(60)
     }
 
     /// Runs the turn of `turn.conversation_id` if no other worker is running it.
@@ -134,15 +136,17 @@ impl Turns {
 
     async fn answer_all(&self, turn: &Turn, holder: Uuid) -> Result<Outcome, TurnError> {
         let conversation_id = turn.conversation_id;
+        // Set once the remembered transcript was dropped after a 400.
+        let mut forgot_history = false;
         loop {
             let now = (self.clock)();
-            let client = self.pool.get().await?;
+            let mut client = self.pool.get().await?;
             let business = context::business(&client, turn.organization_id).await?;
             let person = context::person(&client, turn.organization_id, conversation_id).await?;
             let state = state(&client, conversation_id).await?;
             let waiting = pending::load(&client, conversation_id).await?;
             if waiting.is_empty() {
-                match lease::release_if_idle(&client, conversation_id, holder).await? {
+                match lease::release_if_idle(&mut client, conversation_id, holder).await? {
                     Release::MoreWork => continue,
                     Release::Released | Release::Lost => return Ok(Outcome::Done),
                 }
@@ -247,6 +251,22 @@ impl Turns {
                     self.metrics.turn("lease_lost");
                     return Ok(Outcome::Done);
                 }
+                Err(DialogueError::Model(error @ CallError::BadRequest { .. }))
+                    if !forgot_history && !history.is_empty() =>
+                {
+                    // The remembered transcript may be what the API refuses; without it
+                    // the person still gets an answer.
+                    tracing::error!(%error, %conversation_id, "the model API refused our request; trying again without the transcript");
+                    let client = self.pool.get().await?;
+                    client
+                        .run(
+                            "UPDATE conversations SET ai_context = '{}' WHERE id = $1",
+                            &[&conversation_id],
+                        )
+                        .await?;
+                    forgot_history = true;
+                    continue;
+                }
                 Err(DialogueError::Model(error @ CallError::BadRequest { .. })) => {
                     tracing::error!(%error, %conversation_id, "the model API refused our request; the turn is dead-lettered");
                     let client = self.pool.get().await?;
@@ -257,8 +277,15 @@ impl Turns {
                 }
                 Err(DialogueError::Model(error)) => {
                     tracing::warn!(%error, %conversation_id, attempt = turn.attempt, "the model is unavailable; the turn is retried later");
-                    self.failing(&sender, &business, &person, conversation_id, now)
-                        .await?;
+                    self.failing(
+                        &sender,
+                        &business,
+                        &person,
+                        conversation_id,
+                        turn.attempt,
+                        now,
+                    )
+                    .await?;
                     self.metrics.turn("retry_later");
                     return Ok(Outcome::RetryLater);
                 }
@@ -276,7 +303,9 @@ impl Turns {
             let row = tx
                 .maybe_row(
                     "SELECT status = 'handed_off' AND (handed_off_until IS NULL OR handed_off_until > now())
-                     FROM conversations WHERE id = $1 AND turn_holder = $2 FOR UPDATE",
+                     FROM conversations
+                     WHERE id = $1 AND turn_holder = $2 AND turn_lease_until > now()
+                     FOR UPDATE",
                     &[&conversation_id, &holder],
                 )
                 .await?;
@@ -292,9 +321,12 @@ impl Turns {
                 self.metrics.turn("dropped_taken_over");
                 continue;
             }
+            // Keyed by every message it answers: a turn run again over more messages (one
+            // arrived after a crash) is a new reply, not a duplicate of the lost one.
+            let answered: Vec<&str> = waiting.iter().map(|m| m.wamid.as_str()).collect();
             sender
                 .text(
-                    &format!("reply:{turn_key}"),
+                    &format!("reply:{}", answered.join(",")),
                     &person.wa_id,
                     conversation_id,
                     &answer.text,
@@ -308,7 +340,7 @@ impl Turns {
                 .row(
                     "UPDATE conversations v
                      SET ai_context = $2, ai_failing_since = NULL, apology_sent_at = NULL,
-                         updated_at = now(),
+                         turn_retry_at = NULL, updated_at = now(),
                          turn_holder = CASE WHEN w.waiting THEN v.turn_holder END,
                          turn_lease_until = CASE WHEN w.waiting THEN v.turn_lease_until END
                      FROM (SELECT EXISTS (SELECT 1 FROM messages
@@ -397,18 +429,22 @@ impl Turns {
         business: &context::Business,
         person: &context::Person,
         conversation_id: Uuid,
+        attempt: u32,
         now: Timestamp,
     ) -> Result<(), TurnError> {
         let client = self.pool.get().await?;
+        let retry_in = tier_of(TURN_RETRY_TIERS, attempt + 1).delay_ms;
         let row = client
             .row(
-                "UPDATE conversations SET ai_failing_since = COALESCE(ai_failing_since, now())
+                "UPDATE conversations
+                 SET ai_failing_since = COALESCE(ai_failing_since, now()),
+                     turn_retry_at = now() + make_interval(secs => $2::float8 / 1000)
                  WHERE id = $1
                  RETURNING ai_failing_since,
                            apology_sent_at IS NOT NULL AND apology_sent_at >= ai_failing_since,
                            (SELECT min(created_at) FROM messages
                             WHERE conversation_id = $1 AND direction = 'inbound' AND answered_at IS NULL)",
-                &[&conversation_id],
+                &[&conversation_id, &f64::from(retry_in)],
             )
             .await?;
         let since: Timestamp = row.get(0);

@@ -42,9 +42,9 @@ pub async fn sweep(
              WHERE m.direction = 'inbound' AND m.answered_at IS NULL
                AND m.created_at < now() - make_interval(secs => $1)
                AND (v.turn_lease_until IS NULL OR v.turn_lease_until < now())
-               -- Failing turns come back through their delay queues; only long-silent
-               -- ones are picked up here.
-               AND (v.ai_failing_since IS NULL OR v.ai_failing_since < now() - interval '10 minutes')
+               -- A failed turn comes back through its delay queue; it is picked up here
+               -- only if that retry is long overdue (lost).
+               AND (v.turn_retry_at IS NULL OR v.turn_retry_at < now() - interval '2 minutes')
              LIMIT 500",
             &[&after.as_secs_f64()],
         )

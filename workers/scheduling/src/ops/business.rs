@@ -101,15 +101,20 @@ pub async fn add_staff(scheduler: &Scheduler, request: AddStaffRequest) -> Resul
             .await?;
             tx.run("DELETE FROM staff_services WHERE staff_id = $1", &[&id])
                 .await?;
+            let service_type_ids = request.service_type_ids.clone().map(|mut ids| {
+                ids.sort();
+                ids.dedup();
+                ids
+            });
             let assigned = tx
                 .run(
                     "INSERT INTO staff_services (organization_id, staff_id, service_type_id)
                      SELECT $1, $2, id FROM service_types
                      WHERE organization_id = $1 AND active AND ($3::uuid[] IS NULL OR id = ANY($3))",
-                    &[&org_id, &id, &request.service_type_ids],
+                    &[&org_id, &id, &service_type_ids],
                 )
                 .await?;
-            if let Some(ids) = &request.service_type_ids
+            if let Some(ids) = &service_type_ids
                 && assigned != ids.len() as u64
             {
                 return Err(Error::not_found("one of the services"));
@@ -171,7 +176,15 @@ pub async fn set_hours(
             if request.days.is_empty() {
                 return Err(Error::invalid("no days given"));
             }
+            // A weekday given twice (its morning and its afternoon apart) is one day.
+            let mut days: Vec<DayHours> = Vec::new();
             for day in &request.days {
+                match days.iter_mut().find(|d| d.weekday == day.weekday) {
+                    Some(same) => same.intervals.extend(day.intervals.iter().copied()),
+                    None => days.push(day.clone()),
+                }
+            }
+            for day in &days {
                 check_day(day)?;
             }
             let location: Uuid = tx
@@ -182,7 +195,7 @@ pub async fn set_hours(
                 .await?
                 .ok_or_else(|| Error::not_found("location"))?
                 .get(0);
-            for day in &request.days {
+            for day in &days {
                 let weekday = i16::from(day.weekday);
                 tx.run(
                     "DELETE FROM business_hours WHERE organization_id = $1 AND weekday = $2",
