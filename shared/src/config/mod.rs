@@ -126,6 +126,47 @@ pub struct OutboundSettings {
     pub max_attempts: u32,
 }
 
+/// Every `CITA_*` variable the binaries read (besides `CITA_CONFIG_FILE`), for checks of
+/// deployment files and of README's table; one per field of the sources below.
+pub const VARIABLES: &[&str] = &[
+    "CITA_ADMIN_ADDR",
+    "CITA_AI_APOLOGY_AFTER_MS",
+    "CITA_AI_ATTEMPTS",
+    "CITA_AI_CALL_TIMEOUT_MS",
+    "CITA_AI_DAILY_BUDGET_USD",
+    "CITA_AI_MAX_ITERATIONS",
+    "CITA_AI_MAX_TOKENS",
+    "CITA_AMQP_PREFIX",
+    "CITA_AMQP_URL",
+    "CITA_ANTHROPIC_API_KEY",
+    "CITA_ANTHROPIC_BASE_URL",
+    "CITA_ANTHROPIC_MODEL",
+    "CITA_ANTHROPIC_PRICES",
+    "CITA_DATABASE_POOL_SIZE",
+    "CITA_DATABASE_URL",
+    "CITA_FLOOD_MESSAGES_PER_MINUTE",
+    "CITA_GRAPH_API_BASE",
+    "CITA_GRAPH_API_VERSION",
+    "CITA_GRAPH_TIMEOUT_MS",
+    "CITA_LISTEN_ADDR",
+    "CITA_LOG_FORMAT",
+    "CITA_MAX_BODY_BYTES",
+    "CITA_META_APP_SECRET",
+    "CITA_META_VERIFY_TOKEN",
+    "CITA_OUTBOUND_MAX_ATTEMPTS",
+    "CITA_OUTBOUND_NUMBER_BURST",
+    "CITA_OUTBOUND_NUMBER_RATE",
+    "CITA_OUTBOUND_PAIR_BURST",
+    "CITA_OUTBOUND_PAIR_INTERVAL_MS",
+    "CITA_PREFETCH",
+    "CITA_PUBLISH_TIMEOUT_MS",
+    "CITA_REDIS_URL",
+    "CITA_REJECTED_RETENTION_HOURS",
+    "CITA_SECRETS_KEY",
+    "CITA_SHUTDOWN_TIMEOUT_MS",
+    "CITA_TURN_CONCURRENCY",
+];
+
 /// The shape of the sources before validation. Field names are the environment variable
 /// names without the `CITA_` prefix, lowercased.
 #[derive(Deserialize)]
@@ -672,5 +713,20 @@ mod tests {
         )
         .unwrap_err();
         assert!(err.to_string().contains("CITA_AI_MAX_ITERATIONS"), "{err}");
+    }
+
+    #[test]
+    fn the_readme_documents_exactly_the_variables_the_binaries_read() {
+        let readme = include_str!("../../../README.md");
+        let mut documented: Vec<&str> = readme
+            .lines()
+            .filter_map(|l| l.strip_prefix("| `"))
+            .filter_map(|l| l.split('`').next())
+            .filter(|name| name.starts_with("CITA_"))
+            .collect();
+        documented.sort_unstable();
+        let mut read = VARIABLES.to_vec();
+        read.sort_unstable();
+        assert_eq!(documented, read);
     }
 }
