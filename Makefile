@@ -8,7 +8,7 @@ export CITA_META_VERIFY_TOKEN ?= dev-verify-token
 # A development key for sealing access tokens; never use it with real tokens.
 export CITA_SECRETS_KEY ?= dev:00000000000000000000000000000000000000000000000000000000000000de
 
-.PHONY: help run test bench lint migrate seed set-token services
+.PHONY: help run test bench lint migrate seed set-token replay services
 
 help:
 	@echo "make run      migrate, seed the demo barbershop, run the ingress (127.0.0.1:8080), scheduling, outbound, reminders"
@@ -18,6 +18,7 @@ help:
 	@echo "make lint     rustfmt and clippy, warnings are errors"
 	@echo "make migrate  apply pending migrations to CITA_DATABASE_URL"
 	@echo "make set-token ORGANIZATION=<slug> [PHONE_NUMBER_ID=<id>] < token-file   store a WhatsApp access token"
+	@echo "make replay QUEUE=<work queue> [LIMIT=<n>]   move dead-lettered messages back to work after a fix"
 
 services:
 	@deploy/local-services.sh check
@@ -59,3 +60,7 @@ seed: services
 set-token: services
 	@test -n "$(ORGANIZATION)" || { echo "usage: make set-token ORGANIZATION=<slug> [PHONE_NUMBER_ID=<id>] < token-file"; exit 2; }
 	@cargo run -q --bin cita-outbound -- set-token $(ORGANIZATION) $(PHONE_NUMBER_ID)
+
+replay: services
+	@test -n "$(QUEUE)" || { echo "usage: make replay QUEUE=<work queue> [LIMIT=<n>]"; exit 2; }
+	@cargo run -q --bin cita-replay -- $(QUEUE) $(LIMIT)

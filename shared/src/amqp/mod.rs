@@ -4,6 +4,7 @@
 pub mod connection;
 pub mod consumer;
 mod publisher;
+pub mod replay;
 pub mod rpc;
 pub mod topology;
 

@@ -21,6 +21,7 @@ pub enum Component {
     Outbound,
     Reminders,
     Migrate,
+    Replay,
 }
 
 impl Component {
@@ -32,6 +33,7 @@ impl Component {
             Component::Outbound => "cita-outbound",
             Component::Reminders => "cita-reminders",
             Component::Migrate => "cita-migrate",
+            Component::Replay => "cita-replay",
         }
     }
 
@@ -42,8 +44,8 @@ impl Component {
             Component::Conversation => 9103,
             Component::Outbound => 9104,
             Component::Reminders => 9105,
-            // Migrate runs to completion and serves nothing; the port is never bound.
-            Component::Migrate => 9100,
+            // These run to completion and serve nothing; the port is never bound.
+            Component::Migrate | Component::Replay => 9100,
         };
         SocketAddr::from(([127, 0, 0, 1], port))
     }
