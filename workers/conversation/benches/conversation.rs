@@ -135,14 +135,16 @@ async fn main() {
         (addr, admin_addr)
     };
     let conversation_admin = format!("127.0.0.1:{}", free_port());
-    let mut child = Command::new(env!("CARGO_BIN_EXE_cita-conversation"))
-        .envs(&env)
-        .env("CITA_ADMIN_ADDR", &conversation_admin)
-        .env("RUST_LOG", "warn")
-        .stdout(Stdio::null())
-        .spawn()
-        .unwrap();
-    let pid = child.id();
+    let worker = Worker(
+        Command::new(env!("CARGO_BIN_EXE_cita-conversation"))
+            .envs(&env)
+            .env("CITA_ADMIN_ADDR", &conversation_admin)
+            .env("RUST_LOG", "warn")
+            .stdout(Stdio::null())
+            .spawn()
+            .unwrap(),
+    );
+    let pid = worker.0.id();
 
     // Route every text reply at the fake Graph API to whoever waits for that customer.
     let waiting: Waiting = Arc::default();
@@ -233,11 +235,20 @@ async fn main() {
         throughput(&poster, &shop, pid, phase, conversations, rounds).await;
     }
 
-    let _ = Command::new("kill")
-        .args(["-TERM", &pid.to_string()])
-        .status();
-    let _ = child.wait();
+    drop(worker);
     stop.cancel();
+}
+
+/// The worker process, stopped with SIGTERM when the bench ends — or fails half-way.
+struct Worker(std::process::Child);
+
+impl Drop for Worker {
+    fn drop(&mut self) {
+        let _ = Command::new("kill")
+            .args(["-TERM", &self.0.id().to_string()])
+            .status();
+        let _ = self.0.wait();
+    }
 }
 
 /// `conversations` customers at once, each writing again as soon as it is answered.
