@@ -10,7 +10,8 @@
 use crate::contracts::outbound::{Message, Parameter, Template};
 use jiff::{Timestamp, tz::TimeZone};
 
-const WEEKDAYS: [&str; 7] = [
+/// Weekday names, Monday first (ISO weekday − 1).
+pub const WEEKDAYS: [&str; 7] = [
     "lunes",
     "martes",
     "miércoles",

@@ -23,82 +23,36 @@ pub trait Cached {
     async fn run(&self, sql: &str, params: Params<'_>) -> Result<u64, tokio_postgres::Error>;
 }
 
-impl Cached for Transaction<'_> {
-    async fn statement(&self, sql: &str) -> Result<Statement, tokio_postgres::Error> {
-        self.prepare_cached(sql).await
-    }
+/// Every connection type forwards to the same statement-cached calls.
+macro_rules! cached {
+    ($($client:ty),+) => {$(
+        impl Cached for $client {
+            async fn statement(&self, sql: &str) -> Result<Statement, tokio_postgres::Error> {
+                self.prepare_cached(sql).await
+            }
 
-    async fn rows(&self, sql: &str, params: Params<'_>) -> Result<Vec<Row>, tokio_postgres::Error> {
-        self.query(&self.statement(sql).await?, params).await
-    }
+            async fn rows(&self, sql: &str, params: Params<'_>) -> Result<Vec<Row>, tokio_postgres::Error> {
+                self.query(&self.statement(sql).await?, params).await
+            }
 
-    async fn row(&self, sql: &str, params: Params<'_>) -> Result<Row, tokio_postgres::Error> {
-        self.query_one(&self.statement(sql).await?, params).await
-    }
+            async fn row(&self, sql: &str, params: Params<'_>) -> Result<Row, tokio_postgres::Error> {
+                self.query_one(&self.statement(sql).await?, params).await
+            }
 
-    async fn maybe_row(
-        &self,
-        sql: &str,
-        params: Params<'_>,
-    ) -> Result<Option<Row>, tokio_postgres::Error> {
-        self.query_opt(&self.statement(sql).await?, params).await
-    }
+            async fn maybe_row(
+                &self,
+                sql: &str,
+                params: Params<'_>,
+            ) -> Result<Option<Row>, tokio_postgres::Error> {
+                self.query_opt(&self.statement(sql).await?, params).await
+            }
 
-    async fn run(&self, sql: &str, params: Params<'_>) -> Result<u64, tokio_postgres::Error> {
-        self.execute(&self.statement(sql).await?, params).await
-    }
+            async fn run(&self, sql: &str, params: Params<'_>) -> Result<u64, tokio_postgres::Error> {
+                self.execute(&self.statement(sql).await?, params).await
+            }
+        }
+    )+};
 }
 
-/// Reads that need no transaction (availability) save its BEGIN and ROLLBACK.
-impl Cached for ClientWrapper {
-    async fn statement(&self, sql: &str) -> Result<Statement, tokio_postgres::Error> {
-        self.prepare_cached(sql).await
-    }
-
-    async fn rows(&self, sql: &str, params: Params<'_>) -> Result<Vec<Row>, tokio_postgres::Error> {
-        self.query(&self.statement(sql).await?, params).await
-    }
-
-    async fn row(&self, sql: &str, params: Params<'_>) -> Result<Row, tokio_postgres::Error> {
-        self.query_one(&self.statement(sql).await?, params).await
-    }
-
-    async fn maybe_row(
-        &self,
-        sql: &str,
-        params: Params<'_>,
-    ) -> Result<Option<Row>, tokio_postgres::Error> {
-        self.query_opt(&self.statement(sql).await?, params).await
-    }
-
-    async fn run(&self, sql: &str, params: Params<'_>) -> Result<u64, tokio_postgres::Error> {
-        self.execute(&self.statement(sql).await?, params).await
-    }
-}
-
-/// A pooled connection, as its wrapper.
-impl Cached for Client {
-    async fn statement(&self, sql: &str) -> Result<Statement, tokio_postgres::Error> {
-        self.prepare_cached(sql).await
-    }
-
-    async fn rows(&self, sql: &str, params: Params<'_>) -> Result<Vec<Row>, tokio_postgres::Error> {
-        self.query(&self.statement(sql).await?, params).await
-    }
-
-    async fn row(&self, sql: &str, params: Params<'_>) -> Result<Row, tokio_postgres::Error> {
-        self.query_one(&self.statement(sql).await?, params).await
-    }
-
-    async fn maybe_row(
-        &self,
-        sql: &str,
-        params: Params<'_>,
-    ) -> Result<Option<Row>, tokio_postgres::Error> {
-        self.query_opt(&self.statement(sql).await?, params).await
-    }
-
-    async fn run(&self, sql: &str, params: Params<'_>) -> Result<u64, tokio_postgres::Error> {
-        self.execute(&self.statement(sql).await?, params).await
-    }
-}
+// A transaction, a bare connection (reads without a transaction), a pooled connection.
+cached!(Transaction<'_>, ClientWrapper, Client);

@@ -283,7 +283,8 @@ fn graph_error(status: u16, code: i64, message: &str) -> Response<Body> {
     )
 }
 
-fn respond(status: StatusCode, body: Value) -> Response<Body> {
+/// A JSON response with `status`; the fakes' common answer.
+pub(super) fn respond(status: StatusCode, body: Value) -> Response<Body> {
     let mut response = Response::new(Full::new(Bytes::from(body.to_string())));
     *response.status_mut() = status;
     response.headers_mut().insert(

@@ -11,8 +11,7 @@ use std::{
     time::{Duration, Instant},
 };
 
-use bytes::Bytes;
-use http_body_util::{BodyExt, Full};
+use http_body_util::BodyExt;
 use hyper::{Request, Response, StatusCode, body::Incoming};
 use serde_json::{Value, json};
 use tokio::net::TcpListener;
@@ -260,13 +259,9 @@ fn error(status: u16, error_type: &str, message: &str, n: u64) -> Response<Body>
 }
 
 fn respond(status: u16, body: Value, n: u64) -> Response<Body> {
-    let mut response = Response::new(Full::new(Bytes::from(body.to_string())));
-    *response.status_mut() = StatusCode::from_u16(status).unwrap_or(StatusCode::BAD_REQUEST);
+    let status = StatusCode::from_u16(status).unwrap_or(StatusCode::BAD_REQUEST);
+    let mut response = super::graph::respond(status, body);
     let headers = response.headers_mut();
-    headers.insert(
-        hyper::header::CONTENT_TYPE,
-        hyper::header::HeaderValue::from_static("application/json"),
-    );
     if let Ok(id) = format!("req_fake_{n}").parse() {
         headers.insert("request-id", id);
     }

@@ -9,16 +9,6 @@ use sha2::{Digest, Sha256};
 
 use crate::context::{Business, Person, Persona};
 
-const WEEKDAYS: [&str; 7] = [
-    "lunes",
-    "martes",
-    "miércoles",
-    "jueves",
-    "viernes",
-    "sábado",
-    "domingo",
-];
-
 pub fn system(business: &Business, person: &Person, now: Timestamp) -> Vec<Value> {
     vec![
         json!({"type": "text", "text": stable(business, person.persona),
@@ -63,7 +53,7 @@ fn stable(business: &Business, persona: Persona) -> String {
         ));
     }
     text.push_str("\nHorario del negocio:\n");
-    for (day, name) in WEEKDAYS.iter().enumerate() {
+    for (day, name) in spanish::WEEKDAYS.iter().enumerate() {
         let shifts: Vec<String> = business
             .hours
             .iter()

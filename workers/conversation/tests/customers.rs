@@ -302,7 +302,7 @@ async fn two_quick_messages_are_answered_by_one_turn_that_sees_both_in_order() {
     .await
     .unwrap();
     assert_eq!(first.turns, second.turns);
-    let publisher = publisher(&fleet).await;
+    let publisher = fleet.publisher().await;
     let turns =
         first
             .turns
@@ -372,24 +372,6 @@ async fn messages_that_arrive_while_a_turn_runs_are_answered_together_by_the_nex
     assert_eq!(texts, ["para corte", "mañana"]);
 }
 
-async fn publisher(fleet: &Fleet) -> std::sync::Arc<cita_shared::amqp::Publisher> {
-    let ready = cita_shared::admin::Health::default().register("amqp");
-    let (publisher, _task) = cita_shared::amqp::Publisher::start(
-        cita_shared::secret::Secret::new(fleet.broker.url.clone()),
-        fleet.broker.topology.clone(),
-        cita_shared::amqp::PublisherOptions {
-            connection_name: "test".into(),
-            confirm_timeout: std::time::Duration::from_secs(5),
-            channels: 1,
-        },
-        ready.clone(),
-    );
-    while !ready.get() {
-        tokio::time::sleep(std::time::Duration::from_millis(10)).await;
-    }
-    publisher
-}
-
 #[tokio::test]
 async fn two_replicas_never_run_one_conversation_at_the_same_time() {
     let mut fleet = Fleet::new(&[]).await;
@@ -457,7 +439,7 @@ async fn a_message_whose_turn_request_was_lost_is_picked_up_by_the_sweeper() {
         .unwrap();
     tokio::time::sleep(std::time::Duration::from_millis(300)).await;
     assert!(fleet.texts_now(CUSTOMER_WA).is_empty());
-    let publisher = publisher(&fleet).await;
+    let publisher = fleet.publisher().await;
     let requested = cita_conversation::turns::sweeper::sweep(
         &fleet.shop.db.pool,
         &publisher,

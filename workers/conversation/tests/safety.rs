@@ -167,7 +167,7 @@ async fn a_model_outage_apologizes_once_loses_nothing_and_completes_when_the_mod
         .await;
     assert_eq!(waiting, 1, "the message waits, unanswered, not lost");
     // The sweeper leaves a turn whose delayed retry is pending alone.
-    let publisher = publisher(&fleet).await;
+    let publisher = fleet.publisher().await;
     let swept = cita_conversation::turns::sweeper::sweep(
         &fleet.shop.db.pool,
         &publisher,
@@ -407,22 +407,4 @@ async fn a_bad_request_with_a_transcript_is_tried_again_without_it() {
         "without it"
     );
     assert_eq!(fleet.broker.count("conversation.turns.dead").await, 0);
-}
-
-async fn publisher(fleet: &Fleet) -> std::sync::Arc<cita_shared::amqp::Publisher> {
-    let ready = cita_shared::admin::Health::default().register("amqp");
-    let (publisher, _task) = cita_shared::amqp::Publisher::start(
-        cita_shared::secret::Secret::new(fleet.broker.url.clone()),
-        fleet.broker.topology.clone(),
-        cita_shared::amqp::PublisherOptions {
-            connection_name: "test".into(),
-            confirm_timeout: Duration::from_secs(5),
-            channels: 1,
-        },
-        ready.clone(),
-    );
-    while !ready.get() {
-        tokio::time::sleep(Duration::from_millis(10)).await;
-    }
-    publisher
 }

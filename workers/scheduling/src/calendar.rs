@@ -257,6 +257,14 @@ fn week(rows: impl IntoIterator<Item = (i16, Time, Time)>) -> Week {
     week
 }
 
+/// The instants from the start of local day `from` to the start of the day after `to`.
+pub fn local_days(zone: &TimeZone, from: Date, to: Date) -> Result<(Timestamp, Timestamp), Error> {
+    let after = to
+        .checked_add(jiff::Span::new().days(1))
+        .map_err(|e| Error::invalid(e.to_string()))?;
+    Ok((local_midnight(zone, from)?, local_midnight(zone, after)?))
+}
+
 pub fn local_midnight(zone: &TimeZone, date: Date) -> Result<Timestamp, Error> {
     Ok(date
         .to_zoned(zone.clone())

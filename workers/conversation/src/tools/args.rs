@@ -2,6 +2,7 @@
 //! [`ToolError::Invalid`] in plain words, which goes back to the model so it can ask or
 //! correct itself; nothing here trusts the input.
 
+use cita_shared::whatsapp::phone;
 use jiff::{Timestamp, civil, tz::TimeZone};
 use serde_json::Value;
 use uuid::Uuid;
@@ -34,6 +35,17 @@ pub fn optional_id(input: &Value, key: &str) -> Result<Option<Uuid>, ToolError> 
         .map(|s| {
             s.parse()
                 .map_err(|_| invalid(format!("{key} no es un id que el sistema haya mostrado")))
+        })
+        .transpose()
+}
+
+/// A phone number as staff typed it, normalized; without a country code it takes the
+/// business's (from its locale).
+pub fn phone(input: &Value, key: &str, locale: &str) -> Result<Option<String>, ToolError> {
+    optional_text(input, key)?
+        .map(|typed| {
+            phone::parse_typed(typed, phone::country_code(locale))
+                .ok_or_else(|| invalid(format!("{key} no parece un número de teléfono")))
         })
         .transpose()
 }

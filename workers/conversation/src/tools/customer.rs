@@ -198,11 +198,8 @@ pub(super) async fn customer_by_phone(
     name: Option<&str>,
     create: bool,
 ) -> Result<Uuid, ToolError> {
-    let typed = args::text(input, "customer_phone")?;
-    let number =
-        phone::parse_typed(typed, phone::country_code(&call.business.locale)).ok_or_else(|| {
-            ToolError::Invalid("customer_phone no parece un número de teléfono".into())
-        })?;
+    let number = args::phone(input, "customer_phone", &call.business.locale)?
+        .ok_or_else(|| ToolError::Invalid("falta customer_phone".into()))?;
     let forms = phone::variants(&number);
     let client = toolbox.pool.get().await.map_err(database)?;
     let found = client

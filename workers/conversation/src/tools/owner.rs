@@ -7,22 +7,11 @@ use cita_shared::{
         RemoveStaffRequest, Request, UpsertServiceRequest,
     },
     spanish,
-    whatsapp::phone,
 };
 use jiff::civil::Time;
 use serde_json::{Value, json};
 
 use super::{Call, ToolError, Toolbox, args, customer::unexpected, staff_member};
-
-const WEEKDAYS: [&str; 7] = [
-    "lunes",
-    "martes",
-    "miercoles",
-    "jueves",
-    "viernes",
-    "sabado",
-    "domingo",
-];
 
 pub async fn add_staff(
     toolbox: &Toolbox,
@@ -30,9 +19,8 @@ pub async fn add_staff(
     input: &Value,
 ) -> Result<Value, ToolError> {
     let business = call.business;
-    let typed = args::text(input, "phone")?;
-    let number = phone::parse_typed(typed, phone::country_code(&business.locale))
-        .ok_or_else(|| ToolError::Invalid("phone no parece un número de teléfono".into()))?;
+    let number = args::phone(input, "phone", &business.locale)?
+        .ok_or_else(|| ToolError::Invalid("falta phone".into()))?;
     let service_type_ids = match input.get("service_ids") {
         None | Some(Value::Null) => None,
         Some(Value::Array(ids)) => Some(
@@ -126,7 +114,7 @@ pub async fn set_hours(
                 .iter()
                 .map(|i| format!("{}–{}", i.opens.strftime("%H:%M"), i.closes.strftime("%H:%M")))
                 .collect();
-            json!({"weekday": WEEKDAYS[usize::from(d.weekday) - 1], "hours": if intervals.is_empty() { "cerrado".to_owned() } else { intervals.join(" y ") }})
+            json!({"weekday": spanish::WEEKDAYS[usize::from(d.weekday) - 1], "hours": if intervals.is_empty() { "cerrado".to_owned() } else { intervals.join(" y ") }})
         })
         .collect();
     Ok(json!({"business_hours": week, "note": "El horario de cada persona del equipo no cambió."}))
@@ -136,22 +124,10 @@ fn day(value: &Value) -> Result<DayHours, ToolError> {
     let weekday = match &value["weekday"] {
         Value::Number(n) => n.as_u64().filter(|n| (1..=7).contains(n)).map(|n| n as u8),
         Value::String(name) => {
-            let plain: String = name
-                .trim()
-                .to_lowercase()
-                .chars()
-                .map(|c| match c {
-                    'á' => 'a',
-                    'é' => 'e',
-                    'í' => 'i',
-                    'ó' => 'o',
-                    'ú' => 'u',
-                    other => other,
-                })
-                .collect();
-            WEEKDAYS
+            let wanted = unaccented(name.trim());
+            spanish::WEEKDAYS
                 .iter()
-                .position(|d| *d == plain)
+                .position(|d| unaccented(d) == wanted)
                 .map(|i| i as u8 + 1)
         }
         _ => None,
@@ -169,6 +145,21 @@ fn day(value: &Value) -> Result<DayHours, ToolError> {
         })
         .collect::<Result<Vec<_>, ToolError>>()?;
     Ok(DayHours { weekday, intervals })
+}
+
+/// "Sábado", "sabado" and "SÁBADO" name the same day.
+fn unaccented(text: &str) -> String {
+    text.to_lowercase()
+        .chars()
+        .map(|c| match c {
+            'á' => 'a',
+            'é' => 'e',
+            'í' => 'i',
+            'ó' => 'o',
+            'ú' => 'u',
+            other => other,
+        })
+        .collect()
 }
 
 fn time(value: &Value) -> Result<Time, ToolError> {

@@ -11,7 +11,6 @@ use cita_shared::{
         },
     },
     spanish,
-    whatsapp::phone,
 };
 use jiff::ToSpan;
 use lapin::BasicProperties;
@@ -154,14 +153,7 @@ pub async fn walk_in(
 ) -> Result<Value, ToolError> {
     own_id(call)?;
     let business = call.business;
-    let customer_phone = match args::optional_text(input, "customer_phone")? {
-        Some(typed) => Some(
-            phone::parse_typed(typed, phone::country_code(&business.locale)).ok_or_else(|| {
-                ToolError::Invalid("customer_phone no parece un número de teléfono".into())
-            })?,
-        ),
-        None => None,
-    };
+    let customer_phone = args::phone(input, "customer_phone", &business.locale)?;
     let outcome = toolbox
         .ask(Request::BookWalkIn(WalkInRequest {
             actor: call.person.actor,

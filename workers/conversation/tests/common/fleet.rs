@@ -168,6 +168,26 @@ impl Fleet {
             .unwrap();
     }
 
+    /// A confirmed publisher on the fleet's broker prefix, for what a test publishes
+    /// itself (turn requests, sweeps).
+    pub async fn publisher(&self) -> Arc<cita_shared::amqp::Publisher> {
+        let ready = cita_shared::admin::Health::default().register("amqp");
+        let (publisher, _task) = cita_shared::amqp::Publisher::start(
+            Secret::new(self.broker.url.clone()),
+            self.broker.topology.clone(),
+            cita_shared::amqp::PublisherOptions {
+                connection_name: "test".into(),
+                confirm_timeout: Duration::from_secs(5),
+                channels: 1,
+            },
+            ready.clone(),
+        );
+        while !ready.get() {
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
+        publisher
+    }
+
     /// `from` writes `text`; returns its WhatsApp message id.
     pub async fn say(&self, from: &str, text: &str) -> String {
         let n = self

@@ -6,7 +6,7 @@ use cita_shared::contracts::scheduling::{
     Outcome, RemoveStaffRequest, Reply, ServiceCount, ServiceType, StaffMember,
     UpsertServiceRequest,
 };
-use jiff::{ToSpan, civil::Time};
+use jiff::civil::Time;
 use tokio_postgres::Row;
 use uuid::Uuid;
 
@@ -363,14 +363,7 @@ pub async fn figures(scheduler: &Scheduler, request: FiguresRequest) -> Result<R
         return Err(Error::invalid("the range ends before it starts"));
     }
     let org = calendar::organization(&tx, request.actor.organization_id).await?;
-    let start = calendar::local_midnight(&org.time_zone, request.from)?;
-    let end = calendar::local_midnight(
-        &org.time_zone,
-        request
-            .to
-            .checked_add(1.day())
-            .map_err(|e| Error::invalid(e.to_string()))?,
-    )?;
+    let (start, end) = calendar::local_days(&org.time_zone, request.from, request.to)?;
     let zone = org.time_zone.iana_name().unwrap_or("UTC").to_owned();
     let totals = tx
         .row(

@@ -3,7 +3,6 @@
 use cita_shared::contracts::scheduling::{
     AvailabilityRequest, CustomerRequest, Outcome, Reply, ScheduleRequest,
 };
-use jiff::ToSpan;
 
 use super::{Scheduler, free_slot};
 use crate::{
@@ -61,14 +60,7 @@ pub async fn schedule(scheduler: &Scheduler, request: ScheduleRequest) -> Result
         return Err(FORBIDDEN);
     }
     let org = calendar::organization(&tx, request.actor.organization_id).await?;
-    let start = calendar::local_midnight(&org.time_zone, request.from)?;
-    let end = calendar::local_midnight(
-        &org.time_zone,
-        request
-            .to
-            .checked_add(1.day())
-            .map_err(|e| Error::invalid(e.to_string()))?,
-    )?;
+    let (start, end) = calendar::local_days(&org.time_zone, request.from, request.to)?;
     let rows = tx
         .rows(
             &format!(
