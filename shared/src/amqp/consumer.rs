@@ -190,3 +190,52 @@ pub enum DeadLettered {
     /// Rejected, so already settled: do not ack it.
     Rejected,
 }
+
+/// Runs `attempt` until it succeeds, backing off from 100 ms to 5 s, for at most
+/// `patience`; `None` if it still fails then (the caller requeues the delivery). An
+/// outage of the database or broker is waited out in place: requeueing at once would
+/// spin the delivery through the queue's delivery limit and dead-letter good work.
+/// `what` names the work in the logs.
+pub async fn patiently<T, E, F>(
+    patience: Duration,
+    what: &str,
+    mut attempt: impl FnMut() -> F,
+) -> Option<T>
+where
+    E: std::fmt::Display,
+    F: Future<Output = Result<T, E>>,
+{
+    let mut pause = Duration::from_millis(100);
+    let started = tokio::time::Instant::now();
+    loop {
+        match attempt().await {
+            Ok(done) => return Some(done),
+            Err(error) if started.elapsed() < patience => {
+                tracing::warn!(%error, what, "failed; retrying");
+                tokio::time::sleep(pause).await;
+                pause = (pause * 2).min(Duration::from_secs(5));
+            }
+            Err(error) => {
+                tracing::warn!(%error, what, "failed; requeueing it");
+                return None;
+            }
+        }
+    }
+}
+
+/// [`dead_letter`], then the original acknowledged if the copy was made: the delivery
+/// is settled either way.
+pub async fn dead_letter_and_ack(
+    publisher: &Publisher,
+    topology: &Topology,
+    work_queue: &str,
+    delivery: &Delivery,
+    reason: &str,
+) {
+    if dead_letter(publisher, topology, work_queue, delivery, reason).await == DeadLettered::Copied
+    {
+        let _ = delivery
+            .ack(lapin::options::BasicAckOptions::default())
+            .await;
+    }
+}

@@ -8,7 +8,7 @@ use std::{future::Future, sync::Arc, time::Duration};
 use cita_shared::{
     amqp::{
         Publisher, Topology,
-        consumer::{self, DeadLettered, Handler},
+        consumer::{self, Handler},
         topology::REMINDERS_EVENTS,
     },
     contracts::{
@@ -462,39 +462,19 @@ impl Intake {
                 let reason = format!("malformed event: {error}");
                 tracing::warn!(%reason, "event dead-lettered");
                 self.metrics.event("malformed");
-                if consumer::dead_letter(
+                consumer::dead_letter_and_ack(
                     &self.publisher,
                     &self.topology,
                     REMINDERS_EVENTS,
                     &delivery,
                     &reason,
                 )
-                .await
-                    == DeadLettered::Copied
-                {
-                    let _ = delivery.ack(BasicAckOptions::default()).await;
-                }
+                .await;
                 return;
             }
         };
-        // A database outage is waited out in place, with backoff: requeueing would spin
-        // through the queue's delivery limit and dead-letter good events.
-        let mut pause = Duration::from_millis(100);
-        let started = tokio::time::Instant::now();
-        let applied = loop {
-            match apply(&self.pool, &envelope).await {
-                Ok(applied) => break Some(applied),
-                Err(error) if started.elapsed() < PATIENCE => {
-                    tracing::warn!(%error, event_id = %envelope.event_id, "cannot apply an event; retrying");
-                    tokio::time::sleep(pause).await;
-                    pause = (pause * 2).min(Duration::from_secs(5));
-                }
-                Err(error) => {
-                    tracing::warn!(%error, event_id = %envelope.event_id, "cannot apply an event; requeueing it");
-                    break None;
-                }
-            }
-        };
+        let what = format!("event {}", envelope.event_id);
+        let applied = consumer::patiently(PATIENCE, &what, || apply(&self.pool, &envelope)).await;
         let settled = match applied {
             Some(applied) => {
                 match &applied {

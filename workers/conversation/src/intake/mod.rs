@@ -216,22 +216,14 @@ impl Intake {
                 AMQPValue::LongString(s) => Some(s.to_string()),
                 _ => None,
             });
-        let mut pause = Duration::from_millis(100);
-        let started = tokio::time::Instant::now();
-        let done = loop {
-            match self.once(&delivery, request_id.as_deref()).await {
-                Ok(done) => break Some(done),
-                Err(error) if started.elapsed() < PATIENCE => {
-                    tracing::warn!(%error, request_id, "cannot take a webhook; retrying");
-                    tokio::time::sleep(pause).await;
-                    pause = (pause * 2).min(Duration::from_secs(5));
-                }
-                Err(error) => {
-                    tracing::warn!(%error, request_id, "cannot take a webhook; requeueing it");
-                    break None;
-                }
-            }
-        };
+        let what = format!(
+            "webhook {}",
+            request_id.as_deref().unwrap_or("without request id")
+        );
+        let done = consumer::patiently(PATIENCE, &what, || {
+            self.once(&delivery, request_id.as_deref())
+        })
+        .await;
         let settled = match done {
             Some(Settle::Ack) => delivery.ack(BasicAckOptions::default()).await,
             Some(Settle::AlreadySettled) => Ok(true),

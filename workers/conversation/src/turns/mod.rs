@@ -24,7 +24,7 @@ use std::{future::Future, sync::Arc, time::Duration};
 use cita_shared::{
     amqp::{
         PublishError, Publisher, Topology,
-        consumer::{self, DeadLettered, Handler},
+        consumer::{self, Handler},
         topology::{CONVERSATION_TURNS, TURN_RETRY_TIERS, tier_of},
     },
     config::ConversationSettings,
@@ -542,22 +542,8 @@ impl Turns {
                 return;
             }
         };
-        let mut pause = Duration::from_millis(100);
-        let started = tokio::time::Instant::now();
-        let outcome = loop {
-            match self.run(&turn).await {
-                Ok(outcome) => break Some(outcome),
-                Err(error) if started.elapsed() < PATIENCE => {
-                    tracing::warn!(%error, conversation_id = %turn.conversation_id, "turn failed; retrying");
-                    tokio::time::sleep(pause).await;
-                    pause = (pause * 2).min(Duration::from_secs(5));
-                }
-                Err(error) => {
-                    tracing::warn!(%error, conversation_id = %turn.conversation_id, "turn failed; requeueing it");
-                    break None;
-                }
-            }
-        };
+        let what = format!("turn of conversation {}", turn.conversation_id);
+        let outcome = consumer::patiently(PATIENCE, &what, || self.run(&turn)).await;
         let settled = match outcome {
             Some(Outcome::Done) | Some(Outcome::Busy) => {
                 delivery.ack(BasicAckOptions::default()).await.map(drop)
@@ -599,18 +585,14 @@ impl Turns {
     }
 
     async fn dead_letter(&self, delivery: &Delivery, reason: &str) {
-        if consumer::dead_letter(
+        consumer::dead_letter_and_ack(
             &self.publisher,
             &self.topology,
             CONVERSATION_TURNS,
             delivery,
             reason,
         )
-        .await
-            == DeadLettered::Copied
-        {
-            let _ = delivery.ack(BasicAckOptions::default()).await;
-        }
+        .await;
     }
 }
 
