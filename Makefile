@@ -12,7 +12,7 @@ export CITA_SECRETS_KEY ?= dev:0000000000000000000000000000000000000000000000000
 
 help:
 	@echo "make run      migrate, seed the demo barbershop, run the ingress (127.0.0.1:8080), scheduling, outbound, reminders"
-	@echo "              and, with CITA_ANTHROPIC_API_KEY (or ANTHROPIC_API_KEY) set, the conversation worker"
+	@echo "              and conversation (the AI with CITA_ANTHROPIC_API_KEY or ANTHROPIC_API_KEY set, guided mode without)"
 	@echo "make test     the whole test suite against local PostgreSQL, RabbitMQ and Redis"
 	@echo "make bench    ingress, scheduling, outbound, reminders and conversation figures against the real services"
 	@echo "make lint     rustfmt and clippy, warnings are errors"
@@ -31,8 +31,7 @@ run: services
 	  target/debug/cita-scheduling & \
 	  target/debug/cita-outbound & \
 	  target/debug/cita-reminders & \
-	  if [ -n "$${CITA_ANTHROPIC_API_KEY:-$$ANTHROPIC_API_KEY}" ]; then target/debug/cita-conversation & \
-	  else echo "make run: no CITA_ANTHROPIC_API_KEY, so cita-conversation is not started; webhooks wait in conversation.inbound" >&2; fi; \
+	  target/debug/cita-conversation & \
 	  target/debug/cita-ingress & \
 	  wait
 

@@ -63,6 +63,19 @@ pub fn day(date: jiff::civil::Date) -> String {
     )
 }
 
+/// "Miércoles 30 sep": a local date short enough for a list row's title.
+pub fn short_day(date: jiff::civil::Date) -> String {
+    let weekday = WEEKDAYS[date.weekday().to_monday_zero_offset() as usize];
+    let mut title: String = weekday
+        .chars()
+        .take(1)
+        .flat_map(char::to_uppercase)
+        .collect();
+    title.extend(weekday.chars().skip(1));
+    let month: String = MONTHS[date.month() as usize - 1].chars().take(3).collect();
+    format!("{title} {} {month}", date.day())
+}
+
 /// "$250 MXN", "$1,250.50 MXN": an amount in minor units (centavos).
 pub fn price(minor: i64, currency: &str) -> String {
     let units = minor / 100;
@@ -157,6 +170,13 @@ mod tests {
         assert_eq!(price(25000, "MXN"), "$250 MXN");
         assert_eq!(price(125050, "MXN"), "$1,250.50 MXN");
         assert_eq!(price(450_000_000, "COP"), "$4,500,000 COP");
+    }
+
+    #[test]
+    fn short_days_fit_a_list_row() {
+        let date = |s: &str| s.parse::<jiff::civil::Date>().unwrap();
+        assert_eq!(short_day(date("2026-09-30")), "Miércoles 30 sep");
+        assert_eq!(short_day(date("2026-12-07")), "Lunes 7 dic");
     }
 
     #[test]

@@ -37,6 +37,12 @@ pub struct ConversationSettings {
     pub flood_messages_per_minute: u32,
     /// How long rejected webhook payloads are kept for replay.
     pub rejected_retention: Duration,
+    /// After the model failed a turn past its tries, how long conversations of
+    /// organizations with the guided fallback skip the model and go straight to guided
+    /// mode (so each does not wait out the same outage).
+    pub ai_cooldown: Duration,
+    /// How long a guided conversation may sit idle before its flow starts over.
+    pub guided_idle: Duration,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq)]
@@ -162,6 +168,14 @@ pub(super) fn validate(
                 raw.rejected_retention_hours,
                 168,
             )?,
+        ),
+        ai_cooldown: Duration::from_secs(positive(
+            "CITA_AI_COOLDOWN_SECONDS",
+            raw.ai_cooldown_seconds,
+            60,
+        )?),
+        guided_idle: Duration::from_secs(
+            60 * positive("CITA_GUIDED_IDLE_MINUTES", raw.guided_idle_minutes, 30)?,
         ),
     })
 }

@@ -135,6 +135,7 @@ pub const VARIABLES: &[&str] = &[
     "CITA_AI_APOLOGY_AFTER_MS",
     "CITA_AI_ATTEMPTS",
     "CITA_AI_CALL_TIMEOUT_MS",
+    "CITA_AI_COOLDOWN_SECONDS",
     "CITA_AI_DAILY_BUDGET_USD",
     "CITA_AI_MAX_ITERATIONS",
     "CITA_AI_MAX_TOKENS",
@@ -149,6 +150,7 @@ pub const VARIABLES: &[&str] = &[
     "CITA_FLOOD_MESSAGES_PER_MINUTE",
     "CITA_GRAPH_API_BASE",
     "CITA_GRAPH_API_VERSION",
+    "CITA_GUIDED_IDLE_MINUTES",
     "CITA_GRAPH_TIMEOUT_MS",
     "CITA_LISTEN_ADDR",
     "CITA_LOG_FORMAT",
@@ -227,6 +229,8 @@ struct Raw {
     turn_concurrency: Option<u16>,
     flood_messages_per_minute: Option<u32>,
     rejected_retention_hours: Option<u64>,
+    ai_cooldown_seconds: Option<u64>,
+    guided_idle_minutes: Option<u64>,
 }
 
 mod defaults {

@@ -44,6 +44,11 @@ pub const MIGRATIONS: &[Migration] = &[
         name: "conversation",
         sql: include_str!("../../../sql/migrations/0005_conversation.sql"),
     },
+    Migration {
+        version: 6,
+        name: "guided",
+        sql: include_str!("../../../sql/migrations/0006_guided.sql"),
+    },
 ];
 
 /// Demo data (`cita-migrate --seed`); each file is idempotent.

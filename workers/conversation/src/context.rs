@@ -24,6 +24,28 @@ impl Persona {
     }
 }
 
+/// How an organization wants its conversations answered (`organizations.assistant_mode`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum AssistantMode {
+    /// Always the model; when it fails, turns are retried later.
+    Ai,
+    /// Never the model: buttons and lists only.
+    Guided,
+    /// The model, and guided mode while it is unavailable or the day's budget is spent.
+    AiWithGuidedFallback,
+}
+
+impl AssistantMode {
+    fn parse(value: &str) -> Option<Self> {
+        match value {
+            "ai" => Some(AssistantMode::Ai),
+            "guided" => Some(AssistantMode::Guided),
+            "ai_with_guided_fallback" => Some(AssistantMode::AiWithGuidedFallback),
+            _ => None,
+        }
+    }
+}
+
 #[derive(Debug, Clone)]
 pub struct Service {
     pub id: Uuid,
@@ -51,6 +73,7 @@ pub struct Business {
     pub handoff_minutes: i32,
     /// The AI's daily spend limit for this organization, if it sets its own.
     pub daily_budget_micro_usd: Option<i64>,
+    pub assistant_mode: AssistantMode,
     pub services: Vec<Service>,
     /// (ISO weekday 1–7, "10:00", "14:00"), in order.
     pub hours: Vec<(i16, String, String)>,
@@ -106,7 +129,8 @@ pub async fn business(
                                               ORDER BY h.weekday, h.opens_at), '[]')
                      FROM business_hours h WHERE h.organization_id = o.id),
                     (SELECT COALESCE(json_agg(json_build_array(m.id, m.name, m.role = 'owner') ORDER BY m.name), '[]')
-                     FROM staff m WHERE m.organization_id = o.id AND m.active)
+                     FROM staff m WHERE m.organization_id = o.id AND m.active),
+                    o.assistant_mode
              FROM organizations o WHERE o.id = $1 AND o.status <> 'suspended'",
             &[&organization_id],
         )
@@ -118,6 +142,7 @@ pub async fn business(
     let time_zone = TimeZone::get(&time_zone_name)
         .map_err(|_| ContextError::TimeZone(time_zone_name.clone()))?;
     let corrupt = || ContextError::Corrupt(organization_id);
+    let assistant_mode = AssistantMode::parse(org.get(8)).ok_or_else(corrupt)?;
     let services: Vec<(Uuid, String, Option<String>, i32, i64, String)> =
         serde_json::from_value(org.get(5)).map_err(|_| corrupt())?;
     let hours: Vec<(i16, String, String)> =
@@ -149,6 +174,7 @@ pub async fn business(
         locale: org.get(2),
         handoff_minutes: org.get(3),
         daily_budget_micro_usd: org.get(4),
+        assistant_mode,
         services,
         hours,
         staff,

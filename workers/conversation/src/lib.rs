@@ -6,11 +6,13 @@
 //! - [`prompt`], [`replies`]: what the model is told, and what the worker says itself;
 //! - [`context`]: the business and the person a turn is about;
 //! - [`tools`]: the model's tools, re-checked and executed by the system;
+//! - [`guided`]: booking by buttons and lists, without the AI;
 //! - [`handoff`]: handing a conversation to a person;
 //! - [`model`]: calls to the Messages API, typed;
 //! - [`metrics`], [`serve`]: the running service.
 
 pub mod context;
+pub mod guided;
 pub mod handoff;
 pub mod intake;
 pub mod metrics;

@@ -55,8 +55,10 @@ pub async fn serve(
     clock: Clock,
     shutdown: CancellationToken,
 ) -> Result<(), ServeError> {
-    let model = Model::from_settings(&settings.conversation)
-        .ok_or(ConfigError::Missing("CITA_ANTHROPIC_API_KEY"))??;
+    let model = Model::from_settings(&settings.conversation).transpose()?;
+    if model.is_none() {
+        tracing::info!("no Anthropic API key: every conversation is answered in guided mode");
+    }
     let pool = db::pool(&settings.database_url, settings.database_pool_size)?;
     let topology = Topology::new(&settings.amqp_prefix);
     let health = Health::default();
@@ -127,6 +129,7 @@ pub async fn serve(
         settings: settings.conversation.clone(),
         metrics: metrics.clone(),
         clock,
+        cooldown: Default::default(),
     });
     let intake = Arc::new(Intake {
         pool,

@@ -1,5 +1,5 @@
-//! The `cita-conversation` binary: without an Anthropic key it stops with one line naming
-//! it; with one it answers, never logs the key, and stops cleanly on SIGTERM.
+//! The `cita-conversation` binary: without an Anthropic key it answers in guided mode;
+//! with one it answers with the model, never logs the key, and stops cleanly on SIGTERM.
 
 mod common;
 
@@ -11,18 +11,38 @@ use std::{
 use cita_shared::testing::{ModelReply, free_port};
 use common::{CUSTOMER_WA, fleet::Fleet};
 
-#[test]
-fn a_missing_anthropic_key_stops_the_binary_with_one_line_naming_it() {
-    let output = Command::new(env!("CARGO_BIN_EXE_cita-conversation"))
+#[tokio::test]
+async fn without_an_anthropic_key_the_binary_answers_in_guided_mode() {
+    let mut fleet = Fleet::new(&[]).await;
+    fleet.start_scheduling().await;
+    fleet.start_outbound().await;
+    let mut child = Command::new(env!("CARGO_BIN_EXE_cita-conversation"))
+        .envs(&fleet.env)
         .env_remove("CITA_ANTHROPIC_API_KEY")
         .env_remove("ANTHROPIC_API_KEY")
-        .output()
+        .env("CITA_ADMIN_ADDR", format!("127.0.0.1:{}", free_port()))
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
         .unwrap();
-    assert_eq!(output.status.code(), Some(1));
+    fleet.say(CUSTOMER_WA, "Hola").await;
+    fleet.settled().await;
+    let deadline = std::time::Instant::now() + Duration::from_secs(20);
+    let menu = loop {
+        if let Some(sent) = fleet.replies_now(CUSTOMER_WA).into_iter().next() {
+            break sent;
+        }
+        assert!(std::time::Instant::now() < deadline, "no reply");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    };
+    let _ = child.kill();
+    let _ = child.wait();
+    assert_eq!(menu["type"], "interactive", "{menu:#}");
     assert_eq!(
-        String::from_utf8_lossy(&output.stderr),
-        "cita-conversation: missing required setting CITA_ANTHROPIC_API_KEY\n"
+        menu["interactive"]["action"]["buttons"][0]["reply"]["title"],
+        "Agendar cita"
     );
+    assert!(fleet.model.requests().is_empty());
 }
 
 #[tokio::test]

@@ -126,6 +126,12 @@ async fn a_reply_is_dropped_when_the_owner_took_over_while_the_model_was_thinkin
 #[tokio::test]
 async fn a_model_outage_apologizes_once_loses_nothing_and_completes_when_the_model_is_back() {
     let fleet = Fleet::start_with(&[("CITA_AI_APOLOGY_AFTER_MS", "1")]).await;
+    // AI only: with the guided fallback (the default) the customer would be answered
+    // in guided mode instead (tests/guided.rs).
+    fleet
+        .shop
+        .execute("UPDATE organizations SET assistant_mode = 'ai'", &[])
+        .await;
     fleet.model.respond_with(|_| ModelReply::overloaded());
     fleet.say(CUSTOMER_WA, "Quiero cita").await;
     // Tried twice within the turn (CITA_AI_ATTEMPTS=2), then parked in the delay queue.
@@ -331,7 +337,7 @@ async fn a_spent_daily_budget_stops_the_model_and_says_so_once() {
     fleet
         .shop
         .execute(
-            "UPDATE organizations SET ai_daily_budget_micro_usd = 0",
+            "UPDATE organizations SET ai_daily_budget_micro_usd = 0, assistant_mode = 'ai'",
             &[],
         )
         .await;

@@ -160,7 +160,7 @@ impl Toolbox {
     }
 
     /// Asks scheduling; its typed refusals become [`ToolError::Scheduling`].
-    async fn ask(
+    pub(crate) async fn ask(
         &self,
         request: Request,
     ) -> Result<cita_shared::contracts::scheduling::Outcome, ToolError> {

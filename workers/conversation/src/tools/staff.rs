@@ -278,16 +278,10 @@ pub async fn release(
     own_id(call)?;
     let (conversation_id, _, _) = conversation_of(toolbox, call, input).await?;
     let client = toolbox.pool.get().await.map_err(database)?;
-    let released = client
-        .run(
-            "UPDATE conversations SET status = 'active', handed_off_until = NULL, handoff_reason = NULL,
-                                      updated_at = now()
-             WHERE id = $1 AND organization_id = $2 AND status = 'handed_off'",
-            &[&conversation_id, &call.business.id],
-        )
+    let released = crate::handoff::release(&client, call.business.id, conversation_id)
         .await
         .map_err(database)?;
-    Ok(json!({"released": released > 0}))
+    Ok(json!({"released": released}))
 }
 
 async fn customer_names(

@@ -14,7 +14,7 @@ use super::{Turns, lease};
 use crate::{
     context::{Business, Person},
     handoff,
-    model::{Block, CallError, Request, Response, StopReason, tool_result},
+    model::{Block, CallError, Model, Request, Response, StopReason, tool_result},
     prompt, replies,
     tools::{Call, Effect, definitions},
 };
@@ -45,6 +45,7 @@ pub enum DialogueError {
 
 pub struct Dialogue<'a> {
     pub turns: &'a Turns,
+    pub model: &'a Model,
     pub business: &'a Business,
     pub person: &'a Person,
     pub conversation_id: Uuid,
@@ -206,7 +207,7 @@ impl Dialogue<'_> {
         let mut pause = Duration::from_millis(500);
         let mut attempt = 1;
         loop {
-            match self.turns.model.call(request).await {
+            match self.model.call(request).await {
                 Ok(response) => {
                     self.turns.metrics.model_call("ok");
                     self.record(&response).await?;
@@ -230,7 +231,7 @@ impl Dialogue<'_> {
 
     async fn record(&self, response: &Response) -> Result<(), DialogueError> {
         let usage = response.usage;
-        let model = &self.turns.model;
+        let model = self.model;
         let metrics = &self.turns.metrics;
         metrics.tokens("input", usage.input);
         metrics.tokens("output", usage.output);

@@ -18,8 +18,15 @@ mod send;
 pub mod sweeper;
 mod transcript;
 
+pub use pending::{Pending, mark as mark_answered};
+pub use send::Sender;
+
 use cita_shared::db::Cached;
-use std::{future::Future, sync::Arc, time::Duration};
+use std::{
+    future::Future,
+    sync::{Arc, Mutex},
+    time::{Duration, Instant},
+};
 
 use cita_shared::{
     amqp::{
@@ -42,7 +49,8 @@ use uuid::Uuid;
 
 use crate::{
     Clock,
-    context::{self, Persona},
+    context::{self, AssistantMode, Persona},
+    guided::{Entry, Guided, GuidedError, flow::Flow},
     metrics::Metrics,
     model::{CallError, Model},
     replies,
@@ -50,7 +58,6 @@ use crate::{
 };
 use dialogue::{Dialogue, DialogueError};
 use lease::Release;
-use send::Sender;
 
 #[derive(Debug, thiserror::Error)]
 pub enum TurnError {
@@ -64,6 +71,8 @@ pub enum TurnError {
     Publish(#[from] PublishError),
     #[error("handing off: {0}")]
     Handoff(#[from] crate::handoff::HandoffError),
+    #[error("guided mode: {0}")]
+    Guided(#[from] GuidedError),
 }
 
 /// How a turn ended.
@@ -84,17 +93,30 @@ pub struct Turns {
     pub publisher: Arc<Publisher>,
     pub topology: Topology,
     pub toolbox: Toolbox,
-    pub model: Model,
+    /// `None` without an API key: every conversation is guided.
+    pub model: Option<Model>,
     pub settings: ConversationSettings,
     pub metrics: Metrics,
     pub clock: Clock,
+    /// Until when organizations with the guided fallback skip the model, after it
+    /// failed a turn past its tries (this replica's view).
+    pub cooldown: Mutex<Option<Instant>>,
+}
+
+/// Who answers a turn.
+enum Route<'a> {
+    Ai(&'a Model),
+    Guided(Entry),
 }
 
 /// What the turn reads of the conversation before it decides what to do.
 struct State {
     handed_off: bool,
     ai_context: Value,
-    /// Inbound messages of the last minute (the flood check).
+    /// The guided flow, as stored.
+    guided: Option<Value>,
+    /// Inbound messages of the last minute, taps on options aside (the flood check:
+    /// a guided booking is a dozen taps in a minute).
     recent_inbound: i64,
     flood_notice_at: Option<Timestamp>,
 }
@@ -138,6 +160,9 @@ impl Turns {
         let conversation_id = turn.conversation_id;
         // Set once the remembered transcript was dropped after a 400.
         let mut forgot_history = false;
+        // Set once the model failed past its tries in this turn: what is waiting is
+        // answered in guided mode when the organization allows it.
+        let mut outage = false;
         loop {
             let now = (self.clock)();
             let mut client = self.pool.get().await?;
@@ -193,6 +218,26 @@ impl Turns {
                 self.metrics.turn("flood");
                 continue;
             }
+            let model = match self
+                .route(&client, &business, &state, &waiting, now, outage)
+                .await?
+            {
+                Route::Ai(model) => model,
+                Route::Guided(entry) => {
+                    drop(client);
+                    let guided = Guided {
+                        turns: self,
+                        business: &business,
+                        person: &person,
+                        conversation_id,
+                        now,
+                    };
+                    guided
+                        .answer(&waiting, state.guided.as_ref(), entry)
+                        .await?;
+                    continue;
+                }
+            };
             let Some(user_content) = pending::user_content(&waiting) else {
                 sender
                     .text(
@@ -206,7 +251,9 @@ impl Turns {
                 self.metrics.turn("not_readable");
                 continue;
             };
-            if self.over_budget(&client, &business, now).await? {
+            if business.assistant_mode == AssistantMode::Ai
+                && self.over_budget(&client, &business, now).await?
+            {
                 self.budget_notice(
                     &client,
                     &sender,
@@ -229,6 +276,7 @@ impl Turns {
             let history = transcript::load(&state.ai_context, now);
             let dialogue = Dialogue {
                 turns: self,
+                model,
                 business: &business,
                 person: &person,
                 conversation_id,
@@ -274,6 +322,16 @@ impl Turns {
                     lease::release(&client, conversation_id, holder).await?;
                     self.metrics.turn("rejected");
                     return Ok(Outcome::Rejected(error.to_string()));
+                }
+                Err(DialogueError::Model(error))
+                    if business.assistant_mode == AssistantMode::AiWithGuidedFallback =>
+                {
+                    tracing::warn!(%error, %conversation_id, "the model is unavailable; answering in guided mode");
+                    *self.cooldown.lock().expect("cooldown lock") =
+                        Some(Instant::now() + self.settings.ai_cooldown);
+                    self.metrics.turn("fell_back");
+                    outage = true;
+                    continue;
                 }
                 Err(DialogueError::Model(error)) => {
                     tracing::warn!(%error, %conversation_id, attempt = turn.attempt, "the model is unavailable; the turn is retried later");
@@ -340,7 +398,7 @@ impl Turns {
                 .row(
                     "UPDATE conversations v
                      SET ai_context = $2, ai_failing_since = NULL, apology_sent_at = NULL,
-                         turn_retry_at = NULL, updated_at = now(),
+                         turn_retry_at = NULL, guided = NULL, updated_at = now(),
                          turn_holder = CASE WHEN w.waiting THEN v.turn_holder END,
                          turn_lease_until = CASE WHEN w.waiting THEN v.turn_lease_until END
                      FROM (SELECT EXISTS (SELECT 1 FROM messages
@@ -367,6 +425,57 @@ impl Turns {
             if released {
                 return Ok(Outcome::Done);
             }
+        }
+    }
+
+    /// Whether the model or guided mode answers: guided when there is no model or the
+    /// organization chose it; with the fallback also while a guided flow is under way
+    /// (a conversation returns to the AI at rest, never mid-booking), while the model
+    /// is cooling down after an outage, and when the day's AI budget is spent.
+    async fn route(
+        &self,
+        client: &deadpool_postgres::Client,
+        business: &context::Business,
+        state: &State,
+        waiting: &[Pending],
+        now: Timestamp,
+        outage: bool,
+    ) -> Result<Route<'_>, TurnError> {
+        let Some(model) = self.model.as_ref() else {
+            return Ok(Route::Guided(Entry::Chosen));
+        };
+        match business.assistant_mode {
+            AssistantMode::Guided => return Ok(Route::Guided(Entry::Chosen)),
+            AssistantMode::Ai => return Ok(Route::Ai(model)),
+            AssistantMode::AiWithGuidedFallback => {}
+        }
+        if outage || self.cooling_down() {
+            return Ok(Route::Guided(Entry::Outage));
+        }
+        if let Some(flow) = Flow::current(state.guided.as_ref(), now, self.settings.guided_idle)
+            && (!flow.step.at_rest()
+                || waiting[0]
+                    .choice_id
+                    .as_deref()
+                    .is_some_and(|id| flow.action_of(id).is_some() || id.starts_with("m:")))
+        {
+            return Ok(Route::Guided(Entry::Chosen));
+        }
+        if self.over_budget(client, business, now).await? {
+            return Ok(Route::Guided(Entry::Budget));
+        }
+        Ok(Route::Ai(model))
+    }
+
+    fn cooling_down(&self) -> bool {
+        let mut until = self.cooldown.lock().expect("cooldown lock");
+        match *until {
+            Some(at) if at > Instant::now() => true,
+            Some(_) => {
+                *until = None;
+                false
+            }
+            None => false,
         }
     }
 
@@ -503,7 +612,9 @@ async fn state(
                     ai_context, flood_notice_at,
                     (SELECT count(*) FROM messages
                      WHERE conversation_id = $1 AND direction = 'inbound'
-                       AND created_at > now() - interval '1 minute')
+                       AND content_kind <> 'interactive'
+                       AND created_at > now() - interval '1 minute'),
+                    guided
              FROM conversations WHERE id = $1",
             &[&conversation_id],
         )
@@ -513,6 +624,7 @@ async fn state(
         ai_context: r.get(1),
         flood_notice_at: r.get(2),
         recent_inbound: r.get(3),
+        guided: r.get(4),
     }))
 }
 

@@ -13,6 +13,8 @@ pub struct Pending {
     pub wamid: String,
     pub kind: String,
     pub body: Option<String>,
+    /// The id of the tapped button or list row, for interactive replies.
+    pub choice_id: Option<String>,
 }
 
 /// The conversation's unanswered inbound messages, in the order the person sent them.
@@ -22,7 +24,7 @@ pub async fn load(
 ) -> Result<Vec<Pending>, tokio_postgres::Error> {
     let rows = client
         .rows(
-            "SELECT id, wa_message_id, content_kind, body FROM messages
+            "SELECT id, wa_message_id, content_kind, body, content->>'choice_id' FROM messages
              WHERE conversation_id = $1 AND direction = 'inbound' AND answered_at IS NULL
              ORDER BY sent_by_person_at, created_at LIMIT $2",
             &[&conversation_id, &BATCH],
@@ -35,6 +37,7 @@ pub async fn load(
             wamid: r.get(1),
             kind: r.get(2),
             body: r.get(3),
+            choice_id: r.get(4),
         })
         .collect())
 }

@@ -42,6 +42,18 @@ impl Sender<'_> {
         conversation_id: Uuid,
         body: &str,
     ) -> Result<(), PublishError> {
+        self.message(key, to, conversation_id, spanish::text(body.to_owned()))
+            .await
+    }
+
+    /// A reply of any kind (text, buttons, list) in a conversation.
+    pub async fn message(
+        &self,
+        key: &str,
+        to: &str,
+        conversation_id: Uuid,
+        message: Message,
+    ) -> Result<(), PublishError> {
         self.send(Outgoing {
             command_id: derived_id(key),
             organization_id: self.organization_id,
@@ -49,10 +61,7 @@ impl Sender<'_> {
             conversation_id: Some(conversation_id),
             purpose: Purpose::Reply,
             reply_to: None,
-            message: Message::Text {
-                body: spanish::clip(body, 4096),
-                preview_url: false,
-            },
+            message,
             fallback: None,
         })
         .await

@@ -19,7 +19,7 @@ use serde_json::Value;
 use tokio_util::sync::CancellationToken;
 use uuid::Uuid;
 
-use super::{Shop, now_seconds, text_from};
+use super::{Shop, now_seconds, tap_from, text_from};
 
 pub const PATIENCE: Duration = Duration::from_secs(20);
 pub const SECRETS_KEY: &str = "t1:000102030405060708090a0b0c0d0e0f101112131415161718191a1b1c1d1e1f";
@@ -205,6 +205,35 @@ impl Fleet {
         ))
         .await;
         wamid
+    }
+
+    /// `from` taps the option `id` titled `title` of a button (`button_reply`) or list
+    /// (`list_reply`) message.
+    pub async fn tap(&self, from: &str, kind: &str, id: &str, title: &str) -> String {
+        let n = self
+            .next_wamid
+            .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        let wamid = format!("wamid.in.{n}");
+        self.post(&tap_from(
+            from,
+            &wamid,
+            now_seconds() + n as i64,
+            kind,
+            id,
+            title,
+        ))
+        .await;
+        wamid
+    }
+
+    /// The texts and interactive messages sent to `to` (not read receipts), as sent.
+    pub fn replies_now(&self, to: &str) -> Vec<Value> {
+        self.graph
+            .sends()
+            .into_iter()
+            .filter(|r| r.body["to"] == to && r.body["type"] != Value::Null)
+            .map(|r| r.body)
+            .collect()
     }
 
     /// The text messages sent to `to` so far, once there are at least `n`.

@@ -166,6 +166,25 @@ pub fn text_from(from: &str, name: &str, wamid: &str, seconds: i64, text: &str) 
     )
 }
 
+/// A tap on a reply button (`button_reply`) or list row (`list_reply`).
+pub fn tap_from(
+    from: &str,
+    wamid: &str,
+    seconds: i64,
+    kind: &str,
+    id: &str,
+    title: &str,
+) -> Vec<u8> {
+    notification(
+        "messages",
+        json!({
+            "contacts": [{"profile": {"name": "Ana"}, "wa_id": from}],
+            "messages": [message_json(from, wamid, seconds, "interactive",
+                                      json!({"type": kind, kind: {"id": id, "title": title}}))]
+        }),
+    )
+}
+
 pub fn status_of(wamid: &str, status: &str, seconds: i64) -> Vec<u8> {
     notification(
         "messages",

@@ -1,0 +1,321 @@
+//! Guided mode: booking without the AI. A deterministic flow on WhatsApp's reply
+//! buttons and lists that a person completes by tapping (or typing an option's number
+//! or title). It is what runs when no Anthropic key is configured, for organizations
+//! that chose it, and — for those with the fallback — while the model is unavailable or
+//! the day's AI budget is spent.
+//!
+//! Each waiting message moves the flow one step: the step's options are re-read from
+//! scheduling (real free slots only), its replies are published with ids derived from
+//! the message, and the new state is saved with the message marked answered. Writes go
+//! through the same scheduling requests as the AI's tools, keyed by the message, so a
+//! turn run again after a crash books nothing twice and sends nothing twice.
+
+mod customer;
+pub mod flow;
+mod input;
+mod screens;
+mod staff;
+mod words;
+
+use cita_shared::{
+    amqp::PublishError,
+    contracts::{outbound::Message, scheduling::SchedulingError},
+    db::Cached,
+    spanish,
+};
+use jiff::Timestamp;
+use serde_json::Value;
+use uuid::Uuid;
+
+use crate::{
+    context::{Business, Person, Persona},
+    handoff::HandoffError,
+    tools::ToolError,
+    turns::{Pending, Sender, Turns, mark_answered},
+};
+use flow::{Flow, Step};
+use input::Input;
+use screens::Screen;
+
+#[derive(Debug, thiserror::Error)]
+pub enum GuidedError {
+    #[error("postgres: {0}")]
+    Postgres(#[from] tokio_postgres::Error),
+    #[error("database pool: {0}")]
+    Pool(#[from] deadpool_postgres::PoolError),
+    #[error("publishing: {0}")]
+    Publish(#[from] PublishError),
+    #[error("handing off: {0}")]
+    Handoff(#[from] HandoffError),
+}
+
+/// Why a conversation is answered in guided mode.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Entry {
+    /// The organization chose it, or there is no model configured.
+    Chosen,
+    /// The model failed past its tries (now or moments ago).
+    Outage,
+    /// The organization's AI budget for today is spent.
+    Budget,
+}
+
+/// What a picked option leads to.
+enum Next {
+    /// Say `texts`, then show `step` (with `note` above its options).
+    Show {
+        texts: Vec<String>,
+        step: Step,
+        note: Option<String>,
+    },
+    /// Say `texts`; the flow rests at its start without showing it again.
+    Rest { texts: Vec<String> },
+    /// Say `texts`; the guided flow is over (a person took the conversation).
+    End { texts: Vec<String> },
+}
+
+impl Next {
+    fn show(step: Step) -> Next {
+        Next::Show {
+            texts: vec![],
+            step,
+            note: None,
+        }
+    }
+
+    fn show_with(step: Step, note: impl Into<String>) -> Next {
+        Next::Show {
+            texts: vec![],
+            step,
+            note: Some(note.into()),
+        }
+    }
+
+    fn after(text: impl Into<String>, step: Step) -> Next {
+        Next::Show {
+            texts: vec![text.into()],
+            step,
+            note: None,
+        }
+    }
+}
+
+/// A scheduling answer that a guided step can act on: either its outcome or words
+/// for the person (the step then shows its options again).
+enum Asked<T> {
+    Got(T),
+    Refused(SchedulingError),
+    Unavailable,
+}
+
+pub struct Guided<'a> {
+    pub turns: &'a Turns,
+    pub business: &'a Business,
+    pub person: &'a Person,
+    pub conversation_id: Uuid,
+    pub now: Timestamp,
+}
+
+impl Guided<'_> {
+    /// Answers `waiting` one message at a time, from the stored flow `stored`.
+    pub async fn answer(
+        &self,
+        waiting: &[Pending],
+        stored: Option<&Value>,
+        entry: Entry,
+    ) -> Result<(), GuidedError> {
+        let sender = Sender {
+            publisher: &self.turns.publisher,
+            topology: &self.turns.topology,
+            organization_id: self.business.id,
+        };
+        if let Some(last) = waiting.last()
+            && let Err(error) = sender
+                .read_receipt(&self.person.wa_id, self.conversation_id, &last.wamid)
+                .await
+        {
+            tracing::warn!(%error, "cannot mark messages read; answering anyway");
+        }
+        let mut flow = Flow::current(stored, self.now, self.turns.settings.guided_idle);
+        for message in waiting {
+            let (messages, next) = self.respond(flow.take(), message, entry).await?;
+            let mut client = self.turns.pool.get().await?;
+            let tx = client.transaction().await?;
+            // Published before the commit: a crash in between answers the message again
+            // with the same command ids, which outbound sends once.
+            for (i, reply) in messages.into_iter().enumerate() {
+                sender
+                    .message(
+                        &format!("guided:{}:{i}", message.wamid),
+                        &self.person.wa_id,
+                        self.conversation_id,
+                        reply,
+                    )
+                    .await?;
+            }
+            let stored = next
+                .as_ref()
+                .map(|f| serde_json::to_value(f).expect("a flow serializes to JSON"));
+            tx.run(
+                "UPDATE conversations SET guided = $2, updated_at = now() WHERE id = $1",
+                &[&self.conversation_id, &stored],
+            )
+            .await?;
+            mark_answered(&tx, &[message.id], "guided").await?;
+            tx.commit().await?;
+            self.turns.metrics.turn("guided");
+            flow = next;
+        }
+        Ok(())
+    }
+
+    /// The replies to one message and the flow after it (`None`: the flow ended).
+    async fn respond(
+        &self,
+        flow: Option<Flow>,
+        message: &Pending,
+        entry: Entry,
+    ) -> Result<(Vec<Message>, Option<Flow>), GuidedError> {
+        let persona = self.person.persona;
+        let home = Step::home(persona);
+        let fresh = flow.is_none();
+        let mut flow = flow.unwrap_or_else(|| Flow::new(persona, false, self.now));
+        let entering = entry != Entry::Chosen && !flow.fallback;
+        flow.fallback |= entry != Entry::Chosen;
+        let greeting = entering.then_some(words::FALLBACK);
+        let next = match input::read(message, &flow, persona) {
+            Input::Pick(action) => self.pick(&flow, &action, &message.wamid).await?,
+            Input::Menu => Next::show(home.clone()),
+            Input::Quit => Next::after(words::QUIT, home.clone()),
+            Input::Unclear | Input::NotText if fresh => Next::show(home.clone()),
+            Input::Stale => Next::show_with(flow.step.clone(), words::STALE),
+            Input::Unclear => Next::show_with(flow.step.clone(), words::HINT),
+            Input::NotText => Next::show_with(flow.step.clone(), words::NOT_TEXT),
+        };
+        flow.at = self.now;
+        let (texts, flow) = match next {
+            Next::Show { texts, step, note } => {
+                let note = match (greeting, note) {
+                    (Some(g), Some(n)) => Some(format!("{g}\n{n}")),
+                    (g, n) => n.or(g.map(str::to_owned)),
+                };
+                flow.serial += 1;
+                let (screen, step) = self.show(step, note, flow.serial).await?;
+                flow.step = step;
+                flow.shown = screen.shown;
+                let mut messages: Vec<Message> = texts.into_iter().map(spanish::text).collect();
+                messages.push(screen.message);
+                return Ok((messages, Some(flow)));
+            }
+            Next::Rest { texts } => {
+                flow.step = home;
+                flow.shown.clear();
+                (texts, Some(flow))
+            }
+            Next::End { texts } => (texts, None),
+        };
+        Ok((texts.into_iter().map(spanish::text).collect(), flow))
+    }
+
+    /// What picking `action` at `step` does.
+    async fn pick(&self, flow: &Flow, action: &str, wamid: &str) -> Result<Next, GuidedError> {
+        match action {
+            "m:book" => return Ok(Next::show(Step::Services { page: 0 })),
+            "m:mine" => return Ok(Next::show(Step::Appointments)),
+            "m:human" => {
+                crate::handoff::hand_off(
+                    &self.turns.pool,
+                    self.business,
+                    self.conversation_id,
+                    "Pidió hablar con una persona desde el menú",
+                    self.now,
+                )
+                .await?;
+                return Ok(Next::End {
+                    texts: vec![words::HANDED_OFF.into()],
+                });
+            }
+            _ => {}
+        }
+        match self.person.persona {
+            Persona::Customer => self.pick_customer(flow, action, wamid).await,
+            Persona::Staff | Persona::Owner => self.pick_staff(flow, action, wamid).await,
+        }
+    }
+
+    /// The screen of `step`; when it has nothing to offer (no free days, no
+    /// appointments, the agenda not answering), the screen of the step before it, with
+    /// a note saying why.
+    async fn show(
+        &self,
+        step: Step,
+        note: Option<String>,
+        serial: u32,
+    ) -> Result<(Screen, Step), GuidedError> {
+        let mut step = step;
+        let mut notes: Vec<String> = note.into_iter().collect();
+        loop {
+            let shown = match self.person.persona {
+                Persona::Customer => self.show_customer(&step, &notes, serial).await?,
+                Persona::Staff | Persona::Owner => self.show_staff(&step, &notes, serial).await?,
+            };
+            match shown {
+                Ok(screen) => return Ok((screen, step)),
+                Err((instead, why)) => {
+                    notes.push(why);
+                    step = instead;
+                }
+            }
+        }
+    }
+
+    /// Asks scheduling; refusals and silence become words rather than errors.
+    async fn ask(
+        &self,
+        request: cita_shared::contracts::scheduling::Request,
+    ) -> Asked<cita_shared::contracts::scheduling::Outcome> {
+        match self.turns.toolbox.ask(request).await {
+            Ok(outcome) => Asked::Got(outcome),
+            Err(ToolError::Scheduling(error)) => Asked::Refused(error),
+            Err(_) => Asked::Unavailable,
+        }
+    }
+
+    fn idempotency_key(wamid: &str) -> String {
+        format!("guided:{wamid}")
+    }
+}
+
+/// The body of a screen: its notes (why it is shown, a hint) above its question.
+fn body(notes: &[String], question: &str) -> String {
+    let mut lines: Vec<&str> = notes.iter().map(String::as_str).collect();
+    lines.push(question);
+    lines.join("\n\n")
+}
+
+/// What a scheduling refusal means to the person.
+fn refusal(error: &SchedulingError) -> String {
+    match error {
+        SchedulingError::SlotTaken { .. } | SchedulingError::NotAvailable { .. } => {
+            words::SLOT_GONE.into()
+        }
+        SchedulingError::QuotaExceeded => words::QUOTA.into(),
+        SchedulingError::NotFound { .. } => words::APPOINTMENT_GONE.into(),
+        SchedulingError::IllegalTransition { from, .. } => {
+            words::refused(&format!("la cita ya está {}", status_words(from.as_str())))
+        }
+        SchedulingError::Forbidden => words::refused("eso no te corresponde"),
+        SchedulingError::InvalidRequest { reason } => words::refused(reason),
+        SchedulingError::Unavailable => words::UNAVAILABLE.into(),
+    }
+}
+
+fn status_words(status: &str) -> &'static str {
+    match status {
+        "completed" => "completada",
+        "cancelled" => "cancelada",
+        "no_show" => "marcada como «no vino»",
+        "confirmed" => "confirmada",
+        _ => "pendiente",
+    }
+}

@@ -1,0 +1,454 @@
+//! The staff's and owner's flow: today's and tomorrow's agenda, blocking time, marking
+//! an appointment of today completed or no-show, and giving a handed-off conversation
+//! back to the assistant. Staff see their own agenda, the owner the whole business's;
+//! scheduling checks who may do what.
+
+use cita_shared::{
+    contracts::scheduling::{
+        BlockTimeRequest, Outcome, Request, ScheduleRequest, SetStatusRequest, Status, Who,
+    },
+    db::Cached,
+    spanish,
+};
+use jiff::{
+    SignedDuration, Timestamp, ToSpan,
+    civil::{Date, Time},
+};
+use uuid::Uuid;
+
+use super::{
+    Asked, Guided, GuidedError, Next, body,
+    customer::{Shown, stale},
+    flow::{Flow, Step},
+    refusal,
+    screens::{opt, page, render, row, window},
+    words,
+};
+use crate::{context::Persona, handoff};
+
+/// Start times per list when blocking (with "earlier" and "later": nine rows).
+const STARTS_PER_PAGE: usize = 7;
+/// Lengths offered when blocking, in minutes.
+const LENGTHS: [(i64, &str); 6] = [
+    (30, "30 minutos"),
+    (60, "1 hora"),
+    (90, "1 hora y media"),
+    (120, "2 horas"),
+    (180, "3 horas"),
+    (240, "4 horas"),
+];
+
+impl Guided<'_> {
+    fn staff_id(&self) -> Option<Uuid> {
+        match self.person.actor.who {
+            Who::Staff { staff_id } => Some(staff_id),
+            Who::Customer { .. } => None,
+        }
+    }
+
+    pub(super) async fn show_staff(
+        &self,
+        step: &Step,
+        notes: &[String],
+        serial: u32,
+    ) -> Result<Shown, GuidedError> {
+        Ok(Ok(match step {
+            Step::BlockDay => render(
+                serial,
+                &body(notes, "¿Qué día quieres bloquear?"),
+                "Ver días",
+                vec![
+                    opt("today", "Hoy"),
+                    opt("tomorrow", "Mañana"),
+                    opt("back", "Volver"),
+                ],
+            ),
+            Step::BlockStart { day, from } => {
+                let starts = self.block_starts(*day);
+                if starts.is_empty() {
+                    return Ok(Err((Step::StaffMenu, words::NOTHING_TO_BLOCK.into())));
+                }
+                let rows = starts
+                    .into_iter()
+                    .map(|at| {
+                        opt(
+                            format!("at:{}", at.as_second()),
+                            spanish::clock(at, &self.business.time_zone),
+                        )
+                    })
+                    .collect();
+                render(
+                    serial,
+                    &body(notes, &format!("{}: ¿desde qué hora?", spanish::day(*day))),
+                    "Ver horas",
+                    window(rows, *from, STARTS_PER_PAGE),
+                )
+            }
+            Step::BlockLength { starts_at } => {
+                let mut rows: Vec<_> = LENGTHS
+                    .iter()
+                    .map(|(minutes, title)| opt(format!("len:{minutes}"), *title))
+                    .collect();
+                if self.closing(*starts_at).is_some() {
+                    rows.push(opt("len:rest", "Resto del día"));
+                }
+                render(
+                    serial,
+                    &body(
+                        notes,
+                        &format!(
+                            "Desde el {}. ¿Por cuánto tiempo?",
+                            spanish::when(*starts_at, &self.business.time_zone)
+                        ),
+                    ),
+                    "Ver duraciones",
+                    rows,
+                )
+            }
+            Step::Marking { page: n } => {
+                let today = self.today();
+                let agenda = match self.agenda(today).await? {
+                    Ok(agenda) => agenda,
+                    Err(why) => return Ok(Err((Step::StaffMenu, why))),
+                };
+                let rows: Vec<_> = agenda
+                    .into_iter()
+                    .filter(|a| a.live)
+                    .map(|a| {
+                        row(
+                            format!("appt:{}", a.id),
+                            format!("{} {}", a.clock, a.customer),
+                            a.detail,
+                        )
+                    })
+                    .collect();
+                if rows.is_empty() {
+                    return Ok(Err((Step::StaffMenu, words::NOTHING_TO_MARK.into())));
+                }
+                render(
+                    serial,
+                    &body(notes, "¿Qué cita de hoy quieres marcar?"),
+                    "Ver citas",
+                    page(rows, *n, "Más citas"),
+                )
+            }
+            Step::MarkAs { label, .. } => render(
+                serial,
+                &body(notes, &format!("{label}: ¿cómo quedó?")),
+                "Ver opciones",
+                vec![
+                    opt("completed", "Completada"),
+                    opt("no_show", "No vino"),
+                    opt("back", "Volver"),
+                ],
+            ),
+            Step::Releasing => {
+                let client = self.turns.pool.get().await?;
+                let rows = client
+                    .rows(
+                        "SELECT v.id, COALESCE(c.name, v.wa_id), COALESCE(v.handoff_reason, '')
+                         FROM conversations v LEFT JOIN customers c ON c.id = v.customer_id
+                         WHERE v.organization_id = $1 AND v.status = 'handed_off'
+                           AND (v.handed_off_until IS NULL OR v.handed_off_until > now())
+                         ORDER BY v.updated_at DESC LIMIT 10",
+                        &[&self.business.id],
+                    )
+                    .await?;
+                if rows.is_empty() {
+                    return Ok(Err((Step::StaffMenu, words::NOTHING_TO_RELEASE.into())));
+                }
+                let options = rows
+                    .iter()
+                    .map(|r| {
+                        let id: Uuid = r.get(0);
+                        let who: String = r.get(1);
+                        let why: String = r.get(2);
+                        row(format!("conv:{id}"), who, why)
+                    })
+                    .collect();
+                render(
+                    serial,
+                    &body(notes, "¿A quién vuelve a atender el asistente?"),
+                    "Ver conversaciones",
+                    options,
+                )
+            }
+            // The start, and any customer step staff can't be at.
+            _ => render(
+                serial,
+                &body(notes, &words::staff_greeting(self.person.name.as_deref())),
+                "Ver opciones",
+                vec![
+                    opt("s:today", "Agenda de hoy"),
+                    opt("s:tomorrow", "Agenda de mañana"),
+                    row(
+                        "s:block",
+                        "Bloquear horario",
+                        "Marca un rato como no disponible".into(),
+                    ),
+                    row("s:mark", "Marcar una cita", "Completada o no vino".into()),
+                    row(
+                        "s:release",
+                        "Liberar conversación",
+                        "Que el asistente vuelva a atender".into(),
+                    ),
+                ],
+            ),
+        }))
+    }
+
+    pub(super) async fn pick_staff(
+        &self,
+        flow: &Flow,
+        action: &str,
+        wamid: &str,
+    ) -> Result<Next, GuidedError> {
+        let step = &flow.step;
+        let (verb, value) = action.split_once(':').unwrap_or((action, ""));
+        let title = flow
+            .shown
+            .iter()
+            .find(|s| s.id.ends_with(action))
+            .map_or(String::new(), |s| s.title.clone());
+        Ok(match (step, verb, value) {
+            (_, "s", "today" | "tomorrow") => {
+                let (day, title) = if value == "today" {
+                    (self.today(), "Agenda de hoy")
+                } else {
+                    (self.today().saturating_add(1.day()), "Agenda de mañana")
+                };
+                match self.agenda(day).await? {
+                    Ok(agenda) => {
+                        let lines: Vec<String> = agenda.into_iter().map(|a| a.line).collect();
+                        Next::after(words::agenda(title, day, &lines), Step::StaffMenu)
+                    }
+                    Err(why) => Next::show_with(Step::StaffMenu, why),
+                }
+            }
+            (_, "s", "block") => Next::show(Step::BlockDay),
+            (_, "s", "mark") => Next::show(Step::Marking { page: 0 }),
+            (_, "s", "release") => Next::show(Step::Releasing),
+            (Step::BlockDay, "today", _) => Next::show(Step::BlockStart {
+                day: self.today(),
+                from: 0,
+            }),
+            (Step::BlockDay, "tomorrow", _) => Next::show(Step::BlockStart {
+                day: self.today().saturating_add(1.day()),
+                from: 0,
+            }),
+            (Step::BlockDay, "back", _) | (Step::MarkAs { .. }, "back", _) => {
+                Next::show(Step::StaffMenu)
+            }
+            (Step::BlockStart { day, from }, "earlier" | "later", _) => {
+                Next::show(Step::BlockStart {
+                    day: *day,
+                    from: if verb == "earlier" {
+                        from.saturating_sub(STARTS_PER_PAGE)
+                    } else {
+                        from + STARTS_PER_PAGE
+                    },
+                })
+            }
+            (Step::BlockStart { .. }, "at", _) => {
+                match value
+                    .parse::<i64>()
+                    .ok()
+                    .and_then(|s| Timestamp::from_second(s).ok())
+                {
+                    Some(starts_at) => Next::show(Step::BlockLength { starts_at }),
+                    None => stale(step),
+                }
+            }
+            (Step::BlockLength { starts_at }, "len", _) => {
+                let ends_at = match value {
+                    "rest" => self.closing(*starts_at),
+                    minutes => minutes
+                        .parse::<i64>()
+                        .ok()
+                        .filter(|m| LENGTHS.iter().any(|(l, _)| l == m))
+                        .map(|m| *starts_at + SignedDuration::from_mins(m)),
+                };
+                let (Some(ends_at), Some(staff_id)) = (ends_at, self.staff_id()) else {
+                    return Ok(stale(step));
+                };
+                let request = Request::BlockTime(BlockTimeRequest {
+                    actor: self.person.actor,
+                    idempotency_key: Self::idempotency_key(wamid),
+                    staff_id,
+                    starts_at: *starts_at,
+                    ends_at,
+                    reason: None,
+                });
+                let tz = &self.business.time_zone;
+                match self.ask(request).await {
+                    Asked::Got(_) => Next::after(
+                        words::blocked(
+                            &spanish::when(*starts_at, tz),
+                            &spanish::clock(ends_at, tz),
+                        ),
+                        Step::StaffMenu,
+                    ),
+                    Asked::Refused(error) => Next::after(refusal(&error), Step::StaffMenu),
+                    Asked::Unavailable => Next::show_with(step.clone(), words::UNAVAILABLE),
+                }
+            }
+            (Step::Marking { page }, "more", _) => Next::show(Step::Marking { page: page + 1 }),
+            (Step::Marking { .. }, "appt", _) => match value.parse::<Uuid>() {
+                Ok(appointment_id) => Next::show(Step::MarkAs {
+                    appointment_id,
+                    label: title,
+                }),
+                Err(_) => stale(step),
+            },
+            (
+                Step::MarkAs {
+                    appointment_id,
+                    label,
+                },
+                "completed" | "no_show",
+                _,
+            ) => {
+                let completed = verb == "completed";
+                let request = Request::SetStatus(SetStatusRequest {
+                    actor: self.person.actor,
+                    idempotency_key: Self::idempotency_key(wamid),
+                    appointment_id: *appointment_id,
+                    status: if completed {
+                        Status::Completed
+                    } else {
+                        Status::NoShow
+                    },
+                    notes: None,
+                });
+                match self.ask(request).await {
+                    Asked::Got(_) => Next::after(words::marked(label, completed), Step::StaffMenu),
+                    Asked::Refused(error) => Next::after(refusal(&error), Step::StaffMenu),
+                    Asked::Unavailable => Next::show_with(step.clone(), words::UNAVAILABLE),
+                }
+            }
+            (Step::Releasing, "conv", _) => match value.parse::<Uuid>() {
+                Ok(conversation_id) => {
+                    let client = self.turns.pool.get().await?;
+                    if handoff::release(&client, self.business.id, conversation_id).await? {
+                        Next::after(words::released(&title), Step::StaffMenu)
+                    } else {
+                        Next::show_with(Step::Releasing, words::STALE)
+                    }
+                }
+                Err(_) => stale(step),
+            },
+            _ => stale(step),
+        })
+    }
+
+    /// Half-hour starts within the business hours of `day` that are still ahead.
+    fn block_starts(&self, day: Date) -> Vec<Timestamp> {
+        let mut starts = Vec::new();
+        for (open, close) in self.hours(day) {
+            let mut at = open;
+            while at + SignedDuration::from_mins(30) <= close {
+                if at > self.now {
+                    starts.push(at);
+                }
+                at += SignedDuration::from_mins(30);
+            }
+        }
+        starts
+    }
+
+    /// When the business closes on the day of `at`, if that is after `at`.
+    fn closing(&self, at: Timestamp) -> Option<Timestamp> {
+        self.hours(self.local_day(at))
+            .into_iter()
+            .map(|(_, close)| close)
+            .filter(|close| *close > at)
+            .max()
+    }
+
+    /// The business's opening ranges on `day`, as instants.
+    fn hours(&self, day: Date) -> Vec<(Timestamp, Timestamp)> {
+        let weekday = day.weekday().to_monday_one_offset() as i16;
+        let tz = &self.business.time_zone;
+        let instant = |clock: &str| {
+            clock
+                .parse::<Time>()
+                .ok()
+                .and_then(|t| day.to_datetime(t).to_zoned(tz.clone()).ok())
+                .map(|z| z.timestamp())
+        };
+        self.business
+            .hours
+            .iter()
+            .filter(|(d, ..)| *d == weekday)
+            .filter_map(|(_, open, close)| Some((instant(open)?, instant(close)?)))
+            .collect()
+    }
+
+    /// The agenda of `day`: the person's own, or the whole business's for the owner.
+    async fn agenda(&self, day: Date) -> Result<Result<Vec<Entry>, String>, GuidedError> {
+        let request = Request::Schedule(ScheduleRequest {
+            actor: self.person.actor,
+            from: day,
+            to: day,
+            staff_id: if self.person.persona == Persona::Owner {
+                None
+            } else {
+                self.staff_id()
+            },
+        });
+        let appointments = match self.ask(request).await {
+            Asked::Got(Outcome::Appointments { appointments }) => appointments,
+            Asked::Got(_) | Asked::Unavailable => return Ok(Err(words::UNAVAILABLE.into())),
+            Asked::Refused(error) => return Ok(Err(refusal(&error))),
+        };
+        let ids: Vec<Uuid> = appointments.iter().map(|a| a.customer_id).collect();
+        let client = self.turns.pool.get().await?;
+        let names = client
+            .rows(
+                "SELECT id, COALESCE(name, phone, wa_id, '') FROM customers
+                 WHERE organization_id = $1 AND id = ANY($2)",
+                &[&self.business.id, &ids],
+            )
+            .await?;
+        let tz = &self.business.time_zone;
+        Ok(Ok(appointments
+            .into_iter()
+            .filter(|a| a.status != Status::Cancelled)
+            .map(|a| {
+                let customer = names
+                    .iter()
+                    .find(|r| r.get::<_, Uuid>(0) == a.customer_id)
+                    .map_or(String::new(), |r| r.get(1));
+                let service = self
+                    .business
+                    .service(a.service_type_id)
+                    .map_or("Cita", |s| s.name.as_str());
+                let staff = self.business.staff_name(a.staff_id).unwrap_or("");
+                let clock = spanish::clock(a.starts_at, tz);
+                let status = match a.status {
+                    Status::Completed => " ✔️",
+                    Status::NoShow => " (no vino)",
+                    _ => "",
+                };
+                Entry {
+                    id: a.id,
+                    live: a.status.is_live(),
+                    line: format!("{clock} {service} — {customer} (con {staff}){status}"),
+                    detail: format!("{service} · con {staff}"),
+                    clock,
+                    customer,
+                }
+            })
+            .collect()))
+    }
+}
+
+/// One appointment of an agenda, as staff read it.
+struct Entry {
+    id: Uuid,
+    live: bool,
+    clock: String,
+    customer: String,
+    detail: String,
+    line: String,
+}

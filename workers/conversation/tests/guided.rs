@@ -1,0 +1,727 @@
+//! Guided mode against the real services: booking by taps and by typed numbers, the
+//! customer's appointments, a handoff, the staff's day, a slot taken meanwhile, the
+//! model failing mid-conversation, a restart between two taps, and lists longer than
+//! WhatsApp shows at once. The clock is Monday 2026-12-07 09:00 in Mexico City.
+
+mod common;
+
+use std::time::Duration;
+
+use cita_shared::testing::ModelReply;
+use common::{BARBER_WA, CUSTOMER_WA, fleet::Fleet};
+
+const OTHER_WA: &str = "5215599999999";
+use serde_json::Value;
+use uuid::Uuid;
+
+/// One person's side of the chat: what they were sent, and taps on it.
+struct Chat<'a> {
+    fleet: &'a Fleet,
+    who: &'static str,
+    seen: usize,
+}
+
+impl<'a> Chat<'a> {
+    fn new(fleet: &'a Fleet, who: &'static str) -> Self {
+        Chat {
+            fleet,
+            who,
+            seen: fleet.replies_now(who).len(),
+        }
+    }
+
+    /// The replies to what was just sent: once the conversation answered it and its
+    /// messages reached the fake Graph API.
+    async fn replies(&mut self) -> Vec<Value> {
+        self.fleet.settled().await;
+        let deadline = std::time::Instant::now() + Duration::from_secs(20);
+        loop {
+            let all = self.fleet.replies_now(self.who);
+            // Every answer ends with options or a closing text; give the rest of its
+            // messages a moment to arrive after the first.
+            if all.len() > self.seen {
+                tokio::time::sleep(Duration::from_millis(300)).await;
+                let all = self.fleet.replies_now(self.who);
+                let new = all[self.seen..].to_vec();
+                self.seen = all.len();
+                return new;
+            }
+            assert!(
+                std::time::Instant::now() < deadline,
+                "no reply to {}",
+                self.who
+            );
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+    }
+
+    async fn say(&mut self, text: &str) -> Vec<Value> {
+        self.fleet.say(self.who, text).await;
+        self.replies().await
+    }
+
+    /// Taps the option of the last interactive message whose title starts with `title`.
+    async fn tap(&mut self, title: &str) -> Vec<Value> {
+        let (kind, id, full) = self.option(title);
+        self.fleet.tap(self.who, kind, &id, &full).await;
+        self.replies().await
+    }
+
+    fn option(&self, title: &str) -> (&'static str, String, String) {
+        let last = self.last_interactive();
+        let kind = if last["interactive"]["type"] == "button" {
+            "button_reply"
+        } else {
+            "list_reply"
+        };
+        options(&last)
+            .into_iter()
+            .find(|(_, t)| t.starts_with(title))
+            .map(|(id, t)| (kind, id, t))
+            .unwrap_or_else(|| panic!("no option {title:?} in {last:#}"))
+    }
+
+    fn last_interactive(&self) -> Value {
+        self.fleet
+            .replies_now(self.who)
+            .into_iter()
+            .rev()
+            .find(|m| m["type"] == "interactive")
+            .expect("an interactive message was sent")
+    }
+}
+
+/// (id, title) of a buttons or list message's options, checked against WhatsApp's limits.
+fn options(message: &Value) -> Vec<(String, String)> {
+    let interactive = &message["interactive"];
+    let pairs: Vec<(String, String)> = if interactive["type"] == "button" {
+        let buttons = interactive["action"]["buttons"].as_array().unwrap();
+        assert!(buttons.len() <= 3, "{message:#}");
+        buttons
+            .iter()
+            .map(|b| {
+                (
+                    b["reply"]["id"].as_str().unwrap().into(),
+                    b["reply"]["title"].as_str().unwrap().into(),
+                )
+            })
+            .collect()
+    } else {
+        let rows: Vec<&Value> = interactive["action"]["sections"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .flat_map(|s| s["rows"].as_array().unwrap())
+            .collect();
+        assert!(rows.len() <= 10, "{message:#}");
+        for row in &rows {
+            assert!(
+                row["title"].as_str().unwrap().chars().count() <= 24,
+                "{row}"
+            );
+            assert!(
+                row["description"].as_str().unwrap_or("").chars().count() <= 72,
+                "{row}"
+            );
+        }
+        rows.iter()
+            .map(|r| {
+                (
+                    r["id"].as_str().unwrap().into(),
+                    r["title"].as_str().unwrap().into(),
+                )
+            })
+            .collect()
+    };
+    let limit = if interactive["type"] == "button" {
+        20
+    } else {
+        24
+    };
+    assert!(
+        pairs.iter().all(|(_, t)| t.chars().count() <= limit),
+        "{message:#}"
+    );
+    pairs
+}
+
+fn titles(message: &Value) -> Vec<String> {
+    options(message).into_iter().map(|(_, t)| t).collect()
+}
+
+/// The text of a message: a text's body, or an interactive message's body.
+fn text(message: &Value) -> String {
+    message["text"]["body"]
+        .as_str()
+        .or(message["interactive"]["body"]["text"].as_str())
+        .unwrap_or_default()
+        .to_owned()
+}
+
+async fn guided_fleet() -> Fleet {
+    let fleet = Fleet::start().await;
+    fleet
+        .shop
+        .execute(
+            "UPDATE organizations SET assistant_mode = 'guided' WHERE id = $1",
+            &[&fleet.shop.org],
+        )
+        .await;
+    fleet
+}
+
+async fn appointments(fleet: &Fleet) -> Vec<(String, String, String)> {
+    let client = fleet.shop.db.pool.get().await.unwrap();
+    client
+        .query(
+            "SELECT s.name, to_char(a.starts_at AT TIME ZONE 'America/Mexico_City', 'YYYY-MM-DD HH24:MI'), a.status
+             FROM appointments a JOIN service_types s ON s.id = a.service_type_id ORDER BY a.created_at",
+            &[],
+        )
+        .await
+        .unwrap()
+        .iter()
+        .map(|r| (r.get(0), r.get(1), r.get(2)))
+        .collect()
+}
+
+#[tokio::test]
+async fn a_customer_books_by_taps_and_gets_the_confirmation() {
+    let fleet = guided_fleet().await;
+    let mut chat = Chat::new(&fleet, CUSTOMER_WA);
+    let menu = chat.say("hola").await;
+    assert_eq!(menu.len(), 1);
+    assert!(
+        text(&menu[0]).contains("Barbería El Centro"),
+        "{:#}",
+        menu[0]
+    );
+    assert_eq!(
+        titles(&menu[0]),
+        ["Agendar cita", "Mis citas", "Hablar con alguien"]
+    );
+
+    let services = chat.tap("Agendar cita").await;
+    assert_eq!(
+        titles(&services[0]),
+        ["Arreglo de barba", "Corte de cabello", "Tinte"]
+    );
+    let rows = &services[0]["interactive"]["action"]["sections"][0]["rows"];
+    assert_eq!(rows[1]["description"], "45 min · $250 MXN");
+
+    let days = chat.tap("Corte de cabello").await;
+    let day_titles = titles(&days[0]);
+    // Monday from 10:00 (an hour's notice after 09:00) to Saturday, and the next week.
+    assert_eq!(day_titles[0], "Lunes 7 dic");
+    assert!(
+        !day_titles.iter().any(|t| t.starts_with("Domingo")),
+        "{day_titles:?}"
+    );
+
+    let times = chat.tap("Martes 8 dic").await;
+    assert!(
+        text(&times[0]).contains("martes 8 de diciembre"),
+        "{:#}",
+        times[0]
+    );
+    assert_eq!(titles(&times[0])[..2], ["10:00", "10:15"]);
+
+    let who = chat.tap("10:15").await;
+    assert_eq!(titles(&who[0]), ["Me da igual", "Luis", "Rosa"]);
+    let summary = chat.tap("Luis").await;
+    let body = text(&summary[0]);
+    assert!(
+        body.contains("Corte de cabello")
+            && body.contains("martes 8 de diciembre, 10:15")
+            && body.contains("Con Luis"),
+        "{body}"
+    );
+    assert_eq!(titles(&summary[0]), ["Confirmar", "Cambiar", "Cancelar"]);
+
+    let done = chat.tap("Confirmar").await;
+    assert_eq!(done.len(), 1);
+    assert_eq!(
+        text(&done[0]),
+        "¡Listo! Quedó tu cita de Corte de cabello el martes 8 de diciembre, 10:15 con Luis en Barbería El Centro. Te esperamos 🙌"
+    );
+    assert_eq!(
+        appointments(&fleet).await,
+        [(
+            "Corte de cabello".into(),
+            "2026-12-08 10:15".into(),
+            "confirmed".into()
+        )]
+    );
+    let staff: Uuid = fleet
+        .shop
+        .scalar("SELECT staff_id FROM appointments", &[])
+        .await;
+    assert_eq!(staff, fleet.shop.barber);
+    // Every message was answered by guided mode, none by the model.
+    assert!(fleet.model.requests().is_empty());
+    let guided: i64 = fleet
+        .shop
+        .scalar(
+            "SELECT count(*) FROM messages WHERE direction = 'inbound' AND handled_as = 'guided'",
+            &[],
+        )
+        .await;
+    assert_eq!(guided, 7);
+    // Each message was marked read.
+    assert_eq!(fleet.read_receipts().len(), 7);
+}
+
+#[tokio::test]
+async fn a_customer_books_by_typing_numbers_and_gets_a_hint_for_anything_else() {
+    let fleet = guided_fleet().await;
+    let mut chat = Chat::new(&fleet, CUSTOMER_WA);
+    chat.say("buenas, quiero una cita").await;
+    let services = chat.say("1").await;
+    assert_eq!(titles(&services[0])[0], "Arreglo de barba");
+    let unclear = chat.say("el de la barba porfa").await;
+    assert!(
+        text(&unclear[0]).starts_with("No te entendí"),
+        "{:#}",
+        unclear[0]
+    );
+    assert_eq!(titles(&unclear[0])[0], "Arreglo de barba");
+    let days = chat.say("1").await;
+    assert!(
+        text(&days[0]).starts_with("Arreglo de barba: ¿qué día"),
+        "{:#}",
+        days[0]
+    );
+    let times = chat.say("2").await; // Tuesday
+    assert_eq!(titles(&times[0])[0], "10:00");
+    let who = chat.say("1").await;
+    assert_eq!(titles(&who[0])[0], "Me da igual");
+    chat.say("me da igual").await;
+    let done = chat.say("1").await;
+    assert!(
+        text(&done[0]).starts_with(
+            "¡Listo! Quedó tu cita de Arreglo de barba el martes 8 de diciembre, 10:00"
+        ),
+        "{:#}",
+        done[0]
+    );
+    assert_eq!(
+        appointments(&fleet).await,
+        [(
+            "Arreglo de barba".into(),
+            "2026-12-08 10:00".into(),
+            "confirmed".into()
+        )]
+    );
+    // "cancelar" leaves what is in progress; "menú" shows the start again.
+    chat.say("hola").await;
+    chat.say("1").await;
+    let quit = chat.say("Cancelar").await;
+    assert_eq!(text(&quit[0]), "Listo, lo dejamos aquí.");
+    assert_eq!(
+        titles(&quit[1]),
+        ["Agendar cita", "Mis citas", "Hablar con alguien"]
+    );
+}
+
+#[tokio::test]
+async fn my_appointments_cancel_one_and_move_another() {
+    let fleet = guided_fleet().await;
+    fleet
+        .shop
+        .customer_with_appointment(CUSTOMER_WA, "Ana", "2026-12-09T17:00:00Z")
+        .await;
+    fleet
+        .shop
+        .customer_with_appointment(CUSTOMER_WA, "Ana", "2026-12-10T17:00:00Z")
+        .await;
+    let mut chat = Chat::new(&fleet, CUSTOMER_WA);
+    chat.say("hola").await;
+    let mine = chat.tap("Mis citas").await;
+    let rows = &mine[0]["interactive"]["action"]["sections"][0]["rows"];
+    assert_eq!(
+        rows[0]["description"],
+        "miércoles 9 de diciembre, 11:00 · con Luis"
+    );
+    assert_eq!(rows.as_array().unwrap().len(), 2);
+
+    // Cancel the first.
+    let (_, id, _) = chat.option("Corte de cabello");
+    fleet
+        .tap(CUSTOMER_WA, "list_reply", &id, "Corte de cabello")
+        .await;
+    let one = chat.replies().await;
+    assert_eq!(
+        titles(&one[0]),
+        ["Cancelar cita", "Cambiar horario", "Volver"]
+    );
+    let sure = chat.tap("Cancelar cita").await;
+    assert!(
+        text(&sure[0]).contains("miércoles 9 de diciembre, 11:00"),
+        "{:#}",
+        sure[0]
+    );
+    let cancelled = chat.tap("Sí, cancelar").await;
+    assert!(
+        text(&cancelled[0]).starts_with("Listo, cancelé tu cita"),
+        "{:#}",
+        cancelled[0]
+    );
+
+    // Move the other to Friday 11:30.
+    chat.say("menu").await;
+    let mine = chat.tap("Mis citas").await;
+    assert_eq!(options(&mine[0]).len(), 1);
+    chat.tap("Corte de cabello").await;
+    let days = chat.tap("Cambiar horario").await;
+    assert!(text(&days[0]).starts_with("Corte de cabello: ¿qué día"));
+    chat.tap("Viernes 11 dic").await;
+    let who = chat.tap("11:30").await;
+    chat.option("Me da igual");
+    let summary = chat.tap("Luis").await;
+    assert!(
+        text(&summary[0]).starts_with("Cambiar tu cita a:"),
+        "{:#}",
+        summary[0]
+    );
+    let moved = chat.tap("Confirmar").await;
+    assert_eq!(
+        text(&moved[0]),
+        "¡Listo! Tu cita de Corte de cabello quedó para el viernes 11 de diciembre, 11:30 con Luis."
+    );
+    drop(who);
+    assert_eq!(
+        appointments(&fleet).await,
+        [
+            (
+                "Corte de cabello".into(),
+                "2026-12-09 11:00".into(),
+                "cancelled".into()
+            ),
+            (
+                "Corte de cabello".into(),
+                "2026-12-11 11:30".into(),
+                "confirmed".into()
+            ),
+        ]
+    );
+}
+
+#[tokio::test]
+async fn talking_to_a_person_hands_the_conversation_off() {
+    let fleet = guided_fleet().await;
+    let mut chat = Chat::new(&fleet, CUSTOMER_WA);
+    chat.say("hola").await;
+    let handed = chat.tap("Hablar con alguien").await;
+    assert_eq!(
+        text(&handed[0]),
+        "Listo, le aviso a una persona del negocio; te escribirá pronto 🙏"
+    );
+    let status: String = fleet
+        .shop
+        .scalar(
+            "SELECT status FROM conversations WHERE wa_id = $1",
+            &[&CUSTOMER_WA],
+        )
+        .await;
+    assert_eq!(status, "handed_off");
+    let events: i64 = fleet
+        .shop
+        .scalar(
+            "SELECT count(*) FROM outbox WHERE routing_key = 'conversation.handed_off'",
+            &[],
+        )
+        .await;
+    assert_eq!(events, 1);
+    // While a person has it, guided mode stays silent too.
+    fleet.say(CUSTOMER_WA, "¿hola?").await;
+    fleet.settled().await;
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    assert_eq!(fleet.replies_now(CUSTOMER_WA).len(), 2);
+}
+
+#[tokio::test]
+async fn staff_read_their_agenda_block_time_and_mark_a_no_show() {
+    let fleet = guided_fleet().await;
+    fleet
+        .shop
+        .customer_with_appointment(CUSTOMER_WA, "Ana", "2026-12-07T17:00:00Z")
+        .await;
+    let mut chat = Chat::new(&fleet, BARBER_WA);
+    let menu = chat.say("hola").await;
+    assert!(text(&menu[0]).starts_with("Hola, Luis."), "{:#}", menu[0]);
+    assert_eq!(
+        titles(&menu[0]),
+        [
+            "Agenda de hoy",
+            "Agenda de mañana",
+            "Bloquear horario",
+            "Marcar una cita",
+            "Liberar conversación"
+        ]
+    );
+    let agenda = chat.tap("Agenda de hoy").await;
+    assert_eq!(
+        text(&agenda[0]),
+        "Agenda de hoy (lunes 7 de diciembre):\n11:00 Corte de cabello — Ana (con Luis)"
+    );
+    assert_eq!(titles(&agenda[1])[0], "Agenda de hoy");
+
+    chat.tap("Bloquear horario").await;
+    let starts = chat.tap("Hoy").await;
+    // From 09:00 the business hours (10:00–19:00) are all ahead.
+    assert_eq!(titles(&starts[0])[0], "10:00");
+    chat.tap("Más tarde").await;
+    chat.tap("14:00").await;
+    let blocked = chat.tap("1 hora").await;
+    assert_eq!(
+        text(&blocked[0]),
+        "Listo: bloqueé tu horario del lunes 7 de diciembre, 14:00 a las 15:00."
+    );
+    let during: String = fleet
+        .shop
+        .scalar(
+            "SELECT during::text FROM availability_exceptions WHERE staff_id = $1 AND kind = 'block'",
+            &[&fleet.shop.barber],
+        )
+        .await;
+    assert_eq!(
+        during,
+        "[\"2026-12-07 20:00:00+00\",\"2026-12-07 21:00:00+00\")"
+    );
+
+    chat.tap("Marcar una cita").await;
+    chat.tap("11:00 Ana").await;
+    let marked = chat.tap("No vino").await;
+    assert_eq!(
+        text(&marked[0]),
+        "Listo: marqué como «no vino» la cita 11:00 Ana."
+    );
+    assert_eq!(appointments(&fleet).await[0].2, "no_show");
+    let nothing = chat.tap("Marcar una cita").await;
+    assert!(
+        text(&nothing[0]).starts_with("No hay citas de hoy por marcar."),
+        "{:#}",
+        nothing[0]
+    );
+}
+
+#[tokio::test]
+async fn a_time_taken_meanwhile_gets_a_clear_message_and_fresh_times() {
+    let fleet = guided_fleet().await;
+    // One barber only, so a booking takes the time for everyone.
+    fleet
+        .shop
+        .execute(
+            "UPDATE staff SET active = false WHERE id = $1",
+            &[&fleet.shop.owner],
+        )
+        .await;
+    let mut chat = Chat::new(&fleet, CUSTOMER_WA);
+    chat.say("hola").await;
+    chat.tap("Agendar cita").await;
+    chat.tap("Corte de cabello").await;
+    let times = chat.tap("Martes 8 dic").await;
+    assert!(titles(&times[0]).contains(&"10:15".to_string()));
+    // Someone else books 10:15 with the only barber before the tap…
+    let mut other = Chat::new(&fleet, OTHER_WA);
+    other.say("hola").await;
+    other.tap("Agendar cita").await;
+    other.tap("Corte de cabello").await;
+    other.tap("Martes 8 dic").await;
+    other.tap("10:15").await;
+    other.tap("Confirmar").await;
+    let again = chat.tap("10:15").await;
+    assert!(
+        text(&again[0]).starts_with("Ese horario se acaba de ocupar"),
+        "{:#}",
+        again[0]
+    );
+    let fresh = titles(&again[0]);
+    assert!(!fresh.contains(&"10:15".to_string()), "{fresh:?}");
+    assert_eq!(fresh[0], "11:00");
+    // …and 11:00 while this customer looks at the summary.
+    chat.tap("11:00").await;
+    other.say("menu").await;
+    other.tap("Agendar cita").await;
+    other.tap("Corte de cabello").await;
+    other.tap("Martes 8 dic").await;
+    other.tap("11:00").await;
+    other.tap("Confirmar").await;
+    let taken = chat.tap("Confirmar").await;
+    assert!(
+        text(&taken[0]).starts_with("Ese horario se acaba de ocupar"),
+        "{:#}",
+        taken[0]
+    );
+    assert!(!titles(&taken[0]).contains(&"11:00".to_string()));
+    // A tap on the older list is stale, not acted on.
+    let old_id = options(&times[0])
+        .into_iter()
+        .find(|(_, t)| t == "11:30")
+        .unwrap()
+        .0;
+    fleet.tap(CUSTOMER_WA, "list_reply", &old_id, "11:30").await;
+    let stale = chat.replies().await;
+    assert!(
+        text(&stale[0]).starts_with("Esa opción ya no está vigente"),
+        "{:#}",
+        stale[0]
+    );
+    assert_eq!(appointments(&fleet).await.len(), 2);
+}
+
+#[tokio::test]
+async fn when_the_model_fails_the_customer_books_in_guided_mode_and_returns_to_the_ai_after() {
+    let fleet = Fleet::start_with(&[("CITA_AI_COOLDOWN_SECONDS", "1")]).await;
+    let mut chat = Chat::new(&fleet, CUSTOMER_WA);
+    fleet
+        .model
+        .script([ModelReply::text("¡Hola! ¿Qué servicio te interesa?")]);
+    let hello = chat.say("hola").await;
+    assert_eq!(text(&hello[0]), "¡Hola! ¿Qué servicio te interesa?");
+
+    fleet.model.respond_with(|_| ModelReply::overloaded());
+    let fallback = chat.say("un corte mañana").await;
+    let body = text(&fallback[0]);
+    assert!(
+        body.starts_with("En este momento te atiendo con opciones."),
+        "{body}"
+    );
+    assert_eq!(
+        titles(&fallback[0]),
+        ["Agendar cita", "Mis citas", "Hablar con alguien"]
+    );
+    chat.tap("Agendar cita").await;
+    // The model is back meanwhile, but a booking under way stays guided.
+    fleet
+        .model
+        .respond_with(|_| ModelReply::text("respuesta del modelo"));
+    tokio::time::sleep(Duration::from_millis(1100)).await;
+    chat.tap("Corte de cabello").await;
+    chat.tap("Martes 8 dic").await;
+    chat.tap("10:00").await;
+    chat.tap("Me da igual").await;
+    let done = chat.tap("Confirmar").await;
+    assert!(
+        text(&done[0]).starts_with("¡Listo! Quedó tu cita de Corte de cabello"),
+        "{:#}",
+        done[0]
+    );
+    assert_eq!(appointments(&fleet).await.len(), 1);
+
+    // At rest, with the model healthy, the next message goes to the AI again.
+    let back = chat.say("gracias, ¿tienen estacionamiento?").await;
+    assert_eq!(text(&back[0]), "respuesta del modelo");
+    let guided: Option<Value> = fleet
+        .shop
+        .scalar(
+            "SELECT guided FROM conversations WHERE wa_id = $1",
+            &[&CUSTOMER_WA],
+        )
+        .await;
+    assert_eq!(guided, None);
+}
+
+#[tokio::test]
+async fn a_spent_budget_answers_in_guided_mode() {
+    let fleet = Fleet::start().await;
+    fleet
+        .shop
+        .execute(
+            "UPDATE organizations SET ai_daily_budget_micro_usd = 0 WHERE id = $1",
+            &[&fleet.shop.org],
+        )
+        .await;
+    let mut chat = Chat::new(&fleet, CUSTOMER_WA);
+    let menu = chat.say("hola").await;
+    assert!(
+        text(&menu[0]).starts_with("En este momento te atiendo con opciones."),
+        "{:#}",
+        menu[0]
+    );
+    assert!(fleet.model.requests().is_empty());
+}
+
+#[tokio::test]
+async fn the_flow_survives_a_worker_restart_between_two_taps() {
+    let mut fleet = guided_fleet().await;
+    let mut chat = Chat::new(&fleet, CUSTOMER_WA);
+    chat.say("hola").await;
+    chat.tap("Agendar cita").await;
+    chat.tap("Tinte").await;
+    let (kind, id, title) = chat.option("Martes 8 dic");
+    let seen = chat.seen;
+    fleet.stop("conversation").await;
+    fleet.start_conversation("conversation").await;
+    fleet.tap(CUSTOMER_WA, kind, &id, &title).await;
+    let mut chat = Chat {
+        fleet: &fleet,
+        who: CUSTOMER_WA,
+        seen,
+    };
+    let times = chat.replies().await;
+    assert!(
+        text(&times[0]).starts_with("Tinte, martes 8 de diciembre"),
+        "{:#}",
+        times[0]
+    );
+}
+
+#[tokio::test]
+async fn long_lists_page_fourteen_services_and_thirty_times() {
+    let fleet = guided_fleet().await;
+    let mut names: Vec<String> = (1..=10).map(|i| format!("Especial {i:02}")).collect();
+    names.push("Tratamiento capilar completo con masaje".into());
+    for name in &names {
+        fleet
+            .shop
+            .execute(
+                "INSERT INTO service_types (organization_id, name, duration_minutes, price_minor, currency)
+                 VALUES ($1, $2, 30, 10000, 'MXN')",
+                &[&fleet.shop.org, name],
+            )
+            .await;
+    }
+    let mut chat = Chat::new(&fleet, CUSTOMER_WA);
+    chat.say("hola").await;
+    let first = chat.tap("Agendar cita").await;
+    let page1 = titles(&first[0]);
+    assert_eq!(page1.len(), 10);
+    assert_eq!(page1[9], "Más servicios");
+    let second = chat.tap("Más servicios").await;
+    let page2 = titles(&second[0]);
+    assert_eq!(page2.len(), 5);
+    let mut all: Vec<String> = page1[..9].iter().chain(&page2).cloned().collect();
+    all.sort();
+    all.dedup();
+    assert_eq!(all.len(), 14, "{all:?}");
+    assert!(
+        all.iter().any(|t| t == "Tratamiento capilar com…"),
+        "{all:?}"
+    );
+
+    // A day with 10:00–19:00 free for 45 minutes: 10:00 to 18:15 every 15 minutes.
+    chat.tap("Tinte").await;
+    chat.say("menu").await;
+    chat.tap("Agendar cita").await;
+    chat.tap("Corte").await;
+    let mut page = chat.tap("Martes 8 dic").await;
+    let mut seen: Vec<String> = Vec::new();
+    loop {
+        let rows = titles(&page[0]);
+        seen.extend(rows.iter().filter(|t| t.contains(':')).cloned());
+        if !rows.contains(&"Más tarde".to_string()) {
+            break;
+        }
+        page = chat.tap("Más tarde").await;
+    }
+    assert_eq!(seen.len(), 34, "{seen:?}");
+    assert_eq!(seen.first().unwrap(), "10:00");
+    assert_eq!(seen.last().unwrap(), "18:15");
+    let mut sorted = seen.clone();
+    sorted.sort();
+    sorted.dedup();
+    assert_eq!(sorted, seen);
+    let back = chat.tap("Más temprano").await;
+    assert_eq!(titles(&back[0])[1], "15:15");
+}
