@@ -433,9 +433,27 @@ async fn talking_to_a_person_hands_the_conversation_off() {
         .await;
     assert_eq!(events, 1);
     // While a person has it, guided mode stays silent too.
-    fleet.say(CUSTOMER_WA, "¿hola?").await;
-    fleet.settled().await;
-    tokio::time::sleep(Duration::from_millis(300)).await;
+    let wamid = fleet.say(CUSTOMER_WA, "¿hola?").await;
+    let deadline = std::time::Instant::now() + common::fleet::PATIENCE;
+    let handled = loop {
+        let client = fleet.shop.db.pool.get().await.unwrap();
+        let row = client
+            .query_opt(
+                "SELECT handled_as FROM messages WHERE wa_message_id = $1 AND answered_at IS NOT NULL",
+                &[&wamid],
+            )
+            .await
+            .unwrap();
+        if let Some(row) = row {
+            break row.get::<_, String>(0);
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the message was not handled"
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    };
+    assert_eq!(handled, "handed_off");
     assert_eq!(fleet.replies_now(CUSTOMER_WA).len(), 2);
 }
 
@@ -591,12 +609,14 @@ async fn when_the_model_fails_the_customer_books_in_guided_mode_and_returns_to_t
         titles(&fallback[0]),
         ["Agendar cita", "Mis citas", "Hablar con alguien"]
     );
-    chat.tap("Agendar cita").await;
-    // The model is back meanwhile, but a booking under way stays guided.
+    // The model is back meanwhile, but an option picked from the menu (here typed, by
+    // its number) and a booking under way stay guided.
     fleet
         .model
         .respond_with(|_| ModelReply::text("respuesta del modelo"));
     tokio::time::sleep(Duration::from_millis(1100)).await;
+    let services = chat.say("1").await;
+    assert_eq!(titles(&services[0])[1], "Corte de cabello");
     chat.tap("Corte de cabello").await;
     chat.tap("Martes 8 dic").await;
     chat.tap("10:00").await;
@@ -724,4 +744,38 @@ async fn long_lists_page_fourteen_services_and_thirty_times() {
     assert_eq!(sorted, seen);
     let back = chat.tap("Más temprano").await;
     assert_eq!(titles(&back[0])[1], "15:15");
+}
+
+#[tokio::test]
+async fn a_turn_whose_tools_already_ran_is_retried_rather_than_answered_in_guided_mode() {
+    let fleet = Fleet::start().await;
+    fleet
+        .shop
+        .customer_with_appointment(CUSTOMER_WA, "Ana", "2026-12-09T17:00:00Z")
+        .await;
+    fleet.model.script([ModelReply::tool(
+        "get_my_appointments",
+        serde_json::json!({}),
+    )]);
+    fleet.model.respond_with(|_| ModelReply::overloaded());
+    fleet.say(CUSTOMER_WA, "¿cuándo es mi cita?").await;
+    let deadline = std::time::Instant::now() + common::fleet::PATIENCE;
+    while fleet.broker.count("conversation.turns.retry.15s").await < 1 {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the turn was not retried later"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    // At most the outage apology of the AI path; no guided menu.
+    let sent = fleet.replies_now(CUSTOMER_WA);
+    assert!(sent.iter().all(|m| m["type"] != "interactive"), "{sent:#?}");
+    let guided: Option<Value> = fleet
+        .shop
+        .scalar(
+            "SELECT guided FROM conversations WHERE wa_id = $1",
+            &[&CUSTOMER_WA],
+        )
+        .await;
+    assert_eq!(guided, None);
 }

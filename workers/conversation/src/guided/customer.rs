@@ -172,6 +172,7 @@ impl Guided<'_> {
                 booking,
                 starts_at,
                 staff_id,
+                ..
             } => {
                 let Some(service) = business.service(booking.service_id) else {
                     return Ok(Err((Step::Services { page: 0 }, words::NO_SERVICES.into())));
@@ -203,7 +204,7 @@ impl Guided<'_> {
                 if list.is_empty() {
                     return Ok(Err((Step::Menu, words::NO_APPOINTMENTS.into())));
                 }
-                let rows = list
+                let rows: Vec<_> = list
                     .iter()
                     .map(|a| {
                         let service = business
@@ -216,7 +217,8 @@ impl Guided<'_> {
                     serial,
                     &body(notes, "Tus próximas citas. ¿Cuál quieres ver?"),
                     "Ver citas",
-                    page(rows, 0, "Más citas"),
+                    // Ten at most: a customer rarely has more ahead.
+                    rows.into_iter().take(10).collect(),
                 )
             }
             Step::Appointment { label, .. } => render(
@@ -328,6 +330,7 @@ impl Guided<'_> {
                         booking: booking.clone(),
                         starts_at,
                         staff_id: slot.staff_ids.first().copied(),
+                        key: Self::key(wamid),
                     }),
                 }
             }
@@ -350,6 +353,7 @@ impl Guided<'_> {
                     booking: booking.clone(),
                     starts_at: *starts_at,
                     staff_id,
+                    key: Self::key(wamid),
                 })
             }
             (Step::Confirm { booking, .. }, "change") => Next::show(match booking.moving {
@@ -365,9 +369,10 @@ impl Guided<'_> {
                     booking,
                     starts_at,
                     staff_id,
+                    key,
                 },
                 "ok",
-            ) => self.book(booking, *starts_at, *staff_id, wamid).await?,
+            ) => self.book(booking, *starts_at, *staff_id, key).await?,
             (Step::Appointments, "appt") => {
                 let id = value.parse::<Uuid>().ok();
                 let list = match self.upcoming().await {
@@ -393,6 +398,7 @@ impl Guided<'_> {
             ) => Next::show(Step::ConfirmCancel {
                 appointment_id: *appointment_id,
                 label: label.clone(),
+                key: Self::key(wamid),
             }),
             (
                 Step::Appointment {
@@ -415,12 +421,13 @@ impl Guided<'_> {
                 Step::ConfirmCancel {
                     appointment_id,
                     label,
+                    key,
                 },
                 "yes",
             ) => {
                 let request = Request::Cancel(CancelRequest {
                     actor: self.person.actor,
-                    idempotency_key: Self::idempotency_key(wamid),
+                    idempotency_key: key.clone(),
                     appointment_id: *appointment_id,
                     reason: Some("Cancelada por el cliente desde el menú".into()),
                 });
@@ -443,9 +450,9 @@ impl Guided<'_> {
         booking: &Booking,
         starts_at: Timestamp,
         staff_id: Option<Uuid>,
-        wamid: &str,
+        key: &str,
     ) -> Result<Next, GuidedError> {
-        let idempotency_key = Self::idempotency_key(wamid);
+        let idempotency_key = key.to_owned();
         let request = match booking.moving {
             Some(appointment_id) => Request::Reschedule(RescheduleRequest {
                 actor: self.person.actor,
@@ -499,6 +506,7 @@ impl Guided<'_> {
                     booking: booking.clone(),
                     starts_at,
                     staff_id,
+                    key: key.to_owned(),
                 },
                 words::UNAVAILABLE,
             ),
@@ -576,7 +584,7 @@ impl Guided<'_> {
         let service = self
             .business
             .service(appointment.service_type_id)
-            .map_or("tu cita", |s| s.name.as_str());
+            .map_or("Cita", |s| s.name.as_str());
         let when = spanish::when(appointment.starts_at, &self.business.time_zone);
         match self.business.staff_name(appointment.staff_id) {
             Some(staff) => format!("{service} el {when} con {staff}"),

@@ -66,6 +66,8 @@ pub enum Step {
         booking: Booking,
         starts_at: Timestamp,
         staff_id: Option<Uuid>,
+        /// The booking's idempotency key (see `Guided::key`).
+        key: String,
     },
     Appointments,
     Appointment {
@@ -76,6 +78,7 @@ pub enum Step {
     ConfirmCancel {
         appointment_id: Uuid,
         label: String,
+        key: String,
     },
     /// Staff and owner: what they can do by taps.
     StaffMenu,
@@ -86,6 +89,7 @@ pub enum Step {
     },
     BlockLength {
         starts_at: Timestamp,
+        key: String,
     },
     Marking {
         page: usize,
@@ -93,6 +97,7 @@ pub enum Step {
     MarkAs {
         appointment_id: Uuid,
         label: String,
+        key: String,
     },
     Releasing,
 }
@@ -116,7 +121,9 @@ impl Flow {
         Flow {
             step: Step::home(persona),
             shown: Vec::new(),
-            serial: 0,
+            // Not 0: a flow that starts over must not reuse the ids of the last one's
+            // screens (an old "yes" would act on a new question).
+            serial: (now.as_millisecond().rem_euclid(1_000_000_000)) as u32,
             fallback,
             at: now,
         }

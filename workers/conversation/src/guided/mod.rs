@@ -113,7 +113,15 @@ pub struct Guided<'a> {
     pub business: &'a Business,
     pub person: &'a Person,
     pub conversation_id: Uuid,
+    /// The turn's lease holder: every answer is committed only while it holds the lease.
+    pub holder: Uuid,
     pub now: Timestamp,
+}
+
+/// Whether `message` picks one of `flow`'s options (a tap, or a typed number or title):
+/// such a message belongs to the guided flow even when it is at rest.
+pub fn picks(message: &Pending, flow: &Flow, persona: Persona) -> bool {
+    matches!(input::read(message, flow, persona), Input::Pick(_))
 }
 
 impl Guided<'_> {
@@ -141,6 +149,33 @@ impl Guided<'_> {
             let (messages, next) = self.respond(flow.take(), message, entry).await?;
             let mut client = self.turns.pool.get().await?;
             let tx = client.transaction().await?;
+            // As on the AI path: the row stays locked while the answer is published, so
+            // a takeover (an owner's reply) lands before it (and it is dropped) or after.
+            let row = tx
+                .maybe_row(
+                    "UPDATE conversations
+                     SET turn_lease_until = now() + make_interval(secs => $3)
+                     WHERE id = $1 AND turn_holder = $2 AND turn_lease_until > now()
+                     RETURNING status = 'handed_off'
+                               AND (handed_off_until IS NULL OR handed_off_until > now())",
+                    &[
+                        &self.conversation_id,
+                        &self.holder,
+                        &self.turns.lease().as_secs_f64(),
+                    ],
+                )
+                .await?;
+            let Some(row) = row else {
+                // The lease ran out and another worker answers from the stored flow.
+                self.turns.metrics.turn("lease_lost");
+                return Ok(());
+            };
+            let ended = next.is_none();
+            if row.get::<_, bool>(0) && !ended {
+                mark_answered(&tx, &[message.id], "handed_off").await?;
+                tx.commit().await?;
+                return Ok(());
+            }
             // Published before the commit: a crash in between answers the message again
             // with the same command ids, which outbound sends once.
             for (i, reply) in messages.into_iter().enumerate() {
@@ -164,6 +199,10 @@ impl Guided<'_> {
             mark_answered(&tx, &[message.id], "guided").await?;
             tx.commit().await?;
             self.turns.metrics.turn("guided");
+            if ended {
+                // Handed to a person: what else is waiting is theirs (the turn marks it).
+                return Ok(());
+            }
             flow = next;
         }
         Ok(())
@@ -281,7 +320,10 @@ impl Guided<'_> {
         }
     }
 
-    fn idempotency_key(wamid: &str) -> String {
+    /// The idempotency key of the write a step leads to: made when the step is entered
+    /// (from the message that entered it), so tapping again after "the agenda does not
+    /// answer" repeats the same write instead of making a second one.
+    fn key(wamid: &str) -> String {
         format!("guided:{wamid}")
     }
 }
@@ -300,12 +342,16 @@ fn refusal(error: &SchedulingError) -> String {
             words::SLOT_GONE.into()
         }
         SchedulingError::QuotaExceeded => words::QUOTA.into(),
-        SchedulingError::NotFound { .. } => words::APPOINTMENT_GONE.into(),
+        SchedulingError::NotFound { .. } => words::GONE.into(),
         SchedulingError::IllegalTransition { from, .. } => {
             words::refused(&format!("la cita ya está {}", status_words(from.as_str())))
         }
         SchedulingError::Forbidden => words::refused("eso no te corresponde"),
-        SchedulingError::InvalidRequest { reason } => words::refused(reason),
+        // Scheduling's reasons are written for developers and the model, in English.
+        SchedulingError::InvalidRequest { reason } => {
+            tracing::info!(%reason, "scheduling refused a guided request");
+            words::refused("esa solicitud no es válida")
+        }
         SchedulingError::Unavailable => words::UNAVAILABLE.into(),
     }
 }

@@ -21,7 +21,7 @@ use super::{
     customer::{Shown, stale},
     flow::{Flow, Step},
     refusal,
-    screens::{opt, page, render, row, window},
+    screens::{Opt, opt, page, render, row, window},
     words,
 };
 use crate::{context::Persona, handoff};
@@ -84,7 +84,7 @@ impl Guided<'_> {
                     window(rows, *from, STARTS_PER_PAGE),
                 )
             }
-            Step::BlockLength { starts_at } => {
+            Step::BlockLength { starts_at, .. } => {
                 let mut rows: Vec<_> = LENGTHS
                     .iter()
                     .map(|(minutes, title)| opt(format!("len:{minutes}"), *title))
@@ -146,7 +146,7 @@ impl Guided<'_> {
                 let client = self.turns.pool.get().await?;
                 let rows = client
                     .rows(
-                        "SELECT v.id, COALESCE(c.name, v.wa_id), COALESCE(v.handoff_reason, '')
+                        "SELECT v.id, COALESCE(c.name, v.wa_id), v.handoff_reason
                          FROM conversations v LEFT JOIN customers c ON c.id = v.customer_id
                          WHERE v.organization_id = $1 AND v.status = 'handed_off'
                            AND (v.handed_off_until IS NULL OR v.handed_off_until > now())
@@ -162,8 +162,12 @@ impl Guided<'_> {
                     .map(|r| {
                         let id: Uuid = r.get(0);
                         let who: String = r.get(1);
-                        let why: String = r.get(2);
-                        row(format!("conv:{id}"), who, why)
+                        let why: Option<String> = r.get(2);
+                        Opt {
+                            action: format!("conv:{id}"),
+                            title: who,
+                            description: why.filter(|w| !w.is_empty()).map(|w| reason_words(&w)),
+                        }
                     })
                     .collect();
                 render(
@@ -255,11 +259,14 @@ impl Guided<'_> {
                     .ok()
                     .and_then(|s| Timestamp::from_second(s).ok())
                 {
-                    Some(starts_at) => Next::show(Step::BlockLength { starts_at }),
+                    Some(starts_at) => Next::show(Step::BlockLength {
+                        starts_at,
+                        key: Self::key(wamid),
+                    }),
                     None => stale(step),
                 }
             }
-            (Step::BlockLength { starts_at }, "len", _) => {
+            (Step::BlockLength { starts_at, key }, "len", _) => {
                 let ends_at = match value {
                     "rest" => self.closing(*starts_at),
                     minutes => minutes
@@ -273,7 +280,7 @@ impl Guided<'_> {
                 };
                 let request = Request::BlockTime(BlockTimeRequest {
                     actor: self.person.actor,
-                    idempotency_key: Self::idempotency_key(wamid),
+                    idempotency_key: key.clone(),
                     staff_id,
                     starts_at: *starts_at,
                     ends_at,
@@ -297,6 +304,7 @@ impl Guided<'_> {
                 Ok(appointment_id) => Next::show(Step::MarkAs {
                     appointment_id,
                     label: title,
+                    key: Self::key(wamid),
                 }),
                 Err(_) => stale(step),
             },
@@ -304,6 +312,7 @@ impl Guided<'_> {
                 Step::MarkAs {
                     appointment_id,
                     label,
+                    key,
                 },
                 "completed" | "no_show",
                 _,
@@ -311,7 +320,7 @@ impl Guided<'_> {
                 let completed = verb == "completed";
                 let request = Request::SetStatus(SetStatusRequest {
                     actor: self.person.actor,
-                    idempotency_key: Self::idempotency_key(wamid),
+                    idempotency_key: key.clone(),
                     appointment_id: *appointment_id,
                     status: if completed {
                         Status::Completed
@@ -451,4 +460,12 @@ struct Entry {
     customer: String,
     detail: String,
     line: String,
+}
+
+/// A handoff's reason as staff read it: the assistant's own words, or what a code means.
+fn reason_words(reason: &str) -> String {
+    match reason {
+        "owner_replied" => "Respondió alguien del negocio".into(),
+        other => other.to_owned(),
+    }
 }

@@ -13,6 +13,7 @@ pub const SLOT_GONE: &str = "Ese horario se acaba de ocupar 😕 Estos siguen li
 pub const NO_SERVICES: &str = "Por ahora no hay servicios para agendar por aquí.";
 pub const NO_APPOINTMENTS: &str = "No tienes citas próximas.";
 pub const APPOINTMENT_GONE: &str = "Esa cita ya no está activa.";
+pub const GONE: &str = "Eso ya no está disponible.";
 pub const DAY_FULL: &str = "Ese día ya no tiene horarios libres.";
 pub const HANDED_OFF: &str = "Listo, le aviso a una persona del negocio; te escribirá pronto 🙏";
 pub const QUOTA: &str = "Por ahora no podemos agendar por aquí. Escribe «hablar con alguien» o toca esa opción en el menú y una persona te ayudará.";

@@ -53,6 +53,9 @@ pub struct Dialogue<'a> {
     /// Stable for this batch of messages (the first one's WhatsApp id).
     pub turn_key: &'a str,
     pub now: Timestamp,
+    /// Set once a tool ran: a turn that acted must not be answered by guided mode when
+    /// a later model call fails (the person would not hear what was done).
+    pub acted: std::sync::atomic::AtomicBool,
 }
 
 impl Dialogue<'_> {
@@ -98,6 +101,7 @@ impl Dialogue<'_> {
                             idempotency_key: format!("{}:{name}:{n}", self.turn_key),
                             now: self.now,
                         };
+                        self.acted.store(true, std::sync::atomic::Ordering::Relaxed);
                         let (result, effect) = self.turns.toolbox.run(&call, name, input).await;
                         self.turns.metrics.tool(
                             name,

@@ -50,7 +50,7 @@ use uuid::Uuid;
 use crate::{
     Clock,
     context::{self, AssistantMode, Persona},
-    guided::{Entry, Guided, GuidedError, flow::Flow},
+    guided::{self, Entry, Guided, GuidedError, flow::Flow},
     metrics::Metrics,
     model::{CallError, Model},
     replies,
@@ -125,7 +125,7 @@ impl Turns {
     /// Long enough for every try of one model call, the backoff between tries (at most
     /// 8 s each) and the tools that follow (a few RPCs of at most 10 s); renewed before
     /// each call.
-    fn lease(&self) -> Duration {
+    pub(crate) fn lease(&self) -> Duration {
         (self.settings.call_timeout + Duration::from_secs(8)) * self.settings.attempts
             + Duration::from_secs(60)
     }
@@ -218,10 +218,13 @@ impl Turns {
                 self.metrics.turn("flood");
                 continue;
             }
-            let model = match self
-                .route(&client, &business, &state, &waiting, now, outage)
-                .await?
-            {
+            let route = if outage {
+                Route::Guided(Entry::Outage)
+            } else {
+                self.route(&client, &business, &person, &state, &waiting, now)
+                    .await?
+            };
+            let model = match route {
                 Route::Ai(model) => model,
                 Route::Guided(entry) => {
                     drop(client);
@@ -230,6 +233,7 @@ impl Turns {
                         business: &business,
                         person: &person,
                         conversation_id,
+                        holder,
                         now,
                     };
                     guided
@@ -283,6 +287,7 @@ impl Turns {
                 holder,
                 turn_key: &turn_key,
                 now,
+                acted: Default::default(),
             };
             // The read receipt (with typing) is published while the model starts; both
             // finish before the reply is published, so it can't overtake the reply.
@@ -324,7 +329,8 @@ impl Turns {
                     return Ok(Outcome::Rejected(error.to_string()));
                 }
                 Err(DialogueError::Model(error))
-                    if business.assistant_mode == AssistantMode::AiWithGuidedFallback =>
+                    if business.assistant_mode == AssistantMode::AiWithGuidedFallback
+                        && !dialogue.acted.load(std::sync::atomic::Ordering::Relaxed) =>
                 {
                     tracing::warn!(%error, %conversation_id, "the model is unavailable; answering in guided mode");
                     *self.cooldown.lock().expect("cooldown lock") =
@@ -436,10 +442,10 @@ impl Turns {
         &self,
         client: &deadpool_postgres::Client,
         business: &context::Business,
+        person: &context::Person,
         state: &State,
         waiting: &[Pending],
         now: Timestamp,
-        outage: bool,
     ) -> Result<Route<'_>, TurnError> {
         let Some(model) = self.model.as_ref() else {
             return Ok(Route::Guided(Entry::Chosen));
@@ -449,15 +455,12 @@ impl Turns {
             AssistantMode::Ai => return Ok(Route::Ai(model)),
             AssistantMode::AiWithGuidedFallback => {}
         }
-        if outage || self.cooling_down() {
+        if self.cooling_down() {
             return Ok(Route::Guided(Entry::Outage));
         }
+        // At rest, a tap or a typed option number or title still belongs to the flow.
         if let Some(flow) = Flow::current(state.guided.as_ref(), now, self.settings.guided_idle)
-            && (!flow.step.at_rest()
-                || waiting[0]
-                    .choice_id
-                    .as_deref()
-                    .is_some_and(|id| flow.action_of(id).is_some() || id.starts_with("m:")))
+            && (!flow.step.at_rest() || guided::picks(&waiting[0], &flow, person.persona))
         {
             return Ok(Route::Guided(Entry::Chosen));
         }
