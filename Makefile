@@ -8,11 +8,12 @@ export CITA_META_VERIFY_TOKEN ?= dev-verify-token
 # A development key for sealing access tokens; never use it with real tokens.
 export CITA_SECRETS_KEY ?= dev:00000000000000000000000000000000000000000000000000000000000000de
 
-.PHONY: help run test bench lint migrate seed set-token replay services
+.PHONY: help run demo test bench lint migrate seed set-token replay services
 
 help:
 	@echo "make run      migrate, seed the demo barbershop, run the ingress (127.0.0.1:8080), scheduling, outbound, reminders"
 	@echo "              and conversation (the AI with CITA_ANTHROPIC_API_KEY or ANTHROPIC_API_KEY set, guided mode without)"
+	@echo "make demo     chat with the demo barbershop of a running make run [AS=staff|owner] [SCRIPT=file: exits 1 unless it books]"
 	@echo "make test     the whole test suite against local PostgreSQL, RabbitMQ and Redis"
 	@echo "make bench    ingress, scheduling, outbound, reminders and conversation figures against the real services"
 	@echo "make lint     rustfmt and clippy, warnings are errors"
@@ -23,17 +24,16 @@ help:
 services:
 	@deploy/local-services.sh check
 
-# Every binary in the foreground, logs interleaved; Ctrl-C stops them all.
-run: services
+# Every binary in the foreground, logs interleaved and prefixed; Ctrl-C stops them all.
+run:
 	cargo build --bins
-	target/debug/cita-migrate --seed
-	trap 'kill -TERM $$(jobs -p) 2>/dev/null; wait' INT TERM; \
-	  target/debug/cita-scheduling & \
-	  target/debug/cita-outbound & \
-	  target/debug/cita-reminders & \
-	  target/debug/cita-conversation & \
-	  target/debug/cita-ingress & \
-	  wait
+	deploy/run.sh
+
+# A terminal chat with the demo barbershop of a running `make run`:
+#   make demo [AS=staff|owner] [SCRIPT=workers/demo/scripts/booking.txt]
+demo:
+	cargo build -q -p cita-demo --bin cita-demo
+	target/debug/cita-demo $(if $(AS),--as $(AS)) $(if $(SCRIPT),--script $(SCRIPT))
 
 test: services
 	cargo test --workspace

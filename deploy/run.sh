@@ -1,0 +1,89 @@
+#!/usr/bin/env bash
+# The whole fleet on this machine, logs interleaved and prefixed; Ctrl-C stops it all.
+# What `make run` does after building. Binaries come from $CITA_BIN_DIR (target/debug).
+#
+# 1. PostgreSQL, RabbitMQ and Redis must answer on loopback; if they don't and Docker
+#    runs, they are started from deploy/compose.yaml; otherwise this says what is
+#    missing and how to start it.
+# 2. Migrates and seeds the demo barbershop.
+# 3. Without CITA_GRAPH_API_BASE (real Meta), starts cita-sandbox on 127.0.0.1:9190 as
+#    the Graph API and gives the barbershop a sandbox access token.
+# 4. Starts the five binaries and waits for every /readyz.
+#
+# RUN_PORT_OFFSET (default 0) shifts every port (8080, 9101–9105, 9190), for a second
+# fleet beside the first (the fleet test uses it).
+set -uo pipefail
+here=$(cd "$(dirname "$0")" && pwd)
+bin=${CITA_BIN_DIR:-target/debug}
+offset=${RUN_PORT_OFFSET:-0}
+port() { echo $(($1 + offset)); }
+# Local development values (as the Makefile's); production sets real ones.
+export CITA_META_APP_SECRET=${CITA_META_APP_SECRET:-dev-app-secret}
+export CITA_META_VERIFY_TOKEN=${CITA_META_VERIFY_TOKEN:-dev-verify-token}
+export CITA_SECRETS_KEY=${CITA_SECRETS_KEY:-dev:00000000000000000000000000000000000000000000000000000000000000de}
+
+if ! "$here/local-services.sh" check >/dev/null; then
+  if command -v docker >/dev/null 2>&1 && docker info >/dev/null 2>&1; then
+    echo "run: starting PostgreSQL, RabbitMQ and Redis with Docker"
+    docker compose -f "$here/compose.yaml" -f "$here/compose.services.yaml" \
+      up -d --wait postgres rabbitmq redis || exit 1
+    export CITA_DATABASE_URL=${CITA_DATABASE_URL:-postgres://postgres:postgres@127.0.0.1:5432/cita}
+    export CITA_AMQP_URL=${CITA_AMQP_URL:-amqp://cita:cita@127.0.0.1:5672/%2f?heartbeat=30}
+  else
+    "$here/local-services.sh" check
+    echo "run: start them (deploy/local-services.sh start does it where they are installed), or install Docker"
+    exit 1
+  fi
+fi
+
+"$bin/cita-migrate" --seed || exit 1
+
+sandbox=
+if [ -z "${CITA_GRAPH_API_BASE:-}" ]; then
+  sandbox=1
+  export CITA_GRAPH_API_BASE=http://127.0.0.1:$(port 9190)
+  printf 'sandbox-token' | "$bin/cita-outbound" set-token barberia-el-centro || exit 1
+fi
+
+pids=()
+start() { # name command...
+  local name=$1
+  shift
+  # The prefixer outlives a Ctrl-C, so the last lines of a stopping process show.
+  "$@" > >(trap '' INT TERM; exec sed -u "s/^/[$name] /") 2>&1 &
+  pids+=("$!")
+}
+stop() {
+  trap - INT TERM
+  kill -TERM "${pids[@]}" 2>/dev/null
+  wait "${pids[@]}" 2>/dev/null
+}
+trap 'stop; exit 0' INT TERM
+
+admin() { echo "CITA_ADMIN_ADDR=127.0.0.1:$(port "$1")"; }
+[ -n "$sandbox" ] && start sandbox "$bin/cita-sandbox" --listen "127.0.0.1:$(port 9190)" \
+  --ingress "http://127.0.0.1:$(port 8080)/webhooks/whatsapp"
+start scheduling env "$(admin 9102)" "$bin/cita-scheduling"
+start outbound env "$(admin 9104)" "$bin/cita-outbound"
+start reminders env "$(admin 9105)" "$bin/cita-reminders"
+start conversation env "$(admin 9103)" "$bin/cita-conversation"
+start ingress env "$(admin 9101)" "CITA_LISTEN_ADDR=127.0.0.1:$(port 8080)" "$bin/cita-ingress"
+
+ready() { curl -fs -o /dev/null "http://127.0.0.1:$1/readyz" 2>/dev/null; }
+for _ in $(seq 1 120); do
+  all=1
+  for p in 9101 9102 9103 9104 9105; do ready "$(port "$p")" || all=; done
+  [ -n "$all" ] && break
+  sleep 0.5
+done
+if [ -n "$all" ]; then
+  echo "run: every /readyz is green; webhooks go to http://127.0.0.1:$(port 8080)/webhooks/whatsapp — chat with \`make demo\`"
+else
+  echo "run: not every /readyz turned green within 60 s (ports 9101–9105); see the logs above"
+fi
+
+# One process stopping (a crash, a port taken) stops the rest.
+wait -n "${pids[@]}"
+echo "run: a process stopped; stopping the rest"
+stop
+exit 1
