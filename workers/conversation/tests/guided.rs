@@ -67,6 +67,17 @@ impl<'a> Chat<'a> {
         self.replies().await
     }
 
+    /// From wherever the chat is: menu, haircut, Tuesday 8, `time`, confirm.
+    async fn book_haircut_on_tuesday_at(&mut self, time: &str) {
+        self.say("menu").await;
+        self.tap("Agendar cita").await;
+        self.tap("Corte de cabello").await;
+        self.tap("Martes 8 dic").await;
+        self.tap(time).await;
+        let done = self.tap("Confirmar").await;
+        assert!(text(&done[0]).starts_with("¡Listo!"), "{:#}", done[0]);
+    }
+
     fn option(&self, title: &str) -> (&'static str, String, String) {
         let last = self.last_interactive();
         let kind = if last["interactive"]["type"] == "button" {
@@ -542,12 +553,7 @@ async fn a_time_taken_meanwhile_gets_a_clear_message_and_fresh_times() {
     assert!(titles(&times[0]).contains(&"10:15".to_string()));
     // Someone else books 10:15 with the only barber before the tap…
     let mut other = Chat::new(&fleet, OTHER_WA);
-    other.say("hola").await;
-    other.tap("Agendar cita").await;
-    other.tap("Corte de cabello").await;
-    other.tap("Martes 8 dic").await;
-    other.tap("10:15").await;
-    other.tap("Confirmar").await;
+    other.book_haircut_on_tuesday_at("10:15").await;
     let again = chat.tap("10:15").await;
     assert!(
         text(&again[0]).starts_with("Ese horario se acaba de ocupar"),
@@ -559,12 +565,7 @@ async fn a_time_taken_meanwhile_gets_a_clear_message_and_fresh_times() {
     assert_eq!(fresh[0], "11:00");
     // …and 11:00 while this customer looks at the summary.
     chat.tap("11:00").await;
-    other.say("menu").await;
-    other.tap("Agendar cita").await;
-    other.tap("Corte de cabello").await;
-    other.tap("Martes 8 dic").await;
-    other.tap("11:00").await;
-    other.tap("Confirmar").await;
+    other.book_haircut_on_tuesday_at("11:00").await;
     let taken = chat.tap("Confirmar").await;
     assert!(
         text(&taken[0]).starts_with("Ese horario se acaba de ocupar"),

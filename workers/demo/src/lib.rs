@@ -17,3 +17,15 @@ pub fn http_client() -> reqwest::Client {
         .build()
         .expect("an HTTP client")
 }
+
+/// The app secret that signs webhooks, as the ingress reads it: the first of
+/// `CITA_META_APP_SECRET`'s comma-separated secrets (the development one by default).
+pub fn app_secret() -> String {
+    let secrets = std::env::var("CITA_META_APP_SECRET").unwrap_or_else(|_| "dev-app-secret".into());
+    secrets
+        .split(',')
+        .next()
+        .unwrap_or_default()
+        .trim()
+        .to_owned()
+}

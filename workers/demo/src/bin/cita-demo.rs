@@ -70,13 +70,7 @@ async fn run() -> anyhow::Result<bool> {
         other => anyhow::bail!("--as {other:?}: expected customer, staff or owner"),
     };
     let phone = options.phone.clone().unwrap_or_else(|| phone.to_owned());
-    let secret = std::env::var("CITA_META_APP_SECRET").unwrap_or_else(|_| "dev-app-secret".into());
-    let secret = secret
-        .split(',')
-        .next()
-        .unwrap_or_default()
-        .trim()
-        .to_owned();
+    let secret = cita_demo::app_secret();
     let mut chat = Chat::new(
         options.ingress.clone(),
         options.sandbox.clone(),

@@ -32,13 +32,7 @@ async fn run() -> anyhow::Result<()> {
             ),
         }
     }
-    let secret = std::env::var("CITA_META_APP_SECRET").unwrap_or_else(|_| "dev-app-secret".into());
-    let secret = secret
-        .split(',')
-        .next()
-        .unwrap_or_default()
-        .trim()
-        .to_owned();
+    let secret = cita_demo::app_secret();
     let listener = TcpListener::bind(&listen)
         .await
         .with_context(|| format!("binding {listen}"))?;
