@@ -422,6 +422,12 @@ async fn talking_to_a_person_hands_the_conversation_off() {
     let fleet = guided_fleet().await;
     let mut chat = Chat::new(&fleet, CUSTOMER_WA);
     chat.say("hola").await;
+    // Without appointments, the menu comes back with a note and without the greeting.
+    let none = chat.tap("Mis citas").await;
+    assert_eq!(
+        text(&none[0]),
+        "No tienes citas próximas.\n\n¿Qué quieres hacer?"
+    );
     let handed = chat.tap("Hablar con alguien").await;
     assert_eq!(
         text(&handed[0]),
@@ -465,7 +471,7 @@ async fn talking_to_a_person_hands_the_conversation_off() {
         tokio::time::sleep(Duration::from_millis(20)).await;
     };
     assert_eq!(handled, "handed_off");
-    assert_eq!(fleet.replies_now(CUSTOMER_WA).len(), 2);
+    assert_eq!(fleet.replies_now(CUSTOMER_WA).len(), 3);
 }
 
 #[tokio::test]

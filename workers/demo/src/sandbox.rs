@@ -36,6 +36,9 @@ pub struct Sent {
 struct State {
     sent: Mutex<Vec<Sent>>,
     next: AtomicU64,
+    /// Makes message ids unique across sandbox runs, as Meta's are: the fleet's database
+    /// outlives the sandbox and stores them under a unique constraint.
+    run: i64,
     /// Where status webhooks go (the ingress's webhook URL), and the app secret that
     /// signs them.
     ingress: String,
@@ -61,6 +64,7 @@ pub async fn run(
     let state = Arc::new(State {
         sent: Mutex::default(),
         next: AtomicU64::new(1),
+        run: jiff::Timestamp::now().as_millisecond(),
         ingress,
         app_secret,
         http: crate::http_client(),
@@ -115,7 +119,7 @@ async fn answer(state: &Arc<State>, request: Request<Incoming>) -> Response<Body
                 return graph_error(StatusCode::BAD_REQUEST, 100, "missing to");
             };
             let seq = state.next.fetch_add(1, Ordering::Relaxed);
-            let wamid = format!("wamid.sandbox.{seq}");
+            let wamid = format!("wamid.sandbox.{}.{seq}", state.run);
             tracing::info!(%to, kind = %message["type"], %wamid, "sandbox: message sent");
             state.sent.lock().expect("sandbox lock").push(Sent {
                 seq,

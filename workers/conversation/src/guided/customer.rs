@@ -240,10 +240,7 @@ impl Guided<'_> {
             // The start, and any staff step a customer can't be at.
             _ => render(
                 serial,
-                &body(
-                    notes,
-                    &words::greeting(self.person.name.as_deref(), &business.name),
-                ),
+                &body(notes, &self.menu_question(notes)),
                 "Ver opciones",
                 vec![
                     opt("m:book", "Agendar cita"),
@@ -547,6 +544,18 @@ impl Guided<'_> {
                 .collect()),
             Asked::Got(_) | Asked::Unavailable => Err(words::UNAVAILABLE.into()),
             Asked::Refused(error) => Err(refusal(&error)),
+        }
+    }
+
+    /// The greeting on a fresh start (or a fallback from the AI); after a note (no
+    /// appointments, a hint) just the question.
+    fn menu_question(&self, notes: &[String]) -> String {
+        match notes {
+            [] => words::greeting(self.person.name.as_deref(), &self.business.name),
+            [note] if note == words::FALLBACK => {
+                words::greeting(self.person.name.as_deref(), &self.business.name)
+            }
+            _ => "¿Qué quieres hacer?".into(),
         }
     }
 

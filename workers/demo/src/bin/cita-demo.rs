@@ -117,13 +117,24 @@ async fn run() -> anyhow::Result<bool> {
             }
         }
     });
-    let mut shown: HashMap<u64, usize> = HashMap::new();
+    // What was sent before this session is not shown again.
+    let mut shown: HashMap<u64, usize> = chat
+        .received()
+        .await?
+        .iter()
+        .map(|m| (m.seq, m.statuses.len()))
+        .collect();
     let mut options_now: Vec<Choice> = Vec::new();
-    let mut first = true;
+    let mut closing: Option<std::time::Instant> = None;
     loop {
         tokio::select! {
-            line = lines.recv() => {
-                let Some(line) = line else { return Ok(true) };
+            line = lines.recv(), if closing.is_none() => {
+                let Some(line) = line else {
+                    // Input ended (Ctrl-D, or the end of piped input): show what is
+                    // still on its way, then stop.
+                    closing = Some(std::time::Instant::now());
+                    continue;
+                };
                 let line = line.trim();
                 if line.is_empty() {
                     continue;
@@ -139,6 +150,9 @@ async fn run() -> anyhow::Result<bool> {
                 }
             }
             () = tokio::time::sleep(Duration::from_millis(250)) => {
+                if closing.is_some_and(|at| at.elapsed() > Duration::from_secs(2)) {
+                    return Ok(true);
+                }
                 let received = match chat.received().await {
                     Ok(received) => received,
                     Err(error) => {
@@ -149,8 +163,6 @@ async fn run() -> anyhow::Result<bool> {
                 for message in &received {
                     let statuses = message.statuses.len();
                     match shown.get(&message.seq) {
-                        // Messages from before this session are not shown again.
-                        None if first => {}
                         None => {
                             println!("\nBarbería: {}", render(&message.message));
                             let offered = choices(&message.message);
@@ -165,7 +177,6 @@ async fn run() -> anyhow::Result<bool> {
                     }
                     shown.insert(message.seq, statuses);
                 }
-                first = false;
             }
         }
     }
