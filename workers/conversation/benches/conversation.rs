@@ -153,7 +153,8 @@ async fn main() {
         let mut arrivals = graph.subscribe();
         tokio::spawn(async move {
             while let Ok(send) = arrivals.recv().await {
-                if send.body["type"] != "text" {
+                // Texts from the AI, buttons and lists from guided mode.
+                if send.body["type"] != "text" && send.body["type"] != "interactive" {
                     continue;
                 }
                 let to = send.body["to"].as_str().unwrap_or_default().to_owned();
@@ -205,22 +206,13 @@ async fn main() {
     for n in 0..turns {
         latencies.push(poster.turn(&format!("52155{n:08}"), 1_000 + n as u64).await);
     }
-    latencies.sort();
-    let ms = |d: Duration| d.as_secs_f64() * 1000.0;
-    let at = |p: f64| latencies[((latencies.len() as f64 * p) as usize).min(latencies.len() - 1)];
     println!(
         "cita-conversation, end to end: ingress → intake → turn → model (instant) → scheduling → model → outbound → Graph API"
     );
     println!(
         "\n== overhead, {turns} turns one after another, each: 2 model calls + 1 scheduling RPC =="
     );
-    println!(
-        "  p50 {:.1} ms   p90 {:.1} ms   p99 {:.1} ms   max {:.1} ms",
-        ms(at(0.50)),
-        ms(at(0.90)),
-        ms(at(0.99)),
-        ms(*latencies.last().unwrap())
-    );
+    percentiles(latencies);
     Cpu::now(pid).since(&cpu_before).print(turns);
 
     // Phase 2: many conversations at once, 1 s per model call (text only): first half the
@@ -232,11 +224,60 @@ async fn main() {
         )
     });
     for (phase, conversations) in [CONVERSATIONS / 2, CONVERSATIONS].into_iter().enumerate() {
-        throughput(&poster, &shop, pid, phase, conversations, rounds).await;
+        throughput(
+            &poster,
+            &shop,
+            pid,
+            phase,
+            conversations,
+            rounds,
+            "model 1 s per call",
+        )
+        .await;
     }
+
+    // Phase 3: guided mode, no model: each message is answered with the menu.
+    shop.execute("UPDATE organizations SET assistant_mode = 'guided'", &[])
+        .await;
+    let cpu_before = Cpu::now(pid);
+    let mut latencies = Vec::with_capacity(turns);
+    for n in 0..turns {
+        latencies.push(
+            poster
+                .turn(&format!("52144{n:08}"), 50_000_000 + n as u64)
+                .await,
+        );
+    }
+    println!("\n== guided mode, {turns} turns one after another, each answered with the menu ==");
+    percentiles(latencies);
+    Cpu::now(pid).since(&cpu_before).print(turns);
+    throughput(
+        &poster,
+        &shop,
+        pid,
+        2,
+        CONVERSATIONS,
+        rounds,
+        "guided mode, no model",
+    )
+    .await;
 
     drop(worker);
     stop.cancel();
+}
+
+/// p50/p90/p99/max of `latencies`.
+fn percentiles(mut latencies: Vec<Duration>) {
+    latencies.sort();
+    let ms = |d: Duration| d.as_secs_f64() * 1000.0;
+    let at = |p: f64| latencies[((latencies.len() as f64 * p) as usize).min(latencies.len() - 1)];
+    println!(
+        "  p50 {:.1} ms   p90 {:.1} ms   p99 {:.1} ms   max {:.1} ms",
+        ms(at(0.50)),
+        ms(at(0.90)),
+        ms(at(0.99)),
+        ms(*latencies.last().unwrap())
+    );
 }
 
 /// The worker process, stopped with SIGTERM when the bench ends — or fails half-way.
@@ -259,6 +300,7 @@ async fn throughput(
     phase: usize,
     conversations: usize,
     rounds: usize,
+    what: &str,
 ) {
     let rss_before = memory_kib(pid, "VmRSS:");
     let cpu_before = Cpu::now(pid);
@@ -297,10 +339,15 @@ async fn throughput(
     let span = finished.duration_since(started).as_secs_f64();
     let total = conversations * rounds;
     println!(
-        "\n== throughput, {conversations} conversations at once, {rounds} turns each, model 1 s per call =="
+        "\n== throughput, {conversations} conversations at once, {rounds} turns each, {what} =="
     );
+    let ceiling = if what.contains("model 1 s") {
+        format!(" (with 1 s model calls the ceiling is {conversations}/s)")
+    } else {
+        String::new()
+    };
     println!(
-        "  {total} turns in {span:.1} s → {:.0} turns/s (ceiling with {conversations} turns at once and 1 s calls: {conversations}/s)",
+        "  {total} turns in {span:.1} s → {:.0} turns/s{ceiling}",
         total as f64 / span
     );
     println!(
