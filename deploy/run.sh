@@ -70,16 +70,23 @@ start conversation env "$(admin 9103)" "$bin/cita-conversation"
 start ingress env "$(admin 9101)" "CITA_LISTEN_ADDR=127.0.0.1:$(port 8080)" "$bin/cita-ingress"
 
 ready() { curl -fs -o /dev/null "http://127.0.0.1:$1/readyz" 2>/dev/null; }
+alive() { # every process still running
+  local pid
+  for pid in "${pids[@]}"; do kill -0 "$pid" 2>/dev/null || return 1; done
+}
 for _ in $(seq 1 120); do
+  # A port taken by another fleet answers too: ours must also still be running.
+  alive || break
   all=1
   for p in 9101 9102 9103 9104 9105; do ready "$(port "$p")" || all=; done
   [ -n "$all" ] && break
   sleep 0.5
 done
+alive || all=
 if [ -n "$all" ]; then
   echo "run: every /readyz is green; webhooks go to http://127.0.0.1:$(port 8080)/webhooks/whatsapp — chat with \`make demo\`"
 else
-  echo "run: not every /readyz turned green within 60 s (ports 9101–9105); see the logs above"
+  echo "run: not every process came up (admin ports $(port 9101)–$(port 9105)); see the logs above"
 fi
 
 # One process stopping (a crash, a port taken) stops the rest.

@@ -2,6 +2,8 @@
 //! The filter comes from `RUST_LOG` (default `info,lapin=warn`: lapin logs every
 //! reconnect attempt at info).
 
+use std::io::IsTerminal;
+
 use tracing_subscriber::EnvFilter;
 
 use crate::config::LogFormat;
@@ -9,7 +11,11 @@ use crate::config::LogFormat;
 pub fn init(format: LogFormat) {
     let filter =
         EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info,lapin=warn"));
-    let builder = tracing_subscriber::fmt().with_env_filter(filter);
+    // Colours only on a terminal: piped (`make run` prefixes each process's lines, log
+    // collectors) they are escape codes.
+    let builder = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_ansi(std::io::stdout().is_terminal());
     // A second init (tests start several servers in one process) keeps the first.
     let _ = match format {
         LogFormat::Text => builder.try_init(),
