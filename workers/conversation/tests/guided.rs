@@ -75,7 +75,7 @@ impl<'a> Chat<'a> {
         self.tap("Martes 8 dic").await;
         self.tap(time).await;
         let done = self.tap("Confirmar").await;
-        assert!(text(&done[0]).starts_with("¡Listo!"), "{:#}", done[0]);
+        starts_with(&done[0], "¡Listo!");
     }
 
     fn option(&self, title: &str) -> (&'static str, String, String) {
@@ -154,6 +154,12 @@ fn options(message: &Value) -> Vec<(String, String)> {
         "{message:#}"
     );
     pairs
+}
+
+/// Asserts that `message`'s text starts with `prefix`, showing the message if not.
+#[track_caller]
+fn starts_with(message: &Value, prefix: &str) {
+    assert!(text(message).starts_with(prefix), "{message:#}");
 }
 
 fn titles(message: &Value) -> Vec<String> {
@@ -290,18 +296,10 @@ async fn a_customer_books_by_typing_numbers_and_gets_a_hint_for_anything_else() 
     let services = chat.say("1").await;
     assert_eq!(titles(&services[0])[0], "Arreglo de barba");
     let unclear = chat.say("el de la barba porfa").await;
-    assert!(
-        text(&unclear[0]).starts_with("No te entendí"),
-        "{:#}",
-        unclear[0]
-    );
+    starts_with(&unclear[0], "No te entendí");
     assert_eq!(titles(&unclear[0])[0], "Arreglo de barba");
     let days = chat.say("1").await;
-    assert!(
-        text(&days[0]).starts_with("Arreglo de barba: ¿qué día"),
-        "{:#}",
-        days[0]
-    );
+    starts_with(&days[0], "Arreglo de barba: ¿qué día");
     let times = chat.say("2").await; // Tuesday
     assert_eq!(titles(&times[0])[0], "10:00");
     let who = chat.say("1").await;
@@ -372,11 +370,7 @@ async fn my_appointments_cancel_one_and_move_another() {
         sure[0]
     );
     let cancelled = chat.tap("Sí, cancelar").await;
-    assert!(
-        text(&cancelled[0]).starts_with("Listo, cancelé tu cita"),
-        "{:#}",
-        cancelled[0]
-    );
+    starts_with(&cancelled[0], "Listo, cancelé tu cita");
 
     // Move the other to Friday 11:30.
     chat.say("menu").await;
@@ -389,11 +383,7 @@ async fn my_appointments_cancel_one_and_move_another() {
     let who = chat.tap("11:30").await;
     chat.option("Me da igual");
     let summary = chat.tap("Luis").await;
-    assert!(
-        text(&summary[0]).starts_with("Cambiar tu cita a:"),
-        "{:#}",
-        summary[0]
-    );
+    starts_with(&summary[0], "Cambiar tu cita a:");
     let moved = chat.tap("Confirmar").await;
     assert_eq!(
         text(&moved[0]),
@@ -483,7 +473,7 @@ async fn staff_read_their_agenda_block_time_and_mark_a_no_show() {
         .await;
     let mut chat = Chat::new(&fleet, BARBER_WA);
     let menu = chat.say("hola").await;
-    assert!(text(&menu[0]).starts_with("Hola, Luis."), "{:#}", menu[0]);
+    starts_with(&menu[0], "Hola, Luis.");
     assert_eq!(
         titles(&menu[0]),
         [
@@ -533,11 +523,7 @@ async fn staff_read_their_agenda_block_time_and_mark_a_no_show() {
     );
     assert_eq!(appointments(&fleet).await[0].2, "no_show");
     let nothing = chat.tap("Marcar una cita").await;
-    assert!(
-        text(&nothing[0]).starts_with("No hay citas de hoy por marcar."),
-        "{:#}",
-        nothing[0]
-    );
+    starts_with(&nothing[0], "No hay citas de hoy por marcar.");
 }
 
 #[tokio::test]
@@ -561,11 +547,7 @@ async fn a_time_taken_meanwhile_gets_a_clear_message_and_fresh_times() {
     let mut other = Chat::new(&fleet, OTHER_WA);
     other.book_haircut_on_tuesday_at("10:15").await;
     let again = chat.tap("10:15").await;
-    assert!(
-        text(&again[0]).starts_with("Ese horario se acaba de ocupar"),
-        "{:#}",
-        again[0]
-    );
+    starts_with(&again[0], "Ese horario se acaba de ocupar");
     let fresh = titles(&again[0]);
     assert!(!fresh.contains(&"10:15".to_string()), "{fresh:?}");
     assert_eq!(fresh[0], "11:00");
@@ -573,11 +555,7 @@ async fn a_time_taken_meanwhile_gets_a_clear_message_and_fresh_times() {
     chat.tap("11:00").await;
     other.book_haircut_on_tuesday_at("11:00").await;
     let taken = chat.tap("Confirmar").await;
-    assert!(
-        text(&taken[0]).starts_with("Ese horario se acaba de ocupar"),
-        "{:#}",
-        taken[0]
-    );
+    starts_with(&taken[0], "Ese horario se acaba de ocupar");
     assert!(!titles(&taken[0]).contains(&"11:00".to_string()));
     // A tap on the older list is stale, not acted on.
     let old_id = options(&times[0])
@@ -587,11 +565,7 @@ async fn a_time_taken_meanwhile_gets_a_clear_message_and_fresh_times() {
         .0;
     fleet.tap(CUSTOMER_WA, "list_reply", &old_id, "11:30").await;
     let stale = chat.replies().await;
-    assert!(
-        text(&stale[0]).starts_with("Esa opción ya no está vigente"),
-        "{:#}",
-        stale[0]
-    );
+    starts_with(&stale[0], "Esa opción ya no está vigente");
     assert_eq!(appointments(&fleet).await.len(), 2);
 }
 
@@ -629,11 +603,7 @@ async fn when_the_model_fails_the_customer_books_in_guided_mode_and_returns_to_t
     chat.tap("10:00").await;
     chat.tap("Me da igual").await;
     let done = chat.tap("Confirmar").await;
-    assert!(
-        text(&done[0]).starts_with("¡Listo! Quedó tu cita de Corte de cabello"),
-        "{:#}",
-        done[0]
-    );
+    starts_with(&done[0], "¡Listo! Quedó tu cita de Corte de cabello");
     assert_eq!(appointments(&fleet).await.len(), 1);
 
     // At rest, with the model healthy, the next message goes to the AI again.
@@ -661,11 +631,7 @@ async fn a_spent_budget_answers_in_guided_mode() {
         .await;
     let mut chat = Chat::new(&fleet, CUSTOMER_WA);
     let menu = chat.say("hola").await;
-    assert!(
-        text(&menu[0]).starts_with("En este momento te atiendo con opciones."),
-        "{:#}",
-        menu[0]
-    );
+    starts_with(&menu[0], "En este momento te atiendo con opciones.");
     assert!(fleet.model.requests().is_empty());
 }
 
@@ -687,11 +653,7 @@ async fn the_flow_survives_a_worker_restart_between_two_taps() {
         seen,
     };
     let times = chat.replies().await;
-    assert!(
-        text(&times[0]).starts_with("Tinte, martes 8 de diciembre"),
-        "{:#}",
-        times[0]
-    );
+    starts_with(&times[0], "Tinte, martes 8 de diciembre");
 }
 
 #[tokio::test]
