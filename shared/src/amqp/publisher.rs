@@ -21,8 +21,7 @@ use std::{
 
 use futures_lite::StreamExt;
 use lapin::{
-    BasicProperties, Channel, Confirmation, Connection, Event,
-    options::{BasicPublishOptions, ConfirmSelectOptions},
+    BasicProperties, Channel, Confirmation, Connection, Event, options::ConfirmSelectOptions,
 };
 use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
@@ -110,22 +109,10 @@ impl Publisher {
         let link = self.current().ok_or(PublishError::NotConnected)?;
         let channel = link.channel();
         let properties = properties.with_delivery_mode(2);
-        let outcome = tokio::time::timeout(self.confirm_timeout, async {
-            let options = BasicPublishOptions {
-                mandatory: true,
-                immediate: false,
-            };
-            channel
-                .basic_publish(
-                    exchange.into(),
-                    routing_key.into(),
-                    options,
-                    body,
-                    properties,
-                )
-                .await?
-                .await
-        })
+        let outcome = tokio::time::timeout(
+            self.confirm_timeout,
+            super::publish_confirmed(channel, exchange, routing_key, body, properties),
+        )
         .await;
 
         match outcome {

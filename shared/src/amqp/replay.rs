@@ -137,19 +137,8 @@ pub async fn replay(
             }
         }
         let properties: BasicProperties = delivery.properties.clone().with_headers(headers);
-        let confirmation = channel
-            .basic_publish(
-                exchange.as_str().into(),
-                routing_key.as_str().into(),
-                BasicPublishOptions {
-                    mandatory: true,
-                    immediate: false,
-                },
-                &body,
-                properties,
-            )
-            .await?
-            .await?;
+        let confirmation =
+            super::publish_confirmed(&channel, &exchange, &routing_key, &body, properties).await?;
         if confirmation != lapin::Confirmation::Ack(None) {
             return Err(ReplayError::NotTaken);
         }

@@ -15,7 +15,7 @@ use std::{
 use futures_lite::StreamExt;
 use lapin::{
     BasicProperties, Channel, Confirmation, Connection,
-    options::{BasicConsumeOptions, BasicPublishOptions, ConfirmSelectOptions},
+    options::{BasicConsumeOptions, ConfirmSelectOptions},
     types::FieldTable,
 };
 use serde::{Serialize, de::DeserializeOwned};
@@ -99,20 +99,14 @@ impl RpcClient {
                 .with_reply_to(REPLY_TO.into())
                 .with_correlation_id(correlation_id.as_str().into())
                 .with_content_type("application/json".into());
-            let confirmation = session
-                .channel
-                .basic_publish(
-                    self.topology.name(CITA_COMMANDS).as_str().into(),
-                    self.routing_key.as_str().into(),
-                    BasicPublishOptions {
-                        mandatory: true,
-                        immediate: false,
-                    },
-                    &body,
-                    properties,
-                )
-                .await?
-                .await?;
+            let confirmation = super::publish_confirmed(
+                &session.channel,
+                &self.topology.name(CITA_COMMANDS),
+                &self.routing_key,
+                &body,
+                properties,
+            )
+            .await?;
             if confirmation != Confirmation::Ack(None) {
                 return Err(RpcError::NotDelivered);
             }

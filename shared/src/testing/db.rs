@@ -48,6 +48,18 @@ impl TestDb {
     }
 }
 
+impl TestDb {
+    /// The one number `sql` selects: a count, usually.
+    pub async fn count(&self, sql: &str) -> i64 {
+        let client = self.pool.get().await.expect("test database connection");
+        client
+            .query_one(sql, &[])
+            .await
+            .expect("the query runs")
+            .get(0)
+    }
+}
+
 impl Drop for TestDb {
     fn drop(&mut self) {
         self.pool.close();

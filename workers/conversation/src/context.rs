@@ -230,3 +230,20 @@ pub async fn person(
     };
     Ok(Some(person))
 }
+
+/// The names of these customers of the organization, as staff read them: the name they
+/// gave, else their number.
+pub async fn customer_names(
+    client: &impl Cached,
+    organization_id: Uuid,
+    ids: &[Uuid],
+) -> Result<Vec<(Uuid, String)>, tokio_postgres::Error> {
+    let rows = client
+        .rows(
+            "SELECT id, COALESCE(name, phone, wa_id, '') FROM customers
+             WHERE organization_id = $1 AND id = ANY($2)",
+            &[&organization_id, &ids],
+        )
+        .await?;
+    Ok(rows.iter().map(|r| (r.get(0), r.get(1))).collect())
+}

@@ -99,26 +99,14 @@ impl Chat {
     }
 
     async fn post(&self, message: Value) -> Result<(), ChatError> {
-        let body = serde_json::to_vec(&json!({
-            "object": "whatsapp_business_account",
-            "entry": [{"id": "demo", "changes": [{"field": "messages", "value": {
-                "messaging_product": "whatsapp",
-                "metadata": {"display_phone_number": "525500000001", "phone_number_id": PHONE_NUMBER_ID},
+        let body = crate::notification(
+            PHONE_NUMBER_ID,
+            json!({
                 "contacts": [{"profile": {"name": self.name}, "wa_id": self.me}],
                 "messages": [message],
-            }}]}],
-        }))
-        .expect("a webhook serializes");
-        let response = self
-            .http
-            .post(&self.ingress)
-            .header("content-type", "application/json")
-            .header(
-                "x-hub-signature-256",
-                cita_ingress::signature::sign(&self.app_secret, &body),
-            )
-            .body(body)
-            .send()
+            }),
+        );
+        let response = crate::post_signed(&self.http, &self.ingress, &self.app_secret, &body)
             .await
             .map_err(|source| ChatError::Unreachable {
                 what: "the ingress",

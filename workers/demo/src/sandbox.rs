@@ -153,19 +153,9 @@ async fn answer(state: &Arc<State>, request: Request<Incoming>) -> Response<Body
 async fn report(state: Arc<State>, seq: u64, phone_number_id: String, wamid: String, to: String) {
     for (status, after) in STATUSES {
         tokio::time::sleep(after).await;
-        let body = serde_json::to_vec(&status_webhook(&phone_number_id, &wamid, &to, status))
-            .expect("a webhook serializes");
-        let posted = state
-            .http
-            .post(&state.ingress)
-            .header("content-type", "application/json")
-            .header(
-                "x-hub-signature-256",
-                cita_ingress::signature::sign(&state.app_secret, &body),
-            )
-            .body(body)
-            .send()
-            .await;
+        let body = status_webhook(&phone_number_id, &wamid, &to, status);
+        let posted =
+            crate::post_signed(&state.http, &state.ingress, &state.app_secret, &body).await;
         match posted {
             Ok(response) if response.status().is_success() => {
                 if let Some(sent) = state
@@ -192,25 +182,15 @@ async fn report(state: Arc<State>, seq: u64, phone_number_id: String, wamid: Str
 
 /// A `statuses[]` notification as Meta posts it.
 pub fn status_webhook(phone_number_id: &str, wamid: &str, to: &str, status: &str) -> Value {
-    json!({
-        "object": "whatsapp_business_account",
-        "entry": [{
-            "id": "sandbox",
-            "changes": [{
-                "field": "messages",
-                "value": {
-                    "messaging_product": "whatsapp",
-                    "metadata": {"display_phone_number": "525500000001", "phone_number_id": phone_number_id},
-                    "statuses": [{
-                        "id": wamid,
-                        "status": status,
-                        "timestamp": jiff::Timestamp::now().as_second().to_string(),
-                        "recipient_id": to,
-                    }],
-                },
-            }],
-        }],
-    })
+    crate::notification(
+        phone_number_id,
+        json!({"statuses": [{
+            "id": wamid,
+            "status": status,
+            "timestamp": jiff::Timestamp::now().as_second().to_string(),
+            "recipient_id": to,
+        }]}),
+    )
 }
 
 fn json_response(status: StatusCode, body: &Value) -> Response<Body> {

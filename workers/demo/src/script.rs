@@ -4,7 +4,7 @@
 
 use std::time::{Duration, Instant};
 
-use crate::chat::{Chat, ChatError, Received, choices, render, words};
+use crate::chat::{Chat, ChatError, Received, choices, render};
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Line {
@@ -160,15 +160,6 @@ pub async fn landed(
         )
         .await?;
     Ok(row.get::<_, i64>(0) > 0)
-}
-
-/// The words of every message, for an error.
-pub fn transcript(received: &[Received]) -> String {
-    received
-        .iter()
-        .map(|r| words(&r.message))
-        .collect::<Vec<_>>()
-        .join(" | ")
 }
 
 /// `lines` cut before each `say` and `tap`: one message and what is expected of its

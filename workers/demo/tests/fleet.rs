@@ -80,17 +80,6 @@ async fn all_ready(http: &reqwest::Client, ports: &[u16], within: Duration) -> D
     }
 }
 
-async fn count(db: &TestDb, sql: &str) -> i64 {
-    db.pool
-        .get()
-        .await
-        .unwrap()
-        .query_one(sql, &[])
-        .await
-        .unwrap()
-        .get(0)
-}
-
 #[tokio::test]
 async fn run_comes_up_healthy_and_the_scripted_demo_books_through_all_five_binaries() {
     let bin = bin_dir();
@@ -152,11 +141,9 @@ async fn run_comes_up_healthy_and_the_scripted_demo_books_through_all_five_binar
     // The sandbox's status webhooks went through the ingress to the conversation
     // worker: the confirmation ends up read.
     let deadline = Instant::now() + Duration::from_secs(20);
-    while count(
-        &db,
-        "SELECT count(*) FROM messages WHERE direction = 'outbound' AND status = 'read'",
-    )
-    .await
+    while db
+        .count("SELECT count(*) FROM messages WHERE direction = 'outbound' AND status = 'read'")
+        .await
         == 0
     {
         assert!(
@@ -350,15 +337,14 @@ async fn killing_and_restarting_any_binary_mid_conversation_loses_nothing() {
             .unwrap()
     );
     assert_eq!(
-        count(
-            &db,
+        db.count(
             "SELECT count(*) FROM messages WHERE direction = 'inbound' AND answered_at IS NULL"
         )
         .await,
         0
     );
     assert_eq!(
-        count(&db, "SELECT count(*) FROM messages WHERE direction = 'inbound' AND handled_as IS DISTINCT FROM 'guided'").await,
+        db.count("SELECT count(*) FROM messages WHERE direction = 'inbound' AND handled_as IS DISTINCT FROM 'guided'").await,
         0
     );
 }

@@ -24,14 +24,13 @@ use cita_shared::{
     spanish,
 };
 use jiff::Timestamp;
-use serde_json::Value;
 use uuid::Uuid;
 
 use crate::{
     context::{Business, Person, Persona},
     handoff::HandoffError,
     tools::ToolError,
-    turns::{Pending, Sender, Turns, mark_answered},
+    turns::{Pending, Sender, Turns, lease, mark_answered},
 };
 use flow::{Flow, Step};
 use input::Input;
@@ -125,11 +124,11 @@ pub fn picks(message: &Pending, flow: &Flow, persona: Persona) -> bool {
 }
 
 impl Guided<'_> {
-    /// Answers `waiting` one message at a time, from the stored flow `stored`.
+    /// Answers `waiting` one message at a time, from the current flow `flow`.
     pub async fn answer(
         &self,
         waiting: &[Pending],
-        stored: Option<&Value>,
+        mut flow: Option<Flow>,
         entry: Entry,
     ) -> Result<(), GuidedError> {
         let sender = Sender {
@@ -144,34 +143,22 @@ impl Guided<'_> {
         {
             tracing::warn!(%error, "cannot mark messages read; answering anyway");
         }
-        let mut flow = Flow::current(stored, self.now, self.turns.settings.guided_idle);
         for message in waiting {
             let (messages, next) = self.respond(flow.take(), message, entry).await?;
             let mut client = self.turns.pool.get().await?;
             let tx = client.transaction().await?;
             // As on the AI path: the row stays locked while the answer is published, so
             // a takeover (an owner's reply) lands before it (and it is dropped) or after.
-            let row = tx
-                .maybe_row(
-                    "UPDATE conversations
-                     SET turn_lease_until = now() + make_interval(secs => $3)
-                     WHERE id = $1 AND turn_holder = $2 AND turn_lease_until > now()
-                     RETURNING status = 'handed_off'
-                               AND (handed_off_until IS NULL OR handed_off_until > now())",
-                    &[
-                        &self.conversation_id,
-                        &self.holder,
-                        &self.turns.lease().as_secs_f64(),
-                    ],
-                )
-                .await?;
-            let Some(row) = row else {
+            let Some(handed_off) =
+                lease::lock_for_reply(&tx, self.conversation_id, self.holder, self.turns.lease())
+                    .await?
+            else {
                 // The lease ran out and another worker answers from the stored flow.
                 self.turns.metrics.turn("lease_lost");
                 return Ok(());
             };
             let ended = next.is_none();
-            if row.get::<_, bool>(0) && !ended {
+            if handed_off && !ended {
                 mark_answered(&tx, &[message.id], "handed_off").await?;
                 tx.commit().await?;
                 return Ok(());

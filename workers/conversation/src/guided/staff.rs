@@ -412,13 +412,7 @@ impl Guided<'_> {
         };
         let ids: Vec<Uuid> = appointments.iter().map(|a| a.customer_id).collect();
         let client = self.turns.pool.get().await?;
-        let names = client
-            .rows(
-                "SELECT id, COALESCE(name, phone, wa_id, '') FROM customers
-                 WHERE organization_id = $1 AND id = ANY($2)",
-                &[&self.business.id, &ids],
-            )
-            .await?;
+        let names = crate::context::customer_names(&client, self.business.id, &ids).await?;
         let tz = &self.business.time_zone;
         Ok(Ok(appointments
             .into_iter()
@@ -426,8 +420,8 @@ impl Guided<'_> {
             .map(|a| {
                 let customer = names
                     .iter()
-                    .find(|r| r.get::<_, Uuid>(0) == a.customer_id)
-                    .map_or(String::new(), |r| r.get(1));
+                    .find(|(id, _)| *id == a.customer_id)
+                    .map_or(String::new(), |(_, name)| name.clone());
                 let service = self
                     .business
                     .service(a.service_type_id)

@@ -290,13 +290,7 @@ async fn customer_names(
     ids: Vec<Uuid>,
 ) -> Result<Vec<(Uuid, String)>, ToolError> {
     let client = toolbox.pool.get().await.map_err(database)?;
-    let rows = client
-        .rows(
-            "SELECT id, COALESCE(name, phone, wa_id, '') FROM customers
-             WHERE organization_id = $1 AND id = ANY($2)",
-            &[&organization_id, &ids],
-        )
+    crate::context::customer_names(&client, organization_id, &ids)
         .await
-        .map_err(database)?;
-    Ok(rows.iter().map(|r| (r.get(0), r.get(1))).collect())
+        .map_err(database)
 }

@@ -53,6 +53,29 @@ pub async fn renew(
     Ok(renewed == 1)
 }
 
+/// Before a reply is published: locks the conversation row for the rest of `tx` (a
+/// takeover then lands before the reply, which sees it, or after it) and extends the
+/// lease. `None` when `holder` lost the lease; otherwise whether a person has the
+/// conversation now.
+pub async fn lock_for_reply(
+    tx: &impl Cached,
+    conversation_id: Uuid,
+    holder: Uuid,
+    lease: Duration,
+) -> Result<Option<bool>, tokio_postgres::Error> {
+    let row = tx
+        .maybe_row(
+            "UPDATE conversations
+             SET turn_lease_until = now() + make_interval(secs => $3)
+             WHERE id = $1 AND turn_holder = $2 AND turn_lease_until > now()
+             RETURNING status = 'handed_off'
+                       AND (handed_off_until IS NULL OR handed_off_until > now())",
+            &[&conversation_id, &holder, &lease.as_secs_f64()],
+        )
+        .await?;
+    Ok(row.map(|r| r.get(0)))
+}
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Release {
     Released,

@@ -113,8 +113,8 @@ enum Route<'a> {
 struct State {
     handed_off: bool,
     ai_context: Value,
-    /// The guided flow, as stored.
-    guided: Option<Value>,
+    /// The guided flow, unless there is none or it sat idle too long.
+    guided: Option<Flow>,
     /// Inbound messages of the last minute, taps on options aside (the flood check:
     /// a guided booking is a dozen taps in a minute).
     recent_inbound: i64,
@@ -168,7 +168,7 @@ impl Turns {
             let mut client = self.pool.get().await?;
             let business = context::business(&client, turn.organization_id).await?;
             let person = context::person(&client, turn.organization_id, conversation_id).await?;
-            let state = state(&client, conversation_id).await?;
+            let state = state(&client, conversation_id, now, self.settings.guided_idle).await?;
             let waiting = pending::load(&client, conversation_id).await?;
             if waiting.is_empty() {
                 match lease::release_if_idle(&mut client, conversation_id, holder).await? {
@@ -236,9 +236,7 @@ impl Turns {
                         holder,
                         now,
                     };
-                    guided
-                        .answer(&waiting, state.guided.as_ref(), entry)
-                        .await?;
+                    guided.answer(&waiting, state.guided, entry).await?;
                     continue;
                 }
             };
@@ -364,20 +362,13 @@ impl Turns {
             // is dropped) or after it.
             let mut client = self.pool.get().await?;
             let tx = client.transaction().await?;
-            let row = tx
-                .maybe_row(
-                    "SELECT status = 'handed_off' AND (handed_off_until IS NULL OR handed_off_until > now())
-                     FROM conversations
-                     WHERE id = $1 AND turn_holder = $2 AND turn_lease_until > now()
-                     FOR UPDATE",
-                    &[&conversation_id, &holder],
-                )
-                .await?;
-            let Some(row) = row else {
+            let Some(handed_off) =
+                lease::lock_for_reply(&tx, conversation_id, holder, self.lease()).await?
+            else {
                 self.metrics.turn("lease_lost");
                 return Ok(Outcome::Done);
             };
-            let taken_over = row.get::<_, bool>(0) && !answer.handed_off;
+            let taken_over = handed_off && !answer.handed_off;
             if taken_over {
                 pending::mark(&tx, &ids, "handed_off").await?;
                 tx.commit().await?;
@@ -459,8 +450,8 @@ impl Turns {
             return Ok(Route::Guided(Entry::Outage));
         }
         // At rest, a tap or a typed option number or title still belongs to the flow.
-        if let Some(flow) = Flow::current(state.guided.as_ref(), now, self.settings.guided_idle)
-            && (!flow.step.at_rest() || guided::picks(&waiting[0], &flow, person.persona))
+        if let Some(flow) = &state.guided
+            && (!flow.step.at_rest() || guided::picks(&waiting[0], flow, person.persona))
         {
             return Ok(Route::Guided(Entry::Chosen));
         }
@@ -608,6 +599,8 @@ impl Turns {
 async fn state(
     client: &deadpool_postgres::Client,
     conversation_id: Uuid,
+    now: Timestamp,
+    guided_idle: Duration,
 ) -> Result<Option<State>, tokio_postgres::Error> {
     let row = client
         .maybe_row(
@@ -627,7 +620,7 @@ async fn state(
         ai_context: r.get(1),
         flood_notice_at: r.get(2),
         recent_inbound: r.get(3),
-        guided: r.get(4),
+        guided: Flow::current(r.get::<_, Option<Value>>(4).as_ref(), now, guided_idle),
     }))
 }
 

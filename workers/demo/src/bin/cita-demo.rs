@@ -41,11 +41,7 @@ fn options() -> anyhow::Result<Options> {
         ingress: "http://127.0.0.1:8080/webhooks/whatsapp".into(),
         sandbox: "http://127.0.0.1:9190".into(),
     };
-    let mut args = std::env::args().skip(1);
-    while let Some(flag) = args.next() {
-        let value = args
-            .next()
-            .with_context(|| format!("{flag} needs a value"))?;
+    for (flag, value) in cita_demo::flags().map_err(anyhow::Error::msg)? {
         match flag.as_str() {
             "--as" => options.persona = value,
             "--phone" => options.phone = Some(value),

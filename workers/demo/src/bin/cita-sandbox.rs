@@ -19,11 +19,7 @@ async fn run() -> anyhow::Result<()> {
     telemetry::init(LogFormat::Text);
     let mut listen = "127.0.0.1:9190".to_owned();
     let mut ingress = "http://127.0.0.1:8080/webhooks/whatsapp".to_owned();
-    let mut args = std::env::args().skip(1);
-    while let Some(flag) = args.next() {
-        let value = args
-            .next()
-            .with_context(|| format!("{flag} needs a value"))?;
+    for (flag, value) in cita_demo::flags().map_err(anyhow::Error::msg)? {
         match flag.as_str() {
             "--listen" => listen = value,
             "--ingress" => ingress = value,

@@ -151,15 +151,7 @@ impl Shop {
     }
 
     pub async fn sql_count(&self, sql: &str) -> i64 {
-        self.db
-            .pool
-            .get()
-            .await
-            .unwrap()
-            .query_one(sql, &[])
-            .await
-            .unwrap()
-            .get(0)
+        self.db.count(sql).await
     }
 
     pub async fn events(&self) -> Vec<String> {
