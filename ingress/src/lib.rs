@@ -17,10 +17,10 @@ use cita_shared::{
     amqp::{Publisher, PublisherOptions, Topology, topology::WA_WEBHOOKS},
     config::{ConfigError, Settings},
     http::{self, Body, Drain},
+    metrics::AmqpMetrics,
     secret::Secret,
 };
 use hyper::{Method, Request, Response, body::Incoming};
-use prometheus_client::registry::Registry;
 use tokio::net::TcpListener;
 use tokio_util::sync::CancellationToken;
 use uuid::Uuid;
@@ -74,8 +74,10 @@ pub async fn serve(
     shutdown: CancellationToken,
 ) -> Result<Drain, ConfigError> {
     let config = IngressConfig::from_settings(settings)?;
-    let mut registry = Registry::with_prefix("cita");
-    let metrics = Metrics::register(&mut registry);
+    let mut registry = cita_shared::metrics::registry();
+    let cita = registry.sub_registry_with_prefix("cita");
+    let metrics = Metrics::register(cita);
+    let amqp = AmqpMetrics::register(cita);
     let health = Health::default();
     let (publisher, supervisor) = Publisher::start(
         settings.amqp_url.clone(),
@@ -84,6 +86,7 @@ pub async fn serve(
             connection_name: settings.component.name().into(),
             confirm_timeout: settings.publish_timeout,
             channels: PUBLISH_CHANNELS,
+            reconnects: amqp.reconnects("publisher"),
         },
         health.register("amqp"),
     );

@@ -3,16 +3,13 @@
 //! the ones that are not) and `/metrics` (Prometheus text).
 
 use std::{
-    sync::{
-        Arc, Mutex,
-        atomic::{AtomicBool, Ordering},
-    },
+    sync::{Arc, Mutex},
     time::Duration,
 };
 
 use hyper::{Method, Request, StatusCode, body::Incoming};
 use prometheus_client::registry::Registry;
-use tokio::net::TcpListener;
+use tokio::{net::TcpListener, sync::watch};
 use tokio_util::sync::CancellationToken;
 
 use crate::http::{self, Body, text};
@@ -25,23 +22,37 @@ pub struct Health {
     checks: Arc<Mutex<Vec<(&'static str, HealthFlag)>>>,
 }
 
-/// The readiness of one dependency; starts not ready.
+/// The readiness of one dependency; starts not ready. Whoever depends on it can wait for
+/// it ([`HealthFlag::ready`]) instead of polling.
 #[derive(Clone)]
-pub struct HealthFlag(Arc<AtomicBool>);
+pub struct HealthFlag(Arc<watch::Sender<bool>>);
+
+impl Default for HealthFlag {
+    fn default() -> Self {
+        HealthFlag(Arc::new(watch::Sender::new(false)))
+    }
+}
 
 impl HealthFlag {
     pub fn set(&self, ready: bool) {
-        self.0.store(ready, Ordering::Relaxed);
+        self.0.send_replace(ready);
     }
 
     pub fn get(&self) -> bool {
-        self.0.load(Ordering::Relaxed)
+        *self.0.borrow()
+    }
+
+    /// Returns once the dependency is ready (at once if it is).
+    pub async fn ready(&self) {
+        let mut changes = self.0.subscribe();
+        // The sender lives in `self`, so the channel cannot close while we wait.
+        let _ = changes.wait_for(|ready| *ready).await;
     }
 }
 
 impl Health {
     pub fn register(&self, name: &'static str) -> HealthFlag {
-        let flag = HealthFlag(Arc::new(AtomicBool::new(false)));
+        let flag = HealthFlag::default();
         self.checks
             .lock()
             .unwrap_or_else(|e| e.into_inner())

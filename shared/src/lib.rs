@@ -1,6 +1,12 @@
 //! What every Cita binary links.
 //!
+//! - [`cli`]: `--version`, settings checked before anything binds, the admin port;
 //! - [`config`]: layered settings (`CITA_*`), validated at start;
+//! - [`error`]: the infrastructure error every layer shares, and its classification;
+//! - [`clock`]: the injected current time;
+//! - [`retry`]: waiting out an outage in place;
+//! - [`runtime`]: one runtime for every worker (pool, publisher, consumers, admin port);
+//! - [`metrics`]: build, process, pool and broker metrics every binary exports;
 //! - [`contracts`]: the serde types of every message that crosses a queue;
 //! - [`secret`]: a string type that never prints its value;
 //! - [`crypto`]: AES-256-GCM sealing of secrets at rest, with rotating keys;
@@ -16,12 +22,18 @@
 
 pub mod admin;
 pub mod amqp;
+pub mod cli;
+pub mod clock;
 pub mod config;
 pub mod contracts;
 pub mod crypto;
 pub mod db;
+pub mod error;
 pub mod http;
+pub mod metrics;
 pub mod outbox;
+pub mod retry;
+pub mod runtime;
 pub mod secret;
 pub mod shutdown;
 pub mod spanish;

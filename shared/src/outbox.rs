@@ -16,6 +16,7 @@ use uuid::Uuid;
 use crate::{
     amqp::{PublishError, Publisher},
     contracts::events::{Envelope, Event},
+    error::{Chain, Infra},
 };
 
 /// Writes `event` to the outbox; it is published once the caller's transaction commits.
@@ -52,16 +53,6 @@ pub async fn emit(
     Ok(envelope.event_id)
 }
 
-#[derive(Debug, thiserror::Error)]
-pub enum RelayError {
-    #[error("postgres: {0}")]
-    Postgres(#[from] tokio_postgres::Error),
-    #[error("database pool: {0}")]
-    Pool(#[from] deadpool_postgres::PoolError),
-    #[error("publishing an event: {0}")]
-    Publish(#[from] PublishError),
-}
-
 /// Events claimed per transaction.
 const BATCH: i64 = 100;
 /// How long an idle relay waits before looking again.
@@ -72,7 +63,7 @@ pub async fn relay_batch(
     pool: &Pool,
     publisher: &Publisher,
     exchange: &str,
-) -> Result<usize, RelayError> {
+) -> Result<usize, Infra> {
     let mut client = pool.get().await?;
     let tx = client.transaction().await?;
     let rows = tx
@@ -131,7 +122,7 @@ pub async fn run(
                 Duration::ZERO
             }
             Err(error) => {
-                tracing::warn!(%error, "outbox relay failed; retrying");
+                tracing::warn!(error = %Chain(&error), "outbox relay failed; retrying");
                 Duration::from_secs(1)
             }
         };

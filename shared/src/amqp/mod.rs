@@ -6,9 +6,12 @@ pub mod consumer;
 mod publisher;
 pub mod replay;
 pub mod rpc;
+pub mod settle;
 pub mod topology;
 
+pub use consumer::{ConsumerOptions, Handler, Links};
 pub use publisher::{PublishError, Publisher, PublisherOptions};
+pub use settle::Settlement;
 pub use topology::Topology;
 
 use lapin::{BasicProperties, Channel, Confirmation, options::BasicPublishOptions};

@@ -23,6 +23,7 @@ use futures_lite::StreamExt;
 use lapin::{
     BasicProperties, Channel, Confirmation, Connection, Event, options::ConfirmSelectOptions,
 };
+use prometheus_client::metrics::counter::Counter;
 use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
 
@@ -41,7 +42,7 @@ pub enum PublishError {
     Unroutable { code: u16, text: String },
     #[error("the channel is not in confirm mode")]
     ConfirmsOff,
-    #[error("the channel failed: {0}")]
+    #[error("the channel failed")]
     Channel(#[from] lapin::Error),
 }
 
@@ -54,6 +55,19 @@ pub struct PublisherOptions {
     /// Publishing channels. Publishes are spread round-robin; one channel already takes
     /// many concurrent publishes, a few spread the confirm bookkeeping.
     pub channels: usize,
+    /// Counts connections replaced after a failure.
+    pub reconnects: Counter,
+}
+
+impl Default for PublisherOptions {
+    fn default() -> Self {
+        PublisherOptions {
+            connection_name: "cita-publisher".into(),
+            confirm_timeout: Duration::from_secs(5),
+            channels: 1,
+            reconnects: Counter::default(),
+        }
+    }
 }
 
 /// The live connection's publishing channels.
@@ -98,7 +112,8 @@ impl Publisher {
     }
 
     /// Publishes `body` persistently with the mandatory flag and waits for the broker's
-    /// confirm, for at most the confirm timeout.
+    /// confirm, for at most the confirm timeout. A message without a timestamp gets the
+    /// current time (consumers measure how long messages wait with it).
     pub async fn publish(
         &self,
         exchange: &str,
@@ -108,7 +123,11 @@ impl Publisher {
     ) -> Result<(), PublishError> {
         let link = self.current().ok_or(PublishError::NotConnected)?;
         let channel = link.channel();
-        let properties = properties.with_delivery_mode(2);
+        let mut properties = properties.with_delivery_mode(2);
+        if properties.timestamp().is_none() {
+            let now = jiff::Timestamp::now().as_second().max(0) as u64;
+            properties = properties.with_timestamp(now);
+        }
         let outcome = tokio::time::timeout(
             self.confirm_timeout,
             super::publish_confirmed(channel, exchange, routing_key, body, properties),
@@ -166,6 +185,7 @@ async fn supervise(
     const MIN_BACKOFF: Duration = Duration::from_millis(100);
     const MAX_BACKOFF: Duration = Duration::from_secs(5);
     let mut backoff = MIN_BACKOFF;
+    let mut connected_before = false;
 
     while !publisher.stop.is_cancelled() {
         let connected = tokio::select! {
@@ -185,6 +205,10 @@ async fn supervise(
             }
         };
         backoff = MIN_BACKOFF;
+        if connected_before {
+            options.reconnects.inc();
+        }
+        connected_before = true;
         publisher.set_link(Some(link.clone()));
         ready.set(true);
         tracing::info!(channels = link.channels.len(), "connected to the broker");

@@ -26,21 +26,21 @@ use super::{
         REMINDERS_EVENTS, SCHEDULING_RPC, WA_WEBHOOKS, WHATSAPP_ROUTING_KEY, dead_name,
     },
 };
-use crate::{db::Cached, secret::Secret};
+use crate::{db::Cached, error::Infra, secret::Secret};
 
 #[derive(Debug, thiserror::Error)]
 pub enum ReplayError {
     #[error("no work queue is called {0:?}")]
     UnknownQueue(String),
-    #[error("the broker: {0}")]
+    #[error("the broker failed")]
     Broker(#[from] lapin::Error),
     #[error("the broker did not take a replayed message (nack or no route)")]
     NotTaken,
-    #[error("postgres: {0}")]
-    Postgres(#[from] tokio_postgres::Error),
-    #[error("database pool: {0}")]
-    Pool(#[from] deadpool_postgres::PoolError),
+    #[error(transparent)]
+    Infra(#[from] Infra),
 }
+
+crate::infra_errors!(ReplayError);
 
 /// Moves up to `limit` messages of `queue`'s dead queue back to work; returns how many.
 /// A message that can't be replayed as it is (not JSON where JSON is needed) is left in

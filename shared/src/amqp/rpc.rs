@@ -31,16 +31,16 @@ const REPLY_TO: &str = "amq.rabbitmq.reply-to";
 pub enum RpcError {
     #[error("no reply within {0:?}")]
     Timeout(Duration),
-    #[error("cannot reach the broker: {0}")]
+    #[error("cannot reach the broker")]
     Connect(#[from] ConnectError),
-    #[error("the broker failed the request: {0}")]
+    #[error("the broker failed the request")]
     Broker(#[from] lapin::Error),
     #[error("the broker did not take the request (nack or no queue)")]
     NotDelivered,
-    #[error("the request could not be encoded: {0}")]
-    Encode(serde_json::Error),
-    #[error("the reply could not be decoded: {0}")]
-    Decode(serde_json::Error),
+    #[error("the request could not be encoded")]
+    Encode(#[source] serde_json::Error),
+    #[error("the reply could not be decoded")]
+    Decode(#[source] serde_json::Error),
 }
 
 type Pending = Arc<Mutex<HashMap<String, oneshot::Sender<Vec<u8>>>>>;

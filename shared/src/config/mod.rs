@@ -8,8 +8,12 @@ use serde::Deserialize;
 use crate::{crypto::Keyring, secret::Secret};
 
 mod conversation;
+mod names;
+mod outbound;
 
 pub use conversation::{ConversationSettings, ModelPrices};
+pub use names::VARIABLES;
+pub use outbound::OutboundSettings;
 
 /// The binaries of the fleet. Each has its own admin port so that the whole fleet can run
 /// on one machine with the defaults.
@@ -50,6 +54,16 @@ impl Component {
         SocketAddr::from(([127, 0, 0, 1], port))
     }
 
+    /// Whether this binary reads the sending settings (`CITA_GRAPH_*`, `CITA_OUTBOUND_*`).
+    fn sends(self) -> bool {
+        self == Component::Outbound
+    }
+
+    /// Whether this binary reads the assistant's settings (`CITA_AI_*`, `CITA_ANTHROPIC_*`, …).
+    fn converses(self) -> bool {
+        self == Component::Conversation
+    }
+
     fn default_prefetch(self) -> u16 {
         match self {
             // Sends wait a few hundred milliseconds on Meta each; many in flight keep a
@@ -68,7 +82,7 @@ pub enum ConfigError {
     Missing(&'static str),
     #[error("invalid setting {var}: {reason}")]
     Invalid { var: &'static str, reason: String },
-    #[error("could not read configuration: {0}")]
+    #[error("could not read configuration")]
     Load(#[from] config::ConfigError),
 }
 
@@ -104,72 +118,14 @@ pub struct Settings {
     pub log_format: LogFormat,
     /// Keys that seal secrets at rest (`id:hex,…`; the first one seals).
     pub secrets_key: Option<Secret>,
+    /// Sending settings; defaults for binaries that don't send (not validated there).
     pub outbound: OutboundSettings,
+    /// The assistant's settings; defaults for binaries that don't converse.
     pub conversation: ConversationSettings,
+    /// What the sources hold that no binary reads (a mistyped name, say), to be logged
+    /// once logging is up.
+    pub warnings: Vec<String>,
 }
-
-/// How `cita-outbound` talks to Meta's Graph API.
-#[derive(Clone, Debug)]
-pub struct OutboundSettings {
-    /// `https://graph.facebook.com` in production; a local fake in tests and the demo.
-    pub graph_api_base: String,
-    /// Pinned, never the app's default: `v23.0`.
-    pub graph_api_version: String,
-    pub graph_timeout: Duration,
-    /// Messages per second per business phone number, unless the organization sets its own.
-    pub number_rate: u32,
-    /// Messages a number may send at once before the pace applies.
-    pub number_burst: u32,
-    /// The pace of messages to one recipient (Meta's pair rate: about one per 6 s).
-    pub pair_interval: Duration,
-    /// Messages to one recipient at once before the pace applies.
-    pub pair_burst: u32,
-    /// Calls to Meta per message before a retryable failure becomes final.
-    pub max_attempts: u32,
-}
-
-/// Every `CITA_*` variable the binaries read (besides `CITA_CONFIG_FILE`), for checks of
-/// deployment files and of README's table; one per field of the sources below.
-pub const VARIABLES: &[&str] = &[
-    "CITA_ADMIN_ADDR",
-    "CITA_AI_APOLOGY_AFTER_MS",
-    "CITA_AI_ATTEMPTS",
-    "CITA_AI_CALL_TIMEOUT_MS",
-    "CITA_AI_COOLDOWN_SECONDS",
-    "CITA_AI_DAILY_BUDGET_USD",
-    "CITA_AI_MAX_ITERATIONS",
-    "CITA_AI_MAX_TOKENS",
-    "CITA_AMQP_PREFIX",
-    "CITA_AMQP_URL",
-    "CITA_ANTHROPIC_API_KEY",
-    "CITA_ANTHROPIC_BASE_URL",
-    "CITA_ANTHROPIC_MODEL",
-    "CITA_ANTHROPIC_PRICES",
-    "CITA_DATABASE_POOL_SIZE",
-    "CITA_DATABASE_URL",
-    "CITA_FLOOD_MESSAGES_PER_MINUTE",
-    "CITA_GRAPH_API_BASE",
-    "CITA_GRAPH_API_VERSION",
-    "CITA_GUIDED_IDLE_MINUTES",
-    "CITA_GRAPH_TIMEOUT_MS",
-    "CITA_LISTEN_ADDR",
-    "CITA_LOG_FORMAT",
-    "CITA_MAX_BODY_BYTES",
-    "CITA_META_APP_SECRET",
-    "CITA_META_VERIFY_TOKEN",
-    "CITA_OUTBOUND_MAX_ATTEMPTS",
-    "CITA_OUTBOUND_NUMBER_BURST",
-    "CITA_OUTBOUND_NUMBER_RATE",
-    "CITA_OUTBOUND_PAIR_BURST",
-    "CITA_OUTBOUND_PAIR_INTERVAL_MS",
-    "CITA_PREFETCH",
-    "CITA_PUBLISH_TIMEOUT_MS",
-    "CITA_REDIS_URL",
-    "CITA_REJECTED_RETENTION_HOURS",
-    "CITA_SECRETS_KEY",
-    "CITA_SHUTDOWN_TIMEOUT_MS",
-    "CITA_TURN_CONCURRENCY",
-];
 
 /// The shape of the sources before validation. Field names are the environment variable
 /// names without the `CITA_` prefix, lowercased.
@@ -314,6 +270,7 @@ impl Settings {
             .get("ANTHROPIC_API_KEY")
             .filter(|k| !k.trim().is_empty())
             .map(Secret::new);
+        let warnings = names::unknown_variables(env.keys());
         let mut builder = config::Config::builder();
         if let Some(path) = env.get("CITA_CONFIG_FILE").filter(|p| !p.is_empty()) {
             builder = builder.add_source(config::File::from(PathBuf::from(path)).required(true));
@@ -326,7 +283,9 @@ impl Settings {
             )
             .build()?
             .try_deserialize()?;
-        Self::validate(component, raw, anthropic_fallback)
+        let mut settings = Self::validate(component, raw, anthropic_fallback)?;
+        settings.warnings = warnings;
+        Ok(settings)
     }
 
     fn validate(
@@ -334,8 +293,24 @@ impl Settings {
         raw: Raw,
         anthropic_fallback: Option<Secret>,
     ) -> Result<Self, ConfigError> {
-        let outbound = validate_outbound(&raw)?;
-        let conversation = conversation::validate(&raw, anthropic_fallback)?;
+        // A binary checks only the sections it reads: a bad AI setting must not stop the
+        // ingress. The others keep their defaults.
+        let defaults = || -> Raw {
+            config::Config::builder()
+                .build()
+                .and_then(config::Config::try_deserialize)
+                .expect("every setting has a default")
+        };
+        let outbound = if component.sends() {
+            outbound::validate(&raw)?
+        } else {
+            outbound::validate(&defaults())?
+        };
+        let conversation = if component.converses() {
+            conversation::validate(&raw, anthropic_fallback)?
+        } else {
+            conversation::validate(&defaults(), None)?
+        };
         let meta_app_secrets = raw
             .meta_app_secret
             .map(|all| {
@@ -405,6 +380,7 @@ impl Settings {
             secrets_key,
             outbound,
             conversation,
+            warnings: Vec::new(),
         })
     }
 
@@ -431,62 +407,6 @@ impl Settings {
             .as_ref()
             .ok_or(ConfigError::Missing("CITA_META_VERIFY_TOKEN"))
     }
-}
-
-fn validate_outbound(raw: &Raw) -> Result<OutboundSettings, ConfigError> {
-    let base = raw.graph_api_base.trim_end_matches('/');
-    if !(base.starts_with("https://") || base.starts_with("http://")) {
-        return Err(invalid(
-            "CITA_GRAPH_API_BASE",
-            "must start with https:// (or http:// for a local fake)",
-        ));
-    }
-    let version = &raw.graph_api_version;
-    let well_formed = version
-        .strip_prefix('v')
-        .and_then(|v| v.split_once('.'))
-        .is_some_and(|(major, minor)| {
-            [major, minor]
-                .iter()
-                .all(|n| !n.is_empty() && n.chars().all(|c| c.is_ascii_digit()))
-        });
-    if !well_formed {
-        return Err(invalid(
-            "CITA_GRAPH_API_VERSION",
-            format!("expected a version like v23.0, got {version:?}"),
-        ));
-    }
-    for (var, value) in [
-        ("CITA_GRAPH_TIMEOUT_MS", raw.graph_timeout_ms),
-        ("CITA_OUTBOUND_NUMBER_RATE", raw.outbound_number_rate.into()),
-        (
-            "CITA_OUTBOUND_NUMBER_BURST",
-            raw.outbound_number_burst.into(),
-        ),
-        (
-            "CITA_OUTBOUND_PAIR_INTERVAL_MS",
-            raw.outbound_pair_interval_ms,
-        ),
-        ("CITA_OUTBOUND_PAIR_BURST", raw.outbound_pair_burst.into()),
-        (
-            "CITA_OUTBOUND_MAX_ATTEMPTS",
-            raw.outbound_max_attempts.into(),
-        ),
-    ] {
-        if value == 0 {
-            return Err(invalid(var, "must be at least 1"));
-        }
-    }
-    Ok(OutboundSettings {
-        graph_api_base: base.to_string(),
-        graph_api_version: version.clone(),
-        graph_timeout: Duration::from_millis(raw.graph_timeout_ms),
-        number_rate: raw.outbound_number_rate,
-        number_burst: raw.outbound_number_burst,
-        pair_interval: Duration::from_millis(raw.outbound_pair_interval_ms),
-        pair_burst: raw.outbound_pair_burst,
-        max_attempts: raw.outbound_max_attempts,
-    })
 }
 
 fn invalid(var: &'static str, reason: impl Into<String>) -> ConfigError {
@@ -518,221 +438,4 @@ fn check_scheme(var: &'static str, url: &Secret, schemes: &[&str]) -> Result<(),
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn env(pairs: &[(&str, &str)]) -> HashMap<String, String> {
-        pairs
-            .iter()
-            .map(|(k, v)| (k.to_string(), v.to_string()))
-            .collect()
-    }
-
-    #[test]
-    fn defaults_point_at_the_local_services() {
-        let s = Settings::from_env(Component::Ingress, env(&[])).unwrap();
-        assert_eq!(
-            s.database_url.expose(),
-            "postgres://postgres@127.0.0.1:5432/cita"
-        );
-        assert!(
-            s.amqp_url
-                .expose()
-                .starts_with("amqp://guest:guest@127.0.0.1:5672/")
-        );
-        assert_eq!(s.amqp_prefix, "");
-        assert_eq!(s.listen_addr.to_string(), "127.0.0.1:8080");
-        assert_eq!(s.admin_addr.to_string(), "127.0.0.1:9101");
-        assert_eq!(s.max_body_bytes, 4 * 1024 * 1024);
-        assert_eq!(s.publish_timeout, Duration::from_secs(5));
-        assert_eq!(s.log_format, LogFormat::Text);
-        assert_eq!(s.prefetch, 16);
-        assert_eq!(s.outbound.graph_api_base, "https://graph.facebook.com");
-        assert_eq!(s.outbound.graph_api_version, "v23.0");
-        assert_eq!(s.outbound.number_rate, 80);
-        assert_eq!(s.outbound.pair_interval, Duration::from_secs(6));
-    }
-
-    #[test]
-    fn outbound_settings_are_validated() {
-        let s = Settings::from_env(
-            Component::Outbound,
-            env(&[
-                ("CITA_GRAPH_API_BASE", "http://127.0.0.1:9999/"),
-                ("CITA_GRAPH_API_VERSION", "v24.0"),
-                ("CITA_OUTBOUND_NUMBER_RATE", "20"),
-            ]),
-        )
-        .unwrap();
-        assert_eq!(s.outbound.graph_api_base, "http://127.0.0.1:9999");
-        assert_eq!(s.outbound.number_rate, 20);
-        assert_eq!(s.prefetch, 256, "outbound keeps many sends in flight");
-        assert_eq!(s.admin_addr.to_string(), "127.0.0.1:9104");
-        for (var, value) in [
-            ("CITA_GRAPH_API_BASE", "graph.facebook.com"),
-            ("CITA_GRAPH_API_VERSION", "23"),
-            ("CITA_OUTBOUND_PAIR_BURST", "0"),
-        ] {
-            let err = Settings::from_env(Component::Outbound, env(&[(var, value)]))
-                .unwrap_err()
-                .to_string();
-            assert!(err.contains(var), "{err}");
-        }
-    }
-
-    #[test]
-    fn the_keyring_is_required_and_checked_without_echoing_it() {
-        let s = Settings::from_env(Component::Outbound, env(&[])).unwrap();
-        assert_eq!(
-            s.require_keyring().unwrap_err().to_string(),
-            "missing required setting CITA_SECRETS_KEY"
-        );
-        let s = Settings::from_env(
-            Component::Outbound,
-            env(&[("CITA_SECRETS_KEY", "k1:deadbeef")]),
-        )
-        .unwrap();
-        let err = s.require_keyring().unwrap_err().to_string();
-        assert!(
-            err.contains("CITA_SECRETS_KEY") && !err.contains("deadbeef"),
-            "{err}"
-        );
-        let key = format!("k1:{}", "ab".repeat(32));
-        let s =
-            Settings::from_env(Component::Outbound, env(&[("CITA_SECRETS_KEY", &key)])).unwrap();
-        assert_eq!(s.require_keyring().unwrap().current_key_id(), "k1");
-    }
-
-    #[test]
-    fn environment_overrides_the_file_which_overrides_defaults() {
-        let dir = std::env::temp_dir().join(format!("cita-config-{}", uuid::Uuid::new_v4()));
-        std::fs::create_dir_all(&dir).unwrap();
-        let file = dir.join("cita.toml");
-        std::fs::write(
-            &file,
-            "amqp_prefix = \"from-file.\"\nmax_body_bytes = 1000\n",
-        )
-        .unwrap();
-        let s = Settings::from_env(
-            Component::Ingress,
-            env(&[
-                ("CITA_CONFIG_FILE", file.to_str().unwrap()),
-                ("CITA_MAX_BODY_BYTES", "2000"),
-                ("CITA_LOG_FORMAT", "json"),
-            ]),
-        )
-        .unwrap();
-        std::fs::remove_dir_all(&dir).unwrap();
-        assert_eq!(s.amqp_prefix, "from-file.");
-        assert_eq!(s.max_body_bytes, 2000);
-        assert_eq!(s.log_format, LogFormat::Json);
-    }
-
-    #[test]
-    fn app_secrets_are_a_comma_separated_list() {
-        let s = Settings::from_env(
-            Component::Ingress,
-            env(&[("CITA_META_APP_SECRET", "old, new,")]),
-        )
-        .unwrap();
-        let secrets: Vec<&str> = s
-            .require_meta_app_secrets()
-            .unwrap()
-            .iter()
-            .map(Secret::expose)
-            .collect();
-        assert_eq!(secrets, ["old", "new"]);
-    }
-
-    #[test]
-    fn a_missing_secret_is_named_in_one_line() {
-        let s = Settings::from_env(Component::Ingress, env(&[("CITA_META_APP_SECRET", " , ")]))
-            .unwrap();
-        let err = s.require_meta_app_secrets().unwrap_err().to_string();
-        assert_eq!(err, "missing required setting CITA_META_APP_SECRET");
-        let err = s.require_meta_verify_token().unwrap_err().to_string();
-        assert_eq!(err, "missing required setting CITA_META_VERIFY_TOKEN");
-    }
-
-    #[test]
-    fn invalid_values_are_refused_without_echoing_secrets() {
-        let err = Settings::from_env(
-            Component::Ingress,
-            env(&[("CITA_AMQP_URL", "http://user:topsecret@broker")]),
-        )
-        .unwrap_err()
-        .to_string();
-        assert!(err.contains("CITA_AMQP_URL"), "{err}");
-        assert!(!err.contains("topsecret"), "{err}");
-
-        let err = Settings::from_env(
-            Component::Ingress,
-            env(&[("CITA_LISTEN_ADDR", "localhost")]),
-        )
-        .unwrap_err()
-        .to_string();
-        assert!(err.contains("CITA_LISTEN_ADDR"), "{err}");
-
-        let err = Settings::from_env(Component::Ingress, env(&[("CITA_AMQP_PREFIX", "a b")]))
-            .unwrap_err()
-            .to_string();
-        assert!(err.contains("CITA_AMQP_PREFIX"), "{err}");
-    }
-
-    #[test]
-    fn the_anthropic_key_falls_back_to_the_sdk_variable() {
-        let none = Settings::from_env(Component::Conversation, env(&[])).unwrap();
-        assert!(none.conversation.anthropic_api_key.is_none());
-        assert_eq!(none.conversation.model, "claude-sonnet-5-5");
-        assert_eq!(none.admin_addr.port(), 9103);
-        let sdk = Settings::from_env(
-            Component::Conversation,
-            env(&[("ANTHROPIC_API_KEY", "sk-sdk")]),
-        )
-        .unwrap();
-        assert_eq!(
-            sdk.conversation.anthropic_api_key.unwrap().expose(),
-            "sk-sdk"
-        );
-        let both = Settings::from_env(
-            Component::Conversation,
-            env(&[
-                ("ANTHROPIC_API_KEY", "sk-sdk"),
-                ("CITA_ANTHROPIC_API_KEY", "sk-cita"),
-                ("CITA_AI_DAILY_BUDGET_USD", "0.25"),
-                ("CITA_ANTHROPIC_BASE_URL", "http://127.0.0.1:9999/"),
-            ]),
-        )
-        .unwrap();
-        assert_eq!(
-            both.conversation.anthropic_api_key.unwrap().expose(),
-            "sk-cita"
-        );
-        assert_eq!(both.conversation.daily_budget_micro_usd, 250_000);
-        assert_eq!(
-            both.conversation.anthropic_base_url,
-            "http://127.0.0.1:9999"
-        );
-        let err = Settings::from_env(
-            Component::Conversation,
-            env(&[("CITA_AI_MAX_ITERATIONS", "0")]),
-        )
-        .unwrap_err();
-        assert!(err.to_string().contains("CITA_AI_MAX_ITERATIONS"), "{err}");
-    }
-
-    #[test]
-    fn the_readme_documents_exactly_the_variables_the_binaries_read() {
-        let readme = include_str!("../../../README.md");
-        let mut documented: Vec<&str> = readme
-            .lines()
-            .filter_map(|l| l.strip_prefix("| `"))
-            .filter_map(|l| l.split('`').next())
-            .filter(|name| name.starts_with("CITA_"))
-            .collect();
-        documented.sort_unstable();
-        let mut read = VARIABLES.to_vec();
-        read.sort_unstable();
-        assert_eq!(documented, read);
-    }
-}
+mod tests;

@@ -12,17 +12,17 @@ use std::time::Duration;
 use deadpool_postgres::{Manager, ManagerConfig, Pool, RecyclingMethod, Runtime};
 use tokio_postgres::NoTls;
 
-use crate::secret::Secret;
+use crate::{error::Infra, secret::Secret};
+
+crate::infra_errors!(DbError);
 
 #[derive(Debug, thiserror::Error)]
 pub enum DbError {
-    #[error("invalid database URL: {0}")]
+    #[error("invalid database URL")]
     Url(#[source] tokio_postgres::Error),
-    #[error("postgres: {0}")]
-    Postgres(#[from] tokio_postgres::Error),
-    #[error("database pool: {0}")]
-    Pool(#[from] deadpool_postgres::PoolError),
-    #[error("could not build the database pool: {0}")]
+    #[error(transparent)]
+    Infra(#[from] Infra),
+    #[error("could not build the database pool")]
     Build(#[from] deadpool_postgres::BuildError),
     #[error(
         "migration {version} ({name}) was edited after it was applied; add a new migration instead"

@@ -84,3 +84,32 @@ pub fn pids_named(name: &str) -> Vec<u32> {
         })
         .collect()
 }
+
+/// A clock a test moves by hand: every clone reads the same time.
+#[derive(Clone, Debug)]
+pub struct ManualClock(std::sync::Arc<std::sync::Mutex<jiff::Timestamp>>);
+
+impl ManualClock {
+    pub fn new(at: jiff::Timestamp) -> Self {
+        ManualClock(std::sync::Arc::new(std::sync::Mutex::new(at)))
+    }
+
+    pub fn now(&self) -> jiff::Timestamp {
+        *self.0.lock().expect("clock lock")
+    }
+
+    pub fn set(&self, at: jiff::Timestamp) {
+        *self.0.lock().expect("clock lock") = at;
+    }
+
+    pub fn advance(&self, by: jiff::SignedDuration) {
+        let mut at = self.0.lock().expect("clock lock");
+        *at += by;
+    }
+
+    /// The clock services are given.
+    pub fn clock(&self) -> crate::clock::Clock {
+        let hand = self.clone();
+        crate::clock::Clock::from_fn(move || hand.now())
+    }
+}

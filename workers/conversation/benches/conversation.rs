@@ -106,7 +106,7 @@ async fn main() {
     {
         let settings = settings(Component::Scheduling);
         let admin = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-        let clock: cita_scheduling::ops::Clock = Arc::new(jiff::Timestamp::now);
+        let clock = cita_scheduling::ops::Clock::system();
         let stop = stop.clone();
         tokio::spawn(async move {
             cita_scheduling::serve(&settings, admin, clock, stop)

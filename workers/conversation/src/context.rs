@@ -103,13 +103,15 @@ pub struct Person {
 
 #[derive(Debug, thiserror::Error)]
 pub enum ContextError {
-    #[error("postgres: {0}")]
-    Postgres(#[from] tokio_postgres::Error),
+    #[error(transparent)]
+    Infra(#[from] cita_shared::error::Infra),
     #[error("the organization's time zone {0:?} is unknown")]
     TimeZone(String),
     #[error("organization {0} has data this worker cannot read")]
     Corrupt(Uuid),
 }
+
+cita_shared::infra_errors!(ContextError);
 
 /// The business, or `None` when it is gone or suspended.
 pub async fn business(

@@ -3,20 +3,12 @@
 //! tells the owner.
 
 use cita_shared::db::Cached;
-use cita_shared::{contracts::events::Event, outbox};
+use cita_shared::{contracts::events::Event, error::Infra, outbox};
 use deadpool_postgres::Pool;
 use jiff::{SignedDuration, Timestamp};
 use uuid::Uuid;
 
 use crate::context::Business;
-
-#[derive(Debug, thiserror::Error)]
-pub enum HandoffError {
-    #[error("postgres: {0}")]
-    Postgres(#[from] tokio_postgres::Error),
-    #[error("database pool: {0}")]
-    Pool(#[from] deadpool_postgres::PoolError),
-}
 
 pub async fn hand_off(
     pool: &Pool,
@@ -24,7 +16,7 @@ pub async fn hand_off(
     conversation_id: Uuid,
     reason: &str,
     now: Timestamp,
-) -> Result<(), HandoffError> {
+) -> Result<(), Infra> {
     let until = now + SignedDuration::from_mins(i64::from(business.handoff_minutes));
     let mut client = pool.get().await?;
     let tx = client.transaction().await?;

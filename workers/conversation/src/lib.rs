@@ -2,7 +2,9 @@
 //!
 //! - [`intake`]: webhook bodies from `conversation.inbound` become stored messages,
 //!   statuses and handoffs, item by item, and turn requests;
-//! - [`turns`]: one turn at a time per conversation: the tool loop, the reply, retries;
+//! - [`answer`]: what both answerers share: the waiting messages, the lease, the sends
+//!   and the one commit path;
+//! - [`turns`]: one turn at a time per conversation: its policies, the tool loop, retries;
 //! - [`prompt`], [`replies`]: what the model is told, and what the worker says itself;
 //! - [`context`]: the business and the person a turn is about;
 //! - [`tools`]: the model's tools, re-checked and executed by the system;
@@ -11,6 +13,7 @@
 //! - [`model`]: calls to the Messages API, typed;
 //! - [`metrics`], [`serve`]: the running service.
 
+pub mod answer;
 pub mod context;
 pub mod guided;
 pub mod handoff;
@@ -23,9 +26,5 @@ pub mod serve;
 pub mod tools;
 pub mod turns;
 
-use std::sync::Arc;
-
+pub use cita_shared::clock::Clock;
 pub use serve::serve;
-
-/// The current time; injected so tests decide what "now" is for the business.
-pub type Clock = Arc<dyn Fn() -> jiff::Timestamp + Send + Sync>;

@@ -595,7 +595,7 @@ async fn when_the_model_fails_the_customer_books_in_guided_mode_and_returns_to_t
     fleet
         .model
         .respond_with(|_| ModelReply::text("respuesta del modelo"));
-    tokio::time::sleep(Duration::from_millis(1100)).await;
+    fleet.clock.advance(jiff::SignedDuration::from_secs(2));
     let services = chat.say("1").await;
     assert_eq!(titles(&services[0])[1], "Corte de cabello");
     chat.tap("Corte de cabello").await;

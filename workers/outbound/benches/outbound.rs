@@ -194,6 +194,7 @@ async fn queue(broker: &TestBroker, organizations: &[Uuid], n: usize) {
             connection_name: "bench-queue".into(),
             confirm_timeout: Duration::from_secs(30),
             channels: 4,
+            ..Default::default()
         },
         ready.clone(),
     );

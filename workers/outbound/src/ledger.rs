@@ -10,6 +10,7 @@ use cita_shared::{
         outbound::{Message, Outgoing, Purpose},
     },
     crypto::Sealed,
+    error::{Classify, Infra},
     outbox,
 };
 use deadpool_postgres::{GenericClient, Pool};
@@ -19,13 +20,19 @@ use uuid::Uuid;
 
 #[derive(Debug, thiserror::Error)]
 pub enum LedgerError {
-    #[error("postgres: {0}")]
-    Postgres(#[from] tokio_postgres::Error),
-    #[error("database pool: {0}")]
-    Pool(#[from] deadpool_postgres::PoolError),
+    #[error(transparent)]
+    Infra(#[from] Infra),
     /// The command names a conversation that is not this organization's.
     #[error("conversation {0} does not belong to the organization")]
     ForeignConversation(Uuid),
+}
+
+cita_shared::infra_errors!(LedgerError);
+
+impl Classify for LedgerError {
+    fn is_transient(&self) -> bool {
+        matches!(self, LedgerError::Infra(infra) if infra.is_transient())
+    }
 }
 
 /// What outbound needs to know about the sending organization and the recipient.
@@ -275,16 +282,31 @@ pub async fn throttled(
     Ok(())
 }
 
+/// Why a send failed for good.
+#[derive(Debug, Clone)]
+pub struct Failure {
+    pub reason: FailureReason,
+    /// Meta's error code, when Meta answered.
+    pub code: Option<i64>,
+    pub detail: String,
+    /// Whether this failure spent a call to Meta.
+    pub attempted: bool,
+}
+
 /// Records a final failure and publishes `message.failed` (through the outbox), once.
 pub async fn failed(
     pool: &Pool,
     message_id: Uuid,
     send: &Outgoing,
-    reason: FailureReason,
-    error_code: Option<i64>,
-    detail: &str,
-    attempted: bool,
+    failure: &Failure,
+    now: Timestamp,
 ) -> Result<(), LedgerError> {
+    let Failure {
+        reason,
+        code: error_code,
+        detail,
+        attempted,
+    } = failure.clone();
     let mut client = pool.get().await?;
     let tx = client.transaction().await?;
     let updated = tx
@@ -310,9 +332,9 @@ pub async fn failed(
             purpose: send.purpose,
             reason,
             error_code,
-            detail: detail.to_string(),
+            detail,
         };
-        outbox::emit(&tx, send.organization_id, Timestamp::now(), event).await?;
+        outbox::emit(&tx, send.organization_id, now, event).await?;
     }
     tx.commit().await?;
     Ok(())
@@ -328,6 +350,7 @@ pub async fn token_refused(
     phone_number_id: &str,
     refused_token: &[u8],
     detail: &str,
+    now: Timestamp,
 ) -> Result<bool, LedgerError> {
     let mut client = pool.get().await?;
     let tx = client.transaction().await?;
@@ -363,7 +386,7 @@ pub async fn token_refused(
             phone_number_id: phone_number_id.to_string(),
             detail: detail.to_string(),
         };
-        outbox::emit(&tx, organization_id, Timestamp::now(), event).await?;
+        outbox::emit(&tx, organization_id, now, event).await?;
     }
     tx.execute(
         "UPDATE messages SET status = 'paused', attempts = attempts + 1, lease_until = NULL,
@@ -374,26 +397,4 @@ pub async fn token_refused(
     .await?;
     tx.commit().await?;
     Ok(true)
-}
-
-/// Runs `write` until it succeeds, for at most `patience`: used for writes whose loss
-/// would make the message go out twice.
-pub async fn persist<F, Fut>(patience: Duration, mut write: F) -> Result<(), LedgerError>
-where
-    F: FnMut() -> Fut,
-    Fut: std::future::Future<Output = Result<(), LedgerError>>,
-{
-    let deadline = tokio::time::Instant::now() + patience;
-    let mut pause = Duration::from_millis(50);
-    loop {
-        match write().await {
-            Ok(()) => return Ok(()),
-            Err(error) if tokio::time::Instant::now() + pause < deadline => {
-                tracing::warn!(%error, "cannot record a send; retrying");
-                tokio::time::sleep(pause).await;
-                pause = (pause * 2).min(Duration::from_secs(2));
-            }
-            Err(error) => return Err(error),
-        }
-    }
 }

@@ -1,7 +1,8 @@
 //! `cita-outbound`: the only process that calls Meta's Graph API. Everyone else
 //! publishes a send command to `outbound.send`.
 //!
-//! - [`sender`]: one command from delivery to settlement (the rules live here);
+//! - [`sender`]: one command from delivery to settlement (the rules live here), and
+//!   [`deliver`]: a claimed send through Meta to its record;
 //! - [`graph`]: the Graph API client and the one place errors are classified;
 //! - [`payload`]: Graph API request bodies from send commands;
 //! - [`ledger`]: the send ledger in PostgreSQL (idempotency, outcomes, events);
@@ -10,6 +11,7 @@
 //! - [`tokens`]: storing a sealed access token and resuming parked sends;
 //! - [`metrics`], [`serve`]: the running service.
 
+pub mod deliver;
 pub mod graph;
 pub mod ledger;
 pub mod metrics;

@@ -11,24 +11,20 @@ use anyhow::Context;
 use cita_outbound::tokens;
 use cita_shared::{
     amqp::{Publisher, PublisherOptions, Topology},
+    cli,
     config::{Component, Settings},
     db,
     secret::Secret,
-    shutdown, telemetry,
+    shutdown,
 };
-use tokio::net::TcpListener;
 
 #[tokio::main]
 async fn main() {
-    if let Err(error) = run().await {
-        eprintln!("cita-outbound: {error:#}");
-        std::process::exit(1);
-    }
+    cli::exit_on_error(Component::Outbound, run().await);
 }
 
 async fn run() -> anyhow::Result<()> {
-    let settings = Settings::load(Component::Outbound)?;
-    telemetry::init(settings.log_format);
+    let settings = cli::start(Component::Outbound)?;
     let args: Vec<String> = std::env::args().skip(1).collect();
     match args
         .iter()
@@ -58,11 +54,10 @@ async fn run() -> anyhow::Result<()> {
 }
 
 async fn serve(settings: &Settings) -> anyhow::Result<()> {
-    let admin_listener = TcpListener::bind(settings.admin_addr)
-        .await
-        .with_context(|| format!("binding CITA_ADMIN_ADDR {}", settings.admin_addr))?;
-    tracing::info!(admin = %settings.admin_addr, graph = %settings.outbound.graph_api_base, "outbound starting");
-    cita_outbound::serve(settings, admin_listener, shutdown::on_signal()).await?;
+    let prepared = cita_outbound::serve::prepare(settings)?;
+    let admin = cli::admin(settings).await?;
+    tracing::info!(graph = %settings.outbound.graph_api_base, "sending through the Graph API");
+    cita_outbound::serve::run(settings, prepared, admin, shutdown::on_signal()).await?;
     Ok(())
 }
 
@@ -94,17 +89,13 @@ async fn set_token(
             connection_name: "cita-outbound-set-token".into(),
             confirm_timeout: settings.publish_timeout,
             channels: 1,
+            ..Default::default()
         },
         ready.clone(),
     );
-    let deadline = tokio::time::Instant::now() + std::time::Duration::from_secs(10);
-    while !ready.get() {
-        anyhow::ensure!(
-            tokio::time::Instant::now() < deadline,
-            "the token is stored, but the broker is unreachable: parked sends were not resumed; run again"
-        );
-        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
-    }
+    tokio::time::timeout(std::time::Duration::from_secs(10), ready.ready())
+        .await
+        .context("the token is stored, but the broker is unreachable: parked sends were not resumed; run again")?;
     let resumed = tokens::resume(&pool, &publisher, &topology, id).await?;
     publisher.close();
     let _ = task.await;

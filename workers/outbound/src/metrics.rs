@@ -18,7 +18,6 @@ pub struct Metrics {
     pub commands: Family<OutcomeLabels, Counter>,
     pub graph_seconds: Histogram,
     pub paced_seconds: Counter<f64, std::sync::atomic::AtomicU64>,
-    pub events_relayed: Counter,
 }
 
 impl Metrics {
@@ -30,7 +29,6 @@ impl Metrics {
                 prometheus_client::metrics::histogram::exponential_buckets(0.005, 2.0, 13),
             ),
             paced_seconds: Counter::default(),
-            events_relayed: Counter::default(),
         };
         registry.register(
             "outbound_commands",
@@ -46,11 +44,6 @@ impl Metrics {
             "outbound_paced_seconds",
             "Time sends waited in place for the rate limits",
             metrics.paced_seconds.clone(),
-        );
-        registry.register(
-            "outbound_events_relayed",
-            "Outbox events published to cita.events",
-            metrics.events_relayed.clone(),
         );
         metrics
     }

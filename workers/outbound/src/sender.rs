@@ -9,48 +9,39 @@
 //! 4. check WhatsApp's limits, then the 24-hour window (closed → the fallback template,
 //!    or failed `outside_window`);
 //! 5. wait for a turn under the number's and the recipient's rate limits;
-//! 6. call Meta and record the outcome: sent; retryable → a retry tier, until the
-//!    attempts run out (then failed and the dead queue); 131047 → the fallback template;
-//!    190 → organization paused; anything else → failed.
+//! 6. call Meta and record the outcome ([`deliver`](crate::deliver)): sent; retryable →
+//!    a retry tier, until the attempts run out (then failed and the dead queue);
+//!    131047 → the fallback template; 190 → organization paused; anything else → failed.
 
-use std::{future::Future, sync::Arc, time::Duration};
+use std::{sync::Arc, time::Duration};
 
 use cita_shared::{
-    amqp::{
-        Publisher, Topology,
-        consumer::{self, DeadLettered, Handler},
-        topology::{OUTBOUND_SEND, retry_tier},
-    },
+    amqp::{Handler, Settlement, settle::counter_header, topology::retry_tier},
+    clock::Clock,
     contracts::{
         events::FailureReason,
         outbound::{Command, Message, Outgoing},
     },
     crypto::Keyring,
+    error::Chain,
     secret::Secret,
 };
 use deadpool_postgres::Pool;
-use lapin::{
-    Channel,
-    message::Delivery,
-    options::{BasicAckOptions, BasicNackOptions},
-    types::{AMQPValue, FieldTable},
-};
+use lapin::{Channel, message::Delivery, types::AMQPValue};
+use tokio_util::sync::CancellationToken;
 
 use crate::{
-    graph::{Class, GraphClient, GraphError},
+    graph::GraphClient,
     ledger::{self, Claim, LedgerError, Organization},
     metrics::Metrics,
     pacing::{Pace, Pacer, PacingError},
     payload,
-    sequencer::Sequencer,
+    sequencer::{Sequencer, Turn},
 };
 
 /// Counts how often a command was put off (busy elsewhere, rate limited, a dependency
 /// down); it picks the delay tier, and is no attempt at Meta.
 const DEFERRALS_HEADER: &str = "x-cita-deferrals";
-
-/// How long a send Meta accepted waits in place for the database to record it.
-const RECORD_PATIENCE: Duration = Duration::from_secs(600);
 
 /// How the fleet's limits apply to this worker.
 #[derive(Debug, Clone)]
@@ -71,336 +62,181 @@ pub struct Outbound {
     /// Empty until Redis answers (it is retried in the background); meanwhile sends go
     /// unpaced and Meta's own limits push back.
     pub pacer: Arc<tokio::sync::OnceCell<Pacer>>,
-    pub publisher: Arc<Publisher>,
-    pub topology: Topology,
     pub limits: Limits,
     pub sequencer: Arc<Sequencer>,
     pub metrics: Metrics,
+    pub clock: Clock,
+    /// Ends the wait for the database after Meta accepted a send (the process stops).
+    pub shutdown: CancellationToken,
 }
 
-/// What becomes of a delivery once its command has been handled.
-#[derive(Debug, Clone, PartialEq, Eq)]
-enum Settle {
-    Ack,
-    /// Back through the retry tier of this attempt.
-    Retry {
-        attempt: u32,
-    },
-    /// Put off without an attempt: back through a retry tier.
-    Defer,
-    DeadLetter(String),
-}
+/// A delivery as admitted: its command, with its place in the recipient's line.
+pub type Admitted = Result<(Outgoing, Turn), String>;
 
 impl Handler for Outbound {
-    fn handle(
-        self: &Arc<Self>,
-        _channel: &Channel,
-        delivery: Delivery,
-    ) -> impl Future<Output = ()> + Send + 'static {
-        let parsed = serde_json::from_slice::<Command>(&delivery.data);
-        // Taken now, in consumption order, so messages to one recipient keep their order.
-        let turn = match &parsed {
-            Ok(Command::SendV1(send)) => Some(
-                self.sequencer
-                    .enter(format!("{}:{}", send.organization_id, send.to)),
-            ),
-            Err(_) => None,
-        };
-        let outbound = self.clone();
-        async move {
-            let settle = match (parsed, turn) {
-                (Ok(Command::SendV1(send)), Some(mut turn)) => {
-                    turn.ready().await;
-                    outbound.process(&send).await
-                }
-                (Err(error), _) => Settle::DeadLetter(format!("malformed command: {error}")),
-                (Ok(_), None) => unreachable!("a parsed command always has a turn"),
-            };
-            outbound.settle(delivery, settle).await;
+    /// Every failure is settled here (put off, parked, failed): nothing is left for the
+    /// consumer to classify.
+    type Error = std::convert::Infallible;
+    type Admission = Admitted;
+
+    /// The line is entered now, in consumption order, so messages to one recipient keep
+    /// their order.
+    fn admit(&self, delivery: &Delivery) -> Admitted {
+        match serde_json::from_slice::<Command>(&delivery.data) {
+            Ok(Command::SendV1(send)) => {
+                let turn = self
+                    .sequencer
+                    .enter(format!("{}:{}", send.organization_id, send.to));
+                Ok((send, turn))
+            }
+            Err(error) => Err(format!("malformed command: {error}")),
         }
+    }
+
+    async fn attempt(
+        &self,
+        delivery: &Delivery,
+        admitted: &Admitted,
+        _: &Channel,
+    ) -> Result<Settlement, Self::Error> {
+        let settlement = match admitted {
+            Ok((send, turn)) => {
+                turn.ready().await;
+                self.process(send, counter_header(delivery, DEFERRALS_HEADER))
+                    .await
+            }
+            Err(reason) => Settlement::DeadLetter(reason.clone()),
+        };
+        if let Settlement::DeadLetter(_) = settlement {
+            self.metrics.count("dead_lettered");
+        }
+        Ok(settlement)
     }
 }
 
 impl Outbound {
-    async fn process(&self, send: &Outgoing) -> Settle {
+    async fn process(&self, send: &Outgoing, deferrals: u32) -> Settlement {
         let organization = match ledger::organization(&self.pool, send).await {
             Ok(Some(organization)) => organization,
             Ok(None) => {
-                return Settle::DeadLetter(format!(
+                return Settlement::DeadLetter(format!(
                     "unknown organization {}",
                     send.organization_id
                 ));
             }
             Err(error) => {
-                tracing::warn!(%error, command_id = %send.command_id, "cannot read the organization; putting the send off");
-                return Settle::Defer;
+                tracing::warn!(error = %Chain(&error), command_id = %send.command_id, "cannot read the organization; putting the send off");
+                return self.defer(deferrals);
             }
         };
         if let Message::ReadReceipt { .. } = send.message {
-            return self.read_receipt(send, &organization).await;
+            self.read_receipt(send, &organization).await;
+            return Settlement::Ack;
         }
         let message_id = match ledger::claim(&self.pool, send, self.limits.lease).await {
             Ok(Claim::Claimed { message_id }) => message_id,
             Ok(Claim::Settled) => {
                 tracing::info!(command_id = %send.command_id, "already sent or failed; not sending again");
                 self.metrics.count("duplicate");
-                return Settle::Ack;
+                return Settlement::Ack;
             }
-            Ok(Claim::Busy) => return Settle::Defer,
+            Ok(Claim::Busy) => return self.defer(deferrals),
             Err(LedgerError::ForeignConversation(conversation)) => {
-                return Settle::DeadLetter(format!(
+                return Settlement::DeadLetter(format!(
                     "conversation {conversation} does not belong to organization {}",
                     send.organization_id
                 ));
             }
             Err(error) => {
-                tracing::warn!(%error, command_id = %send.command_id, "cannot claim the send; putting it off");
-                return Settle::Defer;
+                tracing::warn!(error = %Chain(&error), command_id = %send.command_id, "cannot claim the send; putting it off");
+                return self.defer(deferrals);
             }
         };
-        let settle = self.deliver(send, &organization, message_id).await;
-        match settle {
-            Ok(settle) => settle,
+        match self.deliver(send, &organization, message_id).await {
+            Ok(Some(settlement)) => settlement,
+            Ok(None) => self.defer(deferrals),
             Err(error) => {
-                tracing::warn!(%error, command_id = %send.command_id, "cannot record the send's state; putting it off");
+                tracing::warn!(error = %Chain(&error), command_id = %send.command_id, "cannot record the send's state; putting it off");
                 let _ = ledger::release(&self.pool, message_id).await;
-                Settle::Defer
+                self.defer(deferrals)
             }
         }
     }
 
-    async fn deliver(
+    /// Put off without spending an attempt: back through the retry tier of its deferrals.
+    fn defer(&self, deferrals: u32) -> Settlement {
+        self.metrics.count("deferred");
+        let deferrals = deferrals + 1;
+        Settlement::Later {
+            tier: retry_tier(deferrals),
+            body: None,
+            headers: vec![(DEFERRALS_HEADER, AMQPValue::LongUInt(deferrals))],
+        }
+    }
+
+    /// Records a final failure; the command is done with.
+    pub(crate) async fn fail(
         &self,
         send: &Outgoing,
-        organization: &Organization,
         message_id: uuid::Uuid,
-    ) -> Result<Settle, LedgerError> {
-        let fail = |reason: FailureReason, code: Option<i64>, detail: String, attempted: bool| async move {
-            tracing::info!(command_id = %send.command_id, reason = reason.as_str(), %detail, "send failed");
-            ledger::failed(
-                &self.pool, message_id, send, reason, code, &detail, attempted,
-            )
-            .await?;
-            self.metrics.count(failed_outcome(reason));
-            Ok::<_, LedgerError>(Settle::Ack)
-        };
-        if organization.suspended {
-            return fail(
-                FailureReason::Rejected,
-                None,
-                "the organization is suspended".into(),
-                false,
-            )
-            .await;
-        }
-        let (Some(phone_number_id), Some(sealed), false) = (
-            &organization.phone_number_id,
-            &organization.token,
-            organization.paused,
-        ) else {
-            // Parked only if, under the organization's row lock, it still can't send: a
-            // token stored meanwhile has had its parked sends resumed already.
-            if ledger::park(&self.pool, message_id, send.organization_id).await? {
-                tracing::info!(command_id = %send.command_id, "organization cannot send until a token is stored; parked");
-                self.metrics.count("paused");
-                return Ok(Settle::Ack);
-            }
-            ledger::release(&self.pool, message_id).await?;
-            return Ok(Settle::Defer);
-        };
-        let token = match self.keyring.open(
+        failure: ledger::Failure,
+    ) -> Result<Option<Settlement>, LedgerError> {
+        tracing::info!(command_id = %send.command_id, reason = failure.reason.as_str(), detail = %failure.detail, "send failed");
+        ledger::failed(&self.pool, message_id, send, &failure, self.clock.now()).await?;
+        self.metrics.count(failed_outcome(failure.reason));
+        Ok(Some(Settlement::Ack))
+    }
+
+    /// The access token, opened; `None` when it does not open (a key removed too early:
+    /// a configuration fault the operator must fix).
+    pub(crate) fn token(&self, organization: &Organization, send: &Outgoing) -> Option<Secret> {
+        let sealed = organization.token.as_ref()?;
+        match self.keyring.open(
             &sealed.key_id,
             &sealed.ciphertext,
             send.organization_id.as_bytes(),
         ) {
-            Ok(token) => Secret::new(String::from_utf8_lossy(&token)),
+            Ok(token) => Some(Secret::new(String::from_utf8_lossy(&token))),
             Err(error) => {
-                // A configuration fault (a key removed too early): wait for the operator.
                 tracing::error!(%error, organization_id = %send.organization_id, "cannot open the access token");
-                ledger::release(&self.pool, message_id).await?;
-                return Ok(Settle::Defer);
-            }
-        };
-        if let Err(invalid) = send.message.validate() {
-            return fail(FailureReason::InvalidMessage, None, invalid.0, false).await;
-        }
-        // The fallback is checked only when it is used: a bad fallback must not stop a
-        // message that can go as it is.
-        let fallback = send.fallback.as_ref().map(|t| Message::Template(t.clone()));
-        let check_fallback = |template: &Message| {
-            template
-                .validate()
-                .map_err(|invalid| format!("fallback template: {}", invalid.0))
-        };
-        let mut message = &send.message;
-        let mut on_fallback = false;
-        if message.is_free_form() && !organization.window_open {
-            match &fallback {
-                Some(template) => {
-                    if let Err(detail) = check_fallback(template) {
-                        return fail(FailureReason::InvalidMessage, None, detail, false).await;
-                    }
-                    message = template;
-                    on_fallback = true;
-                }
-                None => {
-                    let detail = "the recipient has not written in the last 24 hours".to_string();
-                    return fail(FailureReason::OutsideWindow, None, detail, false).await;
-                }
-            }
-        }
-        loop {
-            let number = Pace::per_second(
-                organization
-                    .messages_per_second
-                    .unwrap_or(self.limits.number_rate),
-                self.limits.number_burst,
-            );
-            if !self
-                .wait_turn(phone_number_id, number, Some((&send.to, self.limits.pair)))
-                .await
-            {
-                ledger::release(&self.pool, message_id).await?;
-                return Ok(Settle::Defer);
-            }
-            let body = payload::body(&send.to, send.reply_to.as_deref(), message);
-            let started = std::time::Instant::now();
-            let sent = self.graph.send(phone_number_id, &token, &body).await;
-            self.metrics
-                .graph_seconds
-                .observe(started.elapsed().as_secs_f64());
-            let error = match sent {
-                Ok(accepted) => {
-                    // Meta has the message now: losing this write, or giving the lease back
-                    // before it is written, would send it twice. So it is retried in place
-                    // through a database outage; if that outlasts the patience, the command
-                    // is put off with the lease kept, and only its expiry (a dead worker's
-                    // case) lets the message go again.
-                    let recorded = ledger::persist(RECORD_PATIENCE, || {
-                        ledger::sent(&self.pool, message_id, &accepted.message_id, message)
-                    })
-                    .await;
-                    if let Err(error) = recorded {
-                        tracing::error!(%error, command_id = %send.command_id, wa_message_id = %accepted.message_id, "sent, but cannot record it");
-                        return Ok(Settle::Defer);
-                    }
-                    tracing::debug!(command_id = %send.command_id, wa_message_id = %accepted.message_id, "sent");
-                    self.metrics.count("sent");
-                    return Ok(Settle::Ack);
-                }
-                Err(error) => error,
-            };
-            match error.class() {
-                Class::OutsideWindow if !on_fallback && fallback.is_some() => {
-                    let template = fallback.as_ref().expect("checked above");
-                    if let Err(detail) = check_fallback(template) {
-                        return fail(FailureReason::InvalidMessage, error.code(), detail, true)
-                            .await;
-                    }
-                    tracing::info!(command_id = %send.command_id, "Meta says the window is closed; sending the fallback template");
-                    message = template;
-                    on_fallback = true;
-                    continue;
-                }
-                Class::TokenInvalid => {
-                    let paused = ledger::token_refused(
-                        &self.pool,
-                        message_id,
-                        send.organization_id,
-                        phone_number_id,
-                        &sealed.ciphertext,
-                        &error.to_string(),
-                    )
-                    .await?;
-                    if paused {
-                        tracing::warn!(organization_id = %send.organization_id, %error, "Meta refused the access token; the organization's sends are paused");
-                        self.metrics.count("paused");
-                        return Ok(Settle::Ack);
-                    }
-                    // Refused an old token: a new one was stored meanwhile; try again with it.
-                    return Ok(Settle::Defer);
-                }
-                Class::Throttled => {
-                    // Over Meta's limits means later, never dropped: no attempt is spent.
-                    ledger::throttled(&self.pool, message_id, error.code(), &error.to_string())
-                        .await?;
-                    tracing::info!(command_id = %send.command_id, %error, "throttled by Meta; sending later");
-                    return Ok(Settle::Defer);
-                }
-                Class::Retryable => return self.retry(send, message_id, &error).await,
-                Class::OutsideWindow | Class::Permanent => {
-                    let reason = match error.class() {
-                        Class::OutsideWindow => FailureReason::OutsideWindow,
-                        _ => FailureReason::Rejected,
-                    };
-                    return fail(reason, error.code(), error.to_string(), true).await;
-                }
+                None
             }
         }
     }
 
-    async fn retry(
-        &self,
-        send: &Outgoing,
-        message_id: uuid::Uuid,
-        error: &GraphError,
-    ) -> Result<Settle, LedgerError> {
-        let detail = error.to_string();
-        let attempts =
-            ledger::attempt_failed(&self.pool, message_id, error.code(), &detail).await?;
-        if attempts < self.limits.max_attempts {
-            tracing::info!(command_id = %send.command_id, attempts, %error, "retryable failure; retrying later");
-            self.metrics.count("retried");
-            return Ok(Settle::Retry { attempt: attempts });
-        }
-        let reason = format!("retries exhausted after {attempts} attempts: {detail}");
-        ledger::failed(
-            &self.pool,
-            message_id,
-            send,
-            FailureReason::RetriesExhausted,
-            error.code(),
-            &reason,
-            false,
-        )
-        .await?;
-        self.metrics
-            .count(failed_outcome(FailureReason::RetriesExhausted));
-        Ok(Settle::DeadLetter(reason))
-    }
-
-    /// Read receipts are not recorded and not retried: they only matter for a few
-    /// seconds, and the next receipt or reply supersedes them.
-    async fn read_receipt(&self, send: &Outgoing, organization: &Organization) -> Settle {
-        let (Some(phone_number_id), Some(sealed), false, false) = (
-            &organization.phone_number_id,
-            &organization.token,
-            organization.paused,
-            organization.suspended,
-        ) else {
-            self.metrics.count("read_failed");
-            return Settle::Ack;
-        };
-        let Ok(token) = self.keyring.open(
-            &sealed.key_id,
-            &sealed.ciphertext,
-            send.organization_id.as_bytes(),
-        ) else {
-            self.metrics.count("read_failed");
-            return Settle::Ack;
-        };
-        let number = Pace::per_second(
+    /// The organization's own throughput, else the fleet's.
+    pub(crate) fn number_pace(&self, organization: &Organization) -> Pace {
+        Pace::per_second(
             organization
                 .messages_per_second
                 .unwrap_or(self.limits.number_rate),
             self.limits.number_burst,
-        );
-        if !self.wait_turn(phone_number_id, number, None).await {
+        )
+    }
+
+    /// Read receipts are not recorded and not retried: they only matter for a few
+    /// seconds, and the next receipt or reply supersedes them.
+    async fn read_receipt(&self, send: &Outgoing, organization: &Organization) {
+        let (Some(phone_number_id), false, false) = (
+            &organization.phone_number_id,
+            organization.paused,
+            organization.suspended,
+        ) else {
             self.metrics.count("read_failed");
-            return Settle::Ack;
+            return;
+        };
+        let Some(token) = self.token(organization, send) else {
+            self.metrics.count("read_failed");
+            return;
+        };
+        if !self
+            .wait_turn(phone_number_id, self.number_pace(organization), None)
+            .await
+        {
+            self.metrics.count("read_failed");
+            return;
         }
         let body = payload::body(&send.to, None, &send.message);
-        let token = Secret::new(String::from_utf8_lossy(&token));
         match self.graph.mark_read(phone_number_id, &token, &body).await {
             Ok(()) => self.metrics.count("read"),
             Err(error) => {
@@ -408,13 +244,12 @@ impl Outbound {
                 self.metrics.count("read_failed");
             }
         }
-        Settle::Ack
     }
 
     /// Waits for a turn under the rate limits. False when the turn is too far away to
     /// wait for in place. With Redis down, sends go unpaced (Meta's 130429 and 131056
     /// then come back as retryable errors) rather than stopping altogether.
-    async fn wait_turn(
+    pub(crate) async fn wait_turn(
         &self,
         phone_number_id: &str,
         number: Pace,
@@ -434,83 +269,6 @@ impl Outbound {
                 true
             }
         }
-    }
-
-    async fn settle(&self, delivery: Delivery, settle: Settle) {
-        let acked = match settle {
-            Settle::Ack => delivery.ack(BasicAckOptions::default()).await.map(drop),
-            Settle::DeadLetter(reason) => {
-                tracing::warn!(%reason, "send command dead-lettered");
-                self.metrics.count("dead_lettered");
-                match consumer::dead_letter(
-                    &self.publisher,
-                    &self.topology,
-                    OUTBOUND_SEND,
-                    &delivery,
-                    &reason,
-                )
-                .await
-                {
-                    DeadLettered::Copied => {
-                        delivery.ack(BasicAckOptions::default()).await.map(drop)
-                    }
-                    DeadLettered::Rejected => Ok(()),
-                }
-            }
-            Settle::Retry { attempt } => self.requeue_after(&delivery, attempt, None).await,
-            Settle::Defer => {
-                self.metrics.count("deferred");
-                let deferrals = deferrals(&delivery) + 1;
-                self.requeue_after(&delivery, deferrals, Some(deferrals))
-                    .await
-            }
-        };
-        if let Err(error) = acked {
-            tracing::warn!(%error, "cannot settle a send command; it will be redelivered");
-        }
-    }
-
-    /// Publishes a copy to the retry tier for `n`, then acks the original. If the copy
-    /// can't be published, the original goes back to the queue instead.
-    async fn requeue_after(
-        &self,
-        delivery: &Delivery,
-        n: u32,
-        deferrals: Option<u32>,
-    ) -> Result<(), lapin::Error> {
-        let mut properties = delivery.properties.clone();
-        if let Some(deferrals) = deferrals {
-            let mut headers = properties.headers().clone().unwrap_or_default();
-            headers.insert(DEFERRALS_HEADER.into(), AMQPValue::LongUInt(deferrals));
-            properties = properties.with_headers(headers);
-        }
-        let tier = self.topology.name(retry_tier(n).queue);
-        match self
-            .publisher
-            .publish("", &tier, &delivery.data, properties)
-            .await
-        {
-            Ok(()) => delivery.ack(BasicAckOptions::default()).await.map(drop),
-            Err(error) => {
-                tracing::warn!(%error, "cannot schedule a retry; requeueing the command");
-                delivery
-                    .nack(BasicNackOptions {
-                        requeue: true,
-                        ..Default::default()
-                    })
-                    .await
-                    .map(drop)
-            }
-        }
-    }
-}
-
-fn deferrals(delivery: &Delivery) -> u32 {
-    let headers: Option<&FieldTable> = delivery.properties.headers().as_ref();
-    match headers.and_then(|h| h.inner().get(DEFERRALS_HEADER)) {
-        Some(AMQPValue::LongUInt(n)) => *n,
-        Some(AMQPValue::LongInt(n)) => (*n).max(0) as u32,
-        _ => 0,
     }
 }
 

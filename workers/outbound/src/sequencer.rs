@@ -10,12 +10,12 @@ use std::{
     },
 };
 
-use tokio::sync::oneshot;
+use tokio_util::sync::{CancellationToken, DropGuard};
 
 #[derive(Default)]
 pub struct Sequencer {
     // A std Mutex: held for a map operation, never across an await.
-    tails: Mutex<HashMap<String, (u64, oneshot::Receiver<()>)>>,
+    tails: Mutex<HashMap<String, (u64, CancellationToken)>>,
     next: AtomicU64,
 }
 
@@ -24,28 +24,29 @@ pub struct Turn {
     sequencer: Arc<Sequencer>,
     key: String,
     id: u64,
-    previous: Option<oneshot::Receiver<()>>,
-    // Dropped with the turn, which wakes the next one's receiver.
-    _done: oneshot::Sender<()>,
+    /// Cancelled when the turn before this one is over.
+    previous: Option<CancellationToken>,
+    // Cancels this turn's token when the turn is dropped, which lets the next one go.
+    _done: DropGuard,
 }
 
 impl Sequencer {
     /// Takes the next place in `key`'s line. Call it in consumption order.
     pub fn enter(self: &Arc<Self>, key: String) -> Turn {
         let id = self.next.fetch_add(1, Ordering::Relaxed);
-        let (done, next_waits_on) = oneshot::channel();
+        let done = CancellationToken::new();
         let previous = self
             .tails
             .lock()
             .expect("sequencer lock")
-            .insert(key.clone(), (id, next_waits_on))
-            .map(|(_, receiver)| receiver);
+            .insert(key.clone(), (id, done.clone()))
+            .map(|(_, previous)| previous);
         Turn {
             sequencer: self.clone(),
             key,
             id,
             previous,
-            _done: done,
+            _done: done.drop_guard(),
         }
     }
 
@@ -56,11 +57,11 @@ impl Sequencer {
 }
 
 impl Turn {
-    /// Waits until every earlier turn in this line is over.
-    pub async fn ready(&mut self) {
-        if let Some(previous) = self.previous.take() {
-            // Err means the previous turn was dropped: it is over either way.
-            let _ = previous.await;
+    /// Waits until every earlier turn in this line is over (each waited for the one
+    /// before it).
+    pub async fn ready(&self) {
+        if let Some(previous) = &self.previous {
+            previous.cancelled().await;
         }
     }
 }
@@ -87,7 +88,7 @@ mod tests {
         let log = Arc::new(Mutex::new(Vec::new()));
         let mut tasks = Vec::new();
         for (i, key) in ["a", "a", "b", "a"].into_iter().enumerate() {
-            let mut turn = sequencer.enter(key.to_string());
+            let turn = sequencer.enter(key.to_string());
             let log = log.clone();
             tasks.push(tokio::spawn(async move {
                 turn.ready().await;

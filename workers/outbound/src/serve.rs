@@ -4,17 +4,13 @@
 use std::{sync::Arc, time::Duration};
 
 use cita_shared::{
-    admin::{self, Health},
-    amqp::{
-        Publisher, PublisherOptions, Topology,
-        consumer::{self, ConsumerOptions},
-        topology::{CITA_EVENTS, OUTBOUND_SEND},
-    },
+    amqp::topology::OUTBOUND_SEND,
+    clock::Clock,
     config::{ConfigError, Settings},
-    db::{self, DbError},
-    outbox,
+    crypto::Keyring,
+    db::DbError,
+    runtime::{Consume, Worker},
 };
-use prometheus_client::registry::Registry;
 use tokio::net::TcpListener;
 use tokio_util::sync::CancellationToken;
 
@@ -32,75 +28,68 @@ pub enum ServeError {
     Config(#[from] ConfigError),
     #[error(transparent)]
     Db(#[from] DbError),
-    #[error("building the Graph API client: {0}")]
+    #[error("building the Graph API client")]
     Graph(#[from] GraphError),
 }
 
-/// Runs until `shutdown`; then the consumer is cancelled and the sends in hand finish.
+/// What outbound needs that can be wrong before it starts: the keys and the client.
+pub struct Prepared {
+    keyring: Keyring,
+    graph: GraphClient,
+}
+
+/// Checks the keys and builds the Graph API client, before anything binds or connects.
+pub fn prepare(settings: &Settings) -> Result<Prepared, ServeError> {
+    Ok(Prepared {
+        keyring: settings.require_keyring()?,
+        graph: GraphClient::new(&settings.outbound)?,
+    })
+}
+
+/// [`prepare`], then [`run`].
 pub async fn serve(
     settings: &Settings,
     admin_listener: TcpListener,
     shutdown: CancellationToken,
 ) -> Result<(), ServeError> {
-    let keyring = settings.require_keyring()?;
-    let graph = GraphClient::new(&settings.outbound)?;
-    let pool = db::pool(&settings.database_url, settings.database_pool_size)?;
-    let topology = Topology::new(&settings.amqp_prefix);
-    let health = Health::default();
-    let publisher_ready = health.register("amqp");
-    let (publisher, publisher_task) = Publisher::start(
-        settings.amqp_url.clone(),
-        topology.clone(),
-        PublisherOptions {
-            connection_name: format!("{}-publisher", settings.component.name()),
-            confirm_timeout: settings.publish_timeout,
-            channels: 2,
-        },
-        publisher_ready.clone(),
-    );
-    let admin_stop = CancellationToken::new();
-    let mut registry = Registry::with_prefix("cita");
-    let metrics = Metrics::register(&mut registry);
-    let admin = tokio::spawn(admin::serve(
-        admin_listener,
-        health.clone(),
-        Arc::new(registry),
-        admin_stop.clone(),
-    ));
-    let relay = tokio::spawn(outbox::run(
-        pool.clone(),
-        publisher.clone(),
-        topology.name(CITA_EVENTS),
-        metrics.events_relayed.clone(),
-        shutdown.clone(),
-    ));
+    run(settings, prepare(settings)?, admin_listener, shutdown).await
+}
+
+/// Runs until `shutdown`; then the consumer is cancelled and the sends in hand finish.
+pub async fn run(
+    settings: &Settings,
+    prepared: Prepared,
+    admin_listener: TcpListener,
+    shutdown: CancellationToken,
+) -> Result<(), ServeError> {
+    let clock = Clock::system();
+    let mut worker = Worker::new(settings, clock.clone(), shutdown.clone(), 2)?;
+    let metrics = Metrics::register(worker.registry());
+    worker.relay_outbox("outbound_events_relayed");
     // Connected before consuming when Redis answers, so the first sends are paced too;
     // otherwise retried in the background.
     let pacer = Arc::new(tokio::sync::OnceCell::new());
     let redis_url = settings.redis_url.expose().to_string();
-    let pacing = match Pacer::connect(&redis_url, &settings.amqp_prefix).await {
+    match Pacer::connect(&redis_url, &settings.amqp_prefix).await {
         Ok(connected) => {
             let _ = pacer.set(connected);
-            None
         }
         Err(error) => {
             tracing::warn!(%error, "Redis unavailable; sends are not paced by Cita until it answers");
-            Some(tokio::spawn(connect_pacer(
+            worker.spawn(connect_pacer(
                 redis_url,
                 settings.amqp_prefix.clone(),
                 pacer.clone(),
                 shutdown.clone(),
-            )))
+            ));
         }
-    };
+    }
     let limits = &settings.outbound;
     let outbound = Arc::new(Outbound {
-        pool,
-        graph,
-        keyring,
+        pool: worker.pool.clone(),
+        graph: prepared.graph,
+        keyring: prepared.keyring,
         pacer,
-        publisher: publisher.clone(),
-        topology: topology.clone(),
         limits: Limits {
             number_rate: limits.number_rate,
             number_burst: limits.number_burst,
@@ -113,32 +102,14 @@ pub async fn serve(
         },
         sequencer: Arc::new(Sequencer::default()),
         metrics,
+        clock,
+        shutdown,
     });
-    let options = ConsumerOptions {
-        url: settings.amqp_url.clone(),
-        topology,
-        queue: OUTBOUND_SEND,
-        prefetch: settings.prefetch,
-        connection_name: format!("{}-consumer", settings.component.name()),
-    };
-    consumer::run(
-        &options,
+    worker.consume(
+        Consume::new(OUTBOUND_SEND, "consumer", settings.prefetch),
         outbound,
-        &publisher_ready,
-        health.register("consumer"),
-        &shutdown,
-    )
-    .await;
-
-    let _ = relay.await;
-    if let Some(pacing) = pacing {
-        pacing.abort();
-    }
-    publisher.close();
-    let _ = publisher_task.await;
-    admin_stop.cancel();
-    let _ = admin.await;
-    tracing::info!("outbound stopped");
+    );
+    worker.run(admin_listener).await;
     Ok(())
 }
 

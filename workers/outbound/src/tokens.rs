@@ -2,10 +2,11 @@
 
 use cita_shared::{
     amqp::{
-        PublishError, Publisher, Topology,
+        Publisher, Topology,
         topology::{CITA_COMMANDS, OUTBOUND_SEND},
     },
     crypto::Keyring,
+    error::Infra,
     secret::Secret,
 };
 use deadpool_postgres::Pool;
@@ -14,17 +15,15 @@ use uuid::Uuid;
 
 #[derive(Debug, thiserror::Error)]
 pub enum TokenError {
-    #[error("postgres: {0}")]
-    Postgres(#[from] tokio_postgres::Error),
-    #[error("database pool: {0}")]
-    Pool(#[from] deadpool_postgres::PoolError),
+    #[error(transparent)]
+    Infra(#[from] Infra),
     #[error("no organization with id or slug {0:?}")]
     UnknownOrganization(String),
     #[error("the token is empty")]
     EmptyToken,
-    #[error("publishing a parked send: {0}")]
-    Publish(#[from] PublishError),
 }
+
+cita_shared::infra_errors!(TokenError);
 
 /// Seals `token` for the organization named by id or slug, stores it with its phone
 /// number id (when given), and lifts a pause caused by a refused token. Returns the
@@ -135,10 +134,10 @@ pub async fn reseal(pool: &Pool, keyring: &Keyring) -> Result<usize, ResealError
 
 #[derive(Debug, thiserror::Error)]
 pub enum ResealError {
-    #[error("postgres: {0}")]
-    Postgres(#[from] tokio_postgres::Error),
-    #[error("database pool: {0}")]
-    Pool(#[from] deadpool_postgres::PoolError),
+    #[error(transparent)]
+    Infra(#[from] Infra),
     #[error("the token of organization {0} does not open: {1}")]
     Open(Uuid, cita_shared::crypto::CryptoError),
 }
+
+cita_shared::infra_errors!(ResealError);

@@ -212,6 +212,7 @@ async fn a_refused_token_pauses_the_organization_until_a_new_one_is_stored() {
             connection_name: "test-resume".into(),
             confirm_timeout: Duration::from_secs(5),
             channels: 1,
+            ..Default::default()
         },
         ready.clone(),
     );

@@ -7,27 +7,21 @@
 use std::{sync::Arc, time::Duration};
 
 use cita_shared::{
-    amqp::{PublishError, Publisher, topology::OUTBOUND_SEND},
-    contracts::outbound::{Command, Message, Outgoing, Purpose, Template},
+    amqp::{Publisher, topology::OUTBOUND_SEND},
+    clock::Clock,
+    contracts::outbound::{Command, Outgoing},
+    error::{Chain, Infra},
 };
 use deadpool_postgres::{Pool, Transaction};
-use jiff::{Timestamp, civil::Date, tz::TimeZone};
+use jiff::{Timestamp, tz::TimeZone};
 use lapin::BasicProperties;
-use serde_json::Value;
 use tokio::task::JoinSet;
 use uuid::Uuid;
 
-use cita_shared::spanish::{self, clock, notice, template, text, when};
-
-#[derive(Debug, thiserror::Error)]
-pub enum DispatchError {
-    #[error("postgres: {0}")]
-    Postgres(#[from] tokio_postgres::Error),
-    #[error("database pool: {0}")]
-    Pool(#[from] deadpool_postgres::PoolError),
-    #[error("publishing a send command: {0}")]
-    Publish(#[from] PublishError),
-}
+use crate::{
+    compose::{AppointmentView, Due, compose},
+    kind::Kind,
+};
 
 /// What one batch did.
 #[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
@@ -42,53 +36,6 @@ impl Dispatched {
     }
 }
 
-/// A due row with what composing its message needs.
-struct Due {
-    id: Uuid,
-    organization_id: Uuid,
-    kind: String,
-    command_id: Uuid,
-    details: Value,
-    stale_at: Timestamp,
-    staff_id: Option<Uuid>,
-    business: String,
-    tz: TimeZone,
-    locale: String,
-    recipient: Option<String>,
-    recipient_name: Option<String>,
-    recipient_is_owner: bool,
-    conversation_id: Option<Uuid>,
-    appointment: Option<AppointmentView>,
-}
-
-struct AppointmentView {
-    starts_at: Timestamp,
-    live: bool,
-    service: String,
-    staff_name: String,
-    customer_name: Option<String>,
-}
-
-/// Why a due row is not sent.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Skip {
-    Stale,
-    NoRecipient,
-    AppointmentNotLive,
-    NoAppointments,
-}
-
-impl Skip {
-    fn as_str(self) -> &'static str {
-        match self {
-            Skip::Stale => "stale",
-            Skip::NoRecipient => "no_recipient",
-            Skip::AppointmentNotLive => "appointment_not_live",
-            Skip::NoAppointments => "no_appointments",
-        }
-    }
-}
-
 /// Publishes up to `batch` notifications due at `now` to `exchange`'s `outbound.send`.
 pub async fn dispatch_batch(
     pool: &Pool,
@@ -96,7 +43,7 @@ pub async fn dispatch_batch(
     commands_exchange: &str,
     now: Timestamp,
     batch: i64,
-) -> Result<Dispatched, DispatchError> {
+) -> Result<Dispatched, Infra> {
     let mut client = pool.get().await?;
     let tx = client.transaction().await?;
     let statement = tx
@@ -126,13 +73,21 @@ pub async fn dispatch_batch(
         return Ok(Dispatched::default());
     }
     let mut due = Vec::with_capacity(rows.len());
+    let mut skipped: Vec<(Uuid, &'static str)> = Vec::new();
     for row in &rows {
+        let stored: String = row.get(2);
+        let Some(kind) = Kind::parse(&stored) else {
+            // Written by a newer binary during a rollout; this one can't word it.
+            tracing::warn!(kind = %stored, "notification of an unknown kind; skipped");
+            skipped.push((row.get(0), "unknown_kind"));
+            continue;
+        };
         let timezone: String = row.get(8);
         let has_appointment: bool = row.get(13);
         due.push(Due {
             id: row.get(0),
             organization_id: row.get(1),
-            kind: row.get(2),
+            kind,
             command_id: row.get(3),
             details: row.get(4),
             stale_at: row.get(5),
@@ -156,7 +111,6 @@ pub async fn dispatch_batch(
     attach_conversations(&tx, &mut due).await?;
 
     let mut published = Vec::new();
-    let mut skipped: Vec<(Uuid, &'static str)> = Vec::new();
     let mut sends = JoinSet::new();
     for row in &due {
         let composed = match compose(&tx, row, now).await? {
@@ -214,7 +168,7 @@ pub async fn dispatch_batch(
 }
 
 /// The conversation with each recipient, when there is one (for the message's record).
-async fn attach_conversations(tx: &Transaction<'_>, due: &mut [Due]) -> Result<(), DispatchError> {
+async fn attach_conversations(tx: &Transaction<'_>, due: &mut [Due]) -> Result<(), Infra> {
     let (orgs, recipients): (Vec<Uuid>, Vec<String>) = due
         .iter()
         .filter_map(|d| d.recipient.clone().map(|r| (d.organization_id, r)))
@@ -242,259 +196,33 @@ async fn attach_conversations(tx: &Transaction<'_>, due: &mut [Due]) -> Result<(
     Ok(())
 }
 
-type Composed = (Message, Option<Template>, Purpose);
-
-/// A notification to staff, composed.
-fn plain(message: (Message, Option<Template>)) -> Result<Result<Composed, Skip>, DispatchError> {
-    Ok(Ok((message.0, message.1, Purpose::Notification)))
-}
-
-/// The message for one due row, or why it is not sent.
-async fn compose(
-    tx: &Transaction<'_>,
-    due: &Due,
-    now: Timestamp,
-) -> Result<Result<Composed, Skip>, DispatchError> {
-    if now >= due.stale_at {
-        return Ok(Err(Skip::Stale));
-    }
-    if due.recipient.is_none() {
-        return Ok(Err(Skip::NoRecipient));
-    }
-    let locale = due.locale.as_str();
-    let business = due.business.as_str();
-    if due.kind == "agenda" {
-        return agenda(tx, due).await;
-    }
-    match (due.kind.as_str(), &due.appointment) {
-        ("quota_exceeded", _) => {
-            let limit = due.details["limit"].as_u64().unwrap_or_default();
-            plain(notice(
-                format!(
-                    "{business}: el plan gratuito llegó a sus {limit} citas de este mes. Las nuevas \
-                     reservas quedan en pausa hasta el próximo mes o hasta cambiar al plan de pago."
-                ),
-                locale,
-            ))
-        }
-        ("handed_off", _) => {
-            let customer = due.details["customer"].as_str().unwrap_or("Un cliente");
-            let reason = due.details["reason"].as_str().unwrap_or("");
-            plain(notice(
-                format!(
-                    "{customer} pidió hablar con una persona: «{reason}». El asistente no responderá \
-                     en esa conversación hasta que la liberes."
-                ),
-                locale,
-            ))
-        }
-        (_, None) => Ok(Err(Skip::AppointmentNotLive)),
-        (kind, Some(appointment))
-            if appointment.starts_at <= now
-                && matches!(kind, "reminder" | "booked" | "rescheduled") =>
-        {
-            // Checked against the appointment itself, whatever the row says.
-            Ok(Err(Skip::Stale))
-        }
-        (kind, Some(appointment)) => {
-            let at = when(appointment.starts_at, &due.tz);
-            let service = appointment.service.as_str();
-            let staff = appointment.staff_name.as_str();
-            let customer = appointment
-                .customer_name
-                .as_deref()
-                .unwrap_or("Cliente sin nombre");
-            let to_customer = due.staff_id.is_none();
-            let live = appointment.live;
-            let greeting = due
-                .recipient_name
-                .as_deref()
-                .map(|n| format!("Hola, {n}. "))
-                .unwrap_or_else(|| "Hola. ".into());
-            match kind {
-                "reminder" if live => Ok(Ok((
-                    Message::Template(template(
-                        "appointment_reminder",
-                        locale,
-                        &[business, service, &at, staff],
-                    )),
-                    None,
-                    Purpose::Reminder,
-                ))),
-                "review_request" => Ok(Ok((
-                    text(format!(
-                        "{greeting}¡Gracias por tu visita a {business}! ¿Cómo te fue con tu {service}? \
-                         Tu opinión nos ayuda mucho."
-                    )),
-                    Some(template("review_request", locale, &[business])),
-                    Purpose::Reminder,
-                ))),
-                "booked" if live && to_customer => Ok(Ok((
-                    text(format!(
-                        "{greeting}{business} agendó tu cita: {service} el {at} con {staff}."
-                    )),
-                    Some(template(
-                        "appointment_confirmation",
-                        locale,
-                        &[business, service, &at, staff],
-                    )),
-                    Purpose::Notification,
-                ))),
-                "booked" if live => plain(notice(
-                    format!("Nueva cita: {customer}, {service}, el {at} con {staff}."),
-                    locale,
-                )),
-                "cancelled" if to_customer => Ok(Ok((
-                    text(format!(
-                        "{greeting}Tu cita de {service} del {at} en {business} fue cancelada. \
-                         Escríbenos si quieres agendar otra."
-                    )),
-                    Some(template(
-                        "appointment_cancelled",
-                        locale,
-                        &[business, service, &at],
-                    )),
-                    Purpose::Notification,
-                ))),
-                "cancelled" => plain(notice(
-                    format!("Cita cancelada: {customer}, {service}, el {at}."),
-                    locale,
-                )),
-                "rescheduled" if live => {
-                    let before = due.details["previous_starts_at"]
-                        .as_str()
-                        .and_then(|t| t.parse::<Timestamp>().ok())
-                        .map(|t| when(t, &due.tz))
-                        .unwrap_or_default();
-                    if to_customer {
-                        Ok(Ok((
-                            text(format!(
-                                "{greeting}Tu cita de {service} en {business} cambió al {at} con {staff}."
-                            )),
-                            Some(template(
-                                "appointment_confirmation",
-                                locale,
-                                &[business, service, &at, staff],
-                            )),
-                            Purpose::Notification,
-                        )))
-                    } else {
-                        plain(notice(
-                            format!(
-                                "Cita movida: {customer}, {service}, ahora el {at} con {staff} (antes el {before})."
-                            ),
-                            locale,
-                        ))
-                    }
-                }
-                _ => Ok(Err(Skip::AppointmentNotLive)),
-            }
-        }
-    }
-}
-
-/// The day's agenda for a staff member, or for the whole business to an owner. Staff
-/// members without appointments that day are not written to; owners always are.
-async fn agenda(tx: &Transaction<'_>, due: &Due) -> Result<Result<Composed, Skip>, DispatchError> {
-    let Some(date) = due.details["date"]
-        .as_str()
-        .and_then(|d| d.parse::<Date>().ok())
-    else {
-        return Ok(Err(Skip::NoAppointments));
-    };
-    let start = date
-        .to_zoned(due.tz.clone())
-        .map(|z| z.timestamp())
-        .unwrap_or_default();
-    let end = date
-        .tomorrow()
-        .ok()
-        .and_then(|d| d.to_zoned(due.tz.clone()).ok())
-        .map(|z| z.timestamp())
-        .unwrap_or(start);
-    let everyone = due.recipient_is_owner;
-    let rows = tx
-        .query(
-            "SELECT a.starts_at, st.name, s.name, c.name
-             FROM appointments a
-             JOIN service_types st ON st.id = a.service_type_id
-             JOIN staff s ON s.id = a.staff_id
-             JOIN customers c ON c.id = a.customer_id
-             WHERE a.organization_id = $1 AND a.status IN ('pending', 'confirmed')
-               AND a.starts_at >= $2 AND a.starts_at < $3
-               AND ($4 OR a.staff_id = $5)
-             ORDER BY a.starts_at",
-            &[&due.organization_id, &start, &end, &everyone, &due.staff_id],
-        )
-        .await?;
-    if rows.is_empty() && !everyone {
-        return Ok(Err(Skip::NoAppointments));
-    }
-    let name = due.recipient_name.as_deref().unwrap_or("");
-    // A long day still fits one message.
-    const MAX_LINES: usize = 80;
-    let mut lines = Vec::with_capacity(rows.len().min(MAX_LINES + 1));
-    for row in rows.iter().take(MAX_LINES) {
-        let (at, service, staff, customer): (Timestamp, String, String, Option<String>) =
-            (row.get(0), row.get(1), row.get(2), row.get(3));
-        let customer = customer.unwrap_or_else(|| "cliente".into());
-        let mut line = format!("{} {service} — {customer}", clock(at, &due.tz));
-        if everyone {
-            line.push_str(&format!(" ({staff})"));
-        }
-        lines.push(line);
-    }
-    if rows.len() > MAX_LINES {
-        lines.push(format!("… y {} más", rows.len() - MAX_LINES));
-    }
-    let day = spanish::day(date);
-    let body = match lines.len() {
-        0 => format!("Buenos días, {name}. Hoy, {day}, no hay citas en la agenda."),
-        n => format!(
-            "Buenos días, {name}. Hoy, {day}, {}:\n{}",
-            if n == 1 {
-                "hay 1 cita".to_string()
-            } else {
-                format!("hay {n} citas")
-            },
-            lines.join("\n")
-        ),
-    };
-    let first = rows
-        .first()
-        .map(|r| format!(" La primera a las {}.", clock(r.get(0), &due.tz)))
-        .unwrap_or_default();
-    let summary = format!("Agenda de hoy, {day}: {} citas.{first}", rows.len());
-    let fallback = template("staff_notice", &due.locale, &[&summary]);
-    Ok(Ok((text(body), Some(fallback), Purpose::Reminder)))
-}
-
 /// Dispatches until `shutdown`, backing off after errors.
 pub async fn run(
     pool: Pool,
     publisher: Arc<Publisher>,
     commands_exchange: String,
-    clock: crate::Clock,
+    clock: Clock,
     metrics: crate::metrics::Metrics,
     shutdown: tokio_util::sync::CancellationToken,
 ) {
     const BATCH: i64 = 500;
     while !shutdown.is_cancelled() {
-        let pause =
-            match dispatch_batch(&pool, &publisher, &commands_exchange, clock(), BATCH).await {
-                Ok(done) if done.total() as i64 == BATCH => {
-                    metrics.dispatched(done);
-                    Duration::ZERO
-                }
-                Ok(done) => {
-                    metrics.dispatched(done);
-                    Duration::from_millis(250)
-                }
-                Err(error) => {
-                    tracing::warn!(%error, "dispatching notifications failed; retrying");
-                    Duration::from_secs(1)
-                }
-            };
+        let pause = match dispatch_batch(&pool, &publisher, &commands_exchange, clock.now(), BATCH)
+            .await
+        {
+            Ok(done) if done.total() as i64 == BATCH => {
+                metrics.dispatched(done);
+                Duration::ZERO
+            }
+            Ok(done) => {
+                metrics.dispatched(done);
+                Duration::from_millis(250)
+            }
+            Err(error) => {
+                tracing::warn!(error = %Chain(&error), "dispatching notifications failed; retrying");
+                Duration::from_secs(1)
+            }
+        };
         tokio::select! {
             () = tokio::time::sleep(pause) => {}
             () = shutdown.cancelled() => {}

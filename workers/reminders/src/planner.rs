@@ -3,25 +3,23 @@
 //! and conversation housekeeping — handoffs whose pause ran out are released, and active
 //! conversations whose 24-hour window closed are marked resolved.
 
+use cita_shared::{
+    clock::Clock,
+    error::{Chain, Infra},
+};
 use deadpool_postgres::Pool;
 use jiff::{SignedDuration, Timestamp, civil::Time, tz::TimeZone};
 use serde_json::json;
 use uuid::Uuid;
 
-#[derive(Debug, thiserror::Error)]
-pub enum PlanError {
-    #[error("postgres: {0}")]
-    Postgres(#[from] tokio_postgres::Error),
-    #[error("database pool: {0}")]
-    Pool(#[from] deadpool_postgres::PoolError),
-}
+use crate::kind::Kind;
 
 /// An agenda sent this late is no longer a morning agenda.
 const AGENDA_STALE_AFTER: SignedDuration = SignedDuration::from_hours(4);
 
 /// Plans the agendas of today and tomorrow (local) of every active organization; rows
 /// that exist already are left alone. Returns how many rows were added.
-pub async fn plan_agendas(pool: &Pool, now: Timestamp) -> Result<u64, PlanError> {
+pub async fn plan_agendas(pool: &Pool, now: Timestamp) -> Result<u64, Infra> {
     let client = pool.get().await?;
     let organizations = client
         .query(
@@ -33,7 +31,7 @@ pub async fn plan_agendas(pool: &Pool, now: Timestamp) -> Result<u64, PlanError>
         .prepare_cached(
             "INSERT INTO notifications (organization_id, kind, dedupe_key, audience, staff_id,
                                         details, due_at, stale_at)
-             SELECT $1, 'agenda', 'agenda:' || s.id || ':' || $2, 'staff', s.id, $3, $4, $5
+             SELECT $1, $6, $6 || ':' || s.id || ':' || $2, 'staff', s.id, $3, $4, $5
              FROM staff s
              WHERE s.organization_id = $1 AND s.active AND s.phone IS NOT NULL
              ON CONFLICT (organization_id, dedupe_key) DO NOTHING",
@@ -59,7 +57,17 @@ pub async fn plan_agendas(pool: &Pool, now: Timestamp) -> Result<u64, PlanError>
             }
             let date = date.to_string();
             added += client
-                .execute(&insert, &[&id, &date, &json!({"date": date}), &due, &stale])
+                .execute(
+                    &insert,
+                    &[
+                        &id,
+                        &date,
+                        &json!({"date": date}),
+                        &due,
+                        &stale,
+                        &Kind::Agenda.as_str(),
+                    ],
+                )
                 .await?;
         }
     }
@@ -68,7 +76,7 @@ pub async fn plan_agendas(pool: &Pool, now: Timestamp) -> Result<u64, PlanError>
 
 /// Releases handoffs that ran out and resolves conversations whose window closed.
 /// Returns (released, resolved).
-pub async fn housekeeping(pool: &Pool, now: Timestamp) -> Result<(u64, u64), PlanError> {
+pub async fn housekeeping(pool: &Pool, now: Timestamp) -> Result<(u64, u64), Infra> {
     let client = pool.get().await?;
     let released = client
         .execute(
@@ -90,21 +98,23 @@ pub async fn housekeeping(pool: &Pool, now: Timestamp) -> Result<(u64, u64), Pla
 /// Plans and keeps house every `every` until `shutdown`.
 pub async fn run(
     pool: Pool,
-    clock: crate::Clock,
+    clock: Clock,
     every: std::time::Duration,
     shutdown: tokio_util::sync::CancellationToken,
 ) {
     while !shutdown.is_cancelled() {
-        let now = clock();
+        let now = clock.now();
         if let Err(error) = plan_agendas(&pool, now).await {
-            tracing::warn!(%error, "planning agendas failed");
+            tracing::warn!(error = %Chain(&error), "planning agendas failed");
         }
         match housekeeping(&pool, now).await {
             Ok((0, 0)) => {}
             Ok((released, resolved)) => {
                 tracing::info!(released, resolved, "conversations released and resolved")
             }
-            Err(error) => tracing::warn!(%error, "conversation housekeeping failed"),
+            Err(error) => {
+                tracing::warn!(error = %Chain(&error), "conversation housekeeping failed")
+            }
         }
         tokio::select! {
             () = tokio::time::sleep(every) => {}

@@ -104,7 +104,10 @@ async fn a_crash_between_publish_and_mark_still_reaches_the_customer_once() {
         50,
     )
     .await;
-    assert!(matches!(crashed, Err(dispatch::DispatchError::Postgres(_))));
+    assert!(matches!(
+        crashed,
+        Err(cita_shared::error::Infra::Postgres(_))
+    ));
     client
         .batch_execute("DROP TRIGGER crash ON notifications")
         .await

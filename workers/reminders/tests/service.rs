@@ -3,7 +3,7 @@
 
 mod common;
 
-use std::{collections::HashMap, sync::Arc, time::Duration};
+use std::{collections::HashMap, time::Duration};
 
 use cita_shared::{
     amqp::{
@@ -31,7 +31,7 @@ async fn events_on_the_exchange_become_send_commands() {
     let settings = Settings::from_env(Component::Reminders, env).unwrap();
     let admin = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let stop = CancellationToken::new();
-    let clock: cita_reminders::Clock = Arc::new(|| at("2026-12-10T15:00:05Z"));
+    let clock = cita_reminders::Clock::fixed(at("2026-12-10T15:00:05Z"));
     let service = tokio::spawn({
         let stop = stop.clone();
         async move {

@@ -209,7 +209,7 @@ async fn main() {
     let settings = Settings::from_env(Component::Scheduling, env).unwrap();
     let admin = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let shutdown = CancellationToken::new();
-    let clock: cita_scheduling::ops::Clock = Arc::new(move || now);
+    let clock = cita_scheduling::ops::Clock::fixed(now);
     let service_task = tokio::spawn({
         let shutdown = shutdown.clone();
         async move {
@@ -271,8 +271,11 @@ async fn main() {
     let (uncached, cached) = (median_p99(uncached), median_p99(cached));
 
     // The same question to the handler in process: what the broker adds is the difference.
-    let scheduler = cita_scheduling::ops::Scheduler::new(db.pool.clone(), Arc::new(move || now))
-        .with_cache(cache.clone());
+    let scheduler = cita_scheduling::ops::Scheduler::new(
+        db.pool.clone(),
+        cita_scheduling::ops::Clock::fixed(now),
+    )
+    .with_cache(cache.clone());
     let mut handler_uncached = Vec::new();
     let mut handler_cached = Vec::new();
     for _ in 0..200 {

@@ -1,20 +1,23 @@
 //! Why an operation did not succeed: a decision for the caller (`Rejected`), or a
 //! failure of ours that the caller may retry.
 
-use cita_shared::contracts::scheduling::SchedulingError;
+use cita_shared::{
+    contracts::scheduling::SchedulingError,
+    error::{Chain, Infra},
+};
 
 #[derive(Debug, thiserror::Error)]
 pub enum Error {
     /// A business decision, returned to the caller as it is.
     #[error(transparent)]
     Rejected(#[from] SchedulingError),
-    #[error("postgres: {0}")]
-    Postgres(#[from] tokio_postgres::Error),
-    #[error("database pool: {0}")]
-    Pool(#[from] deadpool_postgres::PoolError),
+    #[error(transparent)]
+    Infra(#[from] Infra),
     #[error("stored data is inconsistent: {0}")]
     Corrupt(String),
 }
+
+cita_shared::infra_errors!(Error);
 
 impl Error {
     pub fn not_found(what: &str) -> Self {
@@ -32,7 +35,7 @@ impl Error {
     /// A deadlock or serialization failure: the same transaction may succeed if run again.
     pub fn is_transient(&self) -> bool {
         use tokio_postgres::error::SqlState;
-        matches!(self, Error::Postgres(e) if matches!(
+        matches!(self, Error::Infra(Infra::Postgres(e)) if matches!(
             e.code(),
             Some(&SqlState::T_R_DEADLOCK_DETECTED | &SqlState::T_R_SERIALIZATION_FAILURE)
         ))
@@ -44,7 +47,7 @@ impl Error {
         match self {
             Error::Rejected(error) => error,
             other => {
-                tracing::error!(error = %other, "scheduling operation failed");
+                tracing::error!(error = %Chain(&other), "scheduling operation failed");
                 SchedulingError::Unavailable
             }
         }

@@ -1,28 +1,13 @@
-use std::sync::Arc;
-
-use anyhow::Context;
-use cita_shared::{
-    config::{Component, Settings},
-    shutdown, telemetry,
-};
-use tokio::net::TcpListener;
+use cita_shared::{cli, clock::Clock, config::Component, shutdown};
 
 #[tokio::main]
 async fn main() {
-    if let Err(error) = run().await {
-        eprintln!("cita-scheduling: {error:#}");
-        std::process::exit(1);
-    }
+    cli::exit_on_error(Component::Scheduling, run().await);
 }
 
 async fn run() -> anyhow::Result<()> {
-    let settings = Settings::load(Component::Scheduling)?;
-    telemetry::init(settings.log_format);
-    let admin_listener = TcpListener::bind(settings.admin_addr)
-        .await
-        .with_context(|| format!("binding CITA_ADMIN_ADDR {}", settings.admin_addr))?;
-    tracing::info!(admin = %settings.admin_addr, "scheduling starting");
-    let clock = Arc::new(jiff::Timestamp::now);
-    cita_scheduling::serve(&settings, admin_listener, clock, shutdown::on_signal()).await?;
+    let settings = cli::start(Component::Scheduling)?;
+    let admin = cli::admin(&settings).await?;
+    cita_scheduling::serve(&settings, admin, Clock::system(), shutdown::on_signal()).await?;
     Ok(())
 }

@@ -18,7 +18,6 @@ pub struct RequestLabels {
 pub struct Metrics {
     pub requests: Family<RequestLabels, Counter>,
     pub request_seconds: Histogram,
-    pub events_relayed: Counter,
 }
 
 impl Metrics {
@@ -29,7 +28,6 @@ impl Metrics {
             request_seconds: Histogram::new(
                 prometheus_client::metrics::histogram::exponential_buckets(0.000_25, 2.0, 15),
             ),
-            events_relayed: Counter::default(),
         };
         registry.register(
             "scheduling_requests",
@@ -40,11 +38,6 @@ impl Metrics {
             "scheduling_request_seconds",
             "Time to handle a request, from delivery to reply",
             metrics.request_seconds.clone(),
-        );
-        registry.register(
-            "scheduling_events_relayed",
-            "Outbox events published to cita.events",
-            metrics.events_relayed.clone(),
         );
         metrics
     }

@@ -2,21 +2,13 @@
 //! `correlation_id`, then acked. A request that can't be parsed is answered with
 //! `invalid_request` and dead-lettered with the reason, never retried.
 
-use std::{future::Future, sync::Arc};
+use std::sync::Arc;
 
 use cita_shared::{
-    amqp::{
-        Publisher, Topology,
-        consumer::{self, DeadLettered, Handler},
-        topology::SCHEDULING_RPC,
-    },
+    amqp::{Handler, Settlement},
     contracts::scheduling::{Reply, Request, SchedulingError},
 };
-use lapin::{
-    BasicProperties, Channel,
-    message::Delivery,
-    options::{BasicAckOptions, BasicPublishOptions},
-};
+use lapin::{BasicProperties, Channel, message::Delivery, options::BasicPublishOptions};
 
 use crate::{
     metrics::{Metrics, RequestLabels},
@@ -25,48 +17,37 @@ use crate::{
 
 pub struct Server {
     pub scheduler: Arc<Scheduler>,
-    /// Copies malformed requests to the dead-letter exchange with their reason.
-    pub dead_letters: Arc<Publisher>,
-    pub topology: Topology,
     pub metrics: Metrics,
 }
 
 impl Handler for Server {
-    fn handle(
-        self: &Arc<Self>,
-        channel: &Channel,
-        delivery: Delivery,
-    ) -> impl Future<Output = ()> + Send + 'static {
-        let server = self.clone();
-        let channel = channel.clone();
-        async move { server.answer(&channel, delivery).await }
-    }
-}
+    /// Failures of ours are answered `unavailable`; nothing is left to classify.
+    type Error = std::convert::Infallible;
+    type Admission = ();
 
-impl Server {
-    async fn answer(&self, channel: &Channel, delivery: Delivery) {
+    fn admit(&self, _: &Delivery) {}
+
+    async fn attempt(
+        &self,
+        delivery: &Delivery,
+        (): &(),
+        channel: &Channel,
+    ) -> Result<Settlement, Self::Error> {
         let started = std::time::Instant::now();
-        let (name, reply) = match serde_json::from_slice::<Request>(&delivery.data) {
-            Ok(request) => (request.name(), self.scheduler.handle(request).await),
+        let (name, reply, settlement) = match serde_json::from_slice::<Request>(&delivery.data) {
+            Ok(request) => (
+                request.name(),
+                self.scheduler.handle(request).await,
+                Settlement::Ack,
+            ),
             Err(error) => {
                 let reason = error.to_string();
-                tracing::warn!(%reason, "malformed scheduling request, dead-lettered");
-                if consumer::dead_letter(
-                    &self.dead_letters,
-                    &self.topology,
-                    SCHEDULING_RPC,
-                    &delivery,
-                    &reason,
-                )
-                .await
-                    == DeadLettered::Rejected
-                {
-                    // Settled by the rejection; there is no one to answer either way.
-                    return;
-                }
                 (
                     "malformed",
-                    Reply::Error(SchedulingError::InvalidRequest { reason }),
+                    Reply::Error(SchedulingError::InvalidRequest {
+                        reason: reason.clone(),
+                    }),
+                    Settlement::DeadLetter(reason),
                 )
             }
         };
@@ -90,14 +71,10 @@ impl Server {
             if let Some(id) = delivery.properties.correlation_id() {
                 properties = properties.with_correlation_id(id.clone());
             }
-            let body = match serde_json::to_vec(&reply) {
-                Ok(body) => body,
-                Err(error) => {
-                    tracing::error!(%error, "cannot encode a scheduling reply");
-                    return;
-                }
-            };
-            // Replies are at-most-once by design (direct reply-to): no confirm to wait for.
+            let body = serde_json::to_vec(&reply).expect("a scheduling reply serializes to JSON");
+            // Replies go on the channel the request came on, at most once by design
+            // (direct reply-to): there is no confirm to wait for. A channel that can't
+            // take the reply is gone, and the request with it: the broker redelivers it.
             if let Err(error) = channel
                 .basic_publish(
                     "".into(),
@@ -109,11 +86,9 @@ impl Server {
                 .await
             {
                 tracing::warn!(%error, "cannot send a scheduling reply; the request will be redelivered");
-                return;
+                return Ok(Settlement::Requeue);
             }
         }
-        if let Err(error) = delivery.ack(BasicAckOptions::default()).await {
-            tracing::warn!(%error, "cannot ack a scheduling request; it will be redelivered");
-        }
+        Ok(settlement)
     }
 }

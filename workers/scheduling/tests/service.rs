@@ -48,7 +48,7 @@ async fn start() -> Running {
     let admin = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let admin_addr = admin.local_addr().unwrap();
     let shutdown = CancellationToken::new();
-    let clock: cita_scheduling::ops::Clock = Arc::new(|| common::at("2026-12-07T08:00"));
+    let clock = cita_scheduling::ops::Clock::fixed(common::at("2026-12-07T08:00"));
     let task = tokio::spawn({
         let shutdown = shutdown.clone();
         async move {
@@ -204,6 +204,7 @@ fn relay_publisher(broker: &TestBroker) -> (Arc<Publisher>, tokio::task::JoinHan
             connection_name: "test-relay".into(),
             confirm_timeout: PATIENCE,
             channels: 1,
+            ..Default::default()
         },
         Health::default().register("amqp"),
     )
@@ -216,7 +217,7 @@ async fn relay_until_empty(shop: &Shop, publisher: &Publisher, exchange: &str) -
             Ok(0) => return total,
             Ok(n) => total += n,
             // Not connected yet.
-            Err(relay::RelayError::Publish(_)) => {
+            Err(cita_shared::error::Infra::Publish(_)) => {
                 tokio::time::sleep(Duration::from_millis(50)).await
             }
             Err(other) => panic!("{other}"),
@@ -282,11 +283,11 @@ async fn a_crash_between_publish_and_mark_duplicates_events_but_loses_none() {
     let mut crashed = false;
     for _ in 0..100 {
         match relay::relay_batch(&shop.db.pool, &publisher, &exchange).await {
-            Err(relay::RelayError::Postgres(_)) => {
+            Err(cita_shared::error::Infra::Postgres(_)) => {
                 crashed = true;
                 break;
             }
-            Err(relay::RelayError::Publish(_)) => {
+            Err(cita_shared::error::Infra::Publish(_)) => {
                 tokio::time::sleep(Duration::from_millis(50)).await
             }
             other => panic!("expected the mark to fail, got {other:?}"),

@@ -12,7 +12,9 @@ use jiff::{Timestamp, ToSpan, civil::Date};
 use uuid::Uuid;
 
 use super::{
-    Asked, Guided, GuidedError, Next, body,
+    Asked, Guided, GuidedError, Next,
+    action::Action,
+    body,
     flow::{Booking, Flow, Step},
     refusal,
     screens::{Screen, opt, page, render, row, window},
@@ -45,7 +47,7 @@ impl Guided<'_> {
                     .iter()
                     .map(|s| {
                         row(
-                            format!("svc:{}", s.id),
+                            Action::Service(s.id),
                             &s.name,
                             format!(
                                 "{} min · {}",
@@ -102,7 +104,7 @@ impl Guided<'_> {
                         } else {
                             format!("{n} horarios libres")
                         };
-                        row(format!("day:{day}"), spanish::short_day(day), free)
+                        row(Action::Day(day), spanish::short_day(day), free)
                     })
                     .collect();
                 render(
@@ -130,14 +132,14 @@ impl Guided<'_> {
                     .iter()
                     .map(|slot| {
                         row(
-                            format!("t:{}", slot.starts_at.as_second()),
+                            Action::Time(slot.starts_at),
                             spanish::clock(slot.starts_at, &business.time_zone),
                             format!("Con {}", self.names(&slot.staff_ids)),
                         )
                     })
                     .collect();
                 let mut options = window(rows, *from, TIMES_PER_PAGE);
-                options.push(opt("days", "Otro día"));
+                options.push(opt(Action::OtherDays, "Otro día"));
                 let service = business
                     .service(booking.service_id)
                     .map_or("", |s| s.name.as_str());
@@ -152,14 +154,14 @@ impl Guided<'_> {
                 )
             }
             Step::Staff { staff_ids, .. } => {
-                let mut options = vec![opt("staff:any", "Me da igual")];
+                let mut options = vec![opt(Action::Staff(None), "Me da igual")];
                 // In the team's order (by name), whatever order the slot lists them in.
                 options.extend(
                     business
                         .staff
                         .iter()
                         .filter(|m| staff_ids.contains(&m.id))
-                        .map(|m| opt(format!("staff:{}", m.id), &m.name)),
+                        .map(|m| opt(Action::Staff(Some(m.id)), &m.name)),
                 );
                 render(
                     serial,
@@ -190,9 +192,9 @@ impl Guided<'_> {
                     &body(notes, &summary),
                     "Ver opciones",
                     vec![
-                        opt("ok", "Confirmar"),
-                        opt("change", "Cambiar"),
-                        opt("quit", "Cancelar"),
+                        opt(Action::Confirm, "Confirmar"),
+                        opt(Action::Change, "Cambiar"),
+                        opt(Action::Quit, "Cancelar"),
                     ],
                 )
             }
@@ -210,7 +212,7 @@ impl Guided<'_> {
                         let service = business
                             .service(a.service_type_id)
                             .map_or("Cita", |s| s.name.as_str());
-                        row(format!("appt:{}", a.id), service, self.when_with(a))
+                        row(Action::Appointment(a.id), service, self.when_with(a))
                     })
                     .collect();
                 render(
@@ -226,16 +228,16 @@ impl Guided<'_> {
                 &body(notes, label),
                 "Ver opciones",
                 vec![
-                    opt("cancel", "Cancelar cita"),
-                    opt("move", "Cambiar horario"),
-                    opt("back", "Volver"),
+                    opt(Action::CancelAppointment, "Cancelar cita"),
+                    opt(Action::MoveAppointment, "Cambiar horario"),
+                    opt(Action::Back, "Volver"),
                 ],
             ),
             Step::ConfirmCancel { label, .. } => render(
                 serial,
                 &body(notes, &format!("¿Cancelo tu cita de {label}?")),
                 "Ver opciones",
-                vec![opt("yes", "Sí, cancelar"), opt("no", "No")],
+                vec![opt(Action::Yes, "Sí, cancelar"), opt(Action::No, "No")],
             ),
             // The start, and any staff step a customer can't be at.
             _ => render(
@@ -243,9 +245,9 @@ impl Guided<'_> {
                 &body(notes, &self.menu_question(notes)),
                 "Ver opciones",
                 vec![
-                    opt("m:book", "Agendar cita"),
-                    opt("m:mine", "Mis citas"),
-                    opt("m:human", "Hablar con alguien"),
+                    opt(Action::Book, "Agendar cita"),
+                    opt(Action::Mine, "Mis citas"),
+                    opt(Action::Human, "Hablar con alguien"),
                 ],
             ),
         }))
@@ -254,56 +256,46 @@ impl Guided<'_> {
     pub(super) async fn pick_customer(
         &self,
         flow: &Flow,
-        action: &str,
+        action: Action,
         wamid: &str,
     ) -> Result<Next, GuidedError> {
         let step = &flow.step;
-        let (verb, value) = action.split_once(':').unwrap_or((action, ""));
-        Ok(match (step, verb) {
-            (Step::Services { page }, "more") => Next::show(Step::Services { page: page + 1 }),
-            (Step::Services { .. }, "svc") => match value.parse::<Uuid>() {
-                Ok(service_id) => Next::show(Step::Days {
-                    booking: Booking {
-                        service_id,
-                        moving: None,
-                    },
-                    page: 0,
-                }),
-                Err(_) => stale(step),
-            },
-            (Step::Days { booking, page }, "more") => Next::show(Step::Days {
+        Ok(match (step, action) {
+            (Step::Services { page }, Action::More) => {
+                Next::show(Step::Services { page: page + 1 })
+            }
+            (Step::Services { .. }, Action::Service(service_id)) => Next::show(Step::Days {
+                booking: Booking {
+                    service_id,
+                    moving: None,
+                },
+                page: 0,
+            }),
+            (Step::Days { booking, page }, Action::More) => Next::show(Step::Days {
                 booking: booking.clone(),
                 page: page + 1,
             }),
-            (Step::Days { booking, .. }, "day") => match value.parse::<Date>() {
-                Ok(day) => Next::show(Step::Times {
-                    booking: booking.clone(),
-                    day,
-                    from: 0,
-                }),
-                Err(_) => stale(step),
-            },
-            (Step::Times { booking, day, from }, "earlier" | "later") => Next::show(Step::Times {
+            (Step::Days { booking, .. }, Action::Day(day)) => Next::show(Step::Times {
                 booking: booking.clone(),
-                day: *day,
-                from: if verb == "earlier" {
-                    from.saturating_sub(TIMES_PER_PAGE)
-                } else {
-                    from + TIMES_PER_PAGE
-                },
+                day,
+                from: 0,
             }),
-            (Step::Times { booking, .. }, "days") => Next::show(Step::Days {
+            (Step::Times { booking, day, from }, Action::Earlier | Action::Later) => {
+                Next::show(Step::Times {
+                    booking: booking.clone(),
+                    day: *day,
+                    from: if action == Action::Earlier {
+                        from.saturating_sub(TIMES_PER_PAGE)
+                    } else {
+                        from + TIMES_PER_PAGE
+                    },
+                })
+            }
+            (Step::Times { booking, .. }, Action::OtherDays) => Next::show(Step::Days {
                 booking: booking.clone(),
                 page: 0,
             }),
-            (Step::Times { booking, day, .. }, "t") => {
-                let Some(starts_at) = value
-                    .parse::<i64>()
-                    .ok()
-                    .and_then(|s| Timestamp::from_second(s).ok())
-                else {
-                    return Ok(stale(step));
-                };
+            (Step::Times { booking, day, .. }, Action::Time(starts_at)) => {
                 // Read again: the time may have been taken since the list was shown.
                 let slots = match self.free(booking.service_id, *day, *day).await {
                     Ok(slots) => slots,
@@ -337,13 +329,9 @@ impl Guided<'_> {
                     starts_at,
                     staff_ids,
                 },
-                "staff",
+                Action::Staff(staff_id),
             ) => {
-                let staff_id = value
-                    .parse::<Uuid>()
-                    .ok()
-                    .filter(|id| staff_ids.contains(id));
-                if value != "any" && staff_id.is_none() {
+                if staff_id.is_some_and(|id| !staff_ids.contains(&id)) {
                     return Ok(stale(step));
                 }
                 Next::show(Step::Confirm {
@@ -353,14 +341,14 @@ impl Guided<'_> {
                     key: Self::key(wamid),
                 })
             }
-            (Step::Confirm { booking, .. }, "change") => Next::show(match booking.moving {
+            (Step::Confirm { booking, .. }, Action::Change) => Next::show(match booking.moving {
                 Some(_) => Step::Days {
                     booking: booking.clone(),
                     page: 0,
                 },
                 None => Step::Services { page: 0 },
             }),
-            (Step::Confirm { .. }, "quit") => Next::after(words::QUIT, Step::Menu),
+            (Step::Confirm { .. }, Action::Quit) => Next::after(words::QUIT, Step::Menu),
             (
                 Step::Confirm {
                     booking,
@@ -368,15 +356,14 @@ impl Guided<'_> {
                     staff_id,
                     key,
                 },
-                "ok",
+                Action::Confirm,
             ) => self.book(booking, *starts_at, *staff_id, key).await?,
-            (Step::Appointments, "appt") => {
-                let id = value.parse::<Uuid>().ok();
+            (Step::Appointments, Action::Appointment(id)) => {
                 let list = match self.upcoming().await {
                     Ok(list) => list,
                     Err(why) => return Ok(Next::show_with(step.clone(), why)),
                 };
-                match list.into_iter().find(|a| Some(a.id) == id) {
+                match list.into_iter().find(|a| a.id == id) {
                     Some(a) => Next::show(Step::Appointment {
                         appointment_id: a.id,
                         service_id: a.service_type_id,
@@ -391,7 +378,7 @@ impl Guided<'_> {
                     label,
                     ..
                 },
-                "cancel",
+                Action::CancelAppointment,
             ) => Next::show(Step::ConfirmCancel {
                 appointment_id: *appointment_id,
                 label: label.clone(),
@@ -403,7 +390,7 @@ impl Guided<'_> {
                     service_id,
                     ..
                 },
-                "move",
+                Action::MoveAppointment,
             ) => Next::show(Step::Days {
                 booking: Booking {
                     service_id: *service_id,
@@ -411,7 +398,7 @@ impl Guided<'_> {
                 },
                 page: 0,
             }),
-            (Step::Appointment { .. }, "back") | (Step::ConfirmCancel { .. }, "no") => {
+            (Step::Appointment { .. }, Action::Back) | (Step::ConfirmCancel { .. }, Action::No) => {
                 Next::show(Step::Menu)
             }
             (
@@ -420,7 +407,7 @@ impl Guided<'_> {
                     label,
                     key,
                 },
-                "yes",
+                Action::Yes,
             ) => {
                 let request = Request::Cancel(CancelRequest {
                     actor: self.person.actor,

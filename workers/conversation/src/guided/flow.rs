@@ -8,6 +8,7 @@ use jiff::{Timestamp, civil::Date};
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
+use super::action::Action;
 use crate::context::Persona;
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -143,15 +144,23 @@ impl Flow {
     }
 
     /// The action of a shown option id: the id without the screen's serial.
-    pub fn action_of<'a>(&self, id: &'a str) -> Option<&'a str> {
+    pub fn action_of(&self, id: &str) -> Option<Action> {
         if !self.shown.iter().any(|s| s.id == id) {
             return None;
         }
-        Some(
-            id.split_once('.')
-                .filter(|(serial, _)| serial.parse::<u32>().is_ok())
-                .map_or(id, |(_, action)| action),
-        )
+        id.split_once('.')
+            .filter(|(serial, _)| serial.parse::<u32>().is_ok())
+            .map_or(id, |(_, action)| action)
+            .parse()
+            .ok()
+    }
+
+    /// The title the option of `action` was shown with (empty if it was not shown).
+    pub fn title_of(&self, action: Action) -> String {
+        self.shown
+            .iter()
+            .find(|s| self.action_of(&s.id) == Some(action))
+            .map_or(String::new(), |s| s.title.clone())
     }
 }
 
@@ -189,8 +198,11 @@ mod tests {
                 title: "Hablar con alguien".into(),
             },
         ];
-        assert_eq!(flow.action_of("4.day:2026-12-08"), Some("day:2026-12-08"));
-        assert_eq!(flow.action_of("m:human"), Some("m:human"));
+        assert_eq!(
+            flow.action_of("4.day:2026-12-08"),
+            Some(Action::Day("2026-12-08".parse().unwrap()))
+        );
+        assert_eq!(flow.action_of("m:human"), Some(Action::Human));
         assert_eq!(flow.action_of("3.day:2026-12-08"), None);
     }
 }

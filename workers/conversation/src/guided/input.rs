@@ -2,13 +2,13 @@
 //! number or title of one typed out, a few words ("hola", "menú", "cancelar"), or
 //! nothing it can act on.
 
-use super::flow::Flow;
-use crate::{context::Persona, turns::Pending};
+use super::{action::Action, flow::Flow};
+use crate::{answer::Pending, context::Persona};
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Input {
-    /// An option's action (the id without the screen's serial).
-    Pick(String),
+    /// An option's action.
+    Pick(Action),
     /// A tap on an option of an older message.
     Stale,
     /// "hola", "menú": back to the start.
@@ -21,22 +21,12 @@ pub enum Input {
     NotText,
 }
 
-/// Options that work from any step (the start menus' buttons), for the persona's menu.
-pub fn global(persona: Persona, action: &str) -> bool {
-    match persona {
-        Persona::Customer => matches!(action, "m:book" | "m:mine" | "m:human"),
-        Persona::Staff | Persona::Owner => matches!(
-            action,
-            "s:today" | "s:tomorrow" | "s:block" | "s:mark" | "s:release"
-        ),
-    }
-}
-
 pub fn read(message: &Pending, flow: &Flow, persona: Persona) -> Input {
     if let Some(id) = &message.choice_id {
-        return match flow.action_of(id) {
-            Some(action) => Input::Pick(action.to_owned()),
-            None if global(persona, id) => Input::Pick(id.clone()),
+        // The start menus' buttons work from any step.
+        let menu = id.parse::<Action>().ok().filter(|a| a.is_menu(persona));
+        return match flow.action_of(id).or(menu) {
+            Some(action) => Input::Pick(action),
             None => Input::Stale,
         };
     }
@@ -50,17 +40,13 @@ pub fn read(message: &Pending, flow: &Flow, persona: Persona) -> Input {
         "cancelar" | "salir" | "nada" | "ya no" => return Input::Quit,
         _ => {}
     }
-    if let Ok(n) = words.parse::<usize>()
-        && let Some(shown) = n.checked_sub(1).and_then(|i| flow.shown.get(i))
-    {
-        return Input::Pick(flow.action_of(&shown.id).unwrap_or(&shown.id).to_owned());
-    }
-    flow.shown
-        .iter()
-        .find(|s| normalize(&s.title) == words)
-        .map_or(Input::Unclear, |s| {
-            Input::Pick(flow.action_of(&s.id).unwrap_or(&s.id).to_owned())
-        })
+    let picked = match words.parse::<usize>() {
+        Ok(n) => n.checked_sub(1).and_then(|i| flow.shown.get(i)),
+        Err(_) => flow.shown.iter().find(|s| normalize(&s.title) == words),
+    };
+    picked
+        .and_then(|shown| flow.action_of(&shown.id))
+        .map_or(Input::Unclear, Input::Pick)
 }
 
 /// Lowercase, without accents, punctuation or extra spaces: "¡Menú!" → "menu".
@@ -97,16 +83,19 @@ mod tests {
         }
     }
 
+    const A: uuid::Uuid = uuid::Uuid::from_u128(0xa);
+    const B: uuid::Uuid = uuid::Uuid::from_u128(0xb);
+
     fn flow() -> Flow {
         let mut flow = Flow::new(Persona::Customer, false, jiff::Timestamp::UNIX_EPOCH);
         flow.serial = 7;
         flow.shown = vec![
             Shown {
-                id: "7.svc:a".into(),
+                id: format!("7.{}", Action::Service(A)),
                 title: "Corte de cabello".into(),
             },
             Shown {
-                id: "7.svc:b".into(),
+                id: format!("7.{}", Action::Service(B)),
                 title: "Arreglo de barba".into(),
             },
         ];
@@ -117,10 +106,10 @@ mod tests {
     fn numbers_titles_and_words_pick_what_was_shown() {
         let flow = flow();
         let read = |text: &str| read(&message("text", Some(text), None), &flow, Persona::Customer);
-        assert_eq!(read("2"), Input::Pick("svc:b".into()));
-        assert_eq!(read(" 1. "), Input::Pick("svc:a".into()));
+        assert_eq!(read("2"), Input::Pick(Action::Service(B)));
+        assert_eq!(read(" 1. "), Input::Pick(Action::Service(A)));
         assert_eq!(read("3"), Input::Unclear);
-        assert_eq!(read("arreglo de BARBA"), Input::Pick("svc:b".into()));
+        assert_eq!(read("arreglo de BARBA"), Input::Pick(Action::Service(B)));
         assert_eq!(read("¡Hola!"), Input::Menu);
         assert_eq!(read("Menú"), Input::Menu);
         assert_eq!(read("Cancelar"), Input::Quit);
@@ -133,19 +122,16 @@ mod tests {
         let tap =
             |id: &str, persona| read(&message("interactive", Some("x"), Some(id)), &flow, persona);
         assert_eq!(
-            tap("7.svc:a", Persona::Customer),
-            Input::Pick("svc:a".into())
+            tap(&format!("7.{}", Action::Service(A)), Persona::Customer),
+            Input::Pick(Action::Service(A))
         );
-        assert_eq!(tap("6.svc:a", Persona::Customer), Input::Stale);
         assert_eq!(
-            tap("m:book", Persona::Customer),
-            Input::Pick("m:book".into())
+            tap(&format!("6.{}", Action::Service(A)), Persona::Customer),
+            Input::Stale
         );
+        assert_eq!(tap("m:book", Persona::Customer), Input::Pick(Action::Book));
         assert_eq!(tap("s:today", Persona::Customer), Input::Stale);
-        assert_eq!(
-            tap("s:today", Persona::Owner),
-            Input::Pick("s:today".into())
-        );
+        assert_eq!(tap("s:today", Persona::Owner), Input::Pick(Action::Today));
         assert_eq!(
             read(&message("audio", None, None), &flow, Persona::Customer),
             Input::NotText

@@ -10,6 +10,7 @@
 //! through the same scheduling requests as the AI's tools, keyed by the message, so a
 //! turn run again after a crash books nothing twice and sends nothing twice.
 
+pub mod action;
 mod customer;
 pub mod flow;
 mod input;
@@ -17,36 +18,29 @@ mod screens;
 mod staff;
 mod words;
 
+use std::time::Duration;
+
 use cita_shared::{
-    amqp::PublishError,
     contracts::{outbound::Message, scheduling::SchedulingError},
-    db::Cached,
+    error::Infra,
     spanish,
 };
 use jiff::Timestamp;
 use uuid::Uuid;
 
 use crate::{
+    answer::{Answer, Commit, Committed, Pending, Sender, Update},
     context::{Business, Person, Persona},
-    handoff::HandoffError,
-    tools::ToolError,
-    turns::{Pending, Sender, Turns, lease, mark_answered},
+    metrics::Metrics,
+    tools::{ToolError, Toolbox},
 };
+use action::Action;
 use flow::{Flow, Step};
 use input::Input;
 use screens::Screen;
 
-#[derive(Debug, thiserror::Error)]
-pub enum GuidedError {
-    #[error("postgres: {0}")]
-    Postgres(#[from] tokio_postgres::Error),
-    #[error("database pool: {0}")]
-    Pool(#[from] deadpool_postgres::PoolError),
-    #[error("publishing: {0}")]
-    Publish(#[from] PublishError),
-    #[error("handing off: {0}")]
-    Handoff(#[from] HandoffError),
-}
+/// Guided mode fails only when the database or the broker does.
+pub type GuidedError = Infra;
 
 /// Why a conversation is answered in guided mode.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -108,7 +102,11 @@ enum Asked<T> {
 }
 
 pub struct Guided<'a> {
-    pub turns: &'a Turns,
+    /// The pool, the broker and scheduling.
+    pub toolbox: &'a Toolbox,
+    pub metrics: &'a Metrics,
+    /// The turn's lease, extended with every answer.
+    pub lease: Duration,
     pub business: &'a Business,
     pub person: &'a Person,
     pub conversation_id: Uuid,
@@ -124,16 +122,17 @@ pub fn picks(message: &Pending, flow: &Flow, persona: Persona) -> bool {
 }
 
 impl Guided<'_> {
-    /// Answers `waiting` one message at a time, from the current flow `flow`.
+    /// Answers `waiting` one message at a time, from the current flow `flow`. Returns
+    /// whether the turn is over: the lease went with the last answer, or was lost.
     pub async fn answer(
         &self,
         waiting: &[Pending],
         mut flow: Option<Flow>,
         entry: Entry,
-    ) -> Result<(), GuidedError> {
+    ) -> Result<bool, GuidedError> {
         let sender = Sender {
-            publisher: &self.turns.publisher,
-            topology: &self.turns.topology,
+            publisher: &self.toolbox.publisher,
+            topology: &self.toolbox.topology,
             organization_id: self.business.id,
         };
         if let Some(last) = waiting.last()
@@ -143,56 +142,55 @@ impl Guided<'_> {
         {
             tracing::warn!(%error, "cannot mark messages read; answering anyway");
         }
+        let commit = Commit {
+            pool: &self.toolbox.pool,
+            sender: &sender,
+            to: &self.person.wa_id,
+            conversation_id: self.conversation_id,
+            holder: self.holder,
+            lease: self.lease,
+        };
         for message in waiting {
             let (messages, next) = self.respond(flow.take(), message, entry).await?;
-            let mut client = self.turns.pool.get().await?;
-            let tx = client.transaction().await?;
-            // As on the AI path: the row stays locked while the answer is published, so
-            // a takeover (an owner's reply) lands before it (and it is dropped) or after.
-            let Some(handed_off) =
-                lease::lock_for_reply(&tx, self.conversation_id, self.holder, self.turns.lease())
-                    .await?
-            else {
-                // The lease ran out and another worker answers from the stored flow.
-                self.turns.metrics.turn("lease_lost");
-                return Ok(());
-            };
             let ended = next.is_none();
-            if handed_off && !ended {
-                mark_answered(&tx, &[message.id], "handed_off").await?;
-                tx.commit().await?;
-                return Ok(());
-            }
-            // Published before the commit: a crash in between answers the message again
-            // with the same command ids, which outbound sends once.
-            for (i, reply) in messages.into_iter().enumerate() {
-                sender
-                    .message(
-                        &format!("guided:{}:{i}", message.wamid),
-                        &self.person.wa_id,
-                        self.conversation_id,
-                        reply,
-                    )
-                    .await?;
-            }
             let stored = next
                 .as_ref()
                 .map(|f| serde_json::to_value(f).expect("a flow serializes to JSON"));
-            tx.run(
-                "UPDATE conversations SET guided = $2, updated_at = now() WHERE id = $1",
-                &[&self.conversation_id, &stored],
-            )
-            .await?;
-            mark_answered(&tx, &[message.id], "guided").await?;
-            tx.commit().await?;
-            self.turns.metrics.turn("guided");
+            let replies = messages
+                .into_iter()
+                .enumerate()
+                .map(|(i, reply)| (format!("guided:{}:{i}", message.wamid), reply))
+                .collect();
+            let committed = commit
+                .commit(Answer {
+                    replies,
+                    answered: &[message.id],
+                    handled_as: "guided",
+                    hands_off: ended,
+                    update: Update::Guided { flow: stored },
+                })
+                .await?;
+            match committed {
+                Committed::LeaseLost => {
+                    // Another worker answers from the stored flow.
+                    self.metrics.turn("lease_lost");
+                    return Ok(true);
+                }
+                // A person has it now; what else is waiting is theirs (the turn marks it).
+                Committed::TakenOver => return Ok(false),
+                Committed::Done { released } => {
+                    self.metrics.turn("guided");
+                    if released {
+                        return Ok(true);
+                    }
+                }
+            }
             if ended {
-                // Handed to a person: what else is waiting is theirs (the turn marks it).
-                return Ok(());
+                return Ok(false);
             }
             flow = next;
         }
-        Ok(())
+        Ok(false)
     }
 
     /// The replies to one message and the flow after it (`None`: the flow ended).
@@ -210,7 +208,7 @@ impl Guided<'_> {
         flow.fallback |= entry != Entry::Chosen;
         let greeting = entering.then_some(words::FALLBACK);
         let next = match input::read(message, &flow, persona) {
-            Input::Pick(action) => self.pick(&flow, &action, &message.wamid).await?,
+            Input::Pick(action) => self.pick(&flow, action, &message.wamid).await?,
             Input::Menu => Next::show(home.clone()),
             Input::Quit => Next::after(words::QUIT, home.clone()),
             Input::Unclear | Input::NotText if fresh => Next::show(home.clone()),
@@ -244,13 +242,13 @@ impl Guided<'_> {
     }
 
     /// What picking `action` at `step` does.
-    async fn pick(&self, flow: &Flow, action: &str, wamid: &str) -> Result<Next, GuidedError> {
+    async fn pick(&self, flow: &Flow, action: Action, wamid: &str) -> Result<Next, GuidedError> {
         match action {
-            "m:book" => return Ok(Next::show(Step::Services { page: 0 })),
-            "m:mine" => return Ok(Next::show(Step::Appointments)),
-            "m:human" => {
+            Action::Book => return Ok(Next::show(Step::Services { page: 0 })),
+            Action::Mine => return Ok(Next::show(Step::Appointments)),
+            Action::Human => {
                 crate::handoff::hand_off(
-                    &self.turns.pool,
+                    &self.toolbox.pool,
                     self.business,
                     self.conversation_id,
                     "Pidió hablar con una persona desde el menú",
@@ -300,7 +298,7 @@ impl Guided<'_> {
         &self,
         request: cita_shared::contracts::scheduling::Request,
     ) -> Asked<cita_shared::contracts::scheduling::Outcome> {
-        match self.turns.toolbox.ask(request).await {
+        match self.toolbox.ask(request).await {
             Ok(outcome) => Asked::Got(outcome),
             Err(ToolError::Scheduling(error)) => Asked::Refused(error),
             Err(_) => Asked::Unavailable,

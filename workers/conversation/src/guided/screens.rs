@@ -7,27 +7,27 @@ use cita_shared::{
     spanish::clip,
 };
 
-use super::flow::Shown;
+use super::{action::Action, flow::Shown};
 
 /// One option: what it does, and what the person sees.
 #[derive(Debug, Clone)]
 pub struct Opt {
-    pub action: String,
+    pub action: Action,
     pub title: String,
     pub description: Option<String>,
 }
 
-pub fn opt(action: impl Into<String>, title: impl Into<String>) -> Opt {
+pub fn opt(action: Action, title: impl Into<String>) -> Opt {
     Opt {
-        action: action.into(),
+        action,
         title: title.into(),
         description: None,
     }
 }
 
-pub fn row(action: impl Into<String>, title: impl Into<String>, description: String) -> Opt {
+pub fn row(action: Action, title: impl Into<String>, description: String) -> Opt {
     Opt {
-        action: action.into(),
+        action,
         title: title.into(),
         description: Some(description),
     }
@@ -53,8 +53,8 @@ pub fn render(serial: u32, body: &str, button: &str, options: Vec<Opt>) -> Scree
     let ids: Vec<String> = options
         .iter()
         .map(|o| {
-            if o.action.starts_with("m:") || o.action.starts_with("s:") {
-                o.action.clone()
+            if o.action.is_any_menu() {
+                o.action.to_string()
             } else {
                 format!("{serial}.{}", o.action)
             }
@@ -117,12 +117,12 @@ pub fn window(items: Vec<Opt>, from: usize, per_page: usize) -> Vec<Opt> {
     let from = from.min(items.len().saturating_sub(1));
     let mut rows = Vec::new();
     if from > 0 {
-        rows.push(opt("earlier", "Más temprano"));
+        rows.push(opt(Action::Earlier, "Más temprano"));
     }
     let more = items.len() > from + per_page;
     rows.extend(items.into_iter().skip(from).take(per_page));
     if more {
-        rows.push(opt("later", "Más tarde"));
+        rows.push(opt(Action::Later, "Más tarde"));
     }
     rows
 }
@@ -137,7 +137,7 @@ pub fn page(items: Vec<Opt>, page: usize, more_title: &str) -> Vec<Opt> {
     let more = items.len() > start + PER_PAGE;
     let mut rows: Vec<Opt> = items.into_iter().skip(start).take(PER_PAGE).collect();
     if more {
-        rows.push(opt("more", more_title));
+        rows.push(opt(Action::More, more_title));
     }
     rows
 }
@@ -146,9 +146,14 @@ pub fn page(items: Vec<Opt>, page: usize, more_title: &str) -> Vec<Opt> {
 mod tests {
     use super::*;
 
-    fn items(n: usize) -> Vec<Opt> {
+    /// Item `i` picks the service numbered `i`.
+    fn item(i: u128) -> Action {
+        Action::Service(uuid::Uuid::from_u128(i))
+    }
+
+    fn items(n: u128) -> Vec<Opt> {
         (0..n)
-            .map(|i| opt(format!("i:{i}"), format!("Opción {i}")))
+            .map(|i| opt(item(i), format!("Opción {i}")))
             .collect()
     }
 
@@ -158,18 +163,18 @@ mod tests {
             2,
             "¿Qué quieres hacer?",
             "Ver",
-            vec![opt("m:book", "Agendar cita"), opt("x", "Otra")],
+            vec![opt(Action::Book, "Agendar cita"), opt(Action::Back, "Otra")],
         );
         let Message::Buttons(buttons) = &screen.message else {
             panic!("{:?}", screen.message)
         };
         assert_eq!(buttons.buttons[0].id, "m:book");
-        assert_eq!(buttons.buttons[1].id, "2.x");
+        assert_eq!(buttons.buttons[1].id, "2.back");
         assert!(screen.message.validate().is_ok());
 
         let long = "Un servicio con un nombre larguísimo";
         let mut options = items(9);
-        options.push(row("y", long, "d".repeat(100)));
+        options.push(row(Action::Back, long, "d".repeat(100)));
         let screen = render(3, &"b".repeat(2000), "Ver opciones de la lista", options);
         let Message::List(list) = &screen.message else {
             panic!("{:?}", screen.message)
@@ -188,26 +193,26 @@ mod tests {
     fn pages_hold_nine_and_a_more_row() {
         let first = page(items(14), 0, "Más");
         assert_eq!(first.len(), 10);
-        assert_eq!(first[9].action, "more");
+        assert_eq!(first[9].action, Action::More);
         let second = page(items(14), 1, "Más");
         assert_eq!(second.len(), 5);
-        assert_eq!(second[0].action, "i:9");
+        assert_eq!(second[0].action, item(9));
         assert_eq!(page(items(10), 0, "Más").len(), 10);
         // Past the end: the last page.
-        assert_eq!(page(items(14), 5, "Más")[0].action, "i:9");
+        assert_eq!(page(items(14), 5, "Más")[0].action, item(9));
     }
 
     #[test]
     fn windows_offer_earlier_and_later() {
         let rows = window(items(30), 0, 7);
         assert_eq!(rows.len(), 8);
-        assert_eq!(rows[7].action, "later");
+        assert_eq!(rows[7].action, Action::Later);
         let rows = window(items(30), 7, 7);
-        assert_eq!(rows[0].action, "earlier");
-        assert_eq!(rows[1].action, "i:7");
+        assert_eq!(rows[0].action, Action::Earlier);
+        assert_eq!(rows[1].action, item(7));
         assert_eq!(rows.len(), 9);
         let rows = window(items(30), 28, 7);
         assert_eq!(rows.len(), 3);
-        assert_eq!(rows[2].action, "i:29");
+        assert_eq!(rows[2].action, item(29));
     }
 }

@@ -17,7 +17,9 @@ use jiff::{
 use uuid::Uuid;
 
 use super::{
-    Asked, Guided, GuidedError, Next, body,
+    Asked, Guided, GuidedError, Next,
+    action::Action,
+    body,
     customer::{Shown, stale},
     flow::{Flow, Step},
     refusal,
@@ -58,9 +60,9 @@ impl Guided<'_> {
                 &body(notes, "¿Qué día quieres bloquear?"),
                 "Ver días",
                 vec![
-                    opt("today", "Hoy"),
-                    opt("tomorrow", "Mañana"),
-                    opt("back", "Volver"),
+                    opt(Action::BlockToday, "Hoy"),
+                    opt(Action::BlockTomorrow, "Mañana"),
+                    opt(Action::Back, "Volver"),
                 ],
             ),
             Step::BlockStart { day, from } => {
@@ -72,7 +74,7 @@ impl Guided<'_> {
                     .into_iter()
                     .map(|at| {
                         opt(
-                            format!("at:{}", at.as_second()),
+                            Action::StartAt(at),
                             spanish::clock(at, &self.business.time_zone),
                         )
                     })
@@ -87,10 +89,10 @@ impl Guided<'_> {
             Step::BlockLength { starts_at, .. } => {
                 let mut rows: Vec<_> = LENGTHS
                     .iter()
-                    .map(|(minutes, title)| opt(format!("len:{minutes}"), *title))
+                    .map(|(minutes, title)| opt(Action::Length(Some(*minutes)), *title))
                     .collect();
                 if self.closing(*starts_at).is_some() {
-                    rows.push(opt("len:rest", "Resto del día"));
+                    rows.push(opt(Action::Length(None), "Resto del día"));
                 }
                 render(
                     serial,
@@ -116,7 +118,7 @@ impl Guided<'_> {
                     .filter(|a| a.live)
                     .map(|a| {
                         row(
-                            format!("appt:{}", a.id),
+                            Action::Appointment(a.id),
                             format!("{} {}", a.clock, a.customer),
                             a.detail,
                         )
@@ -137,13 +139,13 @@ impl Guided<'_> {
                 &body(notes, &format!("{label}: ¿cómo quedó?")),
                 "Ver opciones",
                 vec![
-                    opt("completed", "Completada"),
-                    opt("no_show", "No vino"),
-                    opt("back", "Volver"),
+                    opt(Action::Completed, "Completada"),
+                    opt(Action::NoShow, "No vino"),
+                    opt(Action::Back, "Volver"),
                 ],
             ),
             Step::Releasing => {
-                let client = self.turns.pool.get().await?;
+                let client = self.toolbox.pool.get().await?;
                 let rows = client
                     .rows(
                         "SELECT v.id, COALESCE(c.name, v.wa_id), v.handoff_reason
@@ -164,7 +166,7 @@ impl Guided<'_> {
                         let who: String = r.get(1);
                         let why: Option<String> = r.get(2);
                         Opt {
-                            action: format!("conv:{id}"),
+                            action: Action::Conversation(id),
                             title: who,
                             description: why.filter(|w| !w.is_empty()).map(|w| reason_words(&w)),
                         }
@@ -183,16 +185,20 @@ impl Guided<'_> {
                 &body(notes, &words::staff_greeting(self.person.name.as_deref())),
                 "Ver opciones",
                 vec![
-                    opt("s:today", "Agenda de hoy"),
-                    opt("s:tomorrow", "Agenda de mañana"),
+                    opt(Action::Today, "Agenda de hoy"),
+                    opt(Action::Tomorrow, "Agenda de mañana"),
                     row(
-                        "s:block",
+                        Action::Block,
                         "Bloquear horario",
                         "Marca un rato como no disponible".into(),
                     ),
-                    row("s:mark", "Marcar una cita", "Completada o no vino".into()),
                     row(
-                        "s:release",
+                        Action::Mark,
+                        "Marcar una cita",
+                        "Completada o no vino".into(),
+                    ),
+                    row(
+                        Action::Release,
                         "Liberar conversación",
                         "Que el asistente vuelva a atender".into(),
                     ),
@@ -204,19 +210,14 @@ impl Guided<'_> {
     pub(super) async fn pick_staff(
         &self,
         flow: &Flow,
-        action: &str,
+        action: Action,
         wamid: &str,
     ) -> Result<Next, GuidedError> {
         let step = &flow.step;
-        let (verb, value) = action.split_once(':').unwrap_or((action, ""));
-        let title = flow
-            .shown
-            .iter()
-            .find(|s| s.id.ends_with(action))
-            .map_or(String::new(), |s| s.title.clone());
-        Ok(match (step, verb, value) {
-            (_, "s", "today" | "tomorrow") => {
-                let (day, title) = if value == "today" {
+        let title = flow.title_of(action);
+        Ok(match (step, action) {
+            (_, Action::Today | Action::Tomorrow) => {
+                let (day, title) = if action == Action::Today {
                     (self.today(), "Agenda de hoy")
                 } else {
                     (self.today().saturating_add(1.day()), "Agenda de mañana")
@@ -229,51 +230,43 @@ impl Guided<'_> {
                     Err(why) => Next::show_with(Step::StaffMenu, why),
                 }
             }
-            (_, "s", "block") => Next::show(Step::BlockDay),
-            (_, "s", "mark") => Next::show(Step::Marking { page: 0 }),
-            (_, "s", "release") => Next::show(Step::Releasing),
-            (Step::BlockDay, "today", _) => Next::show(Step::BlockStart {
+            (_, Action::Block) => Next::show(Step::BlockDay),
+            (_, Action::Mark) => Next::show(Step::Marking { page: 0 }),
+            (_, Action::Release) => Next::show(Step::Releasing),
+            (Step::BlockDay, Action::BlockToday) => Next::show(Step::BlockStart {
                 day: self.today(),
                 from: 0,
             }),
-            (Step::BlockDay, "tomorrow", _) => Next::show(Step::BlockStart {
+            (Step::BlockDay, Action::BlockTomorrow) => Next::show(Step::BlockStart {
                 day: self.today().saturating_add(1.day()),
                 from: 0,
             }),
-            (Step::BlockDay, "back", _) | (Step::MarkAs { .. }, "back", _) => {
+            (Step::BlockDay, Action::Back) | (Step::MarkAs { .. }, Action::Back) => {
                 Next::show(Step::StaffMenu)
             }
-            (Step::BlockStart { day, from }, "earlier" | "later", _) => {
+            (Step::BlockStart { day, from }, Action::Earlier | Action::Later) => {
                 Next::show(Step::BlockStart {
                     day: *day,
-                    from: if verb == "earlier" {
+                    from: if action == Action::Earlier {
                         from.saturating_sub(STARTS_PER_PAGE)
                     } else {
                         from + STARTS_PER_PAGE
                     },
                 })
             }
-            (Step::BlockStart { .. }, "at", _) => {
-                match value
-                    .parse::<i64>()
-                    .ok()
-                    .and_then(|s| Timestamp::from_second(s).ok())
-                {
-                    Some(starts_at) => Next::show(Step::BlockLength {
-                        starts_at,
-                        key: Self::key(wamid),
-                    }),
-                    None => stale(step),
-                }
+            (Step::BlockStart { .. }, Action::StartAt(starts_at)) => {
+                Next::show(Step::BlockLength {
+                    starts_at,
+                    key: Self::key(wamid),
+                })
             }
-            (Step::BlockLength { starts_at, key }, "len", _) => {
-                let ends_at = match value {
-                    "rest" => self.closing(*starts_at),
-                    minutes => minutes
-                        .parse::<i64>()
-                        .ok()
-                        .filter(|m| LENGTHS.iter().any(|(l, _)| l == m))
-                        .map(|m| *starts_at + SignedDuration::from_mins(m)),
+            (Step::BlockLength { starts_at, key }, Action::Length(length)) => {
+                let ends_at = match length {
+                    None => self.closing(*starts_at),
+                    Some(minutes) => LENGTHS
+                        .iter()
+                        .any(|(l, _)| *l == minutes)
+                        .then(|| *starts_at + SignedDuration::from_mins(minutes)),
                 };
                 let (Some(ends_at), Some(staff_id)) = (ends_at, self.staff_id()) else {
                     return Ok(stale(step));
@@ -299,25 +292,23 @@ impl Guided<'_> {
                     Asked::Unavailable => Next::show_with(step.clone(), words::UNAVAILABLE),
                 }
             }
-            (Step::Marking { page }, "more", _) => Next::show(Step::Marking { page: page + 1 }),
-            (Step::Marking { .. }, "appt", _) => match value.parse::<Uuid>() {
-                Ok(appointment_id) => Next::show(Step::MarkAs {
+            (Step::Marking { page }, Action::More) => Next::show(Step::Marking { page: page + 1 }),
+            (Step::Marking { .. }, Action::Appointment(appointment_id)) => {
+                Next::show(Step::MarkAs {
                     appointment_id,
                     label: title,
                     key: Self::key(wamid),
-                }),
-                Err(_) => stale(step),
-            },
+                })
+            }
             (
                 Step::MarkAs {
                     appointment_id,
                     label,
                     key,
                 },
-                "completed" | "no_show",
-                _,
+                Action::Completed | Action::NoShow,
             ) => {
-                let completed = verb == "completed";
+                let completed = action == Action::Completed;
                 let request = Request::SetStatus(SetStatusRequest {
                     actor: self.person.actor,
                     idempotency_key: key.clone(),
@@ -335,17 +326,14 @@ impl Guided<'_> {
                     Asked::Unavailable => Next::show_with(step.clone(), words::UNAVAILABLE),
                 }
             }
-            (Step::Releasing, "conv", _) => match value.parse::<Uuid>() {
-                Ok(conversation_id) => {
-                    let client = self.turns.pool.get().await?;
-                    if handoff::release(&client, self.business.id, conversation_id).await? {
-                        Next::after(words::released(&title), Step::StaffMenu)
-                    } else {
-                        Next::show_with(Step::Releasing, words::STALE)
-                    }
+            (Step::Releasing, Action::Conversation(conversation_id)) => {
+                let client = self.toolbox.pool.get().await?;
+                if handoff::release(&client, self.business.id, conversation_id).await? {
+                    Next::after(words::released(&title), Step::StaffMenu)
+                } else {
+                    Next::show_with(Step::Releasing, words::STALE)
                 }
-                Err(_) => stale(step),
-            },
+            }
             _ => stale(step),
         })
     }
@@ -411,7 +399,7 @@ impl Guided<'_> {
             Asked::Refused(error) => return Ok(Err(refusal(&error))),
         };
         let ids: Vec<Uuid> = appointments.iter().map(|a| a.customer_id).collect();
-        let client = self.turns.pool.get().await?;
+        let client = self.toolbox.pool.get().await?;
         let names = crate::context::customer_names(&client, self.business.id, &ids).await?;
         let tz = &self.business.time_zone;
         Ok(Ok(appointments

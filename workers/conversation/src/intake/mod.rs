@@ -8,36 +8,24 @@
 
 pub mod store;
 
-use std::{collections::BTreeSet, future::Future, sync::Arc, time::Duration};
+use std::{collections::BTreeSet, sync::Arc};
 
 use cita_shared::{
     amqp::{
-        Publisher, Topology,
-        consumer::{self, DeadLettered, Handler},
-        topology::{CITA_COMMANDS, CONVERSATION_INBOUND, CONVERSATION_TURNS},
+        Handler, PublishError, Publisher, Settlement, Topology,
+        settle::text_header,
+        topology::{CITA_COMMANDS, CONVERSATION_TURNS},
     },
     contracts::conversation::{Turn, TurnCommand},
+    error::Infra,
     whatsapp::webhook::{self, Item},
 };
 use deadpool_postgres::Pool;
-use lapin::{
-    BasicProperties, Channel,
-    message::Delivery,
-    options::{BasicAckOptions, BasicNackOptions},
-    types::AMQPValue,
-};
+use lapin::{BasicProperties, Channel, message::Delivery};
 use uuid::Uuid;
 
 use crate::metrics::Metrics;
 pub use store::Stored;
-
-#[derive(Debug, thiserror::Error)]
-pub enum IntakeError {
-    #[error("postgres: {0}")]
-    Postgres(#[from] tokio_postgres::Error),
-    #[error("database pool: {0}")]
-    Pool(#[from] deadpool_postgres::PoolError),
-}
 
 /// What a whole body did.
 #[derive(Debug, Default)]
@@ -80,11 +68,7 @@ impl ItemOutcome {
 /// Applies one webhook body. Each item commits on its own, and applying the same body
 /// again changes nothing (messages are unique by WhatsApp id, statuses only move
 /// forward), so a body whose application failed half-way is simply applied again.
-pub async fn apply(
-    pool: &Pool,
-    body: &[u8],
-    request_id: Option<&str>,
-) -> Result<Applied, IntakeError> {
+pub async fn apply(pool: &Pool, body: &[u8], request_id: Option<&str>) -> Result<Applied, Infra> {
     let mut applied = Applied::default();
     let items = match webhook::parse(body) {
         Ok(items) => items,
@@ -165,7 +149,7 @@ pub async fn request_turns(
     publisher: &Publisher,
     topology: &Topology,
     turns: impl IntoIterator<Item = Turn>,
-) -> Result<(), cita_shared::amqp::PublishError> {
+) -> Result<(), PublishError> {
     let exchange = topology.name(CITA_COMMANDS);
     for turn in turns {
         let body = serde_json::to_vec(&TurnCommand::TurnV1(turn))
@@ -190,62 +174,20 @@ pub struct Intake {
     pub metrics: Metrics,
 }
 
-/// How long a database or broker outage is waited out in place before the body is
-/// requeued (requeueing at once would spin it through the queue's delivery limit).
-const PATIENCE: Duration = Duration::from_secs(120);
-
 impl Handler for Intake {
-    fn handle(
-        self: &Arc<Self>,
-        _channel: &Channel,
-        delivery: Delivery,
-    ) -> impl Future<Output = ()> + Send + 'static {
-        let intake = self.clone();
-        async move { intake.take(delivery).await }
-    }
-}
+    type Error = Infra;
+    type Admission = ();
 
-impl Intake {
-    async fn take(&self, delivery: Delivery) {
-        let request_id = delivery
-            .properties
-            .headers()
-            .as_ref()
-            .and_then(|h| h.inner().get("x-request-id"))
-            .and_then(|v| match v {
-                AMQPValue::LongString(s) => Some(s.to_string()),
-                _ => None,
-            });
-        let what = format!(
-            "webhook {}",
-            request_id.as_deref().unwrap_or("without request id")
-        );
-        let done = consumer::patiently(PATIENCE, &what, || {
-            self.once(&delivery, request_id.as_deref())
-        })
-        .await;
-        let settled = match done {
-            Some(Settle::Ack) => delivery.ack(BasicAckOptions::default()).await,
-            Some(Settle::AlreadySettled) => Ok(true),
-            None => {
-                delivery
-                    .nack(BasicNackOptions {
-                        requeue: true,
-                        ..Default::default()
-                    })
-                    .await
-            }
-        };
-        if let Err(error) = settled {
-            tracing::warn!(%error, "cannot settle a webhook; it will be redelivered (and deduplicated)");
-        }
-    }
+    fn admit(&self, _: &Delivery) {}
 
-    async fn once(
+    async fn attempt(
         &self,
         delivery: &Delivery,
-        request_id: Option<&str>,
-    ) -> Result<Settle, TakeError> {
+        (): &(),
+        _: &Channel,
+    ) -> Result<Settlement, Infra> {
+        let request_id = text_header(delivery, "x-request-id");
+        let request_id = request_id.as_deref();
         let applied = apply(&self.pool, &delivery.data, request_id).await?;
         for item in &applied.items {
             self.metrics.item(item.label());
@@ -253,42 +195,17 @@ impl Intake {
         if let Some(reason) = applied.unreadable {
             tracing::warn!(request_id, %reason, "webhook dead-lettered; kept for replay");
             self.metrics.item("unreadable");
-            let disposed = consumer::dead_letter(
-                &self.publisher,
-                &self.topology,
-                CONVERSATION_INBOUND,
-                delivery,
-                &reason,
-            )
-            .await;
-            return Ok(match disposed {
-                DeadLettered::Copied => Settle::Ack,
-                DeadLettered::Rejected => Settle::AlreadySettled,
-            });
+            return Ok(Settlement::DeadLetter(reason));
         }
-        let turns: Vec<Turn> = applied
+        let turns = applied
             .turns
             .into_iter()
             .map(|(organization_id, conversation_id)| Turn {
                 organization_id,
                 conversation_id,
                 attempt: 0,
-            })
-            .collect();
+            });
         request_turns(&self.publisher, &self.topology, turns).await?;
-        Ok(Settle::Ack)
+        Ok(Settlement::Ack)
     }
-}
-
-enum Settle {
-    Ack,
-    AlreadySettled,
-}
-
-#[derive(Debug, thiserror::Error)]
-enum TakeError {
-    #[error(transparent)]
-    Intake(#[from] IntakeError),
-    #[error("requesting a turn: {0}")]
-    Publish(#[from] cita_shared::amqp::PublishError),
 }

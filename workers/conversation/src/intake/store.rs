@@ -9,7 +9,7 @@ use deadpool_postgres::Pool;
 use serde_json::{Value, json};
 use uuid::Uuid;
 
-use super::IntakeError;
+use cita_shared::error::Infra;
 
 /// What became of one item.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -42,7 +42,7 @@ struct Organization {
 async fn organization(
     client: &impl Cached,
     phone_number_id: &str,
-) -> Result<Result<Organization, &'static str>, IntakeError> {
+) -> Result<Result<Organization, &'static str>, Infra> {
     let row = client
         .maybe_row(
             "SELECT id, status, handoff_minutes FROM organizations WHERE phone_number_id = $1",
@@ -81,7 +81,7 @@ async fn counterpart(
     wa_id: &str,
     user_id: Option<&str>,
     profile_name: Option<&str>,
-) -> Result<Counterpart, IntakeError> {
+) -> Result<Counterpart, Infra> {
     let forms = phone::variants(wa_id);
     if let Some(staff) = client
         .maybe_row(
@@ -109,7 +109,7 @@ async fn customer(
     wa_id: &str,
     user_id: Option<&str>,
     profile_name: Option<&str>,
-) -> Result<Uuid, IntakeError> {
+) -> Result<Uuid, Infra> {
     let forms = phone::variants(wa_id);
     let found = client
         .maybe_row(
@@ -167,7 +167,7 @@ async fn conversation(
     wa_id: &str,
     who: &Counterpart,
     inbound_at: Option<jiff::Timestamp>,
-) -> Result<(Uuid, bool), IntakeError> {
+) -> Result<(Uuid, bool), Infra> {
     let (customer_id, staff_id) = match who {
         Counterpart::Staff { id, .. } => (None, Some(*id)),
         Counterpart::Customer { id } => (Some(*id), None),
@@ -230,7 +230,7 @@ fn needs_answer(content: &Content) -> bool {
     !matches!(content, Content::Reaction { .. } | Content::System { .. })
 }
 
-pub async fn message(pool: &Pool, message: &InboundMessage) -> Result<Stored, IntakeError> {
+pub async fn message(pool: &Pool, message: &InboundMessage) -> Result<Stored, Infra> {
     let mut client = pool.get().await?;
     let tx = client.transaction().await?;
     let org = match organization(&tx, &message.phone_number_id).await? {
@@ -302,7 +302,7 @@ pub async fn message(pool: &Pool, message: &InboundMessage) -> Result<Stored, In
 
 /// The owner wrote to a customer from the WhatsApp Business app: the message joins the
 /// transcript and the assistant steps back for the organization's handoff time.
-pub async fn echo(pool: &Pool, echo: &Echo) -> Result<Stored, IntakeError> {
+pub async fn echo(pool: &Pool, echo: &Echo) -> Result<Stored, Infra> {
     let mut client = pool.get().await?;
     let tx = client.transaction().await?;
     let org = match organization(&tx, &echo.phone_number_id).await? {
@@ -370,7 +370,7 @@ pub async fn echo(pool: &Pool, echo: &Echo) -> Result<Stored, IntakeError> {
 
 /// Moves an outbound message's status forward; a status that overtook its message is
 /// parked and applied by a trigger when the message's WhatsApp id is written.
-pub async fn status(pool: &Pool, update: &StatusUpdate) -> Result<Stored, IntakeError> {
+pub async fn status(pool: &Pool, update: &StatusUpdate) -> Result<Stored, Infra> {
     let mut client = pool.get().await?;
     let tx = client.transaction().await?;
     let org = match organization(&tx, &update.phone_number_id).await? {
@@ -422,7 +422,7 @@ pub async fn reject(
     phone_number_id: Option<&str>,
     reason: &str,
     body: &[u8],
-) -> Result<(), IntakeError> {
+) -> Result<(), Infra> {
     let client = pool.get().await?;
     client
         .run(
@@ -435,7 +435,7 @@ pub async fn reject(
 }
 
 /// Drops rejected payloads and never-claimed early statuses older than `retention`.
-pub async fn purge(pool: &Pool, retention: std::time::Duration) -> Result<u64, IntakeError> {
+pub async fn purge(pool: &Pool, retention: std::time::Duration) -> Result<u64, Infra> {
     let client = pool.get().await?;
     let seconds = retention.as_secs_f64();
     let rejected = client

@@ -7,59 +7,134 @@ use serde_json::{Value, json};
 
 use crate::context::Persona;
 
-const CUSTOMER: &[&str] = &[
-    "check_availability",
-    "book_appointment",
-    "get_my_appointments",
-    "cancel_appointment",
-    "reschedule_appointment",
-    "handoff_to_human",
-];
+/// Every tool the model may be offered. Its name is the contract; who may use it is
+/// decided here and checked on every call: the model's choice of tool is never trusted.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Tool {
+    CheckAvailability,
+    BookAppointment,
+    GetMyAppointments,
+    CancelAppointment,
+    RescheduleAppointment,
+    HandoffToHuman,
+    GetMySchedule,
+    GetBusinessSchedule,
+    BlockTime,
+    MarkAppointmentStatus,
+    BookWalkIn,
+    GetCustomerHistory,
+    SendMessageToCustomer,
+    ReleaseConversation,
+    AddStaff,
+    RemoveStaff,
+    SetBusinessHours,
+    UpsertService,
+    GetBusinessFigures,
+}
 
-const STAFF: &[&str] = &[
-    "get_my_schedule",
-    "get_business_schedule",
-    "block_time",
-    "mark_appointment_status",
-    "book_walk_in",
-    "get_customer_history",
-    "send_message_to_customer",
-    "release_conversation",
-];
+impl Tool {
+    /// In the order the model is shown them: the customer's, then staff's, then the
+    /// owner's (the cached prompt prefix depends on it).
+    pub const ALL: [Tool; 19] = [
+        Tool::CheckAvailability,
+        Tool::BookAppointment,
+        Tool::GetMyAppointments,
+        Tool::CancelAppointment,
+        Tool::RescheduleAppointment,
+        Tool::HandoffToHuman,
+        Tool::GetMySchedule,
+        Tool::GetBusinessSchedule,
+        Tool::BlockTime,
+        Tool::MarkAppointmentStatus,
+        Tool::BookWalkIn,
+        Tool::GetCustomerHistory,
+        Tool::SendMessageToCustomer,
+        Tool::ReleaseConversation,
+        Tool::AddStaff,
+        Tool::RemoveStaff,
+        Tool::SetBusinessHours,
+        Tool::UpsertService,
+        Tool::GetBusinessFigures,
+    ];
 
-const OWNER: &[&str] = &[
-    "add_staff",
-    "remove_staff",
-    "set_business_hours",
-    "upsert_service",
-    "get_business_figures",
-];
-
-/// Whether `persona` may call `tool`. Checked on every call: the model's choice of tool
-/// is never trusted.
-pub fn allowed(persona: Persona, tool: &str) -> bool {
-    match persona {
-        Persona::Customer => CUSTOMER.contains(&tool),
-        Persona::Staff => CUSTOMER.contains(&tool) || STAFF.contains(&tool),
-        Persona::Owner => {
-            CUSTOMER.contains(&tool) || STAFF.contains(&tool) || OWNER.contains(&tool)
+    pub fn name(self) -> &'static str {
+        match self {
+            Tool::CheckAvailability => "check_availability",
+            Tool::BookAppointment => "book_appointment",
+            Tool::GetMyAppointments => "get_my_appointments",
+            Tool::CancelAppointment => "cancel_appointment",
+            Tool::RescheduleAppointment => "reschedule_appointment",
+            Tool::HandoffToHuman => "handoff_to_human",
+            Tool::GetMySchedule => "get_my_schedule",
+            Tool::GetBusinessSchedule => "get_business_schedule",
+            Tool::BlockTime => "block_time",
+            Tool::MarkAppointmentStatus => "mark_appointment_status",
+            Tool::BookWalkIn => "book_walk_in",
+            Tool::GetCustomerHistory => "get_customer_history",
+            Tool::SendMessageToCustomer => "send_message_to_customer",
+            Tool::ReleaseConversation => "release_conversation",
+            Tool::AddStaff => "add_staff",
+            Tool::RemoveStaff => "remove_staff",
+            Tool::SetBusinessHours => "set_business_hours",
+            Tool::UpsertService => "upsert_service",
+            Tool::GetBusinessFigures => "get_business_figures",
         }
     }
+
+    pub fn parse(name: &str) -> Option<Tool> {
+        Tool::ALL.into_iter().find(|tool| tool.name() == name)
+    }
+
+    /// The first persona that has it; staff have the customer's tools too, and the
+    /// owner everyone's.
+    fn audience(self) -> Persona {
+        match self {
+            Tool::CheckAvailability
+            | Tool::BookAppointment
+            | Tool::GetMyAppointments
+            | Tool::CancelAppointment
+            | Tool::RescheduleAppointment
+            | Tool::HandoffToHuman => Persona::Customer,
+            Tool::GetMySchedule
+            | Tool::GetBusinessSchedule
+            | Tool::BlockTime
+            | Tool::MarkAppointmentStatus
+            | Tool::BookWalkIn
+            | Tool::GetCustomerHistory
+            | Tool::SendMessageToCustomer
+            | Tool::ReleaseConversation => Persona::Staff,
+            Tool::AddStaff
+            | Tool::RemoveStaff
+            | Tool::SetBusinessHours
+            | Tool::UpsertService
+            | Tool::GetBusinessFigures => Persona::Owner,
+        }
+    }
+
+    /// Whether `persona` may call it.
+    pub fn allowed(self, persona: Persona) -> bool {
+        let rank = |p: Persona| match p {
+            Persona::Customer => 0,
+            Persona::Staff => 1,
+            Persona::Owner => 2,
+        };
+        rank(persona) >= rank(self.audience())
+    }
+}
+
+/// Whether `persona` may call the tool named `name` (an unknown name: never).
+pub fn allowed(persona: Persona, name: &str) -> bool {
+    Tool::parse(name).is_some_and(|tool| tool.allowed(persona))
 }
 
 /// The tool definitions for `persona`, the last one carrying the cache breakpoint (the
 /// tools are the start of the cached prefix, shared by every conversation of a persona).
 pub fn for_persona(persona: Persona) -> Vec<Value> {
-    let mut tools: Vec<Value> = CUSTOMER
-        .iter()
-        .map(|name| definition(name, persona))
+    let mut tools: Vec<Value> = Tool::ALL
+        .into_iter()
+        .filter(|tool| tool.allowed(persona))
+        .map(|tool| definition(tool, persona))
         .collect();
-    if persona != Persona::Customer {
-        tools.extend(STAFF.iter().map(|name| definition(name, persona)));
-    }
-    if persona == Persona::Owner {
-        tools.extend(OWNER.iter().map(|name| definition(name, persona)));
-    }
     if let Some(last) = tools.last_mut() {
         last["cache_control"] = json!({"type": "ephemeral"});
     }
@@ -74,20 +149,21 @@ fn tool(name: &str, description: &str, properties: Value, required: &[&str]) -> 
     })
 }
 
-fn definition(name: &str, persona: Persona) -> Value {
+fn definition(which: Tool, persona: Persona) -> Value {
+    let name = which.name();
     let for_customer = persona == Persona::Customer;
     let date = json!({"type": "string", "description": "Fecha local AAAA-MM-DD"});
     let time =
         json!({"type": "string", "description": "Fecha y hora local ISO 8601: AAAA-MM-DDTHH:MM"});
     let id = |what: &str| json!({"type": "string", "description": format!("Id de {what} tal como lo mostró el sistema")});
-    match name {
-        "check_availability" => tool(
+    match which {
+        Tool::CheckAvailability => tool(
             name,
             "Consulta horarios libres reales para un servicio entre dos fechas (máximo 14 días). Úsala siempre antes de ofrecer horarios; nunca inventes disponibilidad.",
             json!({"service_id": id("el servicio"), "date_from": date, "date_to": date, "staff_id": id("la persona del equipo, si el cliente la prefiere")}),
             &["service_id", "date_from"],
         ),
-        "book_appointment" => tool(
+        Tool::BookAppointment => tool(
             name,
             if for_customer {
                 "Reserva una cita para el cliente en un horario libre. Solo después de que el cliente confirmó servicio, día y hora. Incluye customer_name si el cliente te dio su nombre."
@@ -97,13 +173,13 @@ fn definition(name: &str, persona: Persona) -> Value {
             json!({"service_id": id("el servicio"), "start_time": time, "staff_id": id("la persona del equipo"), "customer_name": {"type": "string", "description": "Nombre que dio el cliente"}, "customer_phone": {"type": "string", "description": "Teléfono del cliente (solo equipo)"}}),
             &["service_id", "start_time"],
         ),
-        "get_my_appointments" => tool(
+        Tool::GetMyAppointments => tool(
             name,
             "Lista las próximas citas de la persona con la que hablas.",
             json!({}),
             &[],
         ),
-        "cancel_appointment" => tool(
+        Tool::CancelAppointment => tool(
             name,
             if for_customer {
                 "Cancela una cita del cliente (solo las suyas), después de confirmar con él cuál."
@@ -113,80 +189,80 @@ fn definition(name: &str, persona: Persona) -> Value {
             json!({"appointment_id": id("la cita"), "reason": {"type": "string"}}),
             &["appointment_id"],
         ),
-        "reschedule_appointment" => tool(
+        Tool::RescheduleAppointment => tool(
             name,
             "Mueve una cita a otro horario libre, después de confirmar el nuevo horario.",
             json!({"appointment_id": id("la cita"), "new_start_time": time}),
             &["appointment_id", "new_start_time"],
         ),
-        "handoff_to_human" => tool(
+        Tool::HandoffToHuman => tool(
             name,
             "Pasa la conversación a una persona del negocio: quejas, precios especiales, servicios que no existen, o lo que no puedas resolver. Después despídete brevemente; ya no responderás en esta conversación.",
             json!({"reason": {"type": "string", "description": "Motivo breve, para el dueño"}}),
             &["reason"],
         ),
-        "get_my_schedule" => tool(
+        Tool::GetMySchedule => tool(
             name,
             "Tu agenda (citas y bloqueos) entre dos fechas; por omisión, hoy.",
             json!({"date_from": date, "date_to": date}),
             &[],
         ),
-        "get_business_schedule" => tool(
+        Tool::GetBusinessSchedule => tool(
             name,
             "La agenda de todo el negocio entre dos fechas; por omisión, hoy. Requiere permiso.",
             json!({"date_from": date, "date_to": date}),
             &[],
         ),
-        "block_time" => tool(
+        Tool::BlockTime => tool(
             name,
             "Bloquea tiempo en tu agenda (comida, trámites) para que no se reserven citas.",
             json!({"start_time": time, "end_time": time, "reason": {"type": "string"}, "staff_id": id("otra persona del equipo, con permiso")}),
             &["start_time", "end_time"],
         ),
-        "mark_appointment_status" => tool(
+        Tool::MarkAppointmentStatus => tool(
             name,
             "Marca una cita como completed, no_show, cancelled o confirmed.",
             json!({"appointment_id": id("la cita"), "status": {"type": "string", "enum": ["completed", "no_show", "cancelled", "confirmed"]}, "notes": {"type": "string"}}),
             &["appointment_id", "status"],
         ),
-        "book_walk_in" => tool(
+        Tool::BookWalkIn => tool(
             name,
             "Registra a un cliente que acaba de llegar: lo atiende ahora quien esté libre, o en el siguiente hueco.",
             json!({"service_id": id("el servicio"), "customer_phone": {"type": "string"}, "customer_name": {"type": "string"}, "staff_id": id("la persona del equipo")}),
             &["service_id"],
         ),
-        "get_customer_history" => tool(
+        Tool::GetCustomerHistory => tool(
             name,
             "Historial de citas de un cliente, por su número de teléfono.",
             json!({"customer_phone": {"type": "string"}}),
             &["customer_phone"],
         ),
-        "send_message_to_customer" => tool(
+        Tool::SendMessageToCustomer => tool(
             name,
             "Envía un mensaje a un cliente en nombre del negocio. Solo llega si el cliente escribió en las últimas 24 horas.",
             json!({"customer_phone": {"type": "string"}, "message": {"type": "string"}}),
             &["customer_phone", "message"],
         ),
-        "release_conversation" => tool(
+        Tool::ReleaseConversation => tool(
             name,
             "Devuelve al asistente una conversación con un cliente que estaba en manos de una persona.",
             json!({"customer_phone": {"type": "string"}}),
             &["customer_phone"],
         ),
-        "add_staff" => tool(
+        Tool::AddStaff => tool(
             name,
             "Da de alta a una persona en el equipo: podrá escribir a este número como equipo y se le podrán reservar citas (trabaja el horario del negocio). Sin service_ids hace todos los servicios.",
             json!({"name": {"type": "string"}, "phone": {"type": "string", "description": "Su teléfono de WhatsApp"},
                    "service_ids": {"type": "array", "items": {"type": "string"}, "description": "Ids de los servicios que hace"}}),
             &["name", "phone"],
         ),
-        "remove_staff" => tool(
+        Tool::RemoveStaff => tool(
             name,
             "Da de baja a una persona del equipo; sus citas siguen en la agenda (la respuesta dice cuántas tiene pendientes).",
             json!({"staff_id": id("la persona del equipo")}),
             &["staff_id"],
         ),
-        "set_business_hours" => tool(
+        Tool::SetBusinessHours => tool(
             name,
             "Cambia el horario del negocio de los días indicados; los demás días no cambian. Un día sin intervalos queda cerrado.",
             json!({"days": {"type": "array", "items": {"type": "object", "properties": {
@@ -197,7 +273,7 @@ fn definition(name: &str, persona: Persona) -> Value {
                 "required": ["weekday", "intervals"]}}}),
             &["days"],
         ),
-        "upsert_service" => tool(
+        Tool::UpsertService => tool(
             name,
             "Crea un servicio (sin service_id: nombre, duración y precio obligatorios) o cambia los datos indicados de uno existente. El precio es en pesos de la moneda del negocio.",
             json!({"service_id": id("el servicio, para cambiar uno existente"), "name": {"type": "string"},
@@ -205,13 +281,12 @@ fn definition(name: &str, persona: Persona) -> Value {
                    "description": {"type": "string"}, "active": {"type": "boolean"}}),
             &[],
         ),
-        "get_business_figures" => tool(
+        Tool::GetBusinessFigures => tool(
             name,
             "Cifras del negocio entre dos fechas: citas, completadas, no-shows, cancelaciones, ingresos y horas más ocupadas.",
             json!({"date_from": date, "date_to": date}),
             &["date_from", "date_to"],
         ),
-        other => unreachable!("no definition for tool {other}"),
     }
 }
 
@@ -223,7 +298,17 @@ mod tests {
     fn customers_get_only_customer_tools_and_the_breakpoint_is_on_the_last_tool() {
         let tools = for_persona(Persona::Customer);
         let names: Vec<&str> = tools.iter().map(|t| t["name"].as_str().unwrap()).collect();
-        assert_eq!(names, CUSTOMER);
+        assert_eq!(
+            names,
+            [
+                "check_availability",
+                "book_appointment",
+                "get_my_appointments",
+                "cancel_appointment",
+                "reschedule_appointment",
+                "handoff_to_human",
+            ]
+        );
         assert!(tools.last().unwrap().get("cache_control").is_some());
         assert_eq!(
             tools
@@ -236,10 +321,13 @@ mod tests {
         assert!(allowed(Persona::Staff, "block_time"));
         assert!(!allowed(Persona::Owner, "drop_database"));
         let staff = for_persona(Persona::Staff);
-        assert_eq!(staff.len(), CUSTOMER.len() + STAFF.len());
+        assert_eq!(staff.len(), 6 + 8);
         assert!(!allowed(Persona::Staff, "add_staff"));
         assert!(allowed(Persona::Owner, "add_staff"));
         let owner = for_persona(Persona::Owner);
-        assert_eq!(owner.len(), CUSTOMER.len() + STAFF.len() + OWNER.len());
+        assert_eq!(owner.len(), Tool::ALL.len());
+        for tool in Tool::ALL {
+            assert_eq!(Tool::parse(tool.name()), Some(tool));
+        }
     }
 }

@@ -1,7 +1,8 @@
 //! The model's tools, executed by the system. Every call is checked again here: the
 //! tool must belong to the person's persona, ids must be this business's, and the
 //! scheduling service re-checks role, permissions and organization from the database
-//! (the actor carries ids only). Failures go back to the model as plain words.
+//! (the actor carries ids only). Failures stay typed ([`ToolError`]) until they are
+//! worded for the model's tool result.
 
 pub mod args;
 mod customer;
@@ -14,15 +15,16 @@ use std::{sync::Arc, time::Duration};
 use cita_shared::{
     amqp::{Publisher, Topology, rpc::RpcClient},
     contracts::scheduling::{Appointment, FreeSlot, Reply, Request, SchedulingError},
+    error::Chain,
     spanish,
 };
 use deadpool_postgres::Pool;
 use jiff::Timestamp;
 use serde_json::{Value, json};
-use sha2::{Digest, Sha256};
 use uuid::Uuid;
 
 use crate::context::{Business, Person};
+use definitions::Tool;
 
 /// What a tool needs to reach the rest of the fleet.
 pub struct Toolbox {
@@ -54,6 +56,33 @@ pub enum Effect {
     HandedOff,
 }
 
+/// What one tool call did.
+#[derive(Debug)]
+pub struct Ran {
+    pub result: Result<Value, ToolError>,
+    pub effect: Effect,
+}
+
+impl Ran {
+    fn plain(result: Result<Value, ToolError>) -> Ran {
+        Ran {
+            result,
+            effect: Effect::None,
+        }
+    }
+
+    /// `ok`, `refused` (the tool or object is not this person's), or `error`.
+    pub fn outcome(&self) -> &'static str {
+        match &self.result {
+            Ok(_) => "ok",
+            Err(ToolError::Refused(_) | ToolError::Scheduling(SchedulingError::Forbidden)) => {
+                "refused"
+            }
+            Err(_) => "error",
+        }
+    }
+}
+
 #[derive(Debug, thiserror::Error)]
 pub enum ToolError {
     /// The model's arguments are missing or malformed.
@@ -69,13 +98,17 @@ pub enum ToolError {
 }
 
 impl ToolError {
-    pub fn label(&self) -> &'static str {
+    /// The words of the tool result: the error, with a scheduling refusal's
+    /// alternatives in the business's local time.
+    pub fn for_model(&self, business: &Business) -> String {
         match self {
-            ToolError::Invalid(_) => "invalid",
-            ToolError::Refused(_) => "refused",
-            ToolError::Scheduling(SchedulingError::Forbidden) => "refused",
-            ToolError::Scheduling(_) => "error",
-            ToolError::Unavailable(_) => "unavailable",
+            ToolError::Scheduling(
+                SchedulingError::SlotTaken { alternatives }
+                | SchedulingError::NotAvailable { alternatives },
+            ) if !alternatives.is_empty() => {
+                format!("{self}: {}", slots(alternatives, business, 5))
+            }
+            _ => self.to_string(),
         }
     }
 }
@@ -108,55 +141,47 @@ fn scheduling_words(error: &SchedulingError) -> String {
 }
 
 impl Toolbox {
-    /// Runs one call. The result is the tool_result content (or its error words).
-    pub async fn run(
-        &self,
-        call: &Call<'_>,
-        name: &str,
-        input: &Value,
-    ) -> (Result<Value, String>, Effect) {
-        if !definitions::allowed(call.person.persona, name) {
-            return (
-                Err(ToolError::Refused(format!(
+    /// Runs one call of the tool the model named.
+    pub async fn run(&self, call: &Call<'_>, name: &str, input: &Value) -> Ran {
+        let tool = match Tool::parse(name) {
+            Some(tool) if tool.allowed(call.person.persona) => tool,
+            Some(_) => {
+                return Ran::plain(Err(ToolError::Refused(format!(
                     "la herramienta {name} no está disponible en esta conversación"
-                ))
-                .to_string()),
-                Effect::None,
-            );
-        }
+                ))));
+            }
+            None => {
+                return Ran::plain(Err(ToolError::Refused(format!(
+                    "no existe la herramienta {name}"
+                ))));
+            }
+        };
         let input = if input.is_object() {
             input
         } else {
             &Value::Null
         };
-        let outcome = match name {
-            "handoff_to_human" => return self.handoff(call, input).await,
-            "check_availability" => customer::check_availability(self, call, input).await,
-            "book_appointment" => customer::book(self, call, input).await,
-            "get_my_appointments" => customer::my_appointments(self, call).await,
-            "cancel_appointment" => customer::cancel(self, call, input).await,
-            "reschedule_appointment" => customer::reschedule(self, call, input).await,
-            "get_my_schedule" => staff::schedule(self, call, input, false).await,
-            "get_business_schedule" => staff::schedule(self, call, input, true).await,
-            "block_time" => staff::block_time(self, call, input).await,
-            "mark_appointment_status" => staff::mark_status(self, call, input).await,
-            "book_walk_in" => staff::walk_in(self, call, input).await,
-            "get_customer_history" => staff::history(self, call, input).await,
-            "send_message_to_customer" => staff::message_customer(self, call, input).await,
-            "release_conversation" => staff::release(self, call, input).await,
-            "add_staff" => owner::add_staff(self, call, input).await,
-            "remove_staff" => owner::remove_staff(self, call, input).await,
-            "set_business_hours" => owner::set_hours(self, call, input).await,
-            "upsert_service" => owner::upsert_service(self, call, input).await,
-            "get_business_figures" => owner::figures(self, call, input).await,
-            other => Err(ToolError::Refused(format!(
-                "no existe la herramienta {other}"
-            ))),
-        };
-        (
-            outcome.map_err(|e| alternatives(e, call.business)),
-            Effect::None,
-        )
+        Ran::plain(match tool {
+            Tool::HandoffToHuman => return self.handoff(call, input).await,
+            Tool::CheckAvailability => customer::check_availability(self, call, input).await,
+            Tool::BookAppointment => customer::book(self, call, input).await,
+            Tool::GetMyAppointments => customer::my_appointments(self, call).await,
+            Tool::CancelAppointment => customer::cancel(self, call, input).await,
+            Tool::RescheduleAppointment => customer::reschedule(self, call, input).await,
+            Tool::GetMySchedule => staff::schedule(self, call, input, false).await,
+            Tool::GetBusinessSchedule => staff::schedule(self, call, input, true).await,
+            Tool::BlockTime => staff::block_time(self, call, input).await,
+            Tool::MarkAppointmentStatus => staff::mark_status(self, call, input).await,
+            Tool::BookWalkIn => staff::walk_in(self, call, input).await,
+            Tool::GetCustomerHistory => staff::history(self, call, input).await,
+            Tool::SendMessageToCustomer => staff::message_customer(self, call, input).await,
+            Tool::ReleaseConversation => staff::release(self, call, input).await,
+            Tool::AddStaff => owner::add_staff(self, call, input).await,
+            Tool::RemoveStaff => owner::remove_staff(self, call, input).await,
+            Tool::SetBusinessHours => owner::set_hours(self, call, input).await,
+            Tool::UpsertService => owner::upsert_service(self, call, input).await,
+            Tool::GetBusinessFigures => owner::figures(self, call, input).await,
+        })
     }
 
     /// Asks scheduling; its typed refusals become [`ToolError::Scheduling`].
@@ -180,10 +205,10 @@ impl Toolbox {
         }
     }
 
-    async fn handoff(&self, call: &Call<'_>, input: &Value) -> (Result<Value, String>, Effect) {
+    async fn handoff(&self, call: &Call<'_>, input: &Value) -> Ran {
         let reason = match args::text(input, "reason") {
             Ok(reason) => spanish::clip(reason, 300),
-            Err(error) => return (Err(error.to_string()), Effect::None),
+            Err(error) => return Ran::plain(Err(error)),
         };
         match crate::handoff::hand_off(
             &self.pool,
@@ -194,44 +219,20 @@ impl Toolbox {
         )
         .await
         {
-            Ok(()) => (
-                Ok(
+            Ok(()) => Ran {
+                result: Ok(
                     json!({"handed_off": true, "note": "Una persona del negocio continuará; despídete brevemente."}),
                 ),
-                Effect::HandedOff,
-            ),
+                effect: Effect::HandedOff,
+            },
             Err(error) => {
-                tracing::warn!(%error, "cannot hand a conversation off");
-                (
-                    Err(
-                        ToolError::Unavailable("no se pudo pasar con una persona ahora".into())
-                            .to_string(),
-                    ),
-                    Effect::None,
-                )
+                tracing::warn!(error = %Chain(&error), "cannot hand a conversation off");
+                Ran::plain(Err(ToolError::Unavailable(
+                    "no se pudo pasar con una persona ahora".into(),
+                )))
             }
         }
     }
-}
-
-/// The error words, with a scheduling refusal's alternatives in local time.
-fn alternatives(error: ToolError, business: &Business) -> String {
-    let offered = match &error {
-        ToolError::Scheduling(
-            SchedulingError::SlotTaken { alternatives }
-            | SchedulingError::NotAvailable { alternatives },
-        ) if !alternatives.is_empty() => alternatives,
-        _ => return error.to_string(),
-    };
-    format!("{error}: {}", slots(offered, business, 5))
-}
-
-/// An id derived from a key, for commands that must be the same on every retry.
-pub fn derived_id(key: &str) -> Uuid {
-    let digest = Sha256::digest(key.as_bytes());
-    let mut bytes = [0u8; 16];
-    bytes.copy_from_slice(&digest[..16]);
-    uuid::Builder::from_random_bytes(bytes).into_uuid()
 }
 
 /// `2026-12-07T10:30-06:00`: local time with its offset, what the model reads and writes.

@@ -17,10 +17,12 @@ use lapin::BasicProperties;
 use serde_json::{Value, json};
 use uuid::Uuid;
 
+use crate::answer::send::derived_id;
+
 use super::{
     Call, ToolError, Toolbox, appointment, appointments, args,
     customer::{customer_by_phone, database, unexpected},
-    derived_id, local_iso, service, staff_member,
+    local_iso, service, staff_member,
 };
 
 fn own_id(call: &Call<'_>) -> Result<Uuid, ToolError> {

@@ -10,8 +10,11 @@ use jiff::Timestamp;
 use serde_json::{Value, json};
 use uuid::Uuid;
 
-use super::{Turns, lease};
+use cita_shared::error::{Chain, Infra};
+
+use super::Turns;
 use crate::{
+    answer::lease,
     context::{Business, Person},
     handoff,
     model::{Block, CallError, Model, Request, Response, StopReason, tool_result},
@@ -35,13 +38,11 @@ pub enum DialogueError {
     Model(#[from] CallError),
     #[error("the turn's lease was lost")]
     LeaseLost,
-    #[error("postgres: {0}")]
-    Postgres(#[from] tokio_postgres::Error),
-    #[error("database pool: {0}")]
-    Pool(#[from] deadpool_postgres::PoolError),
-    #[error("handing off: {0}")]
-    Handoff(#[from] handoff::HandoffError),
+    #[error(transparent)]
+    Infra(#[from] Infra),
 }
+
+cita_shared::infra_errors!(DialogueError);
 
 pub struct Dialogue<'a> {
     pub turns: &'a Turns,
@@ -102,19 +103,13 @@ impl Dialogue<'_> {
                             now: self.now,
                         };
                         self.acted.store(true, std::sync::atomic::Ordering::Relaxed);
-                        let (result, effect) = self.turns.toolbox.run(&call, name, input).await;
-                        self.turns.metrics.tool(
-                            name,
-                            match &result {
-                                Ok(_) => "ok",
-                                Err(words) if words.starts_with("forbidden") => "refused",
-                                Err(_) => "error",
-                            },
-                        );
-                        if let Err(words) = &result {
-                            tracing::info!(tool = %name, %words, "tool call refused or failed");
+                        let ran = self.turns.toolbox.run(&call, name, input).await;
+                        self.turns.metrics.tool(name, ran.outcome());
+                        if let Err(error) = &ran.result {
+                            tracing::info!(tool = %name, error = %Chain(error), "tool call refused or failed");
                         }
-                        handed_off |= effect == Effect::HandedOff;
+                        handed_off |= ran.effect == Effect::HandedOff;
+                        let result = ran.result.map_err(|error| error.for_model(self.business));
                         results.push(tool_result(id, result));
                     }
                     request
@@ -173,7 +168,7 @@ impl Dialogue<'_> {
         reason: &str,
     ) -> Result<Answer, DialogueError> {
         handoff::hand_off(
-            &self.turns.pool,
+            &self.turns.toolbox.pool,
             self.business,
             self.conversation_id,
             reason,
@@ -190,7 +185,7 @@ impl Dialogue<'_> {
     }
 
     async fn renew(&self) -> Result<(), DialogueError> {
-        let client = self.turns.pool.get().await?;
+        let client = self.turns.toolbox.pool.get().await?;
         if lease::renew(
             &client,
             self.conversation_id,
@@ -241,7 +236,7 @@ impl Dialogue<'_> {
         metrics.tokens("output", usage.output);
         metrics.tokens("cache_read", usage.cache_read);
         metrics.tokens("cache_write", usage.cache_write);
-        let client = self.turns.pool.get().await?;
+        let client = self.turns.toolbox.pool.get().await?;
         let count = |n: u64| i32::try_from(n).unwrap_or(i32::MAX);
         let today = self.now.to_zoned(self.business.time_zone.clone()).date();
         client

@@ -10,21 +10,12 @@ use std::time::Duration;
 use cita_shared::{
     amqp::{Publisher, Topology},
     contracts::conversation::Turn,
+    error::{Chain, Infra},
 };
 use deadpool_postgres::Pool;
 use tokio_util::sync::CancellationToken;
 
 use crate::intake::request_turns;
-
-#[derive(Debug, thiserror::Error)]
-pub enum SweepError {
-    #[error("postgres: {0}")]
-    Postgres(#[from] tokio_postgres::Error),
-    #[error("database pool: {0}")]
-    Pool(#[from] deadpool_postgres::PoolError),
-    #[error("publishing: {0}")]
-    Publish(#[from] cita_shared::amqp::PublishError),
-}
 
 /// Requests turns for conversations whose messages have waited more than `after`
 /// without a live lease; returns how many.
@@ -33,7 +24,7 @@ pub async fn sweep(
     publisher: &Publisher,
     topology: &Topology,
     after: Duration,
-) -> Result<usize, SweepError> {
+) -> Result<usize, Infra> {
     let client = pool.get().await?;
     let rows = client
         .rows(
@@ -82,7 +73,9 @@ pub async fn run(
                 conversations = n,
                 "requested turns for messages left waiting"
             ),
-            Err(error) => tracing::warn!(%error, "cannot sweep for waiting messages"),
+            Err(error) => {
+                tracing::warn!(error = %Chain(&error), "cannot sweep for waiting messages")
+            }
         }
     }
 }

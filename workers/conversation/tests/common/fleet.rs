@@ -11,7 +11,7 @@ use cita_shared::{
     config::{Component, Settings},
     crypto::Keyring,
     secret::Secret,
-    testing::{FakeGraph, FakeModel, Recorded, TestBroker},
+    testing::{FakeGraph, FakeModel, ManualClock, Recorded, TestBroker},
 };
 use jiff::Timestamp;
 use lapin::{BasicProperties, options::BasicPublishOptions};
@@ -31,6 +31,8 @@ pub struct Fleet {
     pub graph: FakeGraph,
     pub model: FakeModel,
     pub env: HashMap<String, String>,
+    /// The business clock of scheduling and conversation; starts at [`NOW`].
+    pub clock: ManualClock,
     services: Vec<(&'static str, CancellationToken, tokio::task::JoinHandle<()>)>,
     next_wamid: std::sync::atomic::AtomicU64,
 }
@@ -92,6 +94,7 @@ impl Fleet {
             graph,
             model,
             env,
+            clock: ManualClock::new(now()),
             services: Vec::new(),
             next_wamid: std::sync::atomic::AtomicU64::new(1),
         }
@@ -113,7 +116,7 @@ impl Fleet {
     pub async fn start_scheduling(&mut self) {
         let settings = self.settings(Component::Scheduling);
         let admin = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-        let clock: cita_scheduling::ops::Clock = Arc::new(now);
+        let clock = self.clock.clock();
         self.spawn("scheduling", move |stop| async move {
             cita_scheduling::serve(&settings, admin, clock, stop)
                 .await
@@ -132,7 +135,7 @@ impl Fleet {
     pub async fn start_conversation(&mut self, name: &'static str) {
         let settings = self.settings(Component::Conversation);
         let admin = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-        let clock: cita_conversation::Clock = Arc::new(now);
+        let clock = self.clock.clock();
         self.spawn(name, move |stop| async move {
             cita_conversation::serve(&settings, admin, clock, stop)
                 .await
@@ -179,6 +182,7 @@ impl Fleet {
                 connection_name: "test".into(),
                 confirm_timeout: Duration::from_secs(5),
                 channels: 1,
+                ..Default::default()
             },
             ready.clone(),
         );

@@ -99,6 +99,7 @@ impl Shop {
                 connection_name: "test-reminders".into(),
                 confirm_timeout: Duration::from_secs(5),
                 channels: 2,
+                ..Default::default()
             },
             ready.clone(),
         );

@@ -7,7 +7,7 @@ mod change;
 mod read;
 mod time_off;
 
-use std::{future::Future, pin::Pin, sync::Arc};
+use std::{future::Future, pin::Pin};
 
 use cita_shared::contracts::scheduling::{FreeSlot, Outcome, Reply, Request, SchedulingError};
 use deadpool_postgres::Pool;
@@ -22,8 +22,7 @@ use crate::{
     store::{self, Tx},
 };
 
-/// The current time; injectable so tests decide what "now" is.
-pub type Clock = Arc<dyn Fn() -> Timestamp + Send + Sync>;
+pub use cita_shared::clock::Clock;
 
 /// How many alternatives a refused booking offers, and how far ahead they are sought.
 const ALTERNATIVES: usize = 3;
@@ -94,7 +93,7 @@ impl Scheduler {
     }
 
     fn now(&self) -> Timestamp {
-        (self.clock)()
+        self.clock.now()
     }
 }
 

@@ -95,8 +95,10 @@ impl Shop {
             .unwrap();
         let now = Arc::new(Mutex::new(at("2026-12-07T08:00")));
         let clock = now.clone();
-        let mut scheduler =
-            Scheduler::new(db.pool.clone(), Arc::new(move || *clock.lock().unwrap()));
+        let mut scheduler = Scheduler::new(
+            db.pool.clone(),
+            cita_scheduling::ops::Clock::from_fn(move || *clock.lock().unwrap()),
+        );
         if let Some(cache) = cache {
             scheduler = scheduler.with_cache(cache);
         }

@@ -10,9 +10,16 @@ use cita_shared::{
     spanish,
 };
 use lapin::BasicProperties;
+use sha2::{Digest, Sha256};
 use uuid::Uuid;
 
-use crate::tools::derived_id;
+/// An id derived from a key, for commands that must be the same on every retry.
+pub fn derived_id(key: &str) -> Uuid {
+    let digest = Sha256::digest(key.as_bytes());
+    let mut bytes = [0u8; 16];
+    bytes.copy_from_slice(&digest[..16]);
+    uuid::Builder::from_random_bytes(bytes).into_uuid()
+}
 
 pub struct Sender<'a> {
     pub publisher: &'a Publisher,

@@ -1,0 +1,244 @@
+//! Events from `reminders.events` become notification rows: notices due now, reminders
+//! due before the appointment, review requests after it. Each event is applied once (its
+//! id is recorded in the same transaction), and each row is unique per organization and
+//! key, so nothing here can produce a second message.
+
+mod writer;
+
+use cita_shared::{
+    amqp::{Handler, Settlement},
+    contracts::{
+        events::{Envelope, Event},
+        scheduling::{Appointment, Status, Who},
+    },
+    error::Infra,
+};
+use deadpool_postgres::Pool;
+use jiff::{SignedDuration, Timestamp};
+use lapin::{Channel, message::Delivery};
+use serde_json::json;
+
+use crate::{kind::Kind, metrics::Metrics};
+use writer::Writer;
+
+/// What became of an event.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Applied {
+    /// Rows written (possibly none: an event nobody is told about).
+    Done,
+    /// Its id was handled before.
+    Duplicate,
+    /// It names an organization or appointment this database does not have.
+    Unknown(String),
+}
+
+/// Applies one event in one transaction.
+pub async fn apply(pool: &Pool, envelope: &Envelope) -> Result<Applied, Infra> {
+    let mut client = pool.get().await?;
+    let tx = client.transaction().await?;
+    let first = tx
+        .execute(
+            "INSERT INTO handled_events (event_id) VALUES ($1) ON CONFLICT DO NOTHING",
+            &[&envelope.event_id],
+        )
+        .await?;
+    if first == 0 {
+        return Ok(Applied::Duplicate);
+    }
+    let org = envelope.organization_id;
+    let Some(policy) = tx
+        .query_opt(
+            "SELECT reminder_offsets_minutes, review_request_after_minutes FROM organizations WHERE id = $1",
+            &[&org],
+        )
+        .await?
+    else {
+        tx.commit().await?;
+        return Ok(Applied::Unknown(format!("organization {org}")));
+    };
+    let offsets: Vec<i32> = policy.get(0);
+    let review_after: Option<i32> = policy.get(1);
+    let writer = Writer {
+        tx: &tx,
+        organization_id: org,
+        event_id: envelope.event_id,
+        now: envelope.occurred_at,
+    };
+    if let Some(appointment) = appointment_of(&envelope.event)
+        && !writer.appointment_exists(appointment.id).await?
+    {
+        tx.commit().await?;
+        return Ok(Applied::Unknown(format!("appointment {}", appointment.id)));
+    }
+    match &envelope.event {
+        Event::AppointmentBooked { appointment, actor } => {
+            writer.reminders(appointment, &offsets).await?;
+            let details = json!({});
+            for owner in writer.owners().await? {
+                writer
+                    .staff_notice(Kind::Booked, appointment, owner, &details)
+                    .await?;
+            }
+            writer
+                .staff_notice(Kind::Booked, appointment, appointment.staff_id, &details)
+                .await?;
+            if !by_customer(&actor.who) {
+                writer
+                    .customer_notice(Kind::Booked, appointment, &details)
+                    .await?;
+            }
+        }
+        Event::AppointmentCancelled { appointment, actor } => {
+            writer.cancel_pending(appointment.id).await?;
+            let details = json!({"reason": appointment.cancellation_reason});
+            writer
+                .staff_notice(Kind::Cancelled, appointment, appointment.staff_id, &details)
+                .await?;
+            if !by_customer(&actor.who) {
+                writer
+                    .customer_notice(Kind::Cancelled, appointment, &details)
+                    .await?;
+            }
+        }
+        Event::AppointmentRescheduled {
+            appointment,
+            previous_starts_at,
+            previous_staff_id,
+            actor,
+        } => {
+            writer.reminders(appointment, &offsets).await?;
+            let details = json!({"previous_starts_at": previous_starts_at});
+            writer
+                .staff_notice(
+                    Kind::Rescheduled,
+                    appointment,
+                    appointment.staff_id,
+                    &details,
+                )
+                .await?;
+            if *previous_staff_id != appointment.staff_id {
+                writer
+                    .staff_notice(Kind::Rescheduled, appointment, *previous_staff_id, &details)
+                    .await?;
+            }
+            if !by_customer(&actor.who) {
+                writer
+                    .customer_notice(Kind::Rescheduled, appointment, &details)
+                    .await?;
+            }
+        }
+        Event::AppointmentStatusChanged { appointment, .. } => match appointment.status {
+            Status::Completed => {
+                writer.cancel_pending(appointment.id).await?;
+                if let Some(minutes) = review_after {
+                    writer.review_request(appointment, minutes).await?;
+                }
+            }
+            Status::Cancelled | Status::NoShow => writer.cancel_pending(appointment.id).await?,
+            Status::Pending | Status::Confirmed => {}
+        },
+        Event::QuotaExceeded { month, limit } => {
+            let details = json!({"month": month, "limit": limit});
+            for owner in writer.owners().await? {
+                let key = format!("quota_exceeded:{month}:{owner}");
+                writer
+                    .add(
+                        Kind::QuotaExceeded,
+                        &key,
+                        None,
+                        Some(owner),
+                        None,
+                        &details,
+                        day_later(writer.now),
+                    )
+                    .await?;
+            }
+        }
+        Event::ConversationHandedOff {
+            wa_id,
+            customer_name,
+            reason,
+            ..
+        } => {
+            let details = json!({
+                "customer": customer_name.clone().unwrap_or_else(|| format!("+{wa_id}")),
+                "reason": reason,
+            });
+            for owner in writer.owners().await? {
+                let key = format!("handed_off:{}:{owner}", envelope.event_id);
+                writer
+                    .add(
+                        Kind::HandedOff,
+                        &key,
+                        None,
+                        Some(owner),
+                        None,
+                        &details,
+                        day_later(writer.now),
+                    )
+                    .await?;
+            }
+        }
+        // Not bound to this queue; nothing to tell anyone.
+        Event::TokenInvalid { .. } | Event::MessageFailed { .. } => {}
+    }
+    tx.commit().await?;
+    Ok(Applied::Done)
+}
+
+fn appointment_of(event: &Event) -> Option<&Appointment> {
+    match event {
+        Event::AppointmentBooked { appointment, .. }
+        | Event::AppointmentCancelled { appointment, .. }
+        | Event::AppointmentRescheduled { appointment, .. }
+        | Event::AppointmentStatusChanged { appointment, .. } => Some(appointment),
+        _ => None,
+    }
+}
+
+/// The customer did it from their own conversation: the assistant already told them.
+fn by_customer(who: &Who) -> bool {
+    matches!(who, Who::Customer { .. })
+}
+
+fn day_later(now: Timestamp) -> Timestamp {
+    now + SignedDuration::from_hours(24)
+}
+
+/// Consumes `reminders.events`: applies each event, then acks; an event that can't be
+/// parsed goes to `reminders.events.dead` with the reason.
+pub struct Intake {
+    pub pool: Pool,
+    pub metrics: Metrics,
+}
+
+impl Handler for Intake {
+    type Error = Infra;
+    type Admission = ();
+
+    fn admit(&self, _: &Delivery) {}
+
+    async fn attempt(
+        &self,
+        delivery: &Delivery,
+        (): &(),
+        _: &Channel,
+    ) -> Result<Settlement, Infra> {
+        let envelope = match serde_json::from_slice::<Envelope>(&delivery.data) {
+            Ok(envelope) => envelope,
+            Err(error) => {
+                self.metrics.event("malformed");
+                return Ok(Settlement::DeadLetter(format!("malformed event: {error}")));
+            }
+        };
+        match apply(&self.pool, &envelope).await? {
+            Applied::Done => self.metrics.event("applied"),
+            Applied::Duplicate => self.metrics.event("duplicate"),
+            Applied::Unknown(what) => {
+                tracing::info!(event_id = %envelope.event_id, kind = envelope.event.routing_key(), %what, "event names something unknown; acknowledged");
+                self.metrics.event("unknown");
+            }
+        }
+        Ok(Settlement::Ack)
+    }
+}
