@@ -1,12 +1,31 @@
-//! The Kubernetes manifests in `deploy/k8s/` parse, every binary gets probes on its admin
-//! port, resources and a disruption budget, every variable they set is one the binaries
-//! read, and every queue KEDA scales on is one the topology declares.
+//! The deployment files: the Kubernetes manifests in `deploy/k8s/` parse, every binary
+//! gets probes on its admin port, resources and a disruption budget, every variable they
+//! set is one the binaries read, and every queue KEDA scales on is one the topology
+//! declares. Pods run as the image's numeric non-root user on a read-only root with no
+//! capabilities, pause before SIGTERM and spread over nodes; images are pinned; KEDA alone
+//! sets replica counts; the migration Job is named for its release; only the webhook is
+//! public, over TLS. No fixed broker password ships, and nothing stops the RabbitMQ
+//! operator from seeding its default user. The image (`deploy/Dockerfile`) holds only the
+//! production binaries and runs as that user.
 
-use std::collections::BTreeSet;
+use std::{collections::BTreeSet, time::Duration};
 
-use cita_shared::{amqp::Topology, config::VARIABLES};
+use cita_shared::{
+    amqp::Topology,
+    config::{Component, Settings, VARIABLES},
+};
 use serde::Deserialize;
 use serde_norway::Value;
+
+fn root() -> std::path::PathBuf {
+    std::path::Path::new(concat!(env!("CARGO_MANIFEST_DIR"), "/.."))
+        .canonicalize()
+        .unwrap()
+}
+
+fn read(path: &str) -> String {
+    std::fs::read_to_string(root().join(path)).unwrap_or_else(|e| panic!("{path}: {e}"))
+}
 
 fn manifests() -> Vec<(String, Value)> {
     let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/../deploy/k8s");
@@ -175,4 +194,509 @@ fn every_scaled_queue_is_declared_by_the_topology_and_every_worker_scales() {
     .map(String::from)
     .into();
     assert_eq!(scaled, work_queues, "every work queue scales its worker");
+}
+
+/// The Deployments and the Job: everything that runs the image.
+fn workloads(documents: &[(String, Value)]) -> Vec<&Value> {
+    of_kind(documents, "Deployment")
+        .into_iter()
+        .chain(of_kind(documents, "Job"))
+        .collect()
+}
+
+fn containers(workload: &Value) -> &[Value] {
+    workload["spec"]["template"]["spec"]["containers"]
+        .as_sequence()
+        .unwrap()
+}
+
+fn kustomization(documents: &[(String, Value)]) -> &Value {
+    let all = of_kind(documents, "Kustomization");
+    assert_eq!(all.len(), 1);
+    all[0]
+}
+
+/// `USER` of the image's production stage, which the manifests' `runAsUser` must match.
+const IMAGE_USER: i64 = 10001;
+
+#[test]
+fn every_pod_runs_as_the_images_numeric_user_on_a_read_only_root_without_capabilities() {
+    let documents = manifests();
+    for workload in workloads(&documents) {
+        let who = name(workload);
+        let pod = &workload["spec"]["template"]["spec"];
+        let context = &pod["securityContext"];
+        assert_eq!(context["runAsNonRoot"].as_bool(), Some(true), "{who}");
+        assert_eq!(context["runAsUser"].as_i64(), Some(IMAGE_USER), "{who}");
+        assert_eq!(context["runAsGroup"].as_i64(), Some(IMAGE_USER), "{who}");
+        assert_eq!(context["seccompProfile"]["type"], "RuntimeDefault", "{who}");
+        assert_eq!(
+            pod["automountServiceAccountToken"].as_bool(),
+            Some(false),
+            "{who}"
+        );
+        for container in containers(workload) {
+            let context = &container["securityContext"];
+            assert_eq!(
+                context["allowPrivilegeEscalation"].as_bool(),
+                Some(false),
+                "{who}"
+            );
+            assert_eq!(
+                context["readOnlyRootFilesystem"].as_bool(),
+                Some(true),
+                "{who}"
+            );
+            assert_ne!(context["privileged"].as_bool(), Some(true), "{who}");
+            let dropped: Vec<&str> = context["capabilities"]["drop"]
+                .as_sequence()
+                .into_iter()
+                .flatten()
+                .filter_map(Value::as_str)
+                .collect();
+            assert_eq!(dropped, ["ALL"], "{who} drops every capability");
+            assert!(
+                context["capabilities"]["add"].is_null(),
+                "{who} adds no capability"
+            );
+        }
+    }
+}
+
+#[test]
+fn every_deployment_pauses_before_sigterm_within_its_grace_period_and_spreads_its_replicas() {
+    let documents = manifests();
+    // What the pods' environment makes of the shutdown timeout (the ConfigMap, or the
+    // binaries' default).
+    let config = of_kind(&documents, "ConfigMap")
+        .into_iter()
+        .find(|c| name(c) == "cita-config")
+        .unwrap();
+    let env = config["data"]
+        .as_mapping()
+        .unwrap()
+        .iter()
+        .map(|(k, v)| {
+            (
+                k.as_str().unwrap().to_owned(),
+                v.as_str().unwrap().to_owned(),
+            )
+        })
+        .collect();
+    let drain = Settings::from_env(Component::Scheduling, env)
+        .unwrap()
+        .shutdown_timeout;
+    for deployment in of_kind(&documents, "Deployment") {
+        let who = name(deployment);
+        let pod = &deployment["spec"]["template"]["spec"];
+        let labels = &deployment["spec"]["template"]["metadata"]["labels"];
+        for container in containers(deployment) {
+            // The `sleep` action, not `exec` of a sleep binary: it needs nothing in the image.
+            let pause = container["lifecycle"]["preStop"]["sleep"]["seconds"]
+                .as_u64()
+                .unwrap_or_else(|| panic!("{who} has no preStop sleep"));
+            assert!(pause > 0, "{who}");
+            let grace = Duration::from_secs(pod["terminationGracePeriodSeconds"].as_u64().unwrap());
+            assert!(
+                Duration::from_secs(pause) + drain < grace,
+                "{who}: a {pause} s pause and a {drain:?} drain must end before SIGKILL at {grace:?}"
+            );
+        }
+        let spread = pod["topologySpreadConstraints"]
+            .as_sequence()
+            .unwrap_or_else(|| panic!("{who} has no topologySpreadConstraints"));
+        let keys: BTreeSet<&str> = spread
+            .iter()
+            .map(|c| {
+                assert_eq!(
+                    &c["labelSelector"]["matchLabels"], labels,
+                    "{who} spreads its own pods"
+                );
+                assert!(c["maxSkew"].as_u64().is_some_and(|s| s >= 1), "{who}");
+                c["topologyKey"].as_str().unwrap()
+            })
+            .collect();
+        assert_eq!(
+            keys,
+            ["kubernetes.io/hostname", "topology.kubernetes.io/zone"].into(),
+            "{who}"
+        );
+        let by_node = spread
+            .iter()
+            .find(|c| c["topologyKey"] == "kubernetes.io/hostname")
+            .unwrap();
+        assert_eq!(by_node["whenUnsatisfiable"], "DoNotSchedule", "{who}");
+    }
+}
+
+/// A tag that names one build: not `latest`, and present.
+fn pinned(tag: &str) -> bool {
+    !tag.is_empty() && tag != "latest"
+}
+
+#[test]
+fn every_image_is_pinned_to_a_release() {
+    let documents = manifests();
+    let rewritten: Vec<&Value> = kustomization(&documents)["images"]
+        .as_sequence()
+        .unwrap()
+        .iter()
+        .collect();
+    for image in &rewritten {
+        let tag = image["newTag"].as_str().unwrap_or("");
+        assert!(
+            pinned(tag) || image["digest"].as_str().is_some(),
+            "kustomization pins {} to `{tag}`",
+            image["name"].as_str().unwrap()
+        );
+    }
+    let mut images: Vec<(String, String)> = workloads(&documents)
+        .into_iter()
+        .flat_map(|w| {
+            containers(w)
+                .iter()
+                .map(|c| (name(w).to_owned(), c["image"].as_str().unwrap().to_owned()))
+        })
+        .collect();
+    for cluster in of_kind(&documents, "RabbitmqCluster") {
+        images.push((
+            name(cluster).to_owned(),
+            cluster["spec"]["image"]
+                .as_str()
+                .expect("the broker's image is named, not the operator's default")
+                .to_owned(),
+        ));
+    }
+    for (who, image) in images {
+        if rewritten.iter().any(|r| r["name"] == image.as_str()) {
+            continue;
+        }
+        let (_, tag) = image
+            .rsplit_once(':')
+            .filter(|(_, tag)| !tag.contains('/'))
+            .unwrap_or((&image, ""));
+        assert!(pinned(tag), "{who} runs {image}, which is not pinned");
+    }
+}
+
+#[test]
+fn keda_alone_sets_the_replica_count_of_what_it_scales() {
+    let documents = manifests();
+    let scaled: BTreeSet<&str> = of_kind(&documents, "ScaledObject")
+        .iter()
+        .map(|o| o["spec"]["scaleTargetRef"]["name"].as_str().unwrap())
+        .collect();
+    for deployment in of_kind(&documents, "Deployment") {
+        let who = name(deployment);
+        assert!(scaled.contains(who), "{who} has no ScaledObject");
+        assert!(
+            deployment["spec"]["replicas"].is_null(),
+            "{who} sets `replicas`, which would undo KEDA's count at every apply"
+        );
+    }
+}
+
+/// A Job's pod template is immutable: applying a new image to a Job of the same name
+/// fails. So the Job is named for the release, and a new release is a new Job.
+#[test]
+fn the_migration_job_is_named_for_the_release_it_migrates_to() {
+    let documents = manifests();
+    let tag = kustomization(&documents)["images"]
+        .as_sequence()
+        .unwrap()
+        .iter()
+        .find(|i| i["name"] == "cita")
+        .and_then(|i| i["newTag"].as_str())
+        .unwrap();
+    let jobs = of_kind(&documents, "Job");
+    assert_eq!(jobs.len(), 1);
+    let job = jobs[0];
+    assert_eq!(
+        name(job),
+        format!("cita-migrate-{}", tag.replace('.', "-")),
+        "migrate.yaml's Job is named for the image tag in kustomization.yaml"
+    );
+    assert_eq!(containers(job)[0]["image"], "cita");
+    assert_eq!(containers(job)[0]["command"][0], "cita-migrate");
+    // A label to apply it alone, before the Deployments (`-l app=cita-migrate`).
+    assert_eq!(job["metadata"]["labels"]["app"], "cita-migrate");
+}
+
+#[test]
+fn only_the_webhook_is_public_and_only_over_tls() {
+    let documents = manifests();
+    let ingresses = of_kind(&documents, "Ingress");
+    assert_eq!(ingresses.len(), 1, "one public entrance");
+    let ingress = ingresses[0];
+    assert!(
+        !ingress["metadata"]["annotations"]["cert-manager.io/cluster-issuer"].is_null(),
+        "cert-manager issues and renews the certificate"
+    );
+    let tls = ingress["spec"]["tls"].as_sequence().expect("a tls section");
+    let covered: BTreeSet<&str> = tls
+        .iter()
+        .inspect(|t| assert!(t["secretName"].as_str().is_some()))
+        .flat_map(|t| t["hosts"].as_sequence().unwrap())
+        .map(|h| h.as_str().unwrap())
+        .collect();
+    let rules = ingress["spec"]["rules"].as_sequence().unwrap();
+    let mut paths = Vec::new();
+    for rule in rules {
+        let host = rule["host"].as_str().expect("a rule names its host");
+        assert!(covered.contains(host), "{host} is served without TLS");
+        for path in rule["http"]["paths"].as_sequence().unwrap() {
+            paths.push((
+                path["path"].as_str().unwrap(),
+                path["pathType"].as_str().unwrap(),
+                path["backend"]["service"]["name"].as_str().unwrap(),
+                path["backend"]["service"]["port"]["name"].as_str().unwrap(),
+            ));
+        }
+    }
+    assert_eq!(
+        paths,
+        [("/webhooks/whatsapp", "Exact", "cita-ingress", "http")]
+    );
+    assert!(ingress["spec"]["defaultBackend"].is_null());
+
+    // The Service forwards that port to the ingress's webhook listener, and no Service
+    // exposes anything else (the admin ports stay inside the cluster network).
+    for service in of_kind(&documents, "Service") {
+        assert_eq!(name(service), "cita-ingress");
+        assert!(
+            service["spec"]["type"].is_null() || service["spec"]["type"] == "ClusterIP",
+            "the Ingress is the only way in"
+        );
+        let ports = service["spec"]["ports"].as_sequence().unwrap();
+        assert_eq!(ports.len(), 1);
+        assert_eq!(ports[0]["name"], "http");
+        assert_eq!(ports[0]["targetPort"], "http");
+    }
+    let ingress_deployment = of_kind(&documents, "Deployment")
+        .into_iter()
+        .find(|d| name(d) == "cita-ingress")
+        .unwrap();
+    let listener = containers(ingress_deployment)[0]["ports"]
+        .as_sequence()
+        .unwrap()
+        .iter()
+        .find(|p| p["name"] == "http")
+        .expect("the ingress names its webhook port")
+        .clone();
+    let config = of_kind(&documents, "ConfigMap")
+        .into_iter()
+        .find(|c| name(c) == "cita-config")
+        .unwrap();
+    let listen = config["data"]["CITA_LISTEN_ADDR"].as_str().unwrap();
+    assert_eq!(
+        listen.rsplit_once(':').unwrap().1,
+        listener["containerPort"].as_u64().unwrap().to_string(),
+        "the webhook port is where the ingress listens"
+    );
+}
+
+fn definitions() -> serde_json::Value {
+    serde_json::from_str(&read("rabbitmq/definitions.json")).unwrap()
+}
+
+/// A node that imports definitions at boot seeds no default user, so boot-time import
+/// would leave the operator's `<cluster>-default-user` credentials (and, with
+/// definitions holding no users, every credential) invalid.
+#[test]
+fn no_broker_password_ships_and_nothing_stops_the_default_user_being_seeded() {
+    let file = definitions();
+    for key in ["users", "permissions"] {
+        assert_eq!(
+            file[key].as_array().map(Vec::len).unwrap_or(0),
+            0,
+            "definitions.json declares {key}"
+        );
+    }
+    let text = read("rabbitmq/definitions.json");
+    assert!(
+        !text.contains("password"),
+        "definitions.json holds a password"
+    );
+
+    let boot_import = |config: &str| {
+        config
+            .lines()
+            .map(str::trim)
+            .filter(|l| !l.starts_with('#'))
+            .any(|l| l.contains("load_definitions") || l.starts_with("definitions."))
+    };
+    assert!(
+        !boot_import(&read("rabbitmq/rabbitmq.conf")),
+        "rabbitmq.conf imports definitions at boot"
+    );
+    let documents = manifests();
+    for cluster in of_kind(&documents, "RabbitmqCluster") {
+        let additional = cluster["spec"]["rabbitmq"]["additionalConfig"]
+            .as_str()
+            .unwrap_or("");
+        assert!(
+            !boot_import(additional),
+            "{} imports definitions at boot",
+            name(cluster)
+        );
+    }
+    assert!(
+        of_kind(&documents, "Secret").is_empty(),
+        "secrets are created by hand, never committed"
+    );
+    let users = of_kind(&documents, "User");
+    assert_eq!(users.len(), 1);
+    assert!(
+        users[0]["spec"]["importCredentialsSecret"]["name"]
+            .as_str()
+            .is_some(),
+        "the application user's password comes from a Secret"
+    );
+}
+
+/// The operator path does not load definitions.json, so the policies (the one thing in
+/// it that the binaries do not declare) are Policy objects: the same ones.
+#[test]
+fn the_clusters_policies_are_those_of_definitions_json() {
+    let documents = manifests();
+    let cluster = name(of_kind(&documents, "RabbitmqCluster")[0]);
+    let in_manifests: BTreeSet<String> = of_kind(&documents, "Policy")
+        .into_iter()
+        .map(|p| {
+            let spec = &p["spec"];
+            assert_eq!(spec["rabbitmqClusterReference"]["name"], cluster);
+            serde_json::json!({
+                "vhost": spec["vhost"].as_str().unwrap_or("/"),
+                "name": spec["name"].as_str().unwrap(),
+                "pattern": spec["pattern"].as_str().unwrap(),
+                "apply-to": spec["applyTo"].as_str().unwrap_or("all"),
+                "priority": spec["priority"].as_i64().unwrap_or(0),
+                "definition": serde_json::to_value(&spec["definition"]).unwrap(),
+            })
+            .to_string()
+        })
+        .collect();
+    let in_file: BTreeSet<String> = definitions()["policies"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| p.to_string())
+        .collect();
+    assert_eq!(in_manifests, in_file);
+}
+
+/// The instructions of each stage of a Dockerfile, continuation lines joined.
+fn dockerfile_stages(text: &str) -> Vec<(String, Vec<String>)> {
+    let mut stages: Vec<(String, Vec<String>)> = Vec::new();
+    let mut instruction = String::new();
+    for line in text.lines() {
+        let line = line.trim();
+        if line.starts_with('#') || (line.is_empty() && instruction.is_empty()) {
+            continue;
+        }
+        match line.strip_suffix('\\') {
+            Some(part) => {
+                instruction.push_str(part);
+                instruction.push(' ');
+            }
+            None => {
+                instruction.push_str(line);
+                let done = std::mem::take(&mut instruction);
+                if let Some(from) = done.strip_prefix("FROM ") {
+                    stages.push((from.to_owned(), Vec::new()));
+                } else if !done.is_empty() {
+                    stages.last_mut().unwrap().1.push(done);
+                }
+            }
+        }
+    }
+    stages
+}
+
+const PRODUCTION_BINARIES: [&str; 7] = [
+    "cita-ingress",
+    "cita-scheduling",
+    "cita-conversation",
+    "cita-outbound",
+    "cita-reminders",
+    "cita-migrate",
+    "cita-replay",
+];
+
+#[test]
+fn the_production_image_holds_only_the_production_binaries_and_runs_as_a_numeric_user() {
+    let stages = dockerfile_stages(&read("deploy/Dockerfile"));
+    let (last, _) = stages.last().unwrap();
+    assert!(
+        last.ends_with(" AS production"),
+        "the default target (the last stage) is production, not {last}"
+    );
+    // The production stage and the stages it is built FROM, nearest first.
+    let mut chain = Vec::new();
+    let mut stage = "production";
+    while let Some((header, instructions)) = stages
+        .iter()
+        .find(|(h, _)| h.ends_with(&format!(" AS {stage}")))
+    {
+        chain.push(instructions);
+        stage = header.split(' ').next().unwrap();
+    }
+    let instructions: Vec<&String> = chain.iter().flat_map(|i| i.iter()).collect();
+
+    let user = instructions
+        .iter()
+        .find_map(|i| i.strip_prefix("USER "))
+        .expect("the image names its user");
+    assert_eq!(
+        user,
+        format!("{IMAGE_USER}:{IMAGE_USER}"),
+        "numeric, so that runAsNonRoot can check it"
+    );
+
+    let copied: BTreeSet<&str> = instructions
+        .iter()
+        .filter(|i| i.starts_with("COPY --from="))
+        .flat_map(|i| i.split_whitespace().skip(2))
+        .filter_map(|path| path.strip_prefix("/src/target/release/"))
+        .collect();
+    assert_eq!(copied, PRODUCTION_BINARIES.into());
+    for instruction in &instructions {
+        for demo_only in ["cita-demo", "cita-sandbox"] {
+            assert!(
+                !instruction.contains(demo_only),
+                "the production image has {demo_only}"
+            );
+        }
+    }
+}
+
+/// Line tables alone still link in the standard library's full debug info (five times
+/// the code's size); the image's build strips debug info, keeping symbols.
+#[test]
+fn the_images_binaries_carry_no_debug_info() {
+    let manifest = read("Cargo.toml");
+    let release: Vec<&str> = manifest
+        .lines()
+        .skip_while(|l| l.trim() != "[profile.release]")
+        .skip(1)
+        .take_while(|l| !l.starts_with('['))
+        .collect();
+    let in_profile = release.iter().find_map(|l| {
+        let (k, v) = l.split_once('=')?;
+        (k.trim() == "strip").then(|| v.trim().trim_matches('"').to_owned())
+    });
+    let stages = dockerfile_stages(&read("deploy/Dockerfile"));
+    let (_, build) = stages
+        .iter()
+        .find(|(h, _)| h.ends_with(" AS build"))
+        .unwrap();
+    let in_image = build.iter().find_map(|i| {
+        i.strip_prefix("ENV CARGO_PROFILE_RELEASE_STRIP=")
+            .map(|v| v.trim_matches('"').to_owned())
+    });
+    let strip = in_image.or(in_profile).unwrap_or_else(|| "none".into());
+    assert!(
+        matches!(strip.as_str(), "debuginfo" | "symbols" | "true"),
+        "release binaries in the image keep their debug info (strip = {strip})"
+    );
 }
