@@ -2,7 +2,7 @@
 
 use prometheus_client::{
     encoding::EncodeLabelSet,
-    metrics::{counter::Counter, family::Family, histogram::Histogram},
+    metrics::{counter::Counter, family::Family, gauge::Gauge, histogram::Histogram},
     registry::Registry,
 };
 
@@ -18,6 +18,8 @@ pub struct Metrics {
     pub commands: Family<OutcomeLabels, Counter>,
     pub graph_seconds: Histogram,
     pub paced_seconds: Counter<f64, std::sync::atomic::AtomicU64>,
+    /// Organizations whose sends wait for a new token (Meta refused theirs).
+    pub organizations_paused: Gauge,
 }
 
 impl Metrics {
@@ -29,6 +31,7 @@ impl Metrics {
                 prometheus_client::metrics::histogram::exponential_buckets(0.005, 2.0, 13),
             ),
             paced_seconds: Counter::default(),
+            organizations_paused: Gauge::default(),
         };
         registry.register(
             "outbound_commands",
@@ -44,6 +47,11 @@ impl Metrics {
             "outbound_paced_seconds",
             "Time sends waited in place for the rate limits",
             metrics.paced_seconds.clone(),
+        );
+        registry.register(
+            "outbound_organizations_paused",
+            "Organizations whose sends are paused because Meta refused their token",
+            metrics.organizations_paused.clone(),
         );
         metrics
     }

@@ -9,6 +9,7 @@ use cita_shared::{
     config::{ConfigError, Settings},
     crypto::Keyring,
     db::DbError,
+    error::{Chain, Infra},
     runtime::{Consume, Worker},
 };
 use tokio::net::TcpListener;
@@ -66,6 +67,11 @@ pub async fn run(
     let mut worker = Worker::new(settings, clock.clone(), shutdown.clone(), 2)?;
     let metrics = Metrics::register(worker.registry());
     worker.relay_outbox("outbound_events_relayed");
+    worker.spawn(count_paused(
+        worker.pool.clone(),
+        metrics.organizations_paused.clone(),
+        shutdown.clone(),
+    ));
     // Connected before consuming when Redis answers, so the first sends are paced too;
     // otherwise retried in the background.
     let pacer = Arc::new(tokio::sync::OnceCell::new());
@@ -111,6 +117,40 @@ pub async fn run(
     );
     worker.run(admin_listener).await;
     Ok(())
+}
+
+/// Keeps the paused-organizations gauge current (an operator must store a new token).
+async fn count_paused(
+    pool: deadpool_postgres::Pool,
+    gauge: prometheus_client::metrics::gauge::Gauge,
+    shutdown: CancellationToken,
+) {
+    const EVERY: Duration = Duration::from_secs(30);
+    loop {
+        let counted = async {
+            let client = pool.get().await.map_err(Infra::from)?;
+            let row = client
+                .query_one(
+                    "SELECT count(*) FROM organizations WHERE messaging_paused_at IS NOT NULL",
+                    &[],
+                )
+                .await
+                .map_err(Infra::from)?;
+            Ok::<i64, Infra>(row.get(0))
+        };
+        match counted.await {
+            Ok(paused) => {
+                gauge.set(paused);
+            }
+            Err(error) => {
+                tracing::warn!(error = %Chain(&error), "cannot count paused organizations")
+            }
+        }
+        tokio::select! {
+            () = tokio::time::sleep(EVERY) => {}
+            () = shutdown.cancelled() => return,
+        }
+    }
 }
 
 /// Connects the rate limiter, retrying every few seconds until Redis answers.
