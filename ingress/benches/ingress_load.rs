@@ -19,7 +19,7 @@ use std::{
 };
 
 use bytes::Bytes;
-use cita_ingress::signature::sign;
+use cita_shared::whatsapp::signature::sign;
 use cita_shared::{
     amqp::topology,
     testing::{TestBroker, cpu_ms, free_port, memory_kib},

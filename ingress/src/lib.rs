@@ -2,12 +2,10 @@
 //! publishes the raw body to the `wa.webhooks` exchange and answers 200 only after the
 //! broker confirmed the message. It has no database and never parses the payload.
 //!
-//! - [`signature`]: parsing and constant-time verification of the signature header;
 //! - [`webhook`]: the GET handshake and the POST path, and the outcome of each request;
 //! - [`metrics`]: request outcomes, confirm latency, requests in flight.
 
 pub mod metrics;
-pub mod signature;
 pub mod webhook;
 
 use std::{sync::Arc, time::Instant};

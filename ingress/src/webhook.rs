@@ -6,6 +6,7 @@ use bytes::Bytes;
 use cita_shared::{
     amqp::PublishError,
     http::{Body, text},
+    whatsapp::signature::{self, SignatureError},
 };
 use http_body_util::{BodyExt, LengthLimitError, Limited};
 use hyper::{Response, StatusCode, body::Incoming, header, http::request::Parts};
@@ -16,7 +17,7 @@ use lapin::{
 use subtle::ConstantTimeEq;
 use uuid::Uuid;
 
-use crate::{Ingress, signature};
+use crate::Ingress;
 
 /// The answer to one request, with what the log line needs to know about it.
 pub struct Reply {
@@ -87,12 +88,12 @@ impl Outcome {
     }
 }
 
-impl From<signature::SignatureError> for Outcome {
-    fn from(error: signature::SignatureError) -> Self {
+impl From<SignatureError> for Outcome {
+    fn from(error: SignatureError) -> Self {
         match error {
-            signature::SignatureError::Missing => Outcome::SignatureMissing,
-            signature::SignatureError::Malformed => Outcome::SignatureMalformed,
-            signature::SignatureError::Mismatch => Outcome::SignatureMismatch,
+            SignatureError::Missing => Outcome::SignatureMissing,
+            SignatureError::Malformed => Outcome::SignatureMalformed,
+            SignatureError::Mismatch => Outcome::SignatureMismatch,
         }
     }
 }

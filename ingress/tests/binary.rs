@@ -41,7 +41,7 @@ async fn sigterm_drains_and_exits_zero() {
         .unwrap();
 
     let body = text_message(1, "hola");
-    let signature = cita_ingress::signature::sign(SECRET, body.as_bytes());
+    let signature = cita_shared::whatsapp::signature::sign(SECRET, body.as_bytes());
     let mut published = false;
     for _ in 0..100 {
         if post(port, &signature, &body).await.as_deref() == Some("HTTP/1.1 200 OK") {

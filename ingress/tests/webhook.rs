@@ -3,7 +3,7 @@
 
 mod common;
 
-use cita_ingress::signature::sign;
+use cita_shared::whatsapp::signature::sign;
 use common::{Options, SECRET, TestIngress, VERIFY_TOKEN, WEBHOOK_URL_PATH, text_message};
 use hyper::StatusCode;
 use lapin::types::AMQPValue;

@@ -6,7 +6,7 @@
 use std::{collections::HashMap, net::SocketAddr, time::Duration};
 
 use bytes::Bytes;
-use cita_ingress::signature::sign;
+use cita_shared::whatsapp::signature::sign;
 use cita_shared::{
     amqp::topology::CONVERSATION_INBOUND,
     config::{Component, ConfigError, Settings},

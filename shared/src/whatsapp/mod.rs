@@ -1,5 +1,6 @@
-//! WhatsApp's side of things that more than one binary reads: webhook payloads and phone
-//! identities.
+//! WhatsApp's side of things that more than one binary reads: webhook payloads, their
+//! signature, and phone identities.
 
 pub mod phone;
+pub mod signature;
 pub mod webhook;

@@ -10,7 +10,7 @@ use serde_json::Value;
 
 #[derive(Debug, thiserror::Error)]
 pub enum PayloadError {
-    #[error("not JSON: {0}")]
+    #[error("not JSON")]
     NotJson(#[from] serde_json::Error),
     #[error("not a WhatsApp Business Account notification: {0}")]
     NotWhatsApp(&'static str),

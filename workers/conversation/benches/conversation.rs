@@ -26,7 +26,7 @@ use std::{
 };
 
 use bytes::Bytes;
-use cita_ingress::signature::sign;
+use cita_shared::whatsapp::signature::sign;
 use cita_shared::{
     config::{Component, Settings},
     crypto::Keyring,

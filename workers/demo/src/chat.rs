@@ -9,7 +9,7 @@ pub const PHONE_NUMBER_ID: &str = "100000000000001";
 
 #[derive(Debug, thiserror::Error)]
 pub enum ChatError {
-    #[error("cannot reach {what}: {source}")]
+    #[error("cannot reach {what}")]
     Unreachable {
         what: &'static str,
         #[source]

@@ -56,7 +56,7 @@ pub async fn post_signed(
         .header("content-type", "application/json")
         .header(
             "x-hub-signature-256",
-            cita_ingress::signature::sign(app_secret, &body),
+            cita_shared::whatsapp::signature::sign(app_secret, &body),
         )
         .body(body)
         .send()

@@ -66,7 +66,7 @@ pub const MAX_WAIT_IN_PLACE: Duration = Duration::from_secs(5);
 pub enum PacingError {
     #[error("over the rate limit for another {0:?}")]
     Later(Duration),
-    #[error("redis: {0}")]
+    #[error(transparent)]
     Redis(#[from] redis::RedisError),
 }
 

@@ -73,7 +73,7 @@ pub async fn apply(pool: &Pool, body: &[u8], request_id: Option<&str>) -> Result
     let items = match webhook::parse(body) {
         Ok(items) => items,
         Err(error) => {
-            let reason = format!("unreadable webhook: {error}");
+            let reason = format!("unreadable webhook: {}", cita_shared::error::Chain(&error));
             store::reject(pool, request_id, None, &reason, body).await?;
             applied.unreadable = Some(reason);
             return Ok(applied);

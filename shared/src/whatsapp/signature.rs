@@ -1,7 +1,7 @@
 //! Meta's webhook signature: `X-Hub-Signature-256: sha256=<hex HMAC-SHA256 of the raw
 //! body>` under the app secret. Pure functions, no I/O.
 
-use cita_shared::secret::Secret;
+use crate::secret::Secret;
 use hmac::{Hmac, Mac};
 use sha2::Sha256;
 
