@@ -36,11 +36,24 @@ run:
 	cargo build --bins
 	deploy/run.sh
 
+# make has a built-in AS (the assembler, `as`), which once made a bare `make demo` run
+# `cita-demo --as as`: only an AS from the command line or the environment picks the
+# persona. RUN_PORT_OFFSET finds the fleet that `RUN_PORT_OFFSET=… make run` shifted.
+ifeq ($(filter default undefined,$(origin AS)),)
+demo_persona := --as $(AS)
+endif
+ifneq ($(RUN_PORT_OFFSET),)
+demo_ports := --ingress http://127.0.0.1:$$((8080 + $(RUN_PORT_OFFSET)))/webhooks/whatsapp \
+	--sandbox http://127.0.0.1:$$((9190 + $(RUN_PORT_OFFSET)))
+endif
+
 # A terminal chat with the demo barbershop of a running `make run`:
 #   make demo [AS=staff|owner] [SCRIPT=workers/demo/scripts/booking.txt]
+# The workspace's build, as `make run`'s (a build of cita-demo alone compiles the
+# workspace's crates again with other features), from CARGO_TARGET_DIR where one is set.
 demo:
-	cargo build -q -p cita-demo --bin cita-demo
-	target/debug/cita-demo $(if $(AS),--as $(AS)) $(if $(SCRIPT),--script $(SCRIPT))
+	cargo build -q --bins
+	$${CARGO_TARGET_DIR:-target}/debug/cita-demo $(demo_persona) $(if $(SCRIPT),--script $(SCRIPT)) $(demo_ports)
 
 test:
 	$(WITH_SERVICES) cargo test --workspace
