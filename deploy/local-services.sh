@@ -377,12 +377,19 @@ start_redis() {
 stop_redis() { terminate "$s_dir/pid"; }
 
 titles() { # services… → "PostgreSQL, RabbitMQ and Redis"
-  local svc all=()
+  local svc n=0 out=
   for svc; do
     load "$svc"
-    all+=("$s_title")
+    n=$((n + 1))
+    if [ "$n" = 1 ]; then
+      out=$s_title
+    elif [ "$n" = $# ]; then
+      out="$out and $s_title"
+    else
+      out="$out, $s_title"
+    fi
   done
-  printf '%s\n' "${all[@]}" | sed -z 's/\n$//; s/\n/, /g; s/\(.*\), /\1 and /'
+  echo "$out"
 }
 
 # --- Docker ----------------------------------------------------------------------------
