@@ -1,10 +1,12 @@
 #!/usr/bin/env bash
 # The whole fleet on this machine, logs interleaved and prefixed; Ctrl-C stops it all.
-# What `make run` does after building. Binaries come from $CITA_BIN_DIR (target/debug).
+# What `make run` does after building. Binaries come from $CITA_BIN_DIR (default: the
+# debug folder of $CARGO_TARGET_DIR, or target/).
 #
-# 1. PostgreSQL, RabbitMQ and Redis must answer on loopback; if they don't and Docker
-#    runs, they are started from deploy/compose.yaml; otherwise this says what is
-#    missing and how to start it.
+# 1. PostgreSQL, RabbitMQ and Redis: this script runs under `deploy/local-services.sh
+#    with`, which uses those that answer at CITA_DATABASE_URL, CITA_AMQP_URL and
+#    CITA_REDIS_URL, brings up the others (private instances of this machine's servers,
+#    or Docker's), and stops what it brought up once the fleet has stopped.
 # 2. Migrates and seeds the demo barbershop.
 # 3. Without CITA_GRAPH_API_BASE (real Meta), starts cita-sandbox on 127.0.0.1:9190 as
 #    the Graph API and gives the barbershop a sandbox access token.
@@ -14,27 +16,16 @@
 # fleet beside the first (the fleet test uses it).
 set -uo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
-bin=${CITA_BIN_DIR:-target/debug}
+if [ -z "${CITA_SERVICES_UP:-}" ]; then
+  exec "$here/local-services.sh" with "$here/run.sh" "$@"
+fi
+bin=${CITA_BIN_DIR:-${CARGO_TARGET_DIR:-$here/../target}/debug}
 offset=${RUN_PORT_OFFSET:-0}
 port() { echo $(($1 + offset)); }
 # Local development values (as the Makefile's); production sets real ones.
 export CITA_META_APP_SECRET=${CITA_META_APP_SECRET:-dev-app-secret}
 export CITA_META_VERIFY_TOKEN=${CITA_META_VERIFY_TOKEN:-dev-verify-token}
 export CITA_SECRETS_KEY=${CITA_SECRETS_KEY:-dev:00000000000000000000000000000000000000000000000000000000000000de}
-
-if ! "$here/local-services.sh" check >/dev/null; then
-  if command -v docker >/dev/null 2>&1 && docker info >/dev/null 2>&1; then
-    echo "run: starting PostgreSQL, RabbitMQ and Redis with Docker"
-    docker compose -f "$here/compose.yaml" -f "$here/compose.services.yaml" \
-      up -d --wait postgres rabbitmq redis || exit 1
-    export CITA_DATABASE_URL=${CITA_DATABASE_URL:-postgres://postgres:postgres@127.0.0.1:5432/cita}
-    export CITA_AMQP_URL=${CITA_AMQP_URL:-amqp://cita:cita@127.0.0.1:5672/%2f?heartbeat=30}
-  else
-    "$here/local-services.sh" check
-    echo "run: start them (deploy/local-services.sh start does it where they are installed), or install Docker"
-    exit 1
-  fi
-fi
 
 "$bin/cita-migrate" --seed || exit 1
 

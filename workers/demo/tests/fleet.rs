@@ -1,7 +1,8 @@
-//! The whole fleet as processes: `deploy/run.sh` (what `make run` runs) comes up healthy
-//! and the scripted demo books through all five binaries and the sandbox; and with the
-//! binaries started one by one, killing and restarting any of them between the
-//! messages of a conversation loses nothing.
+//! The whole fleet as processes: `deploy/run.sh` (what `make run` runs) comes up healthy,
+//! the scripted demo books through all five binaries and the sandbox, and `make demo`
+//! without arguments chats as the customer; and with the binaries started one by one,
+//! killing and restarting any of them between the messages of a conversation loses
+//! nothing.
 //!
 //! The binaries are the workspace's (`cargo test --workspace` builds them all before
 //! any test runs). Each fleet has its own database, broker prefix and ports.
@@ -153,6 +154,59 @@ async fn run_comes_up_healthy_and_the_scripted_demo_books_through_all_five_binar
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
 
+    // `make demo` with no arguments chats as the customer. make has a built-in AS (the
+    // assembler, `as`), so the recipe once ran `cita-demo --as as`, which refused to
+    // start ("--as \"as\": expected customer, staff or owner"): now only an AS given to
+    // make reaches cita-demo, and without one the demo is the customer.
+    assert!(!make_demo(&[]).contains("--as"), "{}", make_demo(&[]));
+    assert!(make_demo(&["AS=staff"]).contains("--as staff"));
+    let mut chat = Command::new(bin.join("cita-demo"))
+        // The run's ports (a bare `make demo` finds an unshifted `make run` at the defaults).
+        .args([
+            "--ingress",
+            &format!("http://127.0.0.1:{}/webhooks/whatsapp", port(8080)),
+        ])
+        .args(["--sandbox", &format!("http://127.0.0.1:{}", port(9190))])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::inherit())
+        .spawn()
+        .unwrap();
+    let (lines_tx, lines) = std::sync::mpsc::channel();
+    let stdout = chat.stdout.take().unwrap();
+    std::thread::spawn(move || {
+        for line in std::io::BufRead::lines(std::io::BufReader::new(stdout)) {
+            let Ok(line) = line else { break };
+            if lines_tx.send(line).is_err() {
+                break;
+            }
+        }
+    });
+    {
+        use std::io::Write;
+        let mut stdin = chat.stdin.take().unwrap();
+        stdin.write_all(b"hola\n").unwrap();
+        // Input stays open until the menu has come, as a person's terminal would.
+        let mut printed = Vec::new();
+        let deadline = Instant::now() + Duration::from_secs(30);
+        while !printed.iter().any(|l: &String| l.contains("Agendar cita")) {
+            match lines.try_recv() {
+                Ok(line) => printed.push(line),
+                Err(std::sync::mpsc::TryRecvError::Empty) if Instant::now() < deadline => {
+                    tokio::time::sleep(Duration::from_millis(50)).await
+                }
+                Err(_) => panic!("no menu within 30 s of \"hola\":\n{}", printed.join("\n")),
+            }
+        }
+        assert!(
+            printed[0].contains("como cliente"),
+            "{}",
+            printed.join("\n")
+        );
+    }
+    // Its input ended: it shows what is still on its way, then exits.
+    assert!(chat.wait().unwrap().success());
+
     // Ctrl-C stops everything.
     // (bash's kill: procps' does not take a process group here.)
     let group = run.0.id();
@@ -168,6 +222,27 @@ async fn run_comes_up_healthy_and_the_scripted_demo_books_through_all_five_binar
     }
     assert!(stopped, "deploy/run.sh did not stop within 30 s of Ctrl-C");
     assert!(!ready(&http, port(9101)).await);
+}
+
+/// What `make demo` would run with these variables (`make -n` prints the recipe, runs
+/// nothing), whatever the test's own environment says.
+fn make_demo(variables: &[&str]) -> String {
+    let output = Command::new("make")
+        .args(["-n", "demo"])
+        .args(variables)
+        .current_dir(root())
+        // Nor an outer make's (`make test AS=…` passes AS down in MAKEFLAGS).
+        .env_remove("MAKEFLAGS")
+        .env_remove("MFLAGS")
+        .env_remove("AS")
+        .env_remove("SCRIPT")
+        .env_remove("RUN_PORT_OFFSET")
+        .output()
+        .unwrap();
+    assert!(output.status.success(), "{output:?}");
+    let recipe = String::from_utf8_lossy(&output.stdout).to_string();
+    assert!(recipe.contains("cita-demo"), "{recipe}");
+    recipe
 }
 
 /// `deploy/run.sh` in its own process group; the whole group is killed if the test
