@@ -9,6 +9,7 @@
 //! - [`metrics`]: build, process, pool and broker metrics every binary exports;
 //! - [`contracts`]: the serde types of every message that crosses a queue;
 //! - [`secret`]: a string type that never prints its value;
+//! - [`customers`]: finding and creating customers, under one phone-matching rule;
 //! - [`crypto`]: AES-256-GCM sealing of secrets at rest, with rotating keys;
 //! - [`spanish`]: dates, times and prices as people read them, notice texts and templates;
 //! - [`telemetry`]: tracing setup, text or JSON;
@@ -27,6 +28,7 @@ pub mod clock;
 pub mod config;
 pub mod contracts;
 pub mod crypto;
+pub mod customers;
 pub mod db;
 pub mod error;
 pub mod http;

@@ -112,6 +112,7 @@ pub enum Request {
     SetBusinessHours(BusinessHoursRequest),
     UpsertService(UpsertServiceRequest),
     Figures(FiguresRequest),
+    OpeningHours(OpeningHoursRequest),
 }
 
 impl Request {
@@ -133,6 +134,7 @@ impl Request {
             Request::SetBusinessHours(_) => "set_business_hours",
             Request::UpsertService(_) => "upsert_service",
             Request::Figures(_) => "figures",
+            Request::OpeningHours(_) => "opening_hours",
         }
     }
 }
@@ -155,8 +157,15 @@ pub struct BookRequest {
     pub service_type_id: Uuid,
     pub starts_at: Timestamp,
     pub staff_id: Option<Uuid>,
-    /// Required when staff book on a customer's behalf; a customer books for themselves.
+    /// Required when staff book on a customer's behalf (or `customer_phone`); a customer
+    /// books for themselves.
     pub customer_id: Option<Uuid>,
+    /// Staff may name the customer by number instead (E.164 digits): found under any form
+    /// of it, or created with `customer_name`.
+    #[serde(default)]
+    pub customer_phone: Option<String>,
+    #[serde(default)]
+    pub customer_name: Option<String>,
     pub source: Source,
     pub notes: Option<String>,
 }
@@ -209,6 +218,14 @@ pub struct WalkInRequest {
     pub customer_name: Option<String>,
     /// E.164 digits, if the customer gave a number.
     pub customer_phone: Option<String>,
+}
+
+/// When the business is open on a local day: its opening hours as instants, with the
+/// business's closures taken out.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct OpeningHoursRequest {
+    pub actor: Actor,
+    pub day: Date,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -361,6 +378,14 @@ pub enum Outcome {
     Hours { days: Vec<DayHours> },
     Service { service: ServiceType },
     Figures { figures: Figures },
+    Opening { ranges: Vec<TimeRange> },
+}
+
+/// A stretch of time, start included, end excluded.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TimeRange {
+    pub starts_at: Timestamp,
+    pub ends_at: Timestamp,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]

@@ -299,6 +299,8 @@ async fn main() {
             starts_at: start,
             staff_id: Some(staff),
             customer_id: None,
+            customer_phone: None,
+            customer_name: None,
             source: Source::Whatsapp,
             notes: None,
         })

@@ -172,37 +172,13 @@ pub async fn inputs(
         &search.without_appointments,
     ];
     let (opening, closures, staff_rows, hours, busy) = tokio::try_join!(
-        tx.rows(
-            "SELECT weekday, opens_at, closes_at FROM business_hours WHERE organization_id = $1",
-            &by_org
-        ),
-        tx.rows(
-            "SELECT lower(during), upper(during) FROM availability_exceptions
-             WHERE organization_id = $1 AND staff_id IS NULL AND during && tstzrange($2, $3)",
-            &by_window,
-        ),
+        tx.rows(BUSINESS_HOURS, &by_org),
+        tx.rows(CLOSURES, &by_window),
         tx.rows(&staff_query, &by_staff),
         tx.rows(&hours_query, &by_staff),
         tx.rows(&busy_query, &by_staff_and_window),
     )?;
-    let business = Business {
-        time_zone: org.time_zone.clone(),
-        opening_hours: week(
-            opening
-                .iter()
-                .map(|row| (row.get(0), row.get(1), row.get(2))),
-        ),
-        closures: closures
-            .iter()
-            .map(|row| Interval {
-                start: row.get(0),
-                end: row.get(1),
-            })
-            .collect(),
-        min_notice: search.min_notice.unwrap_or(org.min_notice),
-        horizon: org.horizon,
-        step: org.step,
-    };
+    let business = business(org, &opening, &closures, search.min_notice);
     let staff_ids: Vec<Uuid> = staff_rows.iter().map(|row| row.get(0)).collect();
 
     let resources: Vec<Resource> = staff_ids
@@ -241,6 +217,49 @@ pub async fn inputs(
         resources,
         query,
     })
+}
+
+const BUSINESS_HOURS: &str =
+    "SELECT weekday, opens_at, closes_at FROM business_hours WHERE organization_id = $1";
+const CLOSURES: &str = "SELECT lower(during), upper(during) FROM availability_exceptions
+     WHERE organization_id = $1 AND staff_id IS NULL AND during && tstzrange($2, $3)";
+
+/// The business as the engine sees it, from its hours and the closures in a window.
+fn business(
+    org: &Organization,
+    opening: &[tokio_postgres::Row],
+    closures: &[tokio_postgres::Row],
+    min_notice: Option<jiff::SignedDuration>,
+) -> Business {
+    Business {
+        time_zone: org.time_zone.clone(),
+        opening_hours: week(
+            opening
+                .iter()
+                .map(|row| (row.get(0), row.get(1), row.get(2))),
+        ),
+        closures: closures
+            .iter()
+            .map(|row| Interval {
+                start: row.get(0),
+                end: row.get(1),
+            })
+            .collect(),
+        min_notice: min_notice.unwrap_or(org.min_notice),
+        horizon: org.horizon,
+        step: org.step,
+    }
+}
+
+/// When the business is open on local day `day`, closures taken out.
+pub async fn opening(tx: &impl Cached, org: &Organization, day: Date) -> Result<Vec<Interval>, Error> {
+    let (start, end) = local_days(&org.time_zone, day, day)?;
+    let by_org: [&(dyn ToSql + Sync); 1] = [&org.id];
+    let by_window: [&(dyn ToSql + Sync); 3] = [&org.id, &start, &end];
+    let (opening, closures) =
+        tokio::try_join!(tx.rows(BUSINESS_HOURS, &by_org), tx.rows(CLOSURES, &by_window))?;
+    let business = business(org, &opening, &closures, None);
+    engine::open(&business, day).map_err(|e| Error::invalid(e.to_string()))
 }
 
 /// Weekly hours from rows of (ISO weekday, start, end).

@@ -37,6 +37,27 @@ impl Interval {
     pub fn overlaps(&self, other: &Interval) -> bool {
         self.start < other.end && other.start < self.end
     }
+
+    /// What is left of this interval outside `cut`: none, one or two parts.
+    pub fn without(self, cut: &Interval) -> Vec<Interval> {
+        if !self.overlaps(cut) {
+            return vec![self];
+        }
+        let mut parts = Vec::with_capacity(2);
+        if self.start < cut.start {
+            parts.push(Interval {
+                start: self.start,
+                end: cut.start,
+            });
+        }
+        if cut.end < self.end {
+            parts.push(Interval {
+                start: cut.end,
+                end: self.end,
+            });
+        }
+        parts
+    }
 }
 
 /// Business-wide rules and calendar.
@@ -165,6 +186,25 @@ pub fn free_slots(
         .into_iter()
         .map(|(start, resources)| Slot { start, resources })
         .collect())
+}
+
+/// When the business is open on `date`, as instants, with its closures taken out.
+pub fn open(business: &Business, date: Date) -> Result<Vec<Interval>, EngineError> {
+    let weekday = usize::try_from(date.weekday().to_monday_zero_offset()).unwrap_or(0);
+    let closures = sorted(&business.closures);
+    let mut open = Vec::new();
+    for hours in &business.opening_hours[weekday] {
+        let mut rest = vec![absolute(&business.time_zone, date, *hours)?];
+        for closure in &closures {
+            rest = rest
+                .into_iter()
+                .flat_map(|part| part.without(closure))
+                .collect();
+        }
+        open.extend(rest);
+    }
+    open.sort();
+    Ok(open)
 }
 
 /// The parts of a resource's working hours that fall inside the opening hours.

@@ -408,3 +408,37 @@ fn bad_ranges_are_refused() {
         Err(EngineError::NonPositiveDuration)
     );
 }
+
+#[test]
+fn opening_hours_of_a_day_are_instants_with_the_closures_taken_out() {
+    let mut shop = business(CDMX, every_day(&[("10:00", "14:00"), ("15:00", "19:00")]));
+    shop.closures = vec![Interval {
+        start: at(CDMX, "2026-12-08T12:00"),
+        end: at(CDMX, "2026-12-08T16:00"),
+    }];
+    let open = cita_scheduling::engine::open(&shop, "2026-12-08".parse().unwrap()).unwrap();
+    let spans: Vec<(Timestamp, Timestamp)> = open.iter().map(|i| (i.start, i.end)).collect();
+    assert_eq!(
+        spans,
+        [
+            (at(CDMX, "2026-12-08T10:00"), at(CDMX, "2026-12-08T12:00")),
+            (at(CDMX, "2026-12-08T16:00"), at(CDMX, "2026-12-08T19:00")),
+        ]
+    );
+    // A day closed all day has nothing open; the next day is untouched.
+    shop.closures = vec![Interval {
+        start: at(CDMX, "2026-12-12T00:00"),
+        end: at(CDMX, "2026-12-13T00:00"),
+    }];
+    assert!(
+        cita_scheduling::engine::open(&shop, "2026-12-12".parse().unwrap())
+            .unwrap()
+            .is_empty()
+    );
+    assert_eq!(
+        cita_scheduling::engine::open(&shop, "2026-12-13".parse().unwrap())
+            .unwrap()
+            .len(),
+        2
+    );
+}

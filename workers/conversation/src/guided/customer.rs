@@ -452,6 +452,8 @@ impl Guided<'_> {
                 starts_at,
                 staff_id,
                 customer_id: None,
+                customer_phone: None,
+                customer_name: None,
                 source: Source::Whatsapp,
                 notes: None,
             }),

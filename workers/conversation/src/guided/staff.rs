@@ -5,15 +5,13 @@
 
 use cita_shared::{
     contracts::scheduling::{
-        BlockTimeRequest, Outcome, Request, ScheduleRequest, SetStatusRequest, Status, Who,
+        BlockTimeRequest, OpeningHoursRequest, Outcome, Request, ScheduleRequest,
+        SetStatusRequest, Status, TimeRange, Who,
     },
     db::Cached,
     spanish,
 };
-use jiff::{
-    SignedDuration, Timestamp, ToSpan,
-    civil::{Date, Time},
-};
+use jiff::{SignedDuration, Timestamp, ToSpan, civil::Date};
 use uuid::Uuid;
 
 use super::{
@@ -66,7 +64,10 @@ impl Guided<'_> {
                 ],
             ),
             Step::BlockStart { day, from } => {
-                let starts = self.block_starts(*day);
+                let starts = match self.block_starts(*day).await {
+                    Ok(starts) => starts,
+                    Err(why) => return Ok(Err((Step::StaffMenu, why))),
+                };
                 if starts.is_empty() {
                     return Ok(Err((Step::StaffMenu, words::NOTHING_TO_BLOCK.into())));
                 }
@@ -91,7 +92,7 @@ impl Guided<'_> {
                     .iter()
                     .map(|(minutes, title)| opt(Action::Length(Some(*minutes)), *title))
                     .collect();
-                if self.closing(*starts_at).is_some() {
+                if matches!(self.closing(*starts_at).await, Ok(Some(_))) {
                     rows.push(opt(Action::Length(None), "Resto del día"));
                 }
                 render(
@@ -262,7 +263,10 @@ impl Guided<'_> {
             }
             (Step::BlockLength { starts_at, key }, Action::Length(length)) => {
                 let ends_at = match length {
-                    None => self.closing(*starts_at),
+                    None => match self.closing(*starts_at).await {
+                        Ok(closing) => closing,
+                        Err(why) => return Ok(Next::show_with(step.clone(), why)),
+                    },
                     Some(minutes) => LENGTHS
                         .iter()
                         .any(|(l, _)| *l == minutes)
@@ -339,46 +343,43 @@ impl Guided<'_> {
     }
 
     /// Half-hour starts within the business hours of `day` that are still ahead.
-    fn block_starts(&self, day: Date) -> Vec<Timestamp> {
+    async fn block_starts(&self, day: Date) -> Result<Vec<Timestamp>, String> {
         let mut starts = Vec::new();
-        for (open, close) in self.hours(day) {
-            let mut at = open;
-            while at + SignedDuration::from_mins(30) <= close {
+        for open in self.open(day).await? {
+            let mut at = open.starts_at;
+            while at + SignedDuration::from_mins(30) <= open.ends_at {
                 if at > self.now {
                     starts.push(at);
                 }
                 at += SignedDuration::from_mins(30);
             }
         }
-        starts
+        Ok(starts)
     }
 
     /// When the business closes on the day of `at`, if that is after `at`.
-    fn closing(&self, at: Timestamp) -> Option<Timestamp> {
-        self.hours(self.local_day(at))
+    async fn closing(&self, at: Timestamp) -> Result<Option<Timestamp>, String> {
+        Ok(self
+            .open(self.local_day(at))
+            .await?
             .into_iter()
-            .map(|(_, close)| close)
+            .map(|open| open.ends_at)
             .filter(|close| *close > at)
-            .max()
+            .max())
     }
 
-    /// The business's opening ranges on `day`, as instants.
-    fn hours(&self, day: Date) -> Vec<(Timestamp, Timestamp)> {
-        let weekday = day.weekday().to_monday_one_offset() as i16;
-        let tz = &self.business.time_zone;
-        let instant = |clock: &str| {
-            clock
-                .parse::<Time>()
-                .ok()
-                .and_then(|t| day.to_datetime(t).to_zoned(tz.clone()).ok())
-                .map(|z| z.timestamp())
-        };
-        self.business
-            .hours
-            .iter()
-            .filter(|(d, ..)| *d == weekday)
-            .filter_map(|(_, open, close)| Some((instant(open)?, instant(close)?)))
-            .collect()
+    /// When the business is open on `day`, as scheduling says (closures taken out), or
+    /// words saying why not.
+    async fn open(&self, day: Date) -> Result<Vec<TimeRange>, String> {
+        let request = Request::OpeningHours(OpeningHoursRequest {
+            actor: self.person.actor,
+            day,
+        });
+        match self.ask(request).await {
+            Asked::Got(Outcome::Opening { ranges }) => Ok(ranges),
+            Asked::Got(_) | Asked::Unavailable => Err(words::UNAVAILABLE.into()),
+            Asked::Refused(error) => Err(refusal(&error)),
+        }
     }
 
     /// The agenda of `day`: the person's own, or the whole business's for the owner.

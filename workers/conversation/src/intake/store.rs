@@ -9,7 +9,7 @@ use deadpool_postgres::Pool;
 use serde_json::{Value, json};
 use uuid::Uuid;
 
-use cita_shared::error::Infra;
+use cita_shared::{customers, error::Infra};
 
 /// What became of one item.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -97,63 +97,8 @@ async fn counterpart(
         });
     }
     Ok(Counterpart::Customer {
-        id: customer(client, organization_id, wa_id, user_id, profile_name).await?,
+        id: customers::for_sender(client, organization_id, wa_id, user_id, profile_name).await?,
     })
-}
-
-/// Finds the customer by `wa_id`, else by any form of their number (a walk-in typed in by
-/// staff), else creates them. The profile name is kept until the customer gives theirs.
-async fn customer(
-    client: &impl Cached,
-    organization_id: Uuid,
-    wa_id: &str,
-    user_id: Option<&str>,
-    profile_name: Option<&str>,
-) -> Result<Uuid, Infra> {
-    let forms = phone::variants(wa_id);
-    let found = client
-        .maybe_row(
-            "SELECT id FROM customers
-             WHERE organization_id = $1 AND (wa_id = $2 OR phone = ANY($3))
-             ORDER BY wa_id = $2 DESC NULLS LAST LIMIT 1",
-            &[&organization_id, &wa_id, &forms],
-        )
-        .await?;
-    if let Some(row) = found {
-        let id: Uuid = row.get(0);
-        client
-            .run(
-                // Written only when something changes: most messages change nothing.
-                "UPDATE customers
-                 SET wa_id = COALESCE(wa_id, $2),
-                     wa_user_id = COALESCE($3, wa_user_id),
-                     name = CASE WHEN name_confirmed THEN name ELSE COALESCE($4, name) END,
-                     updated_at = now()
-                 WHERE id = $1
-                   AND (wa_id IS NULL
-                        OR wa_user_id IS DISTINCT FROM COALESCE($3, wa_user_id)
-                        OR (NOT name_confirmed AND name IS DISTINCT FROM COALESCE($4, name)))",
-                &[&id, &wa_id, &user_id, &profile_name],
-            )
-            .await?;
-        return Ok(id);
-    }
-    // A concurrent first message of the same person loses on the unique (organization,
-    // wa_id) here; the item is retried and then finds the row.
-    let row = client
-        .row(
-            "INSERT INTO customers (organization_id, wa_id, phone, wa_user_id, name)
-             VALUES ($1, $2, $3, $4, $5) RETURNING id",
-            &[
-                &organization_id,
-                &wa_id,
-                &phone::normalize(wa_id),
-                &user_id,
-                &profile_name,
-            ],
-        )
-        .await?;
-    Ok(row.get(0))
 }
 
 /// The conversation with `wa_id`, created on first contact, re-pointed if the person

@@ -7,7 +7,7 @@ use cita_shared::{
         AvailabilityRequest, BookRequest, CancelRequest, CustomerRequest, Outcome,
         RescheduleRequest, ScheduleRequest, Source, Who,
     },
-    whatsapp::phone,
+    customers,
 };
 use jiff::ToSpan;
 use serde_json::{Value, json};
@@ -65,15 +65,15 @@ pub async fn book(toolbox: &Toolbox, call: &Call<'_>, input: &Value) -> Result<V
     let starts_at = args::instant(input, "start_time", &business.time_zone)?;
     let staff_id = staff_member(business, input, "staff_id")?;
     let name = args::optional_text(input, "customer_name")?;
-    let customer_id = match call.person.actor.who {
+    // Staff book for a customer named by phone; scheduling finds or creates them.
+    let customer_phone = match call.person.actor.who {
         Who::Customer { customer_id } => {
             if let Some(name) = name {
                 remember_name(toolbox, business.id, customer_id, name).await?;
             }
             None
         }
-        // Staff book for a customer, named by phone.
-        Who::Staff { .. } => Some(customer_by_phone(toolbox, call, input, name, true).await?),
+        Who::Staff { .. } => Some(typed_phone(call, input)?),
     };
     let outcome = toolbox
         .ask(cita_shared::contracts::scheduling::Request::Book(
@@ -83,7 +83,9 @@ pub async fn book(toolbox: &Toolbox, call: &Call<'_>, input: &Value) -> Result<V
                 service_type_id,
                 starts_at,
                 staff_id,
-                customer_id,
+                customer_id: None,
+                customer_name: customer_phone.as_ref().and(name.map(str::to_owned)),
+                customer_phone,
                 source: match call.person.actor.who {
                     Who::Customer { .. } => Source::Whatsapp,
                     Who::Staff { .. } => Source::Manual,
@@ -189,46 +191,30 @@ async fn remember_name(
     Ok(())
 }
 
-/// The customer of this business with the number in `customer_phone`; created (with
-/// `name`) when `create` and they are new.
+/// The number staff gave in `customer_phone`, normalized.
+fn typed_phone(call: &Call<'_>, input: &Value) -> Result<String, ToolError> {
+    args::phone(input, "customer_phone", &call.business.locale)?
+        .ok_or_else(|| ToolError::Invalid("falta customer_phone".into()))
+}
+
+/// The customer of this business with the number in `customer_phone`.
 pub(super) async fn customer_by_phone(
     toolbox: &Toolbox,
     call: &Call<'_>,
     input: &Value,
-    name: Option<&str>,
-    create: bool,
 ) -> Result<Uuid, ToolError> {
-    let number = args::phone(input, "customer_phone", &call.business.locale)?
-        .ok_or_else(|| ToolError::Invalid("falta customer_phone".into()))?;
-    let forms = phone::variants(&number);
+    let number = typed_phone(call, input)?;
     let client = toolbox.pool.get().await.map_err(database)?;
-    let found = client
-        .maybe_row(
-            "SELECT id FROM customers WHERE organization_id = $1 AND (phone = ANY($2) OR wa_id = ANY($2))
-             LIMIT 1",
-            &[&call.business.id, &forms],
-        )
+    customers::find(&client, call.business.id, &number)
         .await
-        .map_err(database)?;
-    if let Some(row) = found {
-        return Ok(row.get(0));
-    }
-    if !create {
-        return Err(ToolError::Scheduling(
-            cita_shared::contracts::scheduling::SchedulingError::NotFound {
-                what: "un cliente con ese teléfono".into(),
-            },
-        ));
-    }
-    let row = client
-        .row(
-            "INSERT INTO customers (organization_id, phone, name, name_confirmed)
-             VALUES ($1, $2, $3, $3 IS NOT NULL) RETURNING id",
-            &[&call.business.id, &number, &name],
-        )
-        .await
-        .map_err(database)?;
-    Ok(row.get(0))
+        .map_err(database)?
+        .ok_or_else(|| {
+            ToolError::Scheduling(
+                cita_shared::contracts::scheduling::SchedulingError::NotFound {
+                    what: "un cliente con ese teléfono".into(),
+                },
+            )
+        })
 }
 
 pub(super) fn database(error: impl std::fmt::Display) -> ToolError {

@@ -181,7 +181,7 @@ pub async fn history(
     input: &Value,
 ) -> Result<Value, ToolError> {
     own_id(call)?;
-    let customer_id = customer_by_phone(toolbox, call, input, None, false).await?;
+    let customer_id = customer_by_phone(toolbox, call, input).await?;
     let outcome = toolbox
         .ask(Request::History(CustomerRequest {
             actor: call.person.actor,
@@ -204,7 +204,7 @@ async fn conversation_of(
     call: &Call<'_>,
     input: &Value,
 ) -> Result<(Uuid, String, bool), ToolError> {
-    let customer_id = customer_by_phone(toolbox, call, input, None, false).await?;
+    let customer_id = customer_by_phone(toolbox, call, input).await?;
     let client = toolbox.pool.get().await.map_err(database)?;
     let row = client
         .maybe_row(

@@ -1,10 +1,13 @@
 //! Booking: by a customer or staff for a given start, and walk-ins.
 
-use cita_shared::contracts::{
-    events::Event,
-    scheduling::{
-        Appointment, BookRequest, Outcome, Reply, SchedulingError, Source, WalkInRequest,
+use cita_shared::{
+    contracts::{
+        events::Event,
+        scheduling::{
+            Appointment, BookRequest, Outcome, Reply, SchedulingError, Source, WalkInRequest,
+        },
     },
+    customers,
 };
 use jiff::{SignedDuration, Timestamp, ToSpan};
 use tokio_postgres::types::ToSql;
@@ -28,7 +31,7 @@ pub async fn book(scheduler: &Scheduler, request: BookRequest) -> Result<Reply, 
     let command = writing(move |tx| {
         Box::pin(async move {
             let principal = authz::resolve(tx, &request.actor).await?;
-            let customer_id = customer_for(tx, &principal, org_id, request.customer_id).await?;
+            let customer_id = customer_for(tx, &principal, org_id, &request).await?;
             let staff_filter = staff_filter(&principal, request.staff_id)?;
             let (org, service) = tokio::try_join!(
                 calendar::organization(tx, org_id),
@@ -215,20 +218,28 @@ async fn insert_first_free(
     Ok(None)
 }
 
-/// The customer a booking is for: a customer books for themselves; staff name one.
+/// The customer a booking is for: a customer books for themselves; staff name one, by
+/// id or by phone.
 async fn customer_for(
     tx: &Tx<'_>,
     principal: &Principal,
     organization_id: Uuid,
-    requested: Option<Uuid>,
+    request: &BookRequest,
 ) -> Result<Uuid, Error> {
-    match (principal, requested) {
+    match (principal, request.customer_id) {
         (Principal::Customer { id }, None) => Ok(*id),
         (Principal::Customer { id }, Some(other)) if *id == other => Ok(*id),
         (Principal::Customer { .. }, Some(_)) => Err(FORBIDDEN),
-        (Principal::Staff { .. }, None) => {
-            Err(Error::invalid("customer_id is required when staff book"))
-        }
+        (Principal::Staff { .. }, None) => match &request.customer_phone {
+            Some(number) => {
+                check_phone(number)?;
+                let name = request.customer_name.as_deref();
+                Ok(customers::for_phone(tx, organization_id, number, name).await?)
+            }
+            None => Err(Error::invalid(
+                "customer_id or customer_phone is required when staff book",
+            )),
+        },
         (Principal::Staff { .. }, Some(customer_id)) => {
             let exists = tx
                 .maybe_row(
@@ -254,23 +265,8 @@ async fn walk_in_customer(
     phone: Option<&str>,
 ) -> Result<Uuid, Error> {
     if let Some(phone) = phone {
-        if !(8..=15).contains(&phone.len())
-            || !phone.bytes().all(|b| b.is_ascii_digit())
-            || phone.starts_with('0')
-        {
-            return Err(Error::invalid(
-                "customer_phone must be E.164 digits without '+'",
-            ));
-        }
-        let row = tx
-            .row(
-                "INSERT INTO customers (organization_id, phone, name) VALUES ($1, $2, $3)
-                 ON CONFLICT (organization_id, phone) DO UPDATE SET name = coalesce(customers.name, EXCLUDED.name)
-                 RETURNING id",
-                &[&organization_id, &phone, &name],
-            )
-            .await?;
-        return Ok(row.get(0));
+        check_phone(phone)?;
+        return Ok(customers::for_phone(tx, organization_id, phone, name).await?);
     }
     let row = tx
         .row(
@@ -279,6 +275,18 @@ async fn walk_in_customer(
         )
         .await?;
     Ok(row.get(0))
+}
+
+fn check_phone(number: &str) -> Result<(), Error> {
+    if !(8..=15).contains(&number.len())
+        || !number.bytes().all(|b| b.is_ascii_digit())
+        || number.starts_with('0')
+    {
+        return Err(Error::invalid(
+            "customer_phone must be E.164 digits without '+'",
+        ));
+    }
+    Ok(())
 }
 
 /// Refuses a booking past the free plan's monthly quota, telling the owner once a month.

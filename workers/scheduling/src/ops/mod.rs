@@ -89,6 +89,7 @@ impl Scheduler {
             Request::SetBusinessHours(r) => business::set_hours(self, r).await,
             Request::UpsertService(r) => business::upsert_service(self, r).await,
             Request::Figures(r) => business::figures(self, r).await,
+            Request::OpeningHours(r) => read::opening_hours(self, r).await,
         }
     }
 
@@ -139,7 +140,8 @@ fn writes_to(request: &Request) -> Option<Uuid> {
         | Request::Schedule(_)
         | Request::Upcoming(_)
         | Request::History(_)
-        | Request::Figures(_) => None,
+        | Request::Figures(_)
+        | Request::OpeningHours(_) => None,
         Request::Book(r) => Some(r.actor.organization_id),
         Request::BookWalkIn(r) => Some(r.actor.organization_id),
         Request::Cancel(r) => Some(r.actor.organization_id),

@@ -1,7 +1,8 @@
 //! Reading: free slots, agendas, a customer's upcoming appointments and history.
 
 use cita_shared::contracts::scheduling::{
-    AvailabilityRequest, CustomerRequest, Outcome, Reply, ScheduleRequest,
+    AvailabilityRequest, CustomerRequest, OpeningHoursRequest, Outcome, Reply, ScheduleRequest,
+    TimeRange,
 };
 
 use super::{Scheduler, free_slot};
@@ -48,6 +49,28 @@ pub async fn availability(
         cache.put(&key, &slots).await;
     }
     Ok(Reply::Ok(Outcome::Slots { slots }))
+}
+
+/// When the business is open on a day (anyone of the organization may ask).
+pub async fn opening_hours(
+    scheduler: &Scheduler,
+    request: OpeningHoursRequest,
+) -> Result<Reply, Error> {
+    let client = scheduler.pool.get().await?;
+    let db: &deadpool_postgres::ClientWrapper = &client;
+    let (_, org) = tokio::try_join!(
+        authz::resolve(db, &request.actor),
+        calendar::organization(db, request.actor.organization_id)
+    )?;
+    let ranges = calendar::opening(db, &org, request.day)
+        .await?
+        .into_iter()
+        .map(|open| TimeRange {
+            starts_at: open.start,
+            ends_at: open.end,
+        })
+        .collect();
+    Ok(Reply::Ok(Outcome::Opening { ranges }))
 }
 
 /// A staff member's agenda, or the whole business's, for local dates `from..=to`:

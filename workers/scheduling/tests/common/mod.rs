@@ -143,6 +143,8 @@ impl Shop {
             starts_at: at(local),
             staff_id: None,
             customer_id: None,
+            customer_phone: None,
+            customer_name: None,
             source: Source::Whatsapp,
             notes: None,
         }
