@@ -97,7 +97,7 @@ pub async fn for_phone(
     let row = client
         .row(
             "INSERT INTO customers (organization_id, phone, name, name_confirmed)
-             VALUES ($1, $2, $3, $3 IS NOT NULL)
+             VALUES ($1, $2, $3::text, $3::text IS NOT NULL)
              ON CONFLICT (organization_id, phone)
              DO UPDATE SET name = COALESCE(customers.name, EXCLUDED.name)
              RETURNING id",

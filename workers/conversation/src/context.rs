@@ -2,7 +2,7 @@
 //! from what anyone wrote) and the person writing, with their role.
 
 use cita_shared::contracts::scheduling::{Actor, Who};
-use cita_shared::db::Cached;
+use cita_shared::{db::Cached, spanish::Words};
 use jiff::tz::TimeZone;
 use uuid::Uuid;
 
@@ -81,6 +81,11 @@ pub struct Business {
 }
 
 impl Business {
+    /// What the business says, in its locale's Spanish.
+    pub fn words(&self) -> &'static dyn Words {
+        cita_shared::spanish::words(&self.locale)
+    }
+
     pub fn service(&self, id: Uuid) -> Option<&Service> {
         self.services.iter().find(|s| s.id == id)
     }

@@ -5,7 +5,7 @@
 //! - [`answer`]: what both answerers share: the waiting messages, the lease, the sends
 //!   and the one commit path;
 //! - [`turns`]: one turn at a time per conversation: its policies, the tool loop, retries;
-//! - [`prompt`], [`replies`]: what the model is told, and what the worker says itself;
+//! - [`prompt`]: what the model is told (what people are told is in `cita_shared::spanish`);
 //! - [`context`]: the business and the person a turn is about;
 //! - [`tools`]: the model's tools, re-checked and executed by the system;
 //! - [`guided`]: booking by buttons and lists, without the AI;
@@ -21,7 +21,6 @@ pub mod intake;
 pub mod metrics;
 pub mod model;
 pub mod prompt;
-pub mod replies;
 pub mod serve;
 pub mod tools;
 pub mod turns;

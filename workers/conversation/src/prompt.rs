@@ -44,7 +44,7 @@ fn stable(business: &Business, persona: Persona) -> String {
             "- {} — {} min — {} — id: {}{}\n",
             s.name,
             s.duration_minutes,
-            spanish::price(s.price_minor, &s.currency),
+            business.words().price(s.price_minor, &s.currency),
             s.id,
             s.description
                 .as_deref()
@@ -111,7 +111,7 @@ fn changing(business: &Business, person: &Person, now: Timestamp) -> String {
     };
     format!(
         "Ahora es {} de {} ({}), hora local; hoy es {}.\n{who}",
-        spanish::when(now, &business.time_zone),
+        business.words().when(now, &business.time_zone),
         local.year(),
         business.time_zone_name,
         local.date(),

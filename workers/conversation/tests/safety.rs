@@ -145,7 +145,7 @@ async fn a_model_outage_apologizes_once_loses_nothing_and_completes_when_the_mod
     }
     assert_eq!(fleet.model.requests().len(), 2);
     let apology = fleet.texts_to(CUSTOMER_WA, 1).await;
-    assert_eq!(apology[0], cita_conversation::replies::apology());
+    assert_eq!(apology[0], cita_shared::spanish::words("es-MX").apology());
     // The owner never wrote to the business: the notice goes as its template.
     let deadline = std::time::Instant::now() + PATIENCE;
     let notice = loop {
@@ -302,7 +302,10 @@ async fn audio_and_images_get_a_short_reply_without_the_model() {
     );
     fleet.post(&body).await;
     let texts = fleet.texts_to(CUSTOMER_WA, 1).await;
-    assert_eq!(texts[0], cita_conversation::replies::not_readable());
+    assert_eq!(
+        texts[0],
+        cita_shared::spanish::words("es-MX").not_readable()
+    );
     assert!(fleet.model.requests().is_empty());
 }
 
@@ -327,7 +330,7 @@ async fn a_flood_is_answered_once_politely_and_not_sent_to_the_model() {
     fleet.say(CUSTOMER_WA, "holaaa").await;
     fleet.settled().await;
     let texts = fleet.texts_to(CUSTOMER_WA, 1).await;
-    assert_eq!(texts, [cita_conversation::replies::flood()]);
+    assert_eq!(texts, [cita_shared::spanish::words("es-MX").flood()]);
     assert!(fleet.model.requests().is_empty());
 }
 
@@ -344,7 +347,7 @@ async fn a_spent_daily_budget_stops_the_model_and_says_so_once() {
     fleet.say(CUSTOMER_WA, "Hola").await;
     assert_eq!(
         fleet.texts_to(CUSTOMER_WA, 1).await,
-        [cita_conversation::replies::budget()]
+        [cita_shared::spanish::words("es-MX").budget()]
     );
     fleet.say(CUSTOMER_WA, "¿Hola?").await;
     fleet.settled().await;
@@ -369,7 +372,7 @@ async fn an_empty_or_cut_off_answer_is_remembered_as_the_words_sent_so_history_s
         fleet.texts_to(CUSTOMER_WA, n + 1).await;
         fleet.settled().await;
     }
-    let fallback = cita_conversation::replies::fallback();
+    let fallback = cita_shared::spanish::words("es-MX").fallback();
     assert_eq!(
         fleet.texts_now(CUSTOMER_WA),
         [fallback, fallback, "¿Para qué servicio?"]

@@ -5,7 +5,7 @@
 use cita_shared::{
     contracts::outbound::{Message, Purpose, Template},
     error::Infra,
-    spanish::{self, clock, notice, template, text, when},
+    spanish::{self, notice, template, text},
 };
 use deadpool_postgres::Transaction;
 use jiff::{Timestamp, civil::Date, tz::TimeZone};
@@ -81,6 +81,7 @@ pub(crate) async fn compose(
         return Ok(Err(Skip::NoRecipient));
     }
     let locale = due.locale.as_str();
+    let words = spanish::words(locale);
     let business = due.business.as_str();
     if due.kind == Kind::Agenda {
         return agenda(tx, due).await;
@@ -88,24 +89,14 @@ pub(crate) async fn compose(
     match (due.kind, &due.appointment) {
         (Kind::QuotaExceeded, _) => {
             let limit = due.details["limit"].as_u64().unwrap_or_default();
-            plain(notice(
-                format!(
-                    "{business}: el plan gratuito llegó a sus {limit} citas de este mes. Las nuevas \
-                     reservas quedan en pausa hasta el próximo mes o hasta cambiar al plan de pago."
-                ),
-                locale,
-            ))
+            plain(notice(words.quota_reached(business, limit), locale))
         }
         (Kind::HandedOff, _) => {
-            let customer = due.details["customer"].as_str().unwrap_or("Un cliente");
+            let customer = due.details["customer"]
+                .as_str()
+                .unwrap_or(words.a_customer());
             let reason = due.details["reason"].as_str().unwrap_or("");
-            plain(notice(
-                format!(
-                    "{customer} pidió hablar con una persona: «{reason}». El asistente no responderá \
-                     en esa conversación hasta que la liberes."
-                ),
-                locale,
-            ))
+            plain(notice(words.handoff_notice(customer, reason), locale))
         }
         (_, None) => Ok(Err(Skip::AppointmentNotLive)),
         (kind, Some(appointment))
@@ -116,20 +107,16 @@ pub(crate) async fn compose(
             Ok(Err(Skip::Stale))
         }
         (kind, Some(appointment)) => {
-            let at = when(appointment.starts_at, &due.tz);
+            let at = words.when(appointment.starts_at, &due.tz);
             let service = appointment.service.as_str();
             let staff = appointment.staff_name.as_str();
             let customer = appointment
                 .customer_name
                 .as_deref()
-                .unwrap_or("Cliente sin nombre");
+                .unwrap_or(words.unnamed_customer());
             let to_customer = due.staff_id.is_none();
             let live = appointment.live;
-            let greeting = due
-                .recipient_name
-                .as_deref()
-                .map(|n| format!("Hola, {n}. "))
-                .unwrap_or_else(|| "Hola. ".into());
+            let greeting = words.hello(due.recipient_name.as_deref());
             match kind {
                 Kind::Reminder if live => Ok(Ok((
                     Message::Template(template(
@@ -141,17 +128,12 @@ pub(crate) async fn compose(
                     Purpose::Reminder,
                 ))),
                 Kind::ReviewRequest => Ok(Ok((
-                    text(format!(
-                        "{greeting}¡Gracias por tu visita a {business}! ¿Cómo te fue con tu {service}? \
-                         Tu opinión nos ayuda mucho."
-                    )),
+                    text(words.review_request(&greeting, business, service)),
                     Some(template("review_request", locale, &[business])),
                     Purpose::Reminder,
                 ))),
                 Kind::Booked if live && to_customer => Ok(Ok((
-                    text(format!(
-                        "{greeting}{business} agendó tu cita: {service} el {at} con {staff}."
-                    )),
+                    text(words.booked_for_you(&greeting, business, service, &at, staff)),
                     Some(template(
                         "appointment_confirmation",
                         locale,
@@ -160,14 +142,11 @@ pub(crate) async fn compose(
                     Purpose::Notification,
                 ))),
                 Kind::Booked if live => plain(notice(
-                    format!("Nueva cita: {customer}, {service}, el {at} con {staff}."),
+                    words.booked_notice(customer, service, &at, staff),
                     locale,
                 )),
                 Kind::Cancelled if to_customer => Ok(Ok((
-                    text(format!(
-                        "{greeting}Tu cita de {service} del {at} en {business} fue cancelada. \
-                         Escríbenos si quieres agendar otra."
-                    )),
+                    text(words.cancelled_for_you(&greeting, business, service, &at)),
                     Some(template(
                         "appointment_cancelled",
                         locale,
@@ -176,20 +155,18 @@ pub(crate) async fn compose(
                     Purpose::Notification,
                 ))),
                 Kind::Cancelled => plain(notice(
-                    format!("Cita cancelada: {customer}, {service}, el {at}."),
+                    words.cancelled_notice(customer, service, &at),
                     locale,
                 )),
                 Kind::Rescheduled if live => {
                     let before = due.details["previous_starts_at"]
                         .as_str()
                         .and_then(|t| t.parse::<Timestamp>().ok())
-                        .map(|t| when(t, &due.tz))
+                        .map(|t| words.when(t, &due.tz))
                         .unwrap_or_default();
                     if to_customer {
                         Ok(Ok((
-                            text(format!(
-                                "{greeting}Tu cita de {service} en {business} cambió al {at} con {staff}."
-                            )),
+                            text(words.moved_for_you(&greeting, business, service, &at, staff)),
                             Some(template(
                                 "appointment_confirmation",
                                 locale,
@@ -199,9 +176,7 @@ pub(crate) async fn compose(
                         )))
                     } else {
                         plain(notice(
-                            format!(
-                                "Cita movida: {customer}, {service}, ahora el {at} con {staff} (antes el {before})."
-                            ),
+                            words.moved_notice(customer, service, &at, staff, &before),
                             locale,
                         ))
                     }
@@ -249,6 +224,7 @@ async fn agenda(tx: &Transaction<'_>, due: &Due) -> Result<Result<Composed, Skip
     if rows.is_empty() && !everyone {
         return Ok(Err(Skip::NoAppointments));
     }
+    let words = spanish::words(&due.locale);
     let name = due.recipient_name.as_deref().unwrap_or("");
     // A long day still fits one message.
     const MAX_LINES: usize = 80;
@@ -256,34 +232,20 @@ async fn agenda(tx: &Transaction<'_>, due: &Due) -> Result<Result<Composed, Skip
     for row in rows.iter().take(MAX_LINES) {
         let (at, service, staff, customer): (Timestamp, String, String, Option<String>) =
             (row.get(0), row.get(1), row.get(2), row.get(3));
-        let customer = customer.unwrap_or_else(|| "cliente".into());
-        let mut line = format!("{} {service} — {customer}", clock(at, &due.tz));
+        let customer = customer.unwrap_or_else(|| words.unnamed_customer().into());
+        let mut line = format!("{} {service} — {customer}", words.clock(at, &due.tz));
         if everyone {
             line.push_str(&format!(" ({staff})"));
         }
         lines.push(line);
     }
     if rows.len() > MAX_LINES {
-        lines.push(format!("… y {} más", rows.len() - MAX_LINES));
+        lines.push(words.and_more(rows.len() - MAX_LINES));
     }
-    let day = spanish::day(date);
-    let body = match lines.len() {
-        0 => format!("Buenos días, {name}. Hoy, {day}, no hay citas en la agenda."),
-        n => format!(
-            "Buenos días, {name}. Hoy, {day}, {}:\n{}",
-            if n == 1 {
-                "hay 1 cita".to_string()
-            } else {
-                format!("hay {n} citas")
-            },
-            lines.join("\n")
-        ),
-    };
-    let first = rows
-        .first()
-        .map(|r| format!(" La primera a las {}.", clock(r.get(0), &due.tz)))
-        .unwrap_or_default();
-    let summary = format!("Agenda de hoy, {day}: {} citas.{first}", rows.len());
+    let day = words.day(date);
+    let body = words.morning_agenda(name, &day, &lines);
+    let first = rows.first().map(|r| words.clock(r.get(0), &due.tz));
+    let summary = words.agenda_summary(&day, rows.len(), first.as_deref());
     let fallback = template("staff_notice", &due.locale, &[&summary]);
     Ok(Ok((text(body), Some(fallback), Purpose::Reminder)))
 }

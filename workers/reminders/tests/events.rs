@@ -260,7 +260,8 @@ async fn completing_an_appointment_schedules_the_review_request() {
     assert_eq!(shop.dispatch("2026-12-14T17:50:00Z").await.published, 1);
     let send = shop.commands().await.pop().unwrap();
     assert_eq!(send.to, CUSTOMER_WA);
-    assert!(text_of(&send).contains("¡Gracias por tu visita a Barbería El Centro!"));
+    // A Colombian business speaks to its customers as usted.
+    assert!(text_of(&send).contains("¡Gracias por su visita a Barbería El Centro!"));
     let fallback = send.fallback.unwrap();
     assert_eq!(
         (fallback.name.as_str(), fallback.language.as_str()),

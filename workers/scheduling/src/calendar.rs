@@ -252,12 +252,18 @@ fn business(
 }
 
 /// When the business is open on local day `day`, closures taken out.
-pub async fn opening(tx: &impl Cached, org: &Organization, day: Date) -> Result<Vec<Interval>, Error> {
+pub async fn opening(
+    tx: &impl Cached,
+    org: &Organization,
+    day: Date,
+) -> Result<Vec<Interval>, Error> {
     let (start, end) = local_days(&org.time_zone, day, day)?;
     let by_org: [&(dyn ToSql + Sync); 1] = [&org.id];
     let by_window: [&(dyn ToSql + Sync); 3] = [&org.id, &start, &end];
-    let (opening, closures) =
-        tokio::try_join!(tx.rows(BUSINESS_HOURS, &by_org), tx.rows(CLOSURES, &by_window))?;
+    let (opening, closures) = tokio::try_join!(
+        tx.rows(BUSINESS_HOURS, &by_org),
+        tx.rows(CLOSURES, &by_window)
+    )?;
     let business = business(org, &opening, &closures, None);
     engine::open(&business, day).map_err(|e| Error::invalid(e.to_string()))
 }

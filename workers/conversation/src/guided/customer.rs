@@ -6,7 +6,7 @@ use cita_shared::{
         Appointment, AvailabilityRequest, BookRequest, CancelRequest, CustomerRequest, FreeSlot,
         Outcome, Request, RescheduleRequest, SchedulingError, Source, Who,
     },
-    spanish,
+    spanish::{Choice, ListOf},
 };
 use jiff::{Timestamp, ToSpan, civil::Date};
 use uuid::Uuid;
@@ -16,9 +16,7 @@ use super::{
     action::Action,
     body,
     flow::{Booking, Flow, Step},
-    refusal,
-    screens::{Screen, opt, page, render, row, window},
-    words,
+    screens::{Opt, Screen, opt, page, render, row, window},
 };
 
 /// Days offered to book: two weeks, as the assistant does.
@@ -40,7 +38,7 @@ impl Guided<'_> {
         Ok(Ok(match step {
             Step::Services { page: n } => {
                 if business.services.is_empty() {
-                    return Ok(Err((Step::Menu, words::NO_SERVICES.into())));
+                    return Ok(Err((Step::Menu, self.words().no_services().into())));
                 }
                 let rows = business
                     .services
@@ -49,24 +47,27 @@ impl Guided<'_> {
                         row(
                             Action::Service(s.id),
                             &s.name,
-                            format!(
-                                "{} min · {}",
+                            self.words().service_row(
                                 s.duration_minutes,
-                                spanish::price(s.price_minor, &s.currency)
+                                &self.words().price(s.price_minor, &s.currency),
                             ),
                         )
                     })
                     .collect();
                 render(
+                    self.words(),
                     serial,
-                    &body(notes, "¿Qué servicio quieres?"),
-                    "Ver servicios",
-                    page(rows, *n, "Más servicios"),
+                    &body(notes, self.words().which_service()),
+                    self.words().see(ListOf::Services),
+                    page(rows, *n, self.words().option(Choice::MoreServices)),
                 )
             }
             Step::Days { booking, page: n } => {
                 let Some(service) = business.service(booking.service_id) else {
-                    return Ok(Err((Step::Services { page: 0 }, words::NO_SERVICES.into())));
+                    return Ok(Err((
+                        Step::Services { page: 0 },
+                        self.words().no_services().into(),
+                    )));
                 };
                 let today = self.today();
                 let slots = match self
@@ -94,24 +95,21 @@ impl Guided<'_> {
                     } else {
                         Step::Services { page: 0 }
                     };
-                    return Ok(Err((back, words::no_days(&service.name))));
+                    return Ok(Err((back, self.words().no_days(&service.name))));
                 }
                 let rows = days
                     .into_iter()
                     .map(|(day, n)| {
-                        let free = if n == 1 {
-                            "1 horario libre".to_owned()
-                        } else {
-                            format!("{n} horarios libres")
-                        };
-                        row(Action::Day(day), spanish::short_day(day), free)
+                        let free = self.words().free_times(n);
+                        row(Action::Day(day), self.words().short_day(day), free)
                     })
                     .collect();
                 render(
+                    self.words(),
                     serial,
-                    &body(notes, &format!("{}: ¿qué día te queda bien?", service.name)),
-                    "Ver días",
-                    page(rows, *n, "Más días"),
+                    &body(notes, &self.words().which_day(&service.name)),
+                    self.words().see(ListOf::Days),
+                    page(rows, *n, self.words().option(Choice::MoreDays)),
                 )
             }
             Step::Times { booking, day, from } => {
@@ -125,7 +123,7 @@ impl Guided<'_> {
                             booking: booking.clone(),
                             page: 0,
                         },
-                        words::DAY_FULL.into(),
+                        self.words().day_full().into(),
                     )));
                 }
                 let rows = slots
@@ -133,28 +131,29 @@ impl Guided<'_> {
                     .map(|slot| {
                         row(
                             Action::Time(slot.starts_at),
-                            spanish::clock(slot.starts_at, &business.time_zone),
-                            format!("Con {}", self.names(&slot.staff_ids)),
+                            self.words().clock(slot.starts_at, &business.time_zone),
+                            self.with(&slot.staff_ids),
                         )
                     })
                     .collect();
-                let mut options = window(rows, *from, TIMES_PER_PAGE);
-                options.push(opt(Action::OtherDays, "Otro día"));
+                let mut options = window(self.words(), rows, *from, TIMES_PER_PAGE);
+                options.push(self.choice(Action::OtherDays, Choice::OtherDay));
                 let service = business
                     .service(booking.service_id)
                     .map_or("", |s| s.name.as_str());
                 render(
+                    self.words(),
                     serial,
                     &body(
                         notes,
-                        &format!("{service}, {}: ¿a qué hora?", spanish::day(*day)),
+                        &self.words().which_time(service, &self.words().day(*day)),
                     ),
-                    "Ver horarios",
+                    self.words().see(ListOf::Times),
                     options,
                 )
             }
             Step::Staff { staff_ids, .. } => {
-                let mut options = vec![opt(Action::Staff(None), "Me da igual")];
+                let mut options = vec![self.choice(Action::Staff(None), Choice::Anyone)];
                 // In the team's order (by name), whatever order the slot lists them in.
                 options.extend(
                     business
@@ -164,9 +163,10 @@ impl Guided<'_> {
                         .map(|m| opt(Action::Staff(Some(m.id)), &m.name)),
                 );
                 render(
+                    self.words(),
                     serial,
-                    &body(notes, "¿Con quién te gustaría?"),
-                    "Ver equipo",
+                    &body(notes, self.words().which_staff()),
+                    self.words().see(ListOf::Team),
                     options,
                 )
             }
@@ -177,24 +177,28 @@ impl Guided<'_> {
                 ..
             } => {
                 let Some(service) = business.service(booking.service_id) else {
-                    return Ok(Err((Step::Services { page: 0 }, words::NO_SERVICES.into())));
+                    return Ok(Err((
+                        Step::Services { page: 0 },
+                        self.words().no_services().into(),
+                    )));
                 };
-                let summary = words::summary(
+                let summary = self.words().summary(
                     &service.name,
-                    &spanish::price(service.price_minor, &service.currency),
+                    &self.words().price(service.price_minor, &service.currency),
                     service.duration_minutes,
-                    &spanish::when(*starts_at, &business.time_zone),
+                    &self.words().when(*starts_at, &business.time_zone),
                     staff_id.and_then(|id| business.staff_name(id)),
                     booking.moving.is_some(),
                 );
                 render(
+                    self.words(),
                     serial,
                     &body(notes, &summary),
-                    "Ver opciones",
+                    self.words().see(ListOf::Options),
                     vec![
-                        opt(Action::Confirm, "Confirmar"),
-                        opt(Action::Change, "Cambiar"),
-                        opt(Action::Quit, "Cancelar"),
+                        self.choice(Action::Confirm, Choice::Confirm),
+                        self.choice(Action::Change, Choice::Change),
+                        self.choice(Action::Quit, Choice::Quit),
                     ],
                 )
             }
@@ -204,50 +208,57 @@ impl Guided<'_> {
                     Err(why) => return Ok(Err((Step::Menu, why))),
                 };
                 if list.is_empty() {
-                    return Ok(Err((Step::Menu, words::NO_APPOINTMENTS.into())));
+                    return Ok(Err((Step::Menu, self.words().no_appointments().into())));
                 }
                 let rows: Vec<_> = list
                     .iter()
                     .map(|a| {
                         let service = business
                             .service(a.service_type_id)
-                            .map_or("Cita", |s| s.name.as_str());
+                            .map_or(self.words().appointment(), |s| s.name.as_str());
                         row(Action::Appointment(a.id), service, self.when_with(a))
                     })
                     .collect();
                 render(
+                    self.words(),
                     serial,
-                    &body(notes, "Tus próximas citas. ¿Cuál quieres ver?"),
-                    "Ver citas",
+                    &body(notes, self.words().your_appointments()),
+                    self.words().see(ListOf::Appointments),
                     // Ten at most: a customer rarely has more ahead.
                     rows.into_iter().take(10).collect(),
                 )
             }
             Step::Appointment { label, .. } => render(
+                self.words(),
                 serial,
                 &body(notes, label),
-                "Ver opciones",
+                self.words().see(ListOf::Options),
                 vec![
-                    opt(Action::CancelAppointment, "Cancelar cita"),
-                    opt(Action::MoveAppointment, "Cambiar horario"),
-                    opt(Action::Back, "Volver"),
+                    self.choice(Action::CancelAppointment, Choice::CancelAppointment),
+                    self.choice(Action::MoveAppointment, Choice::MoveAppointment),
+                    self.choice(Action::Back, Choice::Back),
                 ],
             ),
             Step::ConfirmCancel { label, .. } => render(
+                self.words(),
                 serial,
-                &body(notes, &format!("¿Cancelo tu cita de {label}?")),
-                "Ver opciones",
-                vec![opt(Action::Yes, "Sí, cancelar"), opt(Action::No, "No")],
+                &body(notes, &self.words().cancel_question(label)),
+                self.words().see(ListOf::Options),
+                vec![
+                    self.choice(Action::Yes, Choice::YesCancel),
+                    self.choice(Action::No, Choice::No),
+                ],
             ),
             // The start, and any staff step a customer can't be at.
             _ => render(
+                self.words(),
                 serial,
                 &body(notes, &self.menu_question(notes)),
-                "Ver opciones",
+                self.words().see(ListOf::Options),
                 vec![
-                    opt(Action::Book, "Agendar cita"),
-                    opt(Action::Mine, "Mis citas"),
-                    opt(Action::Human, "Hablar con alguien"),
+                    self.choice(Action::Book, Choice::Book),
+                    self.choice(Action::Mine, Choice::Mine),
+                    self.choice(Action::Human, Choice::Human),
                 ],
             ),
         }))
@@ -308,7 +319,7 @@ impl Guided<'_> {
                             day: *day,
                             from: 0,
                         },
-                        words::SLOT_GONE,
+                        self.words().slot_gone(),
                     ),
                     Some(slot) if slot.staff_ids.len() > 1 => Next::show(Step::Staff {
                         booking: booking.clone(),
@@ -332,7 +343,7 @@ impl Guided<'_> {
                 Action::Staff(staff_id),
             ) => {
                 if staff_id.is_some_and(|id| !staff_ids.contains(&id)) {
-                    return Ok(stale(step));
+                    return Ok(self.stale(step));
                 }
                 Next::show(Step::Confirm {
                     booking: booking.clone(),
@@ -348,7 +359,7 @@ impl Guided<'_> {
                 },
                 None => Step::Services { page: 0 },
             }),
-            (Step::Confirm { .. }, Action::Quit) => Next::after(words::QUIT, Step::Menu),
+            (Step::Confirm { .. }, Action::Quit) => Next::after(self.words().quit(), Step::Menu),
             (
                 Step::Confirm {
                     booking,
@@ -369,7 +380,7 @@ impl Guided<'_> {
                         service_id: a.service_type_id,
                         label: self.label(&a),
                     }),
-                    None => Next::show_with(Step::Appointments, words::APPOINTMENT_GONE),
+                    None => Next::show_with(Step::Appointments, self.words().appointment_gone()),
                 }
             }
             (
@@ -413,17 +424,17 @@ impl Guided<'_> {
                     actor: self.person.actor,
                     idempotency_key: key.clone(),
                     appointment_id: *appointment_id,
-                    reason: Some("Cancelada por el cliente desde el menú".into()),
+                    reason: Some(self.words().cancelled_from_menu().into()),
                 });
                 match self.ask(request).await {
                     Asked::Got(_) => Next::Rest {
-                        texts: vec![words::cancelled(label)],
+                        texts: vec![self.words().cancelled(label)],
                     },
-                    Asked::Refused(error) => Next::after(refusal(&error), Step::Menu),
-                    Asked::Unavailable => Next::show_with(step.clone(), words::UNAVAILABLE),
+                    Asked::Refused(error) => Next::after(self.refusal(&error), Step::Menu),
+                    Asked::Unavailable => Next::show_with(step.clone(), self.words().unavailable()),
                 }
             }
-            _ => stale(step),
+            _ => self.stale(step),
         })
     }
 
@@ -463,19 +474,21 @@ impl Guided<'_> {
             Asked::Got(Outcome::Appointment { appointment }) => {
                 let service = business
                     .service(appointment.service_type_id)
-                    .map_or("tu servicio", |s| s.name.as_str());
-                let when = spanish::when(appointment.starts_at, &business.time_zone);
+                    .map_or(self.words().appointment(), |s| s.name.as_str());
+                let when = self
+                    .words()
+                    .when(appointment.starts_at, &business.time_zone);
                 let staff = business
                     .staff_name(appointment.staff_id)
-                    .unwrap_or("el equipo");
+                    .unwrap_or(self.words().the_team());
                 Next::Rest {
                     texts: vec![match booking.moving {
-                        Some(_) => words::moved(service, &when, staff),
-                        None => words::booked(service, &when, staff, &business.name),
+                        Some(_) => self.words().moved(service, &when, staff),
+                        None => self.words().booked(service, &when, staff, &business.name),
                     }],
                 }
             }
-            Asked::Got(_) => Next::after(words::UNAVAILABLE, Step::Menu),
+            Asked::Got(_) => Next::after(self.words().unavailable(), Step::Menu),
             Asked::Refused(
                 SchedulingError::SlotTaken { .. } | SchedulingError::NotAvailable { .. },
             ) => Next::show_with(
@@ -484,9 +497,9 @@ impl Guided<'_> {
                     day: self.local_day(starts_at),
                     from: 0,
                 },
-                words::SLOT_GONE,
+                self.words().slot_gone(),
             ),
-            Asked::Refused(error) => Next::after(refusal(&error), Step::Menu),
+            Asked::Refused(error) => Next::after(self.refusal(&error), Step::Menu),
             Asked::Unavailable => Next::show_with(
                 Step::Confirm {
                     booking: booking.clone(),
@@ -494,7 +507,7 @@ impl Guided<'_> {
                     staff_id,
                     key: key.to_owned(),
                 },
-                words::UNAVAILABLE,
+                self.words().unavailable(),
             ),
         })
     }
@@ -513,8 +526,8 @@ impl Guided<'_> {
                 .into_iter()
                 .filter(|s| s.starts_at > self.now)
                 .collect()),
-            Asked::Got(_) | Asked::Unavailable => Err(words::UNAVAILABLE.into()),
-            Asked::Refused(error) => Err(refusal(&error)),
+            Asked::Got(_) | Asked::Unavailable => Err(self.words().unavailable().into()),
+            Asked::Refused(error) => Err(self.refusal(&error)),
         }
     }
 
@@ -531,8 +544,8 @@ impl Guided<'_> {
                 .into_iter()
                 .filter(|a| a.status.is_live())
                 .collect()),
-            Asked::Got(_) | Asked::Unavailable => Err(words::UNAVAILABLE.into()),
-            Asked::Refused(error) => Err(refusal(&error)),
+            Asked::Got(_) | Asked::Unavailable => Err(self.words().unavailable().into()),
+            Asked::Refused(error) => Err(self.refusal(&error)),
         }
     }
 
@@ -540,12 +553,24 @@ impl Guided<'_> {
     /// appointments, a hint) just the question.
     fn menu_question(&self, notes: &[String]) -> String {
         match notes {
-            [] => words::greeting(self.person.name.as_deref(), &self.business.name),
-            [note] if note == words::FALLBACK => {
-                words::greeting(self.person.name.as_deref(), &self.business.name)
-            }
-            _ => "¿Qué quieres hacer?".into(),
+            [] => self
+                .words()
+                .greeting(self.person.name.as_deref(), &self.business.name),
+            [note] if note == self.words().fallback_note() => self
+                .words()
+                .greeting(self.person.name.as_deref(), &self.business.name),
+            _ => self.words().what_now().into(),
         }
+    }
+
+    /// An option the step does not offer (an id from somewhere else): show it again.
+    pub(super) fn stale(&self, step: &Step) -> Next {
+        Next::show_with(step.clone(), self.words().stale())
+    }
+
+    /// An option with the title every screen gives it.
+    pub(super) fn choice(&self, action: Action, choice: Choice) -> Opt {
+        opt(action, self.words().option(choice))
     }
 
     pub(super) fn today(&self) -> Date {
@@ -556,25 +581,22 @@ impl Guided<'_> {
         at.to_zoned(self.business.time_zone.clone()).date()
     }
 
-    fn names(&self, staff_ids: &[Uuid]) -> String {
+    /// "Con Luis o Ana": who can take a time.
+    fn with(&self, staff_ids: &[Uuid]) -> String {
         let names: Vec<&str> = staff_ids
             .iter()
             .filter_map(|id| self.business.staff_name(*id))
             .collect();
-        match names.as_slice() {
-            [] => "el equipo".into(),
-            [one] => (*one).into(),
-            [rest @ .., last] => format!("{} o {last}", rest.join(", ")),
-        }
+        self.words().with(&names)
     }
 
     /// "lunes 7 de diciembre, 10:30 · con Luis"
     fn when_with(&self, appointment: &Appointment) -> String {
-        let when = spanish::when(appointment.starts_at, &self.business.time_zone);
-        match self.business.staff_name(appointment.staff_id) {
-            Some(staff) => format!("{when} · con {staff}"),
-            None => when,
-        }
+        let when = self
+            .words()
+            .when(appointment.starts_at, &self.business.time_zone);
+        let staff = self.business.staff_name(appointment.staff_id);
+        self.words().when_with(&when, staff)
     }
 
     /// "Corte de cabello el lunes 7 de diciembre, 10:30 con Luis"
@@ -582,16 +604,11 @@ impl Guided<'_> {
         let service = self
             .business
             .service(appointment.service_type_id)
-            .map_or("Cita", |s| s.name.as_str());
-        let when = spanish::when(appointment.starts_at, &self.business.time_zone);
-        match self.business.staff_name(appointment.staff_id) {
-            Some(staff) => format!("{service} el {when} con {staff}"),
-            None => format!("{service} el {when}"),
-        }
+            .map_or(self.words().appointment(), |s| s.name.as_str());
+        let when = self
+            .words()
+            .when(appointment.starts_at, &self.business.time_zone);
+        let staff = self.business.staff_name(appointment.staff_id);
+        self.words().label(service, &when, staff)
     }
-}
-
-/// An option the step does not offer (an id from somewhere else): show it again.
-pub(super) fn stale(step: &Step) -> Next {
-    Next::show_with(step.clone(), words::STALE)
 }

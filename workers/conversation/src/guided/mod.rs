@@ -16,14 +16,13 @@ pub mod flow;
 mod input;
 mod screens;
 mod staff;
-mod words;
 
 use std::time::Duration;
 
 use cita_shared::{
     contracts::{outbound::Message, scheduling::SchedulingError},
     error::Infra,
-    spanish,
+    spanish::{self, Words},
 };
 use jiff::Timestamp;
 use uuid::Uuid;
@@ -206,15 +205,15 @@ impl Guided<'_> {
         let mut flow = flow.unwrap_or_else(|| Flow::new(persona, false, self.now));
         let entering = entry != Entry::Chosen && !flow.fallback;
         flow.fallback |= entry != Entry::Chosen;
-        let greeting = entering.then_some(words::FALLBACK);
+        let greeting = entering.then_some(self.words().fallback_note());
         let next = match input::read(message, &flow, persona) {
             Input::Pick(action) => self.pick(&flow, action, &message.wamid).await?,
             Input::Menu => Next::show(home.clone()),
-            Input::Quit => Next::after(words::QUIT, home.clone()),
+            Input::Quit => Next::after(self.words().quit(), home.clone()),
             Input::Unclear | Input::NotText if fresh => Next::show(home.clone()),
-            Input::Stale => Next::show_with(flow.step.clone(), words::STALE),
-            Input::Unclear => Next::show_with(flow.step.clone(), words::HINT),
-            Input::NotText => Next::show_with(flow.step.clone(), words::NOT_TEXT),
+            Input::Stale => Next::show_with(flow.step.clone(), self.words().stale()),
+            Input::Unclear => Next::show_with(flow.step.clone(), self.words().hint()),
+            Input::NotText => Next::show_with(flow.step.clone(), self.words().not_text()),
         };
         flow.at = self.now;
         let (texts, flow) = match next {
@@ -251,12 +250,12 @@ impl Guided<'_> {
                     &self.toolbox.pool,
                     self.business,
                     self.conversation_id,
-                    "Pidió hablar con una persona desde el menú",
+                    self.words().asked_for_person(),
                     self.now,
                 )
                 .await?;
                 return Ok(Next::End {
-                    texts: vec![words::HANDED_OFF.into()],
+                    texts: vec![self.words().handed_off().into()],
                 });
             }
             _ => {}
@@ -305,6 +304,16 @@ impl Guided<'_> {
         }
     }
 
+    /// What the business says, in its locale's Spanish.
+    fn words(&self) -> &'static dyn Words {
+        self.business.words()
+    }
+
+    /// What a scheduling refusal means to the person.
+    fn refusal(&self, error: &SchedulingError) -> String {
+        refusal(self.words(), error)
+    }
+
     /// The idempotency key of the write a step leads to: made when the step is entered
     /// (from the message that entered it), so tapping again after "the agenda does not
     /// answer" repeats the same write instead of making a second one.
@@ -321,32 +330,22 @@ fn body(notes: &[String], question: &str) -> String {
 }
 
 /// What a scheduling refusal means to the person.
-fn refusal(error: &SchedulingError) -> String {
+fn refusal(words: &dyn Words, error: &SchedulingError) -> String {
     match error {
         SchedulingError::SlotTaken { .. } | SchedulingError::NotAvailable { .. } => {
-            words::SLOT_GONE.into()
+            words.slot_gone().into()
         }
-        SchedulingError::QuotaExceeded => words::QUOTA.into(),
-        SchedulingError::NotFound { .. } => words::GONE.into(),
+        SchedulingError::QuotaExceeded => words.quota().into(),
+        SchedulingError::NotFound { .. } => words.gone().into(),
         SchedulingError::IllegalTransition { from, .. } => {
-            words::refused(&format!("la cita ya está {}", status_words(from.as_str())))
+            words.refused(&words.already(from.as_str()))
         }
-        SchedulingError::Forbidden => words::refused("eso no te corresponde"),
+        SchedulingError::Forbidden => words.refused(words.not_yours()),
         // Scheduling's reasons are written for developers and the model, in English.
         SchedulingError::InvalidRequest { reason } => {
             tracing::info!(%reason, "scheduling refused a guided request");
-            words::refused("esa solicitud no es válida")
+            words.refused(words.invalid_request())
         }
-        SchedulingError::Unavailable => words::UNAVAILABLE.into(),
-    }
-}
-
-fn status_words(status: &str) -> &'static str {
-    match status {
-        "completed" => "completada",
-        "cancelled" => "cancelada",
-        "no_show" => "marcada como «no vino»",
-        "confirmed" => "confirmada",
-        _ => "pendiente",
+        SchedulingError::Unavailable => words.unavailable().into(),
     }
 }

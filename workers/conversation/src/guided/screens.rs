@@ -3,8 +3,8 @@
 //! serial (except the start menus', which work from anywhere).
 
 use cita_shared::{
-    contracts::outbound::{Buttons, Choice, List, Message, Row, Section},
-    spanish::clip,
+    contracts::outbound::{self, Buttons, List, Message, Row, Section},
+    spanish::{Choice, Words, clip},
 };
 
 use super::{action::Action, flow::Shown};
@@ -49,7 +49,13 @@ const BODY: usize = 1024;
 
 /// Buttons when the options fit them (three at most, short titles, no descriptions),
 /// otherwise a list opened by `button`.
-pub fn render(serial: u32, body: &str, button: &str, options: Vec<Opt>) -> Screen {
+pub fn render(
+    words: &dyn Words,
+    serial: u32,
+    body: &str,
+    button: &str,
+    options: Vec<Opt>,
+) -> Screen {
     let ids: Vec<String> = options
         .iter()
         .map(|o| {
@@ -82,7 +88,7 @@ pub fn render(serial: u32, body: &str, button: &str, options: Vec<Opt>) -> Scree
             footer: None,
             buttons: shown
                 .iter()
-                .map(|s| Choice {
+                .map(|s| outbound::Choice {
                     id: s.id.clone(),
                     title: s.title.clone(),
                 })
@@ -92,7 +98,7 @@ pub fn render(serial: u32, body: &str, button: &str, options: Vec<Opt>) -> Scree
         Message::List(List {
             header: None,
             body,
-            footer: Some("Toca una opción o escribe su número".into()),
+            footer: Some(words.list_footer().into()),
             button: clip(button, BUTTON_TITLE),
             sections: vec![Section {
                 title: None,
@@ -113,16 +119,16 @@ pub fn render(serial: u32, body: &str, button: &str, options: Vec<Opt>) -> Scree
 
 /// Rows `from..` of `items`, at most `per_page`, with "earlier"/"later" rows around
 /// them when there is more on either side.
-pub fn window(items: Vec<Opt>, from: usize, per_page: usize) -> Vec<Opt> {
+pub fn window(words: &dyn Words, items: Vec<Opt>, from: usize, per_page: usize) -> Vec<Opt> {
     let from = from.min(items.len().saturating_sub(1));
     let mut rows = Vec::new();
     if from > 0 {
-        rows.push(opt(Action::Earlier, "Más temprano"));
+        rows.push(opt(Action::Earlier, words.option(Choice::Earlier)));
     }
     let more = items.len() > from + per_page;
     rows.extend(items.into_iter().skip(from).take(per_page));
     if more {
-        rows.push(opt(Action::Later, "Más tarde"));
+        rows.push(opt(Action::Later, words.option(Choice::Later)));
     }
     rows
 }
@@ -146,6 +152,10 @@ pub fn page(items: Vec<Opt>, page: usize, more_title: &str) -> Vec<Opt> {
 mod tests {
     use super::*;
 
+    fn words() -> &'static dyn Words {
+        cita_shared::spanish::words("es-MX")
+    }
+
     /// Item `i` picks the service numbered `i`.
     fn item(i: u128) -> Action {
         Action::Service(uuid::Uuid::from_u128(i))
@@ -160,6 +170,7 @@ mod tests {
     #[test]
     fn three_short_options_are_buttons_and_more_are_a_list_within_limits() {
         let screen = render(
+            words(),
             2,
             "¿Qué quieres hacer?",
             "Ver",
@@ -175,7 +186,13 @@ mod tests {
         let long = "Un servicio con un nombre larguísimo";
         let mut options = items(9);
         options.push(row(Action::Back, long, "d".repeat(100)));
-        let screen = render(3, &"b".repeat(2000), "Ver opciones de la lista", options);
+        let screen = render(
+            words(),
+            3,
+            &"b".repeat(2000),
+            "Ver opciones de la lista",
+            options,
+        );
         let Message::List(list) = &screen.message else {
             panic!("{:?}", screen.message)
         };
@@ -204,14 +221,14 @@ mod tests {
 
     #[test]
     fn windows_offer_earlier_and_later() {
-        let rows = window(items(30), 0, 7);
+        let rows = window(words(), items(30), 0, 7);
         assert_eq!(rows.len(), 8);
         assert_eq!(rows[7].action, Action::Later);
-        let rows = window(items(30), 7, 7);
+        let rows = window(words(), items(30), 7, 7);
         assert_eq!(rows[0].action, Action::Earlier);
         assert_eq!(rows[1].action, item(7));
         assert_eq!(rows.len(), 9);
-        let rows = window(items(30), 28, 7);
+        let rows = window(words(), items(30), 28, 7);
         assert_eq!(rows.len(), 3);
         assert_eq!(rows[2].action, item(29));
     }

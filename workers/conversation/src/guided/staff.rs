@@ -5,11 +5,11 @@
 
 use cita_shared::{
     contracts::scheduling::{
-        BlockTimeRequest, OpeningHoursRequest, Outcome, Request, ScheduleRequest,
-        SetStatusRequest, Status, TimeRange, Who,
+        BlockTimeRequest, OpeningHoursRequest, Outcome, Request, ScheduleRequest, SetStatusRequest,
+        Status, TimeRange, Who,
     },
     db::Cached,
-    spanish,
+    spanish::{AgendaLine, Choice, ListOf},
 };
 use jiff::{SignedDuration, Timestamp, ToSpan, civil::Date};
 use uuid::Uuid;
@@ -18,25 +18,16 @@ use super::{
     Asked, Guided, GuidedError, Next,
     action::Action,
     body,
-    customer::{Shown, stale},
+    customer::Shown,
     flow::{Flow, Step},
-    refusal,
     screens::{Opt, opt, page, render, row, window},
-    words,
 };
 use crate::{context::Persona, handoff};
 
 /// Start times per list when blocking (with "earlier" and "later": nine rows).
 const STARTS_PER_PAGE: usize = 7;
 /// Lengths offered when blocking, in minutes.
-const LENGTHS: [(i64, &str); 6] = [
-    (30, "30 minutos"),
-    (60, "1 hora"),
-    (90, "1 hora y media"),
-    (120, "2 horas"),
-    (180, "3 horas"),
-    (240, "4 horas"),
-];
+const LENGTHS: [i64; 6] = [30, 60, 90, 120, 180, 240];
 
 impl Guided<'_> {
     fn staff_id(&self) -> Option<Uuid> {
@@ -54,13 +45,14 @@ impl Guided<'_> {
     ) -> Result<Shown, GuidedError> {
         Ok(Ok(match step {
             Step::BlockDay => render(
+                self.words(),
                 serial,
-                &body(notes, "¿Qué día quieres bloquear?"),
-                "Ver días",
+                &body(notes, self.words().block_which_day()),
+                self.words().see(ListOf::Days),
                 vec![
-                    opt(Action::BlockToday, "Hoy"),
-                    opt(Action::BlockTomorrow, "Mañana"),
-                    opt(Action::Back, "Volver"),
+                    self.choice(Action::BlockToday, Choice::BlockToday),
+                    self.choice(Action::BlockTomorrow, Choice::BlockTomorrow),
+                    self.choice(Action::Back, Choice::Back),
                 ],
             ),
             Step::BlockStart { day, from } => {
@@ -69,42 +61,52 @@ impl Guided<'_> {
                     Err(why) => return Ok(Err((Step::StaffMenu, why))),
                 };
                 if starts.is_empty() {
-                    return Ok(Err((Step::StaffMenu, words::NOTHING_TO_BLOCK.into())));
+                    return Ok(Err((
+                        Step::StaffMenu,
+                        self.words().nothing_to_block().into(),
+                    )));
                 }
                 let rows = starts
                     .into_iter()
                     .map(|at| {
                         opt(
                             Action::StartAt(at),
-                            spanish::clock(at, &self.business.time_zone),
+                            self.words().clock(at, &self.business.time_zone),
                         )
                     })
                     .collect();
                 render(
+                    self.words(),
                     serial,
-                    &body(notes, &format!("{}: ¿desde qué hora?", spanish::day(*day))),
-                    "Ver horas",
-                    window(rows, *from, STARTS_PER_PAGE),
+                    &body(notes, &self.words().block_from(&self.words().day(*day))),
+                    self.words().see(ListOf::Hours),
+                    window(self.words(), rows, *from, STARTS_PER_PAGE),
                 )
             }
             Step::BlockLength { starts_at, .. } => {
                 let mut rows: Vec<_> = LENGTHS
                     .iter()
-                    .map(|(minutes, title)| opt(Action::Length(Some(*minutes)), *title))
+                    .map(|minutes| {
+                        opt(
+                            Action::Length(Some(*minutes)),
+                            self.words().length(*minutes),
+                        )
+                    })
                     .collect();
                 if matches!(self.closing(*starts_at).await, Ok(Some(_))) {
-                    rows.push(opt(Action::Length(None), "Resto del día"));
+                    rows.push(self.choice(Action::Length(None), Choice::RestOfDay));
                 }
                 render(
+                    self.words(),
                     serial,
                     &body(
                         notes,
                         &format!(
                             "Desde el {}. ¿Por cuánto tiempo?",
-                            spanish::when(*starts_at, &self.business.time_zone)
+                            self.words().when(*starts_at, &self.business.time_zone)
                         ),
                     ),
-                    "Ver duraciones",
+                    self.words().see(ListOf::Lengths),
                     rows,
                 )
             }
@@ -126,23 +128,28 @@ impl Guided<'_> {
                     })
                     .collect();
                 if rows.is_empty() {
-                    return Ok(Err((Step::StaffMenu, words::NOTHING_TO_MARK.into())));
+                    return Ok(Err((
+                        Step::StaffMenu,
+                        self.words().nothing_to_mark().into(),
+                    )));
                 }
                 render(
+                    self.words(),
                     serial,
-                    &body(notes, "¿Qué cita de hoy quieres marcar?"),
-                    "Ver citas",
-                    page(rows, *n, "Más citas"),
+                    &body(notes, self.words().mark_which()),
+                    self.words().see(ListOf::Appointments),
+                    page(rows, *n, self.words().option(Choice::MoreAppointments)),
                 )
             }
             Step::MarkAs { label, .. } => render(
+                self.words(),
                 serial,
-                &body(notes, &format!("{label}: ¿cómo quedó?")),
-                "Ver opciones",
+                &body(notes, &self.words().mark_how(label)),
+                self.words().see(ListOf::Options),
                 vec![
-                    opt(Action::Completed, "Completada"),
-                    opt(Action::NoShow, "No vino"),
-                    opt(Action::Back, "Volver"),
+                    self.choice(Action::Completed, Choice::Completed),
+                    self.choice(Action::NoShow, Choice::NoShow),
+                    self.choice(Action::Back, Choice::Back),
                 ],
             ),
             Step::Releasing => {
@@ -158,7 +165,10 @@ impl Guided<'_> {
                     )
                     .await?;
                 if rows.is_empty() {
-                    return Ok(Err((Step::StaffMenu, words::NOTHING_TO_RELEASE.into())));
+                    return Ok(Err((
+                        Step::StaffMenu,
+                        self.words().nothing_to_release().into(),
+                    )));
                 }
                 let options = rows
                     .iter()
@@ -169,39 +179,46 @@ impl Guided<'_> {
                         Opt {
                             action: Action::Conversation(id),
                             title: who,
-                            description: why.filter(|w| !w.is_empty()).map(|w| reason_words(&w)),
+                            description: why
+                                .filter(|w| !w.is_empty())
+                                .map(|w| self.reason_words(&w)),
                         }
                     })
                     .collect();
                 render(
+                    self.words(),
                     serial,
-                    &body(notes, "¿A quién vuelve a atender el asistente?"),
-                    "Ver conversaciones",
+                    &body(notes, self.words().release_which()),
+                    self.words().see(ListOf::Conversations),
                     options,
                 )
             }
             // The start, and any customer step staff can't be at.
             _ => render(
+                self.words(),
                 serial,
-                &body(notes, &words::staff_greeting(self.person.name.as_deref())),
-                "Ver opciones",
+                &body(
+                    notes,
+                    &self.words().staff_greeting(self.person.name.as_deref()),
+                ),
+                self.words().see(ListOf::Options),
                 vec![
-                    opt(Action::Today, "Agenda de hoy"),
-                    opt(Action::Tomorrow, "Agenda de mañana"),
+                    self.choice(Action::Today, Choice::Today),
+                    self.choice(Action::Tomorrow, Choice::Tomorrow),
                     row(
                         Action::Block,
-                        "Bloquear horario",
-                        "Marca un rato como no disponible".into(),
+                        self.words().option(Choice::Block),
+                        self.words().option(Choice::BlockHint).into(),
                     ),
                     row(
                         Action::Mark,
-                        "Marcar una cita",
-                        "Completada o no vino".into(),
+                        self.words().option(Choice::Mark),
+                        self.words().option(Choice::MarkHint).into(),
                     ),
                     row(
                         Action::Release,
-                        "Liberar conversación",
-                        "Que el asistente vuelva a atender".into(),
+                        self.words().option(Choice::Release),
+                        self.words().option(Choice::ReleaseHint).into(),
                     ),
                 ],
             ),
@@ -218,15 +235,18 @@ impl Guided<'_> {
         let title = flow.title_of(action);
         Ok(match (step, action) {
             (_, Action::Today | Action::Tomorrow) => {
-                let (day, title) = if action == Action::Today {
-                    (self.today(), "Agenda de hoy")
+                let tomorrow = action == Action::Tomorrow;
+                let day = if tomorrow {
+                    self.today().saturating_add(1.day())
                 } else {
-                    (self.today().saturating_add(1.day()), "Agenda de mañana")
+                    self.today()
                 };
+                let title = self.words().agenda_title(tomorrow);
                 match self.agenda(day).await? {
                     Ok(agenda) => {
                         let lines: Vec<String> = agenda.into_iter().map(|a| a.line).collect();
-                        Next::after(words::agenda(title, day, &lines), Step::StaffMenu)
+                        let text = self.words().agenda(title, &self.words().day(day), &lines);
+                        Next::after(text, Step::StaffMenu)
                     }
                     Err(why) => Next::show_with(Step::StaffMenu, why),
                 }
@@ -268,12 +288,11 @@ impl Guided<'_> {
                         Err(why) => return Ok(Next::show_with(step.clone(), why)),
                     },
                     Some(minutes) => LENGTHS
-                        .iter()
-                        .any(|(l, _)| *l == minutes)
+                        .contains(&minutes)
                         .then(|| *starts_at + SignedDuration::from_mins(minutes)),
                 };
                 let (Some(ends_at), Some(staff_id)) = (ends_at, self.staff_id()) else {
-                    return Ok(stale(step));
+                    return Ok(self.stale(step));
                 };
                 let request = Request::BlockTime(BlockTimeRequest {
                     actor: self.person.actor,
@@ -286,14 +305,14 @@ impl Guided<'_> {
                 let tz = &self.business.time_zone;
                 match self.ask(request).await {
                     Asked::Got(_) => Next::after(
-                        words::blocked(
-                            &spanish::when(*starts_at, tz),
-                            &spanish::clock(ends_at, tz),
+                        self.words().blocked(
+                            &self.words().when(*starts_at, tz),
+                            &self.words().clock(ends_at, tz),
                         ),
                         Step::StaffMenu,
                     ),
-                    Asked::Refused(error) => Next::after(refusal(&error), Step::StaffMenu),
-                    Asked::Unavailable => Next::show_with(step.clone(), words::UNAVAILABLE),
+                    Asked::Refused(error) => Next::after(self.refusal(&error), Step::StaffMenu),
+                    Asked::Unavailable => Next::show_with(step.clone(), self.words().unavailable()),
                 }
             }
             (Step::Marking { page }, Action::More) => Next::show(Step::Marking { page: page + 1 }),
@@ -325,21 +344,31 @@ impl Guided<'_> {
                     notes: None,
                 });
                 match self.ask(request).await {
-                    Asked::Got(_) => Next::after(words::marked(label, completed), Step::StaffMenu),
-                    Asked::Refused(error) => Next::after(refusal(&error), Step::StaffMenu),
-                    Asked::Unavailable => Next::show_with(step.clone(), words::UNAVAILABLE),
+                    Asked::Got(_) => {
+                        Next::after(self.words().marked(label, completed), Step::StaffMenu)
+                    }
+                    Asked::Refused(error) => Next::after(self.refusal(&error), Step::StaffMenu),
+                    Asked::Unavailable => Next::show_with(step.clone(), self.words().unavailable()),
                 }
             }
             (Step::Releasing, Action::Conversation(conversation_id)) => {
                 let client = self.toolbox.pool.get().await?;
                 if handoff::release(&client, self.business.id, conversation_id).await? {
-                    Next::after(words::released(&title), Step::StaffMenu)
+                    Next::after(self.words().released(&title), Step::StaffMenu)
                 } else {
-                    Next::show_with(Step::Releasing, words::STALE)
+                    Next::show_with(Step::Releasing, self.words().stale())
                 }
             }
-            _ => stale(step),
+            _ => self.stale(step),
         })
+    }
+
+    /// A handoff's reason as staff read it: the assistant's own words, or what a code means.
+    fn reason_words(&self, reason: &str) -> String {
+        match reason {
+            "owner_replied" => self.words().owner_replied().into(),
+            other => other.to_owned(),
+        }
     }
 
     /// Half-hour starts within the business hours of `day` that are still ahead.
@@ -377,8 +406,8 @@ impl Guided<'_> {
         });
         match self.ask(request).await {
             Asked::Got(Outcome::Opening { ranges }) => Ok(ranges),
-            Asked::Got(_) | Asked::Unavailable => Err(words::UNAVAILABLE.into()),
-            Asked::Refused(error) => Err(refusal(&error)),
+            Asked::Got(_) | Asked::Unavailable => Err(self.words().unavailable().into()),
+            Asked::Refused(error) => Err(self.refusal(&error)),
         }
     }
 
@@ -396,8 +425,10 @@ impl Guided<'_> {
         });
         let appointments = match self.ask(request).await {
             Asked::Got(Outcome::Appointments { appointments }) => appointments,
-            Asked::Got(_) | Asked::Unavailable => return Ok(Err(words::UNAVAILABLE.into())),
-            Asked::Refused(error) => return Ok(Err(refusal(&error))),
+            Asked::Got(_) | Asked::Unavailable => {
+                return Ok(Err(self.words().unavailable().into()));
+            }
+            Asked::Refused(error) => return Ok(Err(self.refusal(&error))),
         };
         let ids: Vec<Uuid> = appointments.iter().map(|a| a.customer_id).collect();
         let client = self.toolbox.pool.get().await?;
@@ -414,19 +445,22 @@ impl Guided<'_> {
                 let service = self
                     .business
                     .service(a.service_type_id)
-                    .map_or("Cita", |s| s.name.as_str());
+                    .map_or(self.words().appointment(), |s| s.name.as_str());
                 let staff = self.business.staff_name(a.staff_id).unwrap_or("");
-                let clock = spanish::clock(a.starts_at, tz);
-                let status = match a.status {
-                    Status::Completed => " ✔️",
-                    Status::NoShow => " (no vino)",
-                    _ => "",
-                };
+                let clock = self.words().clock(a.starts_at, tz);
+                let line = self.words().agenda_line(&AgendaLine {
+                    clock: &clock,
+                    service,
+                    customer: &customer,
+                    staff,
+                    completed: a.status == Status::Completed,
+                    no_show: a.status == Status::NoShow,
+                });
                 Entry {
                     id: a.id,
                     live: a.status.is_live(),
-                    line: format!("{clock} {service} — {customer} (con {staff}){status}"),
-                    detail: format!("{service} · con {staff}"),
+                    line,
+                    detail: self.words().agenda_detail(service, staff),
                     clock,
                     customer,
                 }
@@ -443,12 +477,4 @@ struct Entry {
     customer: String,
     detail: String,
     line: String,
-}
-
-/// A handoff's reason as staff read it: the assistant's own words, or what a code means.
-fn reason_words(reason: &str) -> String {
-    match reason {
-        "owner_replied" => "Respondió alguien del negocio".into(),
-        other => other.to_owned(),
-    }
 }

@@ -265,7 +265,7 @@ fn appointment(appointment: &Appointment, business: &Business) -> Value {
         "appointment_id": appointment.id,
         "service": business.service(appointment.service_type_id).map(|s| s.name.as_str()),
         "start_time": local_iso(appointment.starts_at, business),
-        "when": spanish::when(appointment.starts_at, &business.time_zone),
+        "when": business.words().when(appointment.starts_at, &business.time_zone),
         "staff": business.staff_name(appointment.staff_id),
         "status": appointment.status.as_str(),
     })

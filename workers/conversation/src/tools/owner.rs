@@ -220,7 +220,7 @@ pub async fn upsert_service(
     Ok(
         json!({"service": {"service_id": service.id, "name": service.name,
                           "duration_minutes": service.duration_minutes,
-                          "price": spanish::price(service.price_minor, &service.currency),
+                          "price": call.business.words().price(service.price_minor, &service.currency),
                           "active": service.active}}),
     )
 }
@@ -247,7 +247,7 @@ pub async fn figures(
         "date_from": from.to_string(), "date_to": to.to_string(),
         "appointments": figures.appointments, "completed": figures.completed,
         "no_shows": figures.no_shows, "cancelled": figures.cancelled,
-        "revenue": spanish::price(figures.revenue_minor, &figures.currency),
+        "revenue": business.words().price(figures.revenue_minor, &figures.currency),
         "busiest_hours": figures.busiest_hours.iter().map(|h| json!({"hour": format!("{:02}:00", h.hour), "appointments": h.appointments})).collect::<Vec<_>>(),
         "by_service": figures.by_service.iter().map(|s| json!({"service": business.service(s.service_type_id).map(|x| x.name.as_str()), "appointments": s.appointments})).collect::<Vec<_>>(),
     }))

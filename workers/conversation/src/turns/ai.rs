@@ -23,7 +23,6 @@ use crate::{
     answer::{Answer, Commit, Committed, Pending, Sender, Update, pending},
     context::{AssistantMode, Business, Person},
     model::{CallError, Model},
-    replies,
 };
 
 /// What the AI path remembers across the loop of one turn.
@@ -58,6 +57,7 @@ impl Answering<'_> {
         let user_content = {
             let client = turns.toolbox.pool.get().await?;
             let at = At {
+                words: self.business.words(),
                 client: &client,
                 sender: self.sender,
                 person: self.person,
@@ -70,7 +70,7 @@ impl Answering<'_> {
                         &format!("unreadable:{turn_key}"),
                         &self.person.wa_id,
                         conversation_id,
-                        replies::not_readable(),
+                        self.business.words().not_readable(),
                     )
                     .await?;
                 pending::mark(&client, &ids, "not_readable").await?;

@@ -4,7 +4,7 @@ use cita_shared::db::Cached;
 use jiff::Timestamp;
 
 use super::{TurnError, Turns, flood::At};
-use crate::{context::Business, replies};
+use crate::context::Business;
 
 pub async fn spent(
     turns: &Turns,
@@ -47,7 +47,7 @@ pub async fn notice(at: &At<'_>, business: &Business) -> Result<(), TurnError> {
                 &format!("budget:{}:{today}", at.conversation_id),
                 &at.person.wa_id,
                 at.conversation_id,
-                replies::budget(),
+                at.words.budget(),
             )
             .await?;
     }

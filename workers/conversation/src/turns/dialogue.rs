@@ -18,7 +18,7 @@ use crate::{
     context::{Business, Person},
     handoff,
     model::{Block, CallError, Model, Request, Response, StopReason, tool_result},
-    prompt, replies,
+    prompt,
     tools::{Call, Effect, definitions},
 };
 
@@ -128,7 +128,7 @@ impl Dialogue<'_> {
                 stop => {
                     let text = response.text();
                     let text = if text.is_empty() {
-                        replies::fallback().to_owned()
+                        self.business.words().fallback().to_owned()
                     } else {
                         text
                     };
@@ -175,7 +175,7 @@ impl Dialogue<'_> {
             self.now,
         )
         .await?;
-        let text = replies::handed_to_person().to_owned();
+        let text = self.business.words().handed_to_person().to_owned();
         messages.push(json!({"role": "assistant", "content": [{"type": "text", "text": text}]}));
         Ok(Answer {
             text,

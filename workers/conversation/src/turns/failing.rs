@@ -9,7 +9,7 @@ use jiff::{SignedDuration, Timestamp};
 use uuid::Uuid;
 
 use super::{TurnError, ai::Answering};
-use crate::{context::Persona, replies};
+use crate::context::Persona;
 
 impl Answering<'_> {
     pub(super) async fn failing(&self) -> Result<(), TurnError> {
@@ -44,7 +44,7 @@ impl Answering<'_> {
                 &key,
                 &self.person.wa_id,
                 conversation_id,
-                replies::apology(),
+                self.business.words().apology(),
             )
             .await?;
         if self.person.persona == Persona::Customer {
@@ -68,7 +68,7 @@ impl Answering<'_> {
                     .staff_notice(
                         &format!("{key}:owner:{id}"),
                         &phone,
-                        replies::owner_notice_model_down(&who, minutes),
+                        self.business.words().owner_notice_model_down(&who, minutes),
                         &self.business.locale,
                     )
                     .await?;

@@ -6,14 +6,16 @@ use jiff::{SignedDuration, Timestamp};
 use uuid::Uuid;
 
 use super::{TurnError, Turns, state::State};
+use cita_shared::spanish::Words;
+
 use crate::{
     answer::{Pending, Sender, pending},
     context::Person,
-    replies,
 };
 
 /// Where a fixed reply of the turn goes.
 pub struct At<'a> {
+    pub words: &'static dyn Words,
     pub client: &'a deadpool_postgres::Client,
     pub sender: &'a Sender<'a>,
     pub person: &'a Person,
@@ -40,7 +42,7 @@ pub async fn answered(
                 &format!("flood:{}", waiting[0].wamid),
                 &at.person.wa_id,
                 at.conversation_id,
-                replies::flood(),
+                at.words.flood(),
             )
             .await?;
         at.client

@@ -181,6 +181,7 @@ impl Turns {
                 organization_id: business.id,
             };
             let at = flood::At {
+                words: business.words(),
                 client: &client,
                 sender: &sender,
                 person: &person,

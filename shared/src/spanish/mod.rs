@@ -1,14 +1,20 @@
-//! How the fleet words things for people, in Spanish: dates, times and prices in the
-//! organization's zone and currency, and the text/template pair that carries a message
-//! when the recipient's 24-hour window is closed.
+//! How the fleet words things for people, in Spanish: every sentence, date, time and
+//! price of a language variant in its own module ([`es_mx`], [`es_co`]) behind one trait
+//! ([`Words`]), chosen by the organization's locale; and the text/template pair that
+//! carries a message when the recipient's 24-hour window is closed.
 //!
 //! Templates (approved per business in Meta, named as in the product brief):
 //! `appointment_reminder`, `appointment_confirmation`, `appointment_cancelled`,
 //! `review_request`, and `staff_notice` (one parameter: the notice on one line) for staff
 //! and owner.
 
+mod es_co;
+mod es_mx;
+mod words;
+
+pub use words::{AgendaLine, Choice, ListOf, Words};
+
 use crate::contracts::outbound::{Message, Parameter, Template};
-use jiff::{Timestamp, tz::TimeZone};
 
 /// Weekday names, Monday first (ISO weekday − 1).
 pub const WEEKDAYS: [&str; 7] = [
@@ -20,7 +26,7 @@ pub const WEEKDAYS: [&str; 7] = [
     "sábado",
     "domingo",
 ];
-const MONTHS: [&str; 12] = [
+pub const MONTHS: [&str; 12] = [
     "enero",
     "febrero",
     "marzo",
@@ -35,65 +41,35 @@ const MONTHS: [&str; 12] = [
     "diciembre",
 ];
 
-/// "martes 14 de octubre, 10:30" in `tz`.
-pub fn when(at: Timestamp, tz: &TimeZone) -> String {
-    let local = at.to_zoned(tz.clone());
-    format!(
-        "{} {} de {}, {}",
-        WEEKDAYS[local.weekday().to_monday_zero_offset() as usize],
-        local.day(),
-        MONTHS[local.month() as usize - 1],
-        clock(at, tz)
-    )
+/// The words of an organization's locale (`organizations.locale`): `es-CO` is Colombian
+/// Spanish, anything else Mexican.
+pub fn words(locale: &str) -> &'static dyn Words {
+    match locale {
+        "es-CO" | "es_CO" => &es_co::EsCo,
+        _ => &es_mx::EsMx,
+    }
 }
 
-/// "10:30" in `tz`.
-pub fn clock(at: Timestamp, tz: &TimeZone) -> String {
-    let local = at.to_zoned(tz.clone());
-    format!("{:02}:{:02}", local.hour(), local.minute())
+/// "Miércoles" from "miércoles".
+fn capitalized(word: &str) -> String {
+    let mut chars = word.chars();
+    chars
+        .next()
+        .map(|first| first.to_uppercase().chain(chars).collect())
+        .unwrap_or_default()
 }
 
-/// "lunes 7 de diciembre" for a local date.
-pub fn day(date: jiff::civil::Date) -> String {
-    format!(
-        "{} {} de {}",
-        WEEKDAYS[date.weekday().to_monday_zero_offset() as usize],
-        date.day(),
-        MONTHS[date.month() as usize - 1]
-    )
-}
-
-/// "Miércoles 30 sep": a local date short enough for a list row's title.
-pub fn short_day(date: jiff::civil::Date) -> String {
-    let weekday = WEEKDAYS[date.weekday().to_monday_zero_offset() as usize];
-    let mut title: String = weekday
-        .chars()
-        .take(1)
-        .flat_map(char::to_uppercase)
-        .collect();
-    title.extend(weekday.chars().skip(1));
-    let month: String = MONTHS[date.month() as usize - 1].chars().take(3).collect();
-    format!("{title} {} {month}", date.day())
-}
-
-/// "$250 MXN", "$1,250.50 MXN": an amount in minor units (centavos).
-pub fn price(minor: i64, currency: &str) -> String {
-    let units = minor / 100;
-    let cents = (minor % 100).abs();
-    let digits = units.abs().to_string();
-    let mut grouped = String::new();
+/// `units` with `separator` between each group of three digits: 4500000 → "4.500.000".
+fn grouped(units: u64, separator: char) -> String {
+    let digits = units.to_string();
+    let mut out = String::with_capacity(digits.len() + digits.len() / 3);
     for (i, c) in digits.chars().enumerate() {
         if i > 0 && (digits.len() - i).is_multiple_of(3) {
-            grouped.push(',');
+            out.push(separator);
         }
-        grouped.push(c);
+        out.push(c);
     }
-    let sign = if minor < 0 { "-" } else { "" };
-    if cents == 0 {
-        format!("{sign}${grouped} {currency}")
-    } else {
-        format!("{sign}${grouped}.{cents:02} {currency}")
-    }
+    out
 }
 
 /// Meta's template language for an organization locale: `es_MX` for Mexico, `es` for
@@ -163,34 +139,66 @@ fn one_line(text: &str) -> String {
 
 #[cfg(test)]
 mod tests {
+    use jiff::{Timestamp, tz::TimeZone};
+
     use super::*;
 
     #[test]
-    fn prices_read_in_pesos() {
-        assert_eq!(price(25000, "MXN"), "$250 MXN");
-        assert_eq!(price(125050, "MXN"), "$1,250.50 MXN");
-        assert_eq!(price(450_000_000, "COP"), "$4,500,000 COP");
+    fn prices_read_as_each_country_writes_them() {
+        let mx = words("es-MX");
+        assert_eq!(mx.price(25000, "MXN"), "$250 MXN");
+        assert_eq!(mx.price(125050, "MXN"), "$1,250.50 MXN");
+        let co = words("es-CO");
+        assert_eq!(co.price(450_000_000, "COP"), "$4.500.000 COP");
+        assert_eq!(co.price(125050, "COP"), "$1.250,50 COP");
+        assert_eq!(co.price(-500_000, "COP"), "-$5.000 COP");
     }
 
     #[test]
     fn short_days_fit_a_list_row() {
         let date = |s: &str| s.parse::<jiff::civil::Date>().unwrap();
-        assert_eq!(short_day(date("2026-09-30")), "Miércoles 30 sep");
-        assert_eq!(short_day(date("2026-12-07")), "Lunes 7 dic");
+        assert_eq!(
+            words("es-MX").short_day(date("2026-09-30")),
+            "Miércoles 30 sep"
+        );
+        assert_eq!(words("es-CO").short_day(date("2026-12-07")), "Lunes 7 dic");
     }
 
     #[test]
     fn times_are_local_on_both_sides_of_daylight_saving() {
+        let mx = words("es-MX");
         let tijuana = TimeZone::get("America/Tijuana").unwrap();
         // 2026-03-08 is the spring-forward Sunday: 10:00 there is PDT (UTC-7).
         let spring: Timestamp = "2026-03-08T17:00:00Z".parse().unwrap();
-        assert_eq!(when(spring, &tijuana), "domingo 8 de marzo, 10:00");
+        assert_eq!(mx.when(spring, &tijuana), "domingo 8 de marzo, 10:00");
         // The Saturday before is still PST (UTC-8).
         let saturday: Timestamp = "2026-03-07T18:00:00Z".parse().unwrap();
-        assert_eq!(when(saturday, &tijuana), "sábado 7 de marzo, 10:00");
+        assert_eq!(mx.when(saturday, &tijuana), "sábado 7 de marzo, 10:00");
         let mexico = TimeZone::get("America/Mexico_City").unwrap();
         let winter: Timestamp = "2026-12-14T16:30:00Z".parse().unwrap();
-        assert_eq!(when(winter, &mexico), "lunes 14 de diciembre, 10:30");
+        assert_eq!(mx.when(winter, &mexico), "lunes 14 de diciembre, 10:30");
+    }
+
+    #[test]
+    fn colombia_reads_the_twelve_hour_clock() {
+        let co = words("es-CO");
+        let bogota = TimeZone::get("America/Bogota").unwrap();
+        let morning: Timestamp = "2026-12-14T15:30:00Z".parse().unwrap();
+        assert_eq!(
+            co.when(morning, &bogota),
+            "lunes 14 de diciembre, 10:30 a. m."
+        );
+        let noon: Timestamp = "2026-12-14T17:05:00Z".parse().unwrap();
+        assert_eq!(co.clock(noon, &bogota), "12:05 p. m.");
+        let midnight: Timestamp = "2026-12-15T05:00:00Z".parse().unwrap();
+        assert_eq!(co.clock(midnight, &bogota), "12:00 a. m.");
+    }
+
+    #[test]
+    fn each_variant_speaks_to_the_customer_its_way() {
+        assert_eq!(words("es-MX").which_service(), "¿Qué servicio quieres?");
+        assert_eq!(words("es-CO").which_service(), "¿Qué servicio desea?");
+        assert_eq!(words("es-AR").which_service(), "¿Qué servicio quieres?");
     }
 
     #[test]
