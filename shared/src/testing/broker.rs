@@ -64,13 +64,50 @@ impl TestBroker {
             .message_count()
     }
 
+    /// A queue of the test's own that receives a copy of every message published to
+    /// `exchange` (unprefixed) with `routing_key`: what a worker sent, seen without
+    /// taking it from the worker that consumes it. Deleted with the test's connection.
+    pub async fn tap(&self, exchange: &str, routing_key: &str) -> Tap {
+        let queue = self.topology.name(&format!("tap.{routing_key}"));
+        self.channel
+            .queue_declare(
+                queue.as_str().into(),
+                QueueDeclareOptions {
+                    exclusive: true,
+                    ..Default::default()
+                },
+                FieldTable::default(),
+            )
+            .await
+            .expect("declare a tap");
+        self.channel
+            .queue_bind(
+                queue.as_str().into(),
+                self.topology.name(exchange).as_str().into(),
+                routing_key.into(),
+                lapin::options::QueueBindOptions::default(),
+                FieldTable::default(),
+            )
+            .await
+            .expect("bind a tap");
+        Tap { queue }
+    }
+
+    /// Takes every message a tap holds, acking each.
+    pub async fn drain_tap(&self, tap: &Tap) -> Vec<BasicGetMessage> {
+        self.take_all(&tap.queue).await
+    }
+
     /// Takes every message from the queue `base`, acking each.
     pub async fn drain(&self, base: &str) -> Vec<BasicGetMessage> {
-        let queue = self.topology.name(base);
+        self.take_all(&self.topology.name(base)).await
+    }
+
+    async fn take_all(&self, queue: &str) -> Vec<BasicGetMessage> {
         let mut messages = Vec::new();
         while let Some(message) = self
             .channel
-            .basic_get(queue.as_str().into(), BasicGetOptions::default())
+            .basic_get(queue.into(), BasicGetOptions::default())
             .await
             .expect("basic.get")
         {
@@ -79,6 +116,11 @@ impl TestBroker {
         }
         messages
     }
+}
+
+/// See [`TestBroker::tap`].
+pub struct Tap {
+    queue: String,
 }
 
 impl Drop for TestBroker {

@@ -9,7 +9,7 @@ mod graph;
 mod model;
 mod proxy;
 
-pub use broker::TestBroker;
+pub use broker::{Tap, TestBroker};
 pub use db::TestDb;
 pub use graph::{FakeGraph, Recorded, Reply};
 pub use model::{FakeModel, ModelReply};
@@ -32,6 +32,26 @@ where
         }
     });
     let _ = thread.join();
+}
+
+/// Asks `check` every few milliseconds until it answers `Some`, for at most `within`;
+/// panics naming `what` otherwise. The one place tests wait for something to happen.
+pub async fn eventually<T, F, Fut>(within: std::time::Duration, what: &str, mut check: F) -> T
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = Option<T>>,
+{
+    let deadline = tokio::time::Instant::now() + within;
+    loop {
+        if let Some(done) = check().await {
+            return done;
+        }
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "{what}: not within {within:?}"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+    }
 }
 
 /// A loopback port that was free a moment ago, for a child process to bind.

@@ -267,8 +267,7 @@ async fn a_duplicate_webhook_gets_one_reply() {
     fleet.post(&body).await;
     fleet.post(&body).await;
     fleet.texts_to(CUSTOMER_WA, 1).await;
-    fleet.settled().await;
-    tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+    fleet.quiet(CUSTOMER_WA).await;
     assert_eq!(fleet.texts_now(CUSTOMER_WA).len(), 1);
     assert_eq!(fleet.model.requests().len(), 1);
 }
@@ -327,8 +326,7 @@ async fn two_quick_messages_are_answered_by_one_turn_that_sees_both_in_order() {
         .script([ModelReply::text("¡Hola! ¿Para qué día?")]);
     fleet.start_conversation("conversation").await;
     fleet.texts_to(CUSTOMER_WA, 1).await;
-    fleet.settled().await;
-    tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+    fleet.quiet(CUSTOMER_WA).await;
     let requests = fleet.model.requests();
     assert_eq!(requests.len(), 1, "one turn for both");
     let blocks = requests[0]["messages"][0]["content"].as_array().unwrap();
@@ -437,7 +435,7 @@ async fn a_message_whose_turn_request_was_lost_is_picked_up_by_the_sweeper() {
     cita_conversation::intake::apply(&fleet.shop.db.pool, &body, None)
         .await
         .unwrap();
-    tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+    fleet.delivered(CUSTOMER_WA).await;
     assert!(fleet.texts_now(CUSTOMER_WA).is_empty());
     let publisher = fleet.publisher().await;
     let requested = cita_conversation::turns::sweeper::sweep(

@@ -32,39 +32,28 @@ impl<'a> Chat<'a> {
 
     /// The replies to what was just sent: once the conversation answered it and its
     /// messages reached the fake Graph API.
-    async fn replies(&mut self) -> Vec<Value> {
-        self.fleet.settled().await;
-        let deadline = std::time::Instant::now() + Duration::from_secs(20);
-        loop {
-            let all = self.fleet.replies_now(self.who);
-            // Every answer ends with options or a closing text; give the rest of its
-            // messages a moment to arrive after the first.
-            if all.len() > self.seen {
-                tokio::time::sleep(Duration::from_millis(300)).await;
-                let all = self.fleet.replies_now(self.who);
-                let new = all[self.seen..].to_vec();
-                self.seen = all.len();
-                return new;
-            }
-            assert!(
-                std::time::Instant::now() < deadline,
-                "no reply to {}",
-                self.who
-            );
-            tokio::time::sleep(Duration::from_millis(20)).await;
-        }
+    /// The replies to the message `wamid` just sent: once it is answered and what was
+    /// published to the person reached the fake Graph API.
+    async fn replies_to(&mut self, wamid: &str) -> Vec<Value> {
+        self.fleet.answered(wamid).await;
+        self.fleet.quiet(self.who).await;
+        let all = self.fleet.replies_now(self.who);
+        assert!(all.len() > self.seen, "no reply to {}", self.who);
+        let new = all[self.seen..].to_vec();
+        self.seen = all.len();
+        new
     }
 
     async fn say(&mut self, text: &str) -> Vec<Value> {
-        self.fleet.say(self.who, text).await;
-        self.replies().await
+        let wamid = self.fleet.say(self.who, text).await;
+        self.replies_to(&wamid).await
     }
 
     /// Taps the option of the last interactive message whose title starts with `title`.
     async fn tap(&mut self, title: &str) -> Vec<Value> {
         let (kind, id, full) = self.option(title);
-        self.fleet.tap(self.who, kind, &id, &full).await;
-        self.replies().await
+        let wamid = self.fleet.tap(self.who, kind, &id, &full).await;
+        self.replies_to(&wamid).await
     }
 
     /// From wherever the chat is: menu, haircut, Tuesday 8, `time`, confirm.
@@ -355,10 +344,10 @@ async fn my_appointments_cancel_one_and_move_another() {
 
     // Cancel the first.
     let (_, id, _) = chat.option("Corte de cabello");
-    fleet
+    let wamid = fleet
         .tap(CUSTOMER_WA, "list_reply", &id, "Corte de cabello")
         .await;
-    let one = chat.replies().await;
+    let one = chat.replies_to(&wamid).await;
     assert_eq!(
         titles(&one[0]),
         ["Cancelar cita", "Cambiar horario", "Volver"]
@@ -563,8 +552,8 @@ async fn a_time_taken_meanwhile_gets_a_clear_message_and_fresh_times() {
         .find(|(_, t)| t == "11:30")
         .unwrap()
         .0;
-    fleet.tap(CUSTOMER_WA, "list_reply", &old_id, "11:30").await;
-    let stale = chat.replies().await;
+    let wamid = fleet.tap(CUSTOMER_WA, "list_reply", &old_id, "11:30").await;
+    let stale = chat.replies_to(&wamid).await;
     starts_with(&stale[0], "Esa opción ya no está vigente");
     assert_eq!(appointments(&fleet).await.len(), 2);
 }
@@ -646,13 +635,13 @@ async fn the_flow_survives_a_worker_restart_between_two_taps() {
     let seen = chat.seen;
     fleet.stop("conversation").await;
     fleet.start_conversation("conversation").await;
-    fleet.tap(CUSTOMER_WA, kind, &id, &title).await;
+    let wamid = fleet.tap(CUSTOMER_WA, kind, &id, &title).await;
     let mut chat = Chat {
         fleet: &fleet,
         who: CUSTOMER_WA,
         seen,
     };
-    let times = chat.replies().await;
+    let times = chat.replies_to(&wamid).await;
     starts_with(&times[0], "Tinte, martes 8 de diciembre");
 }
 

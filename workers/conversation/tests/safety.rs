@@ -102,8 +102,7 @@ async fn a_reply_is_dropped_when_the_owner_took_over_while_the_model_was_thinkin
             "Hola, soy Rosa, te atiendo yo",
         ))
         .await;
-    fleet.settled().await;
-    tokio::time::sleep(Duration::from_millis(1200)).await;
+    fleet.quiet(CUSTOMER_WA).await;
     assert!(
         fleet.texts_now(CUSTOMER_WA).is_empty(),
         "the stale reply was not sent"
@@ -349,9 +348,9 @@ async fn a_spent_daily_budget_stops_the_model_and_says_so_once() {
         fleet.texts_to(CUSTOMER_WA, 1).await,
         [cita_shared::spanish::words("es-MX").budget()]
     );
-    fleet.say(CUSTOMER_WA, "¿Hola?").await;
-    fleet.settled().await;
-    tokio::time::sleep(Duration::from_millis(300)).await;
+    let wamid = fleet.say(CUSTOMER_WA, "¿Hola?").await;
+    fleet.answered(&wamid).await;
+    fleet.quiet(CUSTOMER_WA).await;
     assert_eq!(fleet.texts_now(CUSTOMER_WA).len(), 1, "said once a day");
     assert!(fleet.model.requests().is_empty());
 }

@@ -7,11 +7,13 @@
 use std::{collections::HashMap, sync::Arc, time::Duration};
 
 use cita_shared::{
+    amqp::topology::{CITA_COMMANDS, OUTBOUND_SEND},
     amqp::topology::{WA_WEBHOOKS, WHATSAPP_ROUTING_KEY},
     config::{Component, Settings},
+    contracts::outbound::{Command, Message, Outgoing},
     crypto::Keyring,
     secret::Secret,
-    testing::{FakeGraph, FakeModel, ManualClock, Recorded, TestBroker},
+    testing::{FakeGraph, FakeModel, ManualClock, Recorded, Tap, TestBroker, eventually},
 };
 use jiff::Timestamp;
 use lapin::{BasicProperties, options::BasicPublishOptions};
@@ -33,6 +35,9 @@ pub struct Fleet {
     pub env: HashMap<String, String>,
     /// The business clock of scheduling and conversation; starts at [`NOW`].
     pub clock: ManualClock,
+    /// Every send command published to `outbound.send`, as a copy.
+    sent: Tap,
+    commands: std::sync::Mutex<Vec<Outgoing>>,
     services: Vec<(&'static str, CancellationToken, tokio::task::JoinHandle<()>)>,
     next_wamid: std::sync::atomic::AtomicU64,
 }
@@ -59,6 +64,7 @@ impl Fleet {
         let shop = Shop::open().await;
         let broker = TestBroker::new().await;
         broker.declare().await;
+        let sent = broker.tap(CITA_COMMANDS, OUTBOUND_SEND).await;
         let graph = FakeGraph::start().await;
         let model = FakeModel::start().await;
         let keyring = Keyring::parse(&Secret::new(SECRETS_KEY)).unwrap();
@@ -95,6 +101,8 @@ impl Fleet {
             model,
             env,
             clock: ManualClock::new(now()),
+            sent,
+            commands: Default::default(),
             services: Vec::new(),
             next_wamid: std::sync::atomic::AtomicU64::new(1),
         }
@@ -186,9 +194,9 @@ impl Fleet {
             },
             ready.clone(),
         );
-        while !ready.get() {
-            tokio::time::sleep(Duration::from_millis(10)).await;
-        }
+        tokio::time::timeout(PATIENCE, ready.ready())
+            .await
+            .expect("the test publisher connects");
         publisher
     }
 
@@ -242,19 +250,11 @@ impl Fleet {
 
     /// The text messages sent to `to` so far, once there are at least `n`.
     pub async fn texts_to(&self, to: &str, n: usize) -> Vec<String> {
-        let deadline = std::time::Instant::now() + PATIENCE;
-        loop {
+        eventually(PATIENCE, &format!("{n} texts to {to}"), || async {
             let texts = self.texts_now(to);
-            if texts.len() >= n {
-                return texts;
-            }
-            assert!(
-                std::time::Instant::now() < deadline,
-                "expected {n} texts to {to}, got {texts:?}; sends: {:#?}",
-                self.graph.sends()
-            );
-            tokio::time::sleep(Duration::from_millis(20)).await;
-        }
+            (texts.len() >= n).then_some(texts)
+        })
+        .await
     }
 
     pub fn texts_now(&self, to: &str) -> Vec<String> {
@@ -279,10 +279,61 @@ impl Fleet {
             .collect()
     }
 
+    /// The messages (not read receipts) published to `to` so far, once each.
+    pub async fn commands_to(&self, to: &str) -> Vec<Outgoing> {
+        let mut seen = self.commands.lock().unwrap().clone();
+        for copy in self.broker.drain_tap(&self.sent).await {
+            if let Ok(Command::SendV1(send)) = serde_json::from_slice(&copy.delivery.data) {
+                seen.push(send);
+            }
+        }
+        *self.commands.lock().unwrap() = seen.clone();
+        let mut to_them: Vec<Outgoing> = seen
+            .into_iter()
+            .filter(|c| c.to == to && !matches!(c.message, Message::ReadReceipt { .. }))
+            .collect();
+        // A turn run again resends under the same ids; outbound sends each once.
+        let mut ids = std::collections::HashSet::new();
+        to_them.retain(|c| ids.insert(c.command_id));
+        to_them
+    }
+
+    /// Waits until every inbound message is answered and everything published to `to`
+    /// has reached the fake Graph API: nothing more is on its way to them.
+    pub async fn quiet(&self, to: &str) {
+        self.settled().await;
+        self.delivered(to).await;
+    }
+
+    /// Waits until the inbound message `wamid` is stored and answered.
+    pub async fn answered(&self, wamid: &str) {
+        eventually(PATIENCE, &format!("{wamid} answered"), || async {
+            let answered: i64 = self
+                .shop
+                .scalar(
+                    "SELECT count(*) FROM messages WHERE wa_message_id = $1 AND answered_at IS NOT NULL",
+                    &[&wamid],
+                )
+                .await;
+            (answered == 1).then_some(())
+        })
+        .await;
+    }
+
+    /// Waits until everything published to `to` so far has reached the fake Graph API.
+    pub async fn delivered(&self, to: &str) {
+        let published = self.commands_to(to).await.len();
+        eventually(
+            PATIENCE,
+            &format!("{published} messages delivered to {to}"),
+            || async { (self.replies_now(to).len() >= published).then_some(()) },
+        )
+        .await;
+    }
+
     /// Waits until no inbound message is left unanswered.
     pub async fn settled(&self) {
-        let deadline = std::time::Instant::now() + PATIENCE;
-        loop {
+        eventually(PATIENCE, "every inbound message answered", || async {
             let waiting: i64 = self
                 .shop
                 .scalar(
@@ -290,15 +341,9 @@ impl Fleet {
                     &[],
                 )
                 .await;
-            if waiting == 0 {
-                return;
-            }
-            assert!(
-                std::time::Instant::now() < deadline,
-                "{waiting} messages still waiting"
-            );
-            tokio::time::sleep(Duration::from_millis(20)).await;
-        }
+            (waiting == 0).then_some(())
+        })
+        .await;
     }
 
     pub async fn customer_conversation(&self, wa_id: &str) -> Uuid {
