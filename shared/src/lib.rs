@@ -16,6 +16,7 @@
 //! - [`shutdown`]: the cancellation token fired by SIGTERM / Ctrl-C;
 //! - [`db`]: the PostgreSQL pool and the migration runner;
 //! - [`amqp`]: the broker topology, the confirmed, reconnecting publisher, consumers;
+//! - [`retention`]: pruning what is past its age, in small batches;
 //! - [`outbox`]: domain events written with the change, relayed after commit;
 //! - [`http`]: the hyper accept loop with graceful drain;
 //! - [`admin`]: `/healthz`, `/readyz`, `/metrics` on each binary's admin port;
@@ -34,6 +35,7 @@ pub mod error;
 pub mod http;
 pub mod metrics;
 pub mod outbox;
+pub mod retention;
 pub mod retry;
 pub mod runtime;
 pub mod secret;

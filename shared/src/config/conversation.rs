@@ -35,8 +35,6 @@ pub struct ConversationSettings {
     /// Messages per minute from one person before the assistant stops answering each and
     /// says so once.
     pub flood_messages_per_minute: u32,
-    /// How long rejected webhook payloads are kept for replay.
-    pub rejected_retention: Duration,
     /// After the model failed a turn past its tries, how long conversations of
     /// organizations with the guided fallback skip the model and go straight to guided
     /// mode (so each does not wait out the same outage).
@@ -162,13 +160,6 @@ pub(super) fn validate(
             raw.flood_messages_per_minute.map(u64::from),
             12,
         )? as u32,
-        rejected_retention: Duration::from_secs(
-            3600 * positive(
-                "CITA_REJECTED_RETENTION_HOURS",
-                raw.rejected_retention_hours,
-                168,
-            )?,
-        ),
         ai_cooldown: Duration::from_secs(positive(
             "CITA_AI_COOLDOWN_SECONDS",
             raw.ai_cooldown_seconds,

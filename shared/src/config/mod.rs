@@ -10,10 +10,12 @@ use crate::{crypto::Keyring, secret::Secret};
 mod conversation;
 mod names;
 mod outbound;
+mod retention;
 
 pub use conversation::{ConversationSettings, ModelPrices};
 pub use names::VARIABLES;
 pub use outbound::OutboundSettings;
+pub use retention::RetentionSettings;
 
 /// The binaries of the fleet. Each has its own admin port so that the whole fleet can run
 /// on one machine with the defaults.
@@ -122,6 +124,8 @@ pub struct Settings {
     pub outbound: OutboundSettings,
     /// The assistant's settings; defaults for binaries that don't converse.
     pub conversation: ConversationSettings,
+    /// How long bookkeeping is kept (read by `cita-reminders`, which prunes it).
+    pub retention: RetentionSettings,
     /// What the sources hold that no binary reads (a mistyped name, say), to be logged
     /// once logging is up.
     pub warnings: Vec<String>,
@@ -185,6 +189,9 @@ struct Raw {
     turn_concurrency: Option<u16>,
     flood_messages_per_minute: Option<u32>,
     rejected_retention_hours: Option<u64>,
+    outbox_retention_hours: Option<u64>,
+    dedupe_retention_hours: Option<u64>,
+    notification_retention_hours: Option<u64>,
     ai_cooldown_seconds: Option<u64>,
     guided_idle_minutes: Option<u64>,
 }
@@ -306,6 +313,11 @@ impl Settings {
         } else {
             outbound::validate(&defaults())?
         };
+        let retention = if component == Component::Reminders {
+            retention::validate(&raw)?
+        } else {
+            retention::validate(&defaults())?
+        };
         let conversation = if component.converses() {
             conversation::validate(&raw, anthropic_fallback)?
         } else {
@@ -380,6 +392,7 @@ impl Settings {
             secrets_key,
             outbound,
             conversation,
+            retention,
             warnings: Vec::new(),
         })
     }

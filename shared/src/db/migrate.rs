@@ -49,6 +49,11 @@ pub const MIGRATIONS: &[Migration] = &[
         name: "guided",
         sql: include_str!("../../../sql/migrations/0006_guided.sql"),
     },
+    Migration {
+        version: 7,
+        name: "retention",
+        sql: include_str!("../../../sql/migrations/0007_retention.sql"),
+    },
 ];
 
 /// Demo data (`cita-migrate --seed`); each file is idempotent.

@@ -44,6 +44,8 @@ pub enum Reply {
     Bare(u16),
     /// Answers `Accept` only after this long (longer than the client's timeout: a hang).
     Slow(Duration),
+    /// 200 with this message id (Meta's ids never repeat; this one may).
+    AcceptAs(String),
 }
 
 struct State {
@@ -208,6 +210,7 @@ async fn answer(state: &State, base: &str, request: Request<Incoming>) -> Respon
         .unwrap_or(Reply::Accept);
     match reply {
         Reply::Accept => accept(state, &body),
+        Reply::AcceptAs(id) => accepted(&body, &id),
         Reply::Slow(delay) => {
             tokio::time::sleep(delay).await;
             accept(state, &body)
@@ -228,13 +231,17 @@ fn accept(state: &State, body: &Value) -> Response<Body> {
         return respond(StatusCode::OK, json!({"success": true}));
     }
     let n = state.next_id.fetch_add(1, Ordering::Relaxed) + 1;
+    accepted(body, &format!("wamid.fake.{n}"))
+}
+
+fn accepted(body: &Value, message_id: &str) -> Response<Body> {
     let to = body["to"].as_str().unwrap_or_default();
     respond(
         StatusCode::OK,
         json!({
             "messaging_product": "whatsapp",
             "contacts": [{"input": to, "wa_id": to}],
-            "messages": [{"id": format!("wamid.fake.{n}")}],
+            "messages": [{"id": message_id}],
         }),
     )
 }

@@ -1,6 +1,5 @@
 //! Runs the whole service: the intake and turn consumers, the outbox relay (handoff
-//! events), the sweeper for messages left waiting, the purge of old rejected payloads,
-//! and the admin server.
+//! events), the sweeper for messages left waiting, and the admin server.
 
 use std::{sync::Arc, time::Duration};
 
@@ -11,7 +10,6 @@ use cita_shared::{
     },
     config::{ConfigError, Settings},
     db::DbError,
-    error::Chain,
     runtime::{Consume, Worker},
 };
 use tokio::net::TcpListener;
@@ -19,7 +17,7 @@ use tokio_util::sync::CancellationToken;
 
 use crate::{
     Clock,
-    intake::{self, Intake},
+    intake::Intake,
     metrics::Metrics,
     model::Model,
     tools::Toolbox,
@@ -40,7 +38,6 @@ pub enum ServeError {
 /// turn request is made again.
 const SWEEP_EVERY: Duration = Duration::from_secs(15);
 const SWEEP_AFTER: Duration = Duration::from_secs(30);
-const PURGE_EVERY: Duration = Duration::from_secs(3600);
 /// A scheduling request answers in milliseconds; this bounds a broken one.
 const RPC_TIMEOUT: Duration = Duration::from_secs(10);
 /// A turn waits out a database or broker outage for a minute in place: the person is
@@ -93,11 +90,6 @@ pub async fn run(
         SWEEP_AFTER,
         shutdown.clone(),
     ));
-    worker.spawn(purge(
-        pool.clone(),
-        settings.conversation.rejected_retention,
-        shutdown.clone(),
-    ));
     let scheduling = Arc::new(RpcClient::new(
         settings.amqp_url.clone(),
         format!("{}-scheduling", settings.component.name()),
@@ -139,20 +131,4 @@ pub async fn run(
     );
     worker.run(admin_listener).await;
     Ok(())
-}
-
-async fn purge(pool: deadpool_postgres::Pool, retention: Duration, shutdown: CancellationToken) {
-    loop {
-        match intake::store::purge(&pool, retention).await {
-            Ok(0) => {}
-            Ok(n) => tracing::info!(rows = n, "purged old rejected webhooks and early statuses"),
-            Err(error) => {
-                tracing::warn!(error = %Chain(&error), "cannot purge old rejected webhooks")
-            }
-        }
-        tokio::select! {
-            () = tokio::time::sleep(PURGE_EVERY) => {}
-            () = shutdown.cancelled() => return,
-        }
-    }
 }

@@ -1,5 +1,5 @@
-//! Runs the whole service: the event consumer, the dispatcher, the planner and the admin
-//! server.
+//! Runs the whole service: the event consumer, the dispatcher, the planner, the pruning
+//! of what is past its retention, and the admin server.
 
 use std::{sync::Arc, time::Duration};
 
@@ -7,6 +7,7 @@ use cita_shared::{
     amqp::topology::{CITA_COMMANDS, REMINDERS_EVENTS},
     config::Settings,
     db::DbError,
+    retention,
     runtime::{Consume, Worker},
 };
 use tokio::net::TcpListener;
@@ -16,6 +17,8 @@ use crate::{Clock, dispatch, intake::Intake, metrics::Metrics, planner};
 
 /// How often agendas are planned and conversations kept.
 const PLAN_EVERY: Duration = Duration::from_secs(60);
+/// How often rows past their retention are pruned.
+const PRUNE_EVERY: Duration = Duration::from_secs(3600);
 
 pub async fn serve(
     settings: &Settings,
@@ -35,8 +38,15 @@ pub async fn serve(
     ));
     worker.spawn(planner::run(
         worker.pool.clone(),
-        clock,
+        clock.clone(),
         PLAN_EVERY,
+        shutdown.clone(),
+    ));
+    worker.spawn(retention::run(
+        worker.pool.clone(),
+        settings.retention.clone(),
+        clock,
+        PRUNE_EVERY,
         shutdown,
     ));
     let intake = Arc::new(Intake {

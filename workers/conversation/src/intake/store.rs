@@ -378,22 +378,3 @@ pub async fn reject(
         .await?;
     Ok(())
 }
-
-/// Drops rejected payloads and never-claimed early statuses older than `retention`.
-pub async fn purge(pool: &Pool, retention: std::time::Duration) -> Result<u64, Infra> {
-    let client = pool.get().await?;
-    let seconds = retention.as_secs_f64();
-    let rejected = client
-        .run(
-            "DELETE FROM rejected_webhooks WHERE received_at < now() - make_interval(secs => $1)",
-            &[&seconds],
-        )
-        .await?;
-    let early = client
-        .run(
-            "DELETE FROM early_statuses WHERE received_at < now() - make_interval(secs => $1)",
-            &[&seconds],
-        )
-        .await?;
-    Ok(rejected + early)
-}
