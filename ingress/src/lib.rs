@@ -149,11 +149,13 @@ impl Ingress {
         let status = reply.response.status().as_u16();
         match &reply.publish_error {
             Some(error) => tracing::warn!(
-                %request_id, %method, status, outcome = outcome.label(), latency_ms, %error,
+                %request_id, trace = %request_id.simple(), %method, status,
+                outcome = outcome.label(), latency_ms, %error,
                 "webhook not accepted: broker unavailable"
             ),
             None => tracing::info!(
-                %request_id, %method, status, outcome = outcome.label(), latency_ms, "webhook request"
+                %request_id, trace = %request_id.simple(), %method, status,
+                outcome = outcome.label(), latency_ms, "webhook request"
             ),
         }
         reply.response

@@ -6,6 +6,7 @@ use bytes::Bytes;
 use cita_shared::{
     amqp::PublishError,
     http::{Body, text},
+    trace::{self, Trace},
     whatsapp::signature::{self, SignatureError},
 };
 use http_body_util::{BodyExt, LengthLimitError, Limited};
@@ -186,8 +187,9 @@ async fn read_body(parts: &Parts, body: Incoming, limit: usize) -> Result<Bytes,
     }
 }
 
-/// AMQP properties of a published webhook: the request id (also the message id) and the
-/// receive time travel with the body through every later hop.
+/// AMQP properties of a published webhook: the request id (also the message id and the
+/// trace id of everything the webhook causes) and the receive time travel with the body
+/// through every later hop.
 fn properties(request_id: Uuid) -> BasicProperties {
     let now = SystemTime::now()
         .duration_since(UNIX_EPOCH)
@@ -196,6 +198,10 @@ fn properties(request_id: Uuid) -> BasicProperties {
     headers.insert(
         "x-request-id".into(),
         AMQPValue::LongString(request_id.to_string().into()),
+    );
+    headers.insert(
+        trace::HEADER.into(),
+        AMQPValue::LongString(Trace::start(request_id).to_string().into()),
     );
     headers.insert(
         "x-received-at-ms".into(),

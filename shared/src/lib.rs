@@ -13,6 +13,7 @@
 //! - [`crypto`]: AES-256-GCM sealing of secrets at rest, with rotating keys;
 //! - [`spanish`]: dates, times and prices as people read them, notice texts and templates;
 //! - [`telemetry`]: tracing setup, text or JSON;
+//! - [`trace`]: the W3C `traceparent` that follows one piece of work across the fleet;
 //! - [`shutdown`]: the cancellation token fired by SIGTERM / Ctrl-C;
 //! - [`db`]: the PostgreSQL pool and the migration runner;
 //! - [`amqp`]: the broker topology, the confirmed, reconnecting publisher, consumers;
@@ -42,6 +43,7 @@ pub mod secret;
 pub mod shutdown;
 pub mod spanish;
 pub mod telemetry;
+pub mod trace;
 pub mod whatsapp;
 
 #[cfg(feature = "testing")]

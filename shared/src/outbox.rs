@@ -9,7 +9,10 @@ use std::time::Duration;
 use deadpool_postgres::GenericClient;
 use deadpool_postgres::Pool;
 use jiff::Timestamp;
-use lapin::BasicProperties;
+use lapin::{
+    BasicProperties,
+    types::{AMQPValue, FieldTable},
+};
 use tokio_util::sync::CancellationToken;
 use uuid::Uuid;
 
@@ -17,6 +20,7 @@ use crate::{
     amqp::{PublishError, Publisher},
     contracts::events::{Envelope, Event},
     error::{Chain, Infra},
+    trace::{HEADER, Trace},
 };
 
 /// Writes `event` to the outbox; it is published once the caller's transaction commits.
@@ -35,9 +39,12 @@ pub async fn emit(
     };
     // Serializing plain data with string keys cannot fail.
     let payload = serde_json::to_value(&envelope).expect("an event serializes to JSON");
+    // Relayed later, outside this work: the row keeps its trace for the event.
+    let trace = Trace::current().map(|t| t.child().to_string());
     let statement = tx
         .prepare_cached(
-            "INSERT INTO outbox (event_id, organization_id, routing_key, payload) VALUES ($1, $2, $3, $4)",
+            "INSERT INTO outbox (event_id, organization_id, routing_key, payload, traceparent)
+             VALUES ($1, $2, $3, $4, $5)",
         )
         .await?;
     tx.execute(
@@ -47,6 +54,7 @@ pub async fn emit(
             &organization_id,
             &envelope.event.routing_key(),
             &payload,
+            &trace,
         ],
     )
     .await?;
@@ -68,7 +76,7 @@ pub async fn relay_batch(
     let tx = client.transaction().await?;
     let rows = tx
         .query(
-            "SELECT seq, event_id, routing_key, payload::text FROM outbox
+            "SELECT seq, event_id, routing_key, payload::text, traceparent FROM outbox
              WHERE published_at IS NULL ORDER BY seq LIMIT $1 FOR UPDATE SKIP LOCKED",
             &[&BATCH],
         )
@@ -80,9 +88,14 @@ pub async fn relay_batch(
     for row in &rows {
         let (seq, event_id, routing_key, payload): (i64, Uuid, String, String) =
             (row.get(0), row.get(1), row.get(2), row.get(3));
-        let properties = BasicProperties::default()
+        let mut properties = BasicProperties::default()
             .with_message_id(event_id.to_string().into())
             .with_content_type("application/json".into());
+        if let Some(trace) = row.get::<_, Option<String>>(4) {
+            let mut headers = FieldTable::default();
+            headers.insert(HEADER.into(), AMQPValue::LongString(trace.into()));
+            properties = properties.with_headers(headers);
+        }
         match publisher
             .publish(exchange, &routing_key, payload.as_bytes(), properties)
             .await

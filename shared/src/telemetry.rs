@@ -22,7 +22,8 @@ pub fn init(format: LogFormat) {
         LogFormat::Json => builder
             .json()
             .flatten_event(true)
-            .with_current_span(false)
+            // The span carries the work's trace id and queue (see `trace`).
+            .with_current_span(true)
             .try_init(),
     };
 }

@@ -23,6 +23,7 @@ use lapin::{
 };
 use tokio::task::JoinSet;
 use tokio_util::sync::CancellationToken;
+use tracing::Instrument;
 
 use super::{
     Publisher, Topology, connection,
@@ -35,6 +36,7 @@ use crate::{
     metrics::{AmqpMetrics, QueueLabels},
     retry::{self, GaveUp},
     secret::Secret,
+    trace::Trace,
 };
 
 pub use settle::REASON_HEADER;
@@ -267,16 +269,29 @@ async fn handle<H: Handler>(
     links: Links,
     shutdown: CancellationToken,
 ) {
+    // The work continues the trace of the message that caused it, or starts one.
+    let trace = Trace::from_headers(delivery.properties.headers().as_ref())
+        .map_or_else(|| Trace::start(uuid::Uuid::new_v4()), Trace::child);
+    // At the error level so that it exists whatever the filter: every line of the work,
+    // warnings included, carries its trace.
+    let span = tracing::error_span!("work", queue = options.queue, trace = %trace.id());
     let what = format!("a message of {}", options.queue);
-    let attempts = retry::patiently(options.patience, &shutdown, &what, || {
-        handler.attempt(&delivery, &admission, &channel)
-    })
-    .await;
+    let attempts = trace
+        .scope(
+            retry::patiently(options.patience, &shutdown, &what, || {
+                handler.attempt(&delivery, &admission, &channel)
+            })
+            .instrument(span.clone()),
+        )
+        .await;
+
     let settlement = match attempts {
         Ok(settlement) => settlement,
         Err(GaveUp::Permanent(error)) => {
             let reason = Chain(&error).to_string();
-            tracing::error!(queue = options.queue, error = %reason, "a message fails the same way every time");
+            span.in_scope(
+                || tracing::error!(error = %reason, "a message fails the same way every time"),
+            );
             Settlement::DeadLetter(reason)
         }
         Err(GaveUp::Exhausted(_) | GaveUp::Stopped) => Settlement::Requeue,
@@ -288,6 +303,7 @@ async fn handle<H: Handler>(
         &links.publisher,
         &options.topology,
     )
+    .instrument(span)
     .await;
 }
 

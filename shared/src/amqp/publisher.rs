@@ -28,7 +28,7 @@ use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
 
 use super::{Topology, connection::ConnectError};
-use crate::{admin::HealthFlag, secret::Secret};
+use crate::{admin::HealthFlag, secret::Secret, trace::Trace};
 
 #[derive(Debug, thiserror::Error)]
 pub enum PublishError {
@@ -128,6 +128,7 @@ impl Publisher {
             let now = jiff::Timestamp::now().as_second().max(0) as u64;
             properties = properties.with_timestamp(now);
         }
+        properties = with_trace(properties);
         let outcome = tokio::time::timeout(
             self.confirm_timeout,
             super::publish_confirmed(channel, exchange, routing_key, body, properties),
@@ -246,6 +247,16 @@ async fn supervise(
         )
         .await;
     }
+}
+
+/// Adds the current work's trace to a message's headers (see [`crate::trace`]).
+pub(super) fn with_trace(properties: BasicProperties) -> BasicProperties {
+    if Trace::current().is_none() {
+        return properties;
+    }
+    let mut headers = properties.headers().clone().unwrap_or_default();
+    Trace::propagate(&mut headers);
+    properties.with_headers(headers)
 }
 
 type Events = std::pin::Pin<Box<dyn futures_lite::Stream<Item = Event> + Send>>;

@@ -95,10 +95,12 @@ impl RpcClient {
             .insert(correlation_id.clone(), sender);
 
         let outcome = tokio::time::timeout(timeout, async {
-            let properties = BasicProperties::default()
-                .with_reply_to(REPLY_TO.into())
-                .with_correlation_id(correlation_id.as_str().into())
-                .with_content_type("application/json".into());
+            let properties = super::publisher::with_trace(
+                BasicProperties::default()
+                    .with_reply_to(REPLY_TO.into())
+                    .with_correlation_id(correlation_id.as_str().into())
+                    .with_content_type("application/json".into()),
+            );
             let confirmation = super::publish_confirmed(
                 &session.channel,
                 &self.topology.name(CITA_COMMANDS),

@@ -51,8 +51,8 @@ pub const MIGRATIONS: &[Migration] = &[
     },
     Migration {
         version: 7,
-        name: "retention",
-        sql: include_str!("../../../sql/migrations/0007_retention.sql"),
+        name: "retention_and_traces",
+        sql: include_str!("../../../sql/migrations/0007_retention_and_traces.sql"),
     },
 ];
 

@@ -30,6 +30,8 @@ pub(crate) struct Due {
     pub(crate) recipient_name: Option<String>,
     pub(crate) recipient_is_owner: bool,
     pub(crate) conversation_id: Option<Uuid>,
+    /// The trace of the event that wrote the row.
+    pub(crate) traceparent: Option<String>,
     pub(crate) appointment: Option<AppointmentView>,
 }
 

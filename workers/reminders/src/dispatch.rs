@@ -11,10 +11,14 @@ use cita_shared::{
     clock::Clock,
     contracts::outbound::{Command, Outgoing},
     error::{Chain, Infra},
+    trace,
 };
 use deadpool_postgres::{Pool, Transaction};
 use jiff::{Timestamp, tz::TimeZone};
-use lapin::BasicProperties;
+use lapin::{
+    BasicProperties,
+    types::{AMQPValue, FieldTable},
+};
 use tokio::task::JoinSet;
 use uuid::Uuid;
 
@@ -54,7 +58,7 @@ pub async fn dispatch_batch(
                     CASE n.audience WHEN 'staff' THEN s.name ELSE cu.name END,
                     COALESCE(s.role = 'owner', false),
                     a.id IS NOT NULL, a.starts_at, a.status IN ('pending', 'confirmed'),
-                    st.name, ast.name, cu.name
+                    st.name, ast.name, cu.name, n.traceparent
              FROM notifications n
              JOIN organizations o ON o.id = n.organization_id
              LEFT JOIN staff s ON s.id = n.staff_id
@@ -99,6 +103,7 @@ pub async fn dispatch_batch(
             recipient_name: row.get(11),
             recipient_is_owner: row.get(12),
             conversation_id: None,
+            traceparent: row.get(19),
             appointment: has_appointment.then(|| AppointmentView {
                 starts_at: row.get(14),
                 live: row.get(15),
@@ -133,10 +138,18 @@ pub async fn dispatch_batch(
         });
         let body = serde_json::to_vec(&command).expect("a command serializes to JSON");
         let (publisher, exchange, id) = (publisher.clone(), commands_exchange.to_string(), row.id);
+        let mut properties = BasicProperties::default()
+            .with_content_type("application/json".into())
+            .with_message_id(id.to_string().into());
+        if let Some(trace) = &row.traceparent {
+            let mut headers = FieldTable::default();
+            headers.insert(
+                trace::HEADER.into(),
+                AMQPValue::LongString(trace.clone().into()),
+            );
+            properties = properties.with_headers(headers);
+        }
         sends.spawn(async move {
-            let properties = BasicProperties::default()
-                .with_content_type("application/json".into())
-                .with_message_id(id.to_string().into());
             publisher
                 .publish(&exchange, OUTBOUND_SEND, &body, properties)
                 .await

@@ -9,6 +9,11 @@ use uuid::Uuid;
 
 use crate::kind::Kind;
 
+/// The trace of the event being applied, for the message the row will become.
+fn traceparent() -> Option<String> {
+    cita_shared::trace::Trace::current().map(|t| t.child().to_string())
+}
+
 pub(super) struct Writer<'a> {
     pub tx: &'a Transaction<'a>,
     pub organization_id: Uuid,
@@ -59,8 +64,9 @@ impl Writer<'_> {
         self.tx
             .execute(
                 "INSERT INTO notifications (organization_id, kind, dedupe_key, appointment_id, audience,
-                                            customer_id, staff_id, details, due_at, stale_at)
-                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)
+                                            customer_id, staff_id, details, due_at, stale_at,
+                                            traceparent)
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)
                  ON CONFLICT (organization_id, dedupe_key) DO NOTHING",
                 &[
                     &self.organization_id,
@@ -73,6 +79,7 @@ impl Writer<'_> {
                     details,
                     &self.now,
                     &stale_at,
+                    &traceparent(),
                 ],
             )
             .await?;
@@ -163,12 +170,12 @@ impl Writer<'_> {
             self.tx
                 .execute(
                     "INSERT INTO notifications (organization_id, kind, dedupe_key, appointment_id, audience,
-                                                customer_id, details, due_at, stale_at)
-                     VALUES ($1, $8, $2, $3, 'customer', $4, $5, $6, $7)
+                                                customer_id, details, due_at, stale_at, traceparent)
+                     VALUES ($1, $8, $2, $3, 'customer', $4, $5, $6, $7, $9)
                      ON CONFLICT (organization_id, dedupe_key) DO UPDATE
                          SET due_at = EXCLUDED.due_at, stale_at = EXCLUDED.stale_at,
                              status = 'pending', skipped_reason = NULL, sent_at = NULL,
-                             command_id = gen_random_uuid()
+                             command_id = gen_random_uuid(), traceparent = EXCLUDED.traceparent
                          WHERE notifications.status IN ('pending', 'sent', 'skipped', 'cancelled')
                            AND notifications.due_at IS DISTINCT FROM EXCLUDED.due_at",
                     &[
@@ -180,6 +187,7 @@ impl Writer<'_> {
                         &due,
                         &starts_at,
                         &Kind::Reminder.as_str(),
+                        &traceparent(),
                     ],
                 )
                 .await?;
@@ -196,8 +204,8 @@ impl Writer<'_> {
         self.tx
             .execute(
                 "INSERT INTO notifications (organization_id, kind, dedupe_key, appointment_id, audience,
-                                            customer_id, due_at, stale_at)
-                 VALUES ($1, $7, $2, $3, 'customer', $4, $5, $6)
+                                            customer_id, due_at, stale_at, traceparent)
+                 VALUES ($1, $7, $2, $3, 'customer', $4, $5, $6, $8)
                  ON CONFLICT (organization_id, dedupe_key) DO NOTHING",
                 &[
                     &self.organization_id,
@@ -207,6 +215,7 @@ impl Writer<'_> {
                     &due,
                     &(due + SignedDuration::from_hours(48)),
                     &Kind::ReviewRequest.as_str(),
+                    &traceparent(),
                 ],
             )
             .await?;

@@ -12,3 +12,8 @@ CREATE INDEX handled_events_handled ON handled_events (handled_at);
 CREATE INDEX command_results_created ON command_results (created_at);
 CREATE INDEX notifications_finished ON notifications (created_at) WHERE status <> 'pending';
 CREATE INDEX messages_organization_created ON messages (organization_id, created_at);
+
+-- The trace (W3C traceparent) of the work that wrote the row, carried on by what
+-- publishes it later: an event's relay, a notification's dispatch.
+ALTER TABLE outbox ADD COLUMN traceparent text;
+ALTER TABLE notifications ADD COLUMN traceparent text;
