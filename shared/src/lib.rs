@@ -14,8 +14,10 @@
 //! - [`spanish`]: dates, times and prices as people read them, notice texts and templates;
 //! - [`telemetry`]: tracing setup, text or JSON;
 //! - [`shutdown`]: the cancellation token fired by SIGTERM / Ctrl-C;
+//! - [`tls`]: the roots TLS connections trust, a URL with its roots ([`tls::Endpoint`]);
 //! - [`db`]: the PostgreSQL pool and the migration runner;
 //! - [`amqp`]: the broker topology, the confirmed, reconnecting publisher, consumers;
+//! - [`redis`]: the one way to open Redis;
 //! - [`outbox`]: domain events written with the change, relayed after commit;
 //! - [`http`]: the hyper accept loop with graceful drain;
 //! - [`admin`]: `/healthz`, `/readyz`, `/metrics` on each binary's admin port;
@@ -34,12 +36,14 @@ pub mod error;
 pub mod http;
 pub mod metrics;
 pub mod outbox;
+pub mod redis;
 pub mod retry;
 pub mod runtime;
 pub mod secret;
 pub mod shutdown;
 pub mod spanish;
 pub mod telemetry;
+pub mod tls;
 pub mod whatsapp;
 
 #[cfg(feature = "testing")]

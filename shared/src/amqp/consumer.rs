@@ -34,7 +34,7 @@ use crate::{
     error::{Chain, Classify},
     metrics::{AmqpMetrics, QueueLabels},
     retry::{self, GaveUp},
-    secret::Secret,
+    tls::Endpoint,
 };
 
 pub use settle::REASON_HEADER;
@@ -63,7 +63,7 @@ pub trait Handler: Send + Sync + 'static {
 /// Where and how to consume.
 #[derive(Debug, Clone)]
 pub struct ConsumerOptions {
-    pub url: Secret,
+    pub url: Endpoint,
     pub topology: Topology,
     /// The queue's unprefixed name.
     pub queue: &'static str,
