@@ -344,6 +344,13 @@ impl Settings {
         )?;
         check_scheme("CITA_AMQP_URL", &raw.amqp_url, &["amqp://", "amqps://"])?;
         check_scheme("CITA_REDIS_URL", &raw.redis_url, &["redis://", "rediss://"])?;
+        if raw.redis_url.expose().contains('#') {
+            // redis reads `#insecure` as "skip certificate checks".
+            return Err(invalid(
+                "CITA_REDIS_URL",
+                "no #fragment: rediss:// always verifies the server",
+            ));
+        }
         crate::db::transport(raw.database_url.expose())
             .map_err(|e| invalid("CITA_DATABASE_URL", e.to_string()))?;
         let roots = match raw.tls_ca_file.as_deref().map(str::trim) {

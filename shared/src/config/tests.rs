@@ -290,7 +290,7 @@ fn the_ca_file_is_checked_at_start_and_named_when_unusable() {
 }
 
 #[test]
-fn a_database_sslmode_cita_cannot_honour_is_refused_at_start() {
+fn a_tls_setting_cita_cannot_honour_is_refused_at_start() {
     let err = Settings::from_env(
         Component::Migrate,
         env(&[(
@@ -305,6 +305,13 @@ fn a_database_sslmode_cita_cannot_honour_is_refused_at_start() {
         "{err}"
     );
     assert!(!err.contains("topsecret"), "{err}");
+    let err = Settings::from_env(
+        Component::Scheduling,
+        env(&[("CITA_REDIS_URL", "rediss://cache:6380/0#insecure")]),
+    )
+    .unwrap_err()
+    .to_string();
+    assert!(err.contains("CITA_REDIS_URL"), "{err}");
     for mode in ["disable", "prefer", "require", "verify-full"] {
         let url = format!("postgres://cita@db/cita?sslmode={mode}");
         assert!(
