@@ -39,6 +39,9 @@ pub fn start(component: Component) -> Result<Settings, ConfigError> {
         std::process::exit(0);
     }
     let settings = Settings::load(component)?;
+    // Before anything connects: TLS to the backing services (and outbound's HTTPS) is
+    // rustls on ring.
+    crate::tls::install_provider();
     telemetry::init(settings.log_format);
     for warning in &settings.warnings {
         tracing::warn!("{warning}");

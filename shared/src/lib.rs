@@ -15,9 +15,11 @@
 //! - [`telemetry`]: tracing setup, text or JSON;
 //! - [`trace`]: the W3C `traceparent` that follows one piece of work across the fleet;
 //! - [`shutdown`]: the cancellation token fired by SIGTERM / Ctrl-C;
+//! - [`tls`]: the roots TLS connections trust, a URL with its roots ([`tls::Endpoint`]);
 //! - [`db`]: the PostgreSQL pool and the migration runner;
 //! - [`amqp`]: the broker topology, the confirmed, reconnecting publisher, consumers;
 //! - [`retention`]: pruning what is past its age, in small batches;
+//! - [`redis`]: the one way to open Redis;
 //! - [`outbox`]: domain events written with the change, relayed after commit;
 //! - [`http`]: the hyper accept loop with graceful drain;
 //! - [`admin`]: `/healthz`, `/readyz`, `/metrics` on each binary's admin port;
@@ -36,6 +38,7 @@ pub mod error;
 pub mod http;
 pub mod metrics;
 pub mod outbox;
+pub mod redis;
 pub mod retention;
 pub mod retry;
 pub mod runtime;
@@ -43,6 +46,7 @@ pub mod secret;
 pub mod shutdown;
 pub mod spanish;
 pub mod telemetry;
+pub mod tls;
 pub mod trace;
 pub mod whatsapp;
 

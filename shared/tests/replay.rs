@@ -7,8 +7,8 @@ use cita_shared::{
         replay::{ReplayError, replay},
         topology::{CITA_DLX, dead_name},
     },
-    secret::Secret,
     testing::{TestBroker, TestDb},
+    tls::Endpoint,
 };
 use lapin::{
     BasicProperties,
@@ -38,11 +38,11 @@ async fn kill(broker: &TestBroker, queue: &str, body: &[u8]) {
         .unwrap();
 }
 
-async fn setup() -> (TestDb, TestBroker, Secret, Topology) {
+async fn setup() -> (TestDb, TestBroker, Endpoint, Topology) {
     let db = TestDb::migrated().await;
     let broker = TestBroker::new().await;
     broker.declare().await;
-    let url = Secret::new(broker.url.clone());
+    let url = Endpoint::new(broker.url.clone());
     let topology = broker.topology.clone();
     (db, broker, url, topology)
 }

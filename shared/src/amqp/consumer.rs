@@ -35,7 +35,7 @@ use crate::{
     error::{Chain, Classify},
     metrics::{AmqpMetrics, QueueLabels},
     retry::{self, GaveUp},
-    secret::Secret,
+    tls::Endpoint,
     trace::Trace,
 };
 
@@ -65,7 +65,7 @@ pub trait Handler: Send + Sync + 'static {
 /// Where and how to consume.
 #[derive(Debug, Clone)]
 pub struct ConsumerOptions {
-    pub url: Secret,
+    pub url: Endpoint,
     pub topology: Topology,
     /// The queue's unprefixed name.
     pub queue: &'static str,

@@ -28,7 +28,7 @@ use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
 
 use super::{Topology, connection::ConnectError};
-use crate::{admin::HealthFlag, secret::Secret, trace::Trace};
+use crate::{admin::HealthFlag, tls::Endpoint, trace::Trace};
 
 #[derive(Debug, thiserror::Error)]
 pub enum PublishError {
@@ -97,7 +97,7 @@ impl Publisher {
     /// Starts the supervisor, which keeps a connection to `url` until [`Publisher::close`].
     /// `ready` reflects whether a connection is up.
     pub fn start(
-        url: Secret,
+        url: impl Into<Endpoint>,
         topology: Topology,
         options: PublisherOptions,
         ready: HealthFlag,
@@ -107,6 +107,7 @@ impl Publisher {
             confirm_timeout: options.confirm_timeout,
             stop: CancellationToken::new(),
         });
+        let url = url.into();
         let task = tokio::spawn(supervise(publisher.clone(), url, topology, options, ready));
         (publisher, task)
     }
@@ -178,7 +179,7 @@ impl Publisher {
 
 async fn supervise(
     publisher: Arc<Publisher>,
-    url: Secret,
+    url: Endpoint,
     topology: Topology,
     options: PublisherOptions,
     ready: HealthFlag,
@@ -262,7 +263,7 @@ pub(super) fn with_trace(properties: BasicProperties) -> BasicProperties {
 type Events = std::pin::Pin<Box<dyn futures_lite::Stream<Item = Event> + Send>>;
 
 async fn connect(
-    url: &Secret,
+    url: &Endpoint,
     topology: &Topology,
     options: &PublisherOptions,
 ) -> Result<(Arc<Link>, Events), ConnectError> {

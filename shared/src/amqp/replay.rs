@@ -12,7 +12,7 @@
 
 use deadpool_postgres::Pool;
 use lapin::{
-    BasicProperties, Connection, ConnectionProperties,
+    BasicProperties,
     options::{BasicAckOptions, BasicGetOptions, BasicPublishOptions, ConfirmSelectOptions},
 };
 use serde_json::Value;
@@ -20,18 +20,21 @@ use uuid::Uuid;
 
 use super::{
     Topology,
+    connection::{self, ConnectError},
     consumer::REASON_HEADER,
     topology::{
         CITA_COMMANDS, CITA_EVENTS, CONVERSATION_INBOUND, CONVERSATION_TURNS, OUTBOUND_SEND,
         REMINDERS_EVENTS, SCHEDULING_RPC, WA_WEBHOOKS, WHATSAPP_ROUTING_KEY, dead_name,
     },
 };
-use crate::{db::Cached, error::Infra, secret::Secret};
+use crate::{db::Cached, error::Infra, tls::Endpoint};
 
 #[derive(Debug, thiserror::Error)]
 pub enum ReplayError {
     #[error("no work queue is called {0:?}")]
     UnknownQueue(String),
+    #[error("cannot connect to the broker")]
+    Connect(#[from] ConnectError),
     #[error("the broker failed")]
     Broker(#[from] lapin::Error),
     #[error("the broker did not take a replayed message (nack or no route)")]
@@ -46,7 +49,7 @@ crate::infra_errors!(ReplayError);
 /// A message that can't be replayed as it is (not JSON where JSON is needed) is left in
 /// the dead queue, at its end.
 pub async fn replay(
-    url: &Secret,
+    url: &Endpoint,
     topology: &Topology,
     pool: &Pool,
     queue: &str,
@@ -60,7 +63,7 @@ pub async fn replay(
         REMINDERS_EVENTS => (CITA_EVENTS, None),
         other => return Err(ReplayError::UnknownQueue(other.to_owned())),
     };
-    let connection = Connection::connect(url.expose(), ConnectionProperties::default()).await?;
+    let connection = connection::open(url, "cita-replay").await?;
     let channel = connection.create_channel().await?;
     channel
         .confirm_select(ConfirmSelectOptions::default())

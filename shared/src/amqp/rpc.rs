@@ -23,7 +23,7 @@ use tokio::sync::{Mutex as AsyncMutex, oneshot};
 use uuid::Uuid;
 
 use super::{Topology, connection::ConnectError, topology::CITA_COMMANDS};
-use crate::secret::Secret;
+use crate::tls::Endpoint;
 
 const REPLY_TO: &str = "amq.rabbitmq.reply-to";
 
@@ -55,7 +55,7 @@ struct Session {
 /// A client for one command queue (`scheduling.rpc`, say). Connects lazily, and again
 /// after a failure.
 pub struct RpcClient {
-    url: Secret,
+    url: Endpoint,
     name: String,
     topology: Topology,
     routing_key: String,
@@ -64,13 +64,13 @@ pub struct RpcClient {
 
 impl RpcClient {
     pub fn new(
-        url: Secret,
+        url: impl Into<Endpoint>,
         name: impl Into<String>,
         topology: Topology,
         routing_key: impl Into<String>,
     ) -> Self {
         RpcClient {
-            url,
+            url: url.into(),
             name: name.into(),
             topology,
             routing_key: routing_key.into(),

@@ -24,6 +24,8 @@ async fn run() -> anyhow::Result<()> {
     };
     let settings = Settings::load(Component::Migrate)?;
     telemetry::init(settings.log_format);
+    // TLS to the backing services is rustls on ring.
+    cita_shared::tls::install_provider();
 
     if db::create_database_if_missing(&settings.database_url).await? {
         tracing::info!("created the database");

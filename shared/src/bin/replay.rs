@@ -30,6 +30,8 @@ async fn run() -> anyhow::Result<()> {
     };
     let settings = Settings::load(Component::Replay)?;
     telemetry::init(settings.log_format);
+    // TLS to the backing services is rustls on ring.
+    cita_shared::tls::install_provider();
     let pool = db::pool(&settings.database_url, 1)?;
     let topology = Topology::new(&settings.amqp_prefix);
     let moved = replay::replay(&settings.amqp_url, &topology, &pool, queue, limit).await?;

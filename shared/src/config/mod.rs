@@ -1,11 +1,21 @@
 //! Configuration: defaults in code → optional TOML file (`CITA_CONFIG_FILE`) → `CITA_*`
 //! environment variables. Everything is validated once, at start, into [`Settings`].
 
-use std::{collections::HashMap, net::SocketAddr, path::PathBuf, time::Duration};
+use std::{
+    collections::HashMap,
+    net::SocketAddr,
+    path::{Path, PathBuf},
+    time::Duration,
+};
 
 use serde::Deserialize;
 
-use crate::{crypto::Keyring, secret::Secret};
+use crate::{
+    crypto::Keyring,
+    error::Chain,
+    secret::Secret,
+    tls::{Endpoint, Roots},
+};
 
 mod conversation;
 mod names;
@@ -99,13 +109,15 @@ pub enum LogFormat {
 #[derive(Clone, Debug)]
 pub struct Settings {
     pub component: Component,
-    pub database_url: Secret,
+    /// Each backing service's URL travels with the roots its TLS trusts (the system's and
+    /// `CITA_TLS_CA_FILE`'s), so no connection can leave them behind.
+    pub database_url: Endpoint,
     pub database_pool_size: usize,
-    pub amqp_url: Secret,
+    pub amqp_url: Endpoint,
     /// Prepended to every exchange and queue name, so that tests and environments can
     /// share one broker.
     pub amqp_prefix: String,
-    pub redis_url: Secret,
+    pub redis_url: Endpoint,
     /// Several secrets are accepted at once so that the Meta app secret can be rotated
     /// without refusing webhooks signed with the old one in the meantime.
     pub meta_app_secrets: Vec<Secret>,
@@ -145,6 +157,7 @@ struct Raw {
     amqp_prefix: String,
     #[serde(default = "defaults::redis_url")]
     redis_url: Secret,
+    tls_ca_file: Option<String>,
     meta_app_secret: Option<Secret>,
     meta_verify_token: Option<Secret>,
     #[serde(default = "defaults::listen_addr")]
@@ -343,6 +356,21 @@ impl Settings {
         )?;
         check_scheme("CITA_AMQP_URL", &raw.amqp_url, &["amqp://", "amqps://"])?;
         check_scheme("CITA_REDIS_URL", &raw.redis_url, &["redis://", "rediss://"])?;
+        if raw.redis_url.expose().contains('#') {
+            // redis reads `#insecure` as "skip certificate checks".
+            return Err(invalid(
+                "CITA_REDIS_URL",
+                "no #fragment: rediss:// always verifies the server",
+            ));
+        }
+        crate::db::transport(raw.database_url.expose())
+            .map_err(|e| invalid("CITA_DATABASE_URL", e.to_string()))?;
+        let roots = match raw.tls_ca_file.as_deref().map(str::trim) {
+            Some(path) if !path.is_empty() => Roots::from_pem_file(Path::new(path))
+                .map_err(|e| invalid("CITA_TLS_CA_FILE", Chain(&e).to_string()))?,
+            _ => Roots::default(),
+        };
+        let endpoint = |url: Secret| Endpoint::from(url).with_roots(roots.clone());
         if !raw
             .amqp_prefix
             .chars()
@@ -375,11 +403,11 @@ impl Settings {
 
         Ok(Settings {
             component,
-            database_url: raw.database_url,
+            database_url: endpoint(raw.database_url),
             database_pool_size: raw.database_pool_size,
-            amqp_url: raw.amqp_url,
+            amqp_url: endpoint(raw.amqp_url),
             amqp_prefix: raw.amqp_prefix,
-            redis_url: raw.redis_url,
+            redis_url: endpoint(raw.redis_url),
             meta_app_secrets,
             meta_verify_token,
             listen_addr,

@@ -242,3 +242,81 @@ fn a_mistyped_variable_is_warned_about_with_the_name_meant() {
         ["CITA_META_APP_SECRETS is not a setting; did you mean CITA_META_APP_SECRET?"]
     );
 }
+
+#[test]
+fn the_ca_file_is_checked_at_start_and_named_when_unusable() {
+    let dir = std::env::temp_dir().join(format!("cita-ca-{}", uuid::Uuid::new_v4()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let missing = dir.join("missing.pem");
+    let empty = dir.join("empty.pem");
+    std::fs::write(&empty, "no certificate here\n").unwrap();
+    let good = dir.join("ca.pem");
+    let ca = rcgen::CertificateParams::new(Vec::<String>::new())
+        .unwrap()
+        .self_signed(&rcgen::KeyPair::generate().unwrap())
+        .unwrap();
+    std::fs::write(&good, ca.pem()).unwrap();
+    let load = |path: &std::path::Path| {
+        Settings::from_env(
+            Component::Scheduling,
+            env(&[("CITA_TLS_CA_FILE", path.to_str().unwrap())]),
+        )
+    };
+    let errors = [
+        load(&missing).unwrap_err().to_string(),
+        load(&empty).unwrap_err().to_string(),
+    ];
+    let loaded = load(&good);
+    std::fs::remove_dir_all(&dir).unwrap();
+    for err in &errors {
+        assert!(
+            err.starts_with("invalid setting CITA_TLS_CA_FILE: "),
+            "{err}"
+        );
+        assert!(!err.contains('\n'), "{err}");
+    }
+    assert!(errors[0].contains("No such file"), "{}", errors[0]);
+    assert!(
+        errors[1].contains("holds no PEM certificate"),
+        "{}",
+        errors[1]
+    );
+    let s = loaded.unwrap();
+    for endpoint in [&s.database_url, &s.amqp_url, &s.redis_url] {
+        assert!(endpoint.roots().extra_pem().is_some(), "{endpoint:?}");
+    }
+    let unset = Settings::from_env(Component::Scheduling, env(&[])).unwrap();
+    assert!(unset.amqp_url.roots().extra_pem().is_none());
+}
+
+#[test]
+fn a_tls_setting_cita_cannot_honour_is_refused_at_start() {
+    let err = Settings::from_env(
+        Component::Migrate,
+        env(&[(
+            "CITA_DATABASE_URL",
+            "postgres://cita:topsecret@db/cita?sslmode=verify-ca",
+        )]),
+    )
+    .unwrap_err()
+    .to_string();
+    assert!(
+        err.contains("CITA_DATABASE_URL") && err.contains("verify-ca"),
+        "{err}"
+    );
+    assert!(!err.contains("topsecret"), "{err}");
+    let err = Settings::from_env(
+        Component::Scheduling,
+        env(&[("CITA_REDIS_URL", "rediss://cache:6380/0#insecure")]),
+    )
+    .unwrap_err()
+    .to_string();
+    assert!(err.contains("CITA_REDIS_URL"), "{err}");
+    for mode in ["disable", "prefer", "require", "verify-full"] {
+        let url = format!("postgres://cita@db/cita?sslmode={mode}");
+        assert!(
+            Settings::from_env(Component::Migrate, env(&[("CITA_DATABASE_URL", &url)])).is_ok(),
+            "{mode}"
+        );
+    }
+}

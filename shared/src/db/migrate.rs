@@ -6,10 +6,10 @@
 //! afterwards stops the runner instead of leaving schemas that differ between databases.
 
 use sha2::{Digest, Sha256};
-use tokio_postgres::{Client, NoTls, error::SqlState};
+use tokio_postgres::{Client, error::SqlState};
 
 use super::DbError;
-use crate::secret::Secret;
+use crate::tls::Endpoint;
 
 pub struct Migration {
     pub version: i32,
@@ -133,9 +133,9 @@ pub async fn seed(client: &mut Client) -> Result<(), DbError> {
 
 /// Creates the database named in `url` if it does not exist yet, through the `postgres`
 /// maintenance database of the same server. Returns whether it created it.
-pub async fn create_database_if_missing(url: &Secret) -> Result<bool, DbError> {
-    let config: tokio_postgres::Config = url.expose().parse().map_err(DbError::Url)?;
-    match config.connect(NoTls).await {
+pub async fn create_database_if_missing(url: &Endpoint) -> Result<bool, DbError> {
+    let (config, connector) = super::connect::prepare(url)?;
+    match connector.connect(&config).await {
         Ok(_) => return Ok(false),
         Err(e) if e.code() == Some(&SqlState::INVALID_CATALOG_NAME) => {}
         Err(e) => return Err(e.into()),
@@ -143,8 +143,7 @@ pub async fn create_database_if_missing(url: &Secret) -> Result<bool, DbError> {
     let name = config.get_dbname().unwrap_or("postgres").to_owned();
     let mut maintenance = config.clone();
     maintenance.dbname("postgres");
-    let (client, connection) = maintenance.connect(NoTls).await?;
-    let driver = tokio::spawn(connection);
+    let (client, driver) = connector.connect(&maintenance).await?;
     let created = match client
         .batch_execute(&format!(
             "CREATE DATABASE \"{}\"",

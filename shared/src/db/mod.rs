@@ -1,9 +1,12 @@
-//! PostgreSQL: the connection pool, cached statements and the migration runner.
+//! PostgreSQL: the connection pool (plain text or TLS, as the URL's `sslmode` says),
+//! cached statements and the migration runner.
 
 mod cached;
+mod connect;
 mod migrate;
 
 pub use cached::{Cached, Params};
+pub use connect::{Transport, transport};
 
 pub use migrate::{MIGRATIONS, Migration, SEEDS, create_database_if_missing, migrate, seed};
 
@@ -12,7 +15,11 @@ use std::time::Duration;
 use deadpool_postgres::{Manager, ManagerConfig, Pool, RecyclingMethod, Runtime};
 use tokio_postgres::NoTls;
 
-use crate::{error::Infra, secret::Secret};
+use crate::{
+    error::Infra,
+    tls::{Endpoint, TlsError},
+};
+use connect::Connector;
 
 crate::infra_errors!(DbError);
 
@@ -20,6 +27,10 @@ crate::infra_errors!(DbError);
 pub enum DbError {
     #[error("invalid database URL")]
     Url(#[source] tokio_postgres::Error),
+    #[error("sslmode {0:?} is not one of disable, prefer, require, verify-full")]
+    SslMode(String),
+    #[error(transparent)]
+    Tls(#[from] TlsError),
     #[error(transparent)]
     Infra(#[from] Infra),
     #[error("could not build the database pool")]
@@ -34,17 +45,18 @@ pub enum DbError {
     UnknownMigration(i32),
 }
 
-/// Builds a pool of at most `size` connections. Waiting for a free connection or opening
-/// a new one gives up after 5 s, so a stuck database turns into errors instead of hangs.
-pub fn pool(url: &Secret, size: usize) -> Result<Pool, DbError> {
-    let pg: tokio_postgres::Config = url.expose().parse().map_err(DbError::Url)?;
-    let manager = Manager::from_config(
-        pg,
-        NoTls,
-        ManagerConfig {
-            recycling_method: RecyclingMethod::Fast,
-        },
-    );
+/// Builds a pool of at most `size` connections, over TLS when the URL's `sslmode` is
+/// `require` or `verify-full`. Waiting for a free connection or opening a new one gives
+/// up after 5 s, so a stuck database turns into errors instead of hangs.
+pub fn pool(url: &Endpoint, size: usize) -> Result<Pool, DbError> {
+    let (pg, connector) = connect::prepare(url)?;
+    let config = ManagerConfig {
+        recycling_method: RecyclingMethod::Fast,
+    };
+    let manager = match connector {
+        Connector::Plain => Manager::from_config(pg, NoTls, config),
+        Connector::Tls(tls) => Manager::from_config(pg, tls, config),
+    };
     let timeout = Some(Duration::from_secs(5));
     Ok(Pool::builder(manager)
         .max_size(size)

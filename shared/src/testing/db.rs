@@ -1,7 +1,7 @@
 use deadpool_postgres::Pool;
 use tokio_postgres::NoTls;
 
-use crate::{db, secret::Secret};
+use crate::{db, secret::Secret, tls::Endpoint};
 
 /// A database of its own for one test, migrated, dropped when the value is dropped.
 /// The server is the one of `CITA_DATABASE_URL` (default: local PostgreSQL).
@@ -29,7 +29,7 @@ impl TestDb {
         let mut config = server.clone();
         config.dbname(&name);
         let url = Secret::new(url_of(&config));
-        let pool = db::pool(&url, 8).expect("test database pool");
+        let pool = db::pool(&Endpoint::from(url.clone()), 8).expect("test database pool");
         TestDb {
             name,
             url,

@@ -5,6 +5,7 @@
 
 use std::{sync::LazyLock, time::Duration};
 
+use cita_shared::tls::Endpoint;
 use redis::aio::ConnectionManager;
 
 /// KEYS: one per bucket. ARGV: per bucket, its emission interval in µs and its burst.
@@ -73,13 +74,9 @@ pub enum PacingError {
 impl Pacer {
     /// Keys start with `prefix` (the AMQP prefix: tests and environments sharing a Redis
     /// server don't share buckets).
-    pub async fn connect(url: &str, prefix: &str) -> Result<Self, redis::RedisError> {
-        let client = redis::Client::open(url)?;
-        let config = redis::aio::ConnectionManagerConfig::new()
-            .set_connection_timeout(Some(Duration::from_secs(2)))
-            .set_response_timeout(Some(Duration::from_secs(2)));
+    pub async fn connect(url: &Endpoint, prefix: &str) -> Result<Self, redis::RedisError> {
         Ok(Pacer {
-            redis: ConnectionManager::new_with_config(client, config).await?,
+            redis: cita_shared::redis::connect(url, Duration::from_secs(2)).await?,
             prefix: prefix.to_owned(),
         })
     }

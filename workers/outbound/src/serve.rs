@@ -11,6 +11,7 @@ use cita_shared::{
     db::DbError,
     error::{Chain, Infra},
     runtime::{Consume, Worker},
+    tls::Endpoint,
 };
 use tokio::net::TcpListener;
 use tokio_util::sync::CancellationToken;
@@ -75,7 +76,7 @@ pub async fn run(
     // Connected before consuming when Redis answers, so the first sends are paced too;
     // otherwise retried in the background.
     let pacer = Arc::new(tokio::sync::OnceCell::new());
-    let redis_url = settings.redis_url.expose().to_string();
+    let redis_url = settings.redis_url.clone();
     match Pacer::connect(&redis_url, &settings.amqp_prefix).await {
         Ok(connected) => {
             let _ = pacer.set(connected);
@@ -155,7 +156,7 @@ async fn count_paused(
 
 /// Connects the rate limiter, retrying every few seconds until Redis answers.
 async fn connect_pacer(
-    url: String,
+    url: Endpoint,
     prefix: String,
     pacer: Arc<tokio::sync::OnceCell<Pacer>>,
     shutdown: CancellationToken,

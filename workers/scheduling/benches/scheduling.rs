@@ -28,6 +28,7 @@ use cita_shared::{
     },
     secret::Secret,
     testing::{TestBroker, TestDb},
+    tls::Endpoint,
 };
 use jiff::{Timestamp, ToSpan, civil::Date, tz::TimeZone};
 use tokio_util::sync::CancellationToken;
@@ -224,7 +225,7 @@ async fn main() {
         broker.topology.clone(),
         SCHEDULING_RPC,
     ));
-    let cache = Cache::connect("redis://127.0.0.1:6379/0", &broker.prefix)
+    let cache = Cache::connect(&Endpoint::new("redis://127.0.0.1:6379/0"), &broker.prefix)
         .await
         .unwrap();
     let customer = Actor {

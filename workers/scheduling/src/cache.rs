@@ -7,7 +7,10 @@
 
 use std::{sync::LazyLock, time::Duration};
 
-use cita_shared::contracts::scheduling::{AvailabilityRequest, FreeSlot};
+use cita_shared::{
+    contracts::scheduling::{AvailabilityRequest, FreeSlot},
+    tls::Endpoint,
+};
 use jiff::Timestamp;
 use redis::{AsyncCommands, aio::ConnectionManager};
 use uuid::Uuid;
@@ -40,14 +43,9 @@ pub struct Cache {
 impl Cache {
     /// Connects to Redis; keys start with `prefix` (the AMQP prefix, so tests and
     /// environments sharing a server don't see each other's keys).
-    pub async fn connect(url: &str, prefix: &str) -> Result<Self, redis::RedisError> {
-        let client = redis::Client::open(url)?;
-        let config = redis::aio::ConnectionManagerConfig::new()
-            .set_connection_timeout(Some(PATIENCE))
-            .set_response_timeout(Some(PATIENCE));
-        let redis = ConnectionManager::new_with_config(client, config).await?;
+    pub async fn connect(url: &Endpoint, prefix: &str) -> Result<Self, redis::RedisError> {
         Ok(Cache {
-            redis,
+            redis: cita_shared::redis::connect(url, PATIENCE).await?,
             prefix: prefix.to_owned(),
         })
     }

@@ -30,7 +30,7 @@ pub async fn serve(
     let metrics = Metrics::register(worker.registry());
     worker.relay_outbox("scheduling_events_relayed");
     let mut scheduler = Scheduler::new(worker.pool.clone(), clock);
-    match Cache::connect(settings.redis_url.expose(), &settings.amqp_prefix).await {
+    match Cache::connect(&settings.redis_url, &settings.amqp_prefix).await {
         Ok(cache) => scheduler = scheduler.with_cache(cache),
         Err(error) => {
             tracing::warn!(%error, "Redis unavailable at start; availability is not cached")

@@ -4,12 +4,15 @@
 mod common;
 
 use cita_scheduling::cache::Cache;
-use cita_shared::contracts::scheduling::{AvailabilityRequest, BlockTimeRequest, Request};
+use cita_shared::{
+    contracts::scheduling::{AvailabilityRequest, BlockTimeRequest, Request},
+    tls::Endpoint,
+};
 use common::{Shop, at, slots};
 
 async fn cached_shop() -> (Shop, String) {
     let prefix = format!("test.{}.", uuid::Uuid::new_v4().simple());
-    let cache = Cache::connect("redis://127.0.0.1:6379/0", &prefix)
+    let cache = Cache::connect(&Endpoint::new("redis://127.0.0.1:6379/0"), &prefix)
         .await
         .expect("local Redis");
     (Shop::open_with(Some(cache)).await, prefix)
