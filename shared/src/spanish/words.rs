@@ -16,7 +16,8 @@ pub struct AgendaLine<'a> {
     pub no_show: bool,
 }
 
-pub trait Words: Send + Sync {
+/// Everything a conversation says; what the fleet says outside one is [`Notices`].
+pub trait Words: Notices + Send + Sync {
     // ---- Dates, times and money ----
     /// "martes 14 de octubre, 10:30" in `tz`.
     fn when(&self, at: Timestamp, tz: &TimeZone) -> String;
@@ -123,8 +124,10 @@ pub trait Words: Send + Sync {
     /// The button that opens a list of `what`.
     fn see(&self, what: ListOf) -> &'static str;
     fn list_footer(&self) -> &'static str;
+}
 
-    // ---- What reminders and notices say ----
+/// What reminders and notices say, outside any conversation.
+pub trait Notices: Send + Sync {
     fn hello(&self, name: Option<&str>) -> String;
     fn quota_reached(&self, business: &str, limit: u64) -> String;
     fn handoff_notice(&self, customer: &str, reason: &str) -> String;

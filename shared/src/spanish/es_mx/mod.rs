@@ -1,5 +1,7 @@
-//! Spanish as a Colombian business writes it: usted, the 12-hour clock ("10:30 a. m."),
-//! and pesos grouped with points and a decimal comma ("$4.500.000 COP").
+//! Spanish as a Mexican business writes it: tú, the 24-hour clock, and pesos grouped
+//! with commas and a decimal point ("$1,250.50 MXN").
+
+mod notices;
 
 use jiff::{Timestamp, civil::Date, tz::TimeZone};
 
@@ -8,9 +10,9 @@ use super::{
     words::{AgendaLine, Choice, ListOf, Words},
 };
 
-pub struct EsCo;
+pub struct EsMx;
 
-impl Words for EsCo {
+impl Words for EsMx {
     fn when(&self, at: Timestamp, tz: &TimeZone) -> String {
         let local = at.to_zoned(tz.clone());
         format!("{}, {}", self.day(local.date()), self.clock(at, tz))
@@ -18,12 +20,7 @@ impl Words for EsCo {
 
     fn clock(&self, at: Timestamp, tz: &TimeZone) -> String {
         let local = at.to_zoned(tz.clone());
-        let hour = match local.hour() % 12 {
-            0 => 12,
-            h => h,
-        };
-        let half = if local.hour() < 12 { "a. m." } else { "p. m." };
-        format!("{hour}:{:02} {half}", local.minute())
+        format!("{:02}:{:02}", local.hour(), local.minute())
     }
 
     fn day(&self, date: Date) -> String {
@@ -43,49 +40,49 @@ impl Words for EsCo {
 
     fn price(&self, minor: i64, currency: &str) -> String {
         let sign = if minor < 0 { "-" } else { "" };
-        let units = grouped(minor.unsigned_abs() / 100, '.');
+        let units = grouped(minor.unsigned_abs() / 100, ',');
         match minor.unsigned_abs() % 100 {
             0 => format!("{sign}${units} {currency}"),
-            cents => format!("{sign}${units},{cents:02} {currency}"),
+            cents => format!("{sign}${units}.{cents:02} {currency}"),
         }
     }
 
     fn not_readable(&self) -> &'static str {
-        "Por ahora solo puedo leer mensajes de texto 🙏 ¿Me lo escribe, por favor?"
+        "Por ahora solo puedo leer mensajes de texto 🙏 ¿Me lo escribes, por favor?"
     }
 
     fn apology(&self) -> &'static str {
-        "Tuvimos un problema técnico y todavía no he podido responderle. Le contesto apenas se resuelva 🙏"
+        "Tuvimos un problema técnico y no pude responderte aún. Te contesto en cuanto se resuelva 🙏"
     }
 
     fn flood(&self) -> &'static str {
-        "Recibí varios mensajes seguidos 🙂 Deme un momento y escríbame en un solo mensaje lo que necesita."
+        "Recibí varios mensajes seguidos 🙂 Dame un momento y escríbeme en un solo mensaje lo que necesitas."
     }
 
     fn budget(&self) -> &'static str {
-        "Por hoy no puedo seguir atendiendo por aquí. Una persona del negocio le responderá pronto 🙏"
+        "Por hoy no puedo seguir atendiendo por aquí. Una persona del negocio te responderá pronto 🙏"
     }
 
     fn fallback(&self) -> &'static str {
-        "Disculpe, no le entendí bien. ¿Me lo dice de otra forma?"
+        "Perdón, no te entendí bien. ¿Me lo dices de otra forma?"
     }
 
     fn handed_to_person(&self) -> &'static str {
-        "Le paso su mensaje a una persona del negocio; le responderá pronto 🙏"
+        "Le paso tu mensaje a una persona del negocio; te responderá pronto 🙏"
     }
 
     fn owner_notice_model_down(&self, who: &str, minutes: u64) -> String {
         format!(
-            "El asistente no ha podido responderle a {who} desde hace {minutes} min por una falla técnica. Lo reintentará solo; si es urgente, contéstele usted desde WhatsApp."
+            "El asistente no ha podido responder a {who} desde hace {minutes} min por una falla técnica. Reintentará solo; si es urgente, contesta tú desde WhatsApp."
         )
     }
 
     fn hint(&self) -> &'static str {
-        "No le entendí 🙂 Toque una opción o escriba su número."
+        "No te entendí 🙂 Toca una opción o escribe su número."
     }
 
     fn not_text(&self) -> &'static str {
-        "Por ahora solo leo texto y las opciones que toque 🙏"
+        "Por ahora solo leo texto y las opciones que toques 🙏"
     }
 
     fn stale(&self) -> &'static str {
@@ -97,11 +94,11 @@ impl Words for EsCo {
     }
 
     fn fallback_note(&self) -> &'static str {
-        "En este momento le atiendo con opciones."
+        "En este momento te atiendo con opciones."
     }
 
     fn unavailable(&self) -> &'static str {
-        "La agenda no responde en este momento; intente de nuevo en un momento 🙏"
+        "La agenda no responde en este momento; intenta de nuevo en un momento 🙏"
     }
 
     fn slot_gone(&self) -> &'static str {
@@ -113,7 +110,7 @@ impl Words for EsCo {
     }
 
     fn no_appointments(&self) -> &'static str {
-        "No tiene citas próximas."
+        "No tienes citas próximas."
     }
 
     fn appointment_gone(&self) -> &'static str {
@@ -129,11 +126,11 @@ impl Words for EsCo {
     }
 
     fn handed_off(&self) -> &'static str {
-        "Listo, le aviso a una persona del negocio; le escribirá pronto 🙏"
+        "Listo, le aviso a una persona del negocio; te escribirá pronto 🙏"
     }
 
     fn quota(&self) -> &'static str {
-        "Por ahora no podemos agendar por aquí. Escriba «hablar con alguien» o toque esa opción en el menú y una persona le ayudará."
+        "Por ahora no podemos agendar por aquí. Escribe «hablar con alguien» o toca esa opción en el menú y una persona te ayudará."
     }
 
     fn nothing_to_mark(&self) -> &'static str {
@@ -164,7 +161,7 @@ impl Words for EsCo {
     }
 
     fn not_yours(&self) -> &'static str {
-        "eso no le corresponde"
+        "eso no te corresponde"
     }
 
     fn invalid_request(&self) -> &'static str {
@@ -174,18 +171,18 @@ impl Words for EsCo {
     fn greeting(&self, name: Option<&str>, business: &str) -> String {
         match name {
             Some(name) => {
-                format!("¡Hola, {name}! Soy el asistente de {business}. ¿Qué desea hacer?")
+                format!("¡Hola, {name}! Soy el asistente de {business}. ¿Qué quieres hacer?")
             }
-            None => format!("¡Hola! Soy el asistente de {business}. ¿Qué desea hacer?"),
+            None => format!("¡Hola! Soy el asistente de {business}. ¿Qué quieres hacer?"),
         }
     }
 
     fn what_now(&self) -> &'static str {
-        "¿Qué desea hacer?"
+        "¿Qué quieres hacer?"
     }
 
     fn which_service(&self) -> &'static str {
-        "¿Qué servicio desea?"
+        "¿Qué servicio quieres?"
     }
 
     fn service_row(&self, minutes: i32, price: &str) -> String {
@@ -193,7 +190,7 @@ impl Words for EsCo {
     }
 
     fn which_day(&self, service: &str) -> String {
-        format!("{service}: ¿qué día le queda bien?")
+        format!("{service}: ¿qué día te queda bien?")
     }
 
     fn free_times(&self, n: usize) -> String {
@@ -221,7 +218,7 @@ impl Words for EsCo {
     }
 
     fn which_staff(&self) -> &'static str {
-        "¿Con quién le gustaría?"
+        "¿Con quién te gustaría?"
     }
 
     fn summary(
@@ -234,20 +231,20 @@ impl Words for EsCo {
         moving: bool,
     ) -> String {
         let head = if moving {
-            "Cambiar su cita a:"
+            "Cambiar tu cita a:"
         } else {
-            "Confirme su cita:"
+            "Confirma tu cita:"
         };
         let with = staff.unwrap_or("quien esté disponible");
         format!("{head}\n• {service} ({minutes} min, {price})\n• {when}\n• Con {with}")
     }
 
     fn your_appointments(&self) -> &'static str {
-        "Sus próximas citas. ¿Cuál desea ver?"
+        "Tus próximas citas. ¿Cuál quieres ver?"
     }
 
     fn cancel_question(&self, label: &str) -> String {
-        format!("¿Le cancelo la cita de {label}?")
+        format!("¿Cancelo tu cita de {label}?")
     }
 
     fn label(&self, service: &str, when: &str, staff: Option<&str>) -> String {
@@ -266,16 +263,16 @@ impl Words for EsCo {
 
     fn booked(&self, service: &str, when: &str, staff: &str, business: &str) -> String {
         format!(
-            "¡Listo! Quedó agendada su cita de {service} el {when} con {staff} en {business}. Lo esperamos 🙌"
+            "¡Listo! Quedó tu cita de {service} el {when} con {staff} en {business}. Te esperamos 🙌"
         )
     }
 
     fn moved(&self, service: &str, when: &str, staff: &str) -> String {
-        format!("¡Listo! Su cita de {service} quedó para el {when} con {staff}.")
+        format!("¡Listo! Tu cita de {service} quedó para el {when} con {staff}.")
     }
 
     fn cancelled(&self, label: &str) -> String {
-        format!("Listo, cancelé su cita: {label}. Si desea agendar otra, escriba «hola».")
+        format!("Listo, cancelé tu cita: {label}. Si quieres agendar otra, escribe «hola».")
     }
 
     fn the_team(&self) -> &'static str {
@@ -296,13 +293,13 @@ impl Words for EsCo {
 
     fn staff_greeting(&self, name: Option<&str>) -> String {
         format!(
-            "Hola{}. ¿Qué necesita?",
+            "Hola{}. ¿Qué necesitas?",
             name.map(|n| format!(", {n}")).unwrap_or_default()
         )
     }
 
     fn block_which_day(&self) -> &'static str {
-        "¿Qué día desea bloquear?"
+        "¿Qué día quieres bloquear?"
     }
 
     fn block_from(&self, day: &str) -> String {
@@ -324,11 +321,11 @@ impl Words for EsCo {
     }
 
     fn mark_which(&self) -> &'static str {
-        "¿Qué cita de hoy desea marcar?"
+        "¿Qué cita de hoy quieres marcar?"
     }
 
     fn mark_how(&self, label: &str) -> String {
-        format!("{label}: ¿cómo le fue?")
+        format!("{label}: ¿cómo quedó?")
     }
 
     fn release_which(&self) -> &'static str {
@@ -369,7 +366,7 @@ impl Words for EsCo {
     }
 
     fn blocked(&self, from: &str, to: &str) -> String {
-        format!("Listo: quedó bloqueado su horario del {from} a las {to}.")
+        format!("Listo: bloqueé tu horario del {from} a las {to}.")
     }
 
     fn marked(&self, label: &str, completed: bool) -> String {
@@ -378,7 +375,7 @@ impl Words for EsCo {
         } else {
             "como «no vino»"
         };
-        format!("Listo: quedó marcada {how} la cita {label}.")
+        format!("Listo: marqué {how} la cita {label}.")
     }
 
     fn released(&self, who: &str) -> String {
@@ -397,13 +394,13 @@ impl Words for EsCo {
             Choice::Today => "Agenda de hoy",
             Choice::Tomorrow => "Agenda de mañana",
             Choice::Block => "Bloquear horario",
-            Choice::BlockHint => "Marque un rato como no disponible",
+            Choice::BlockHint => "Marca un rato como no disponible",
             Choice::Mark => "Marcar una cita",
             Choice::MarkHint => "Completada o no vino",
             Choice::Release => "Liberar conversación",
             Choice::ReleaseHint => "Que el asistente vuelva a atender",
             Choice::OtherDay => "Otro día",
-            Choice::Anyone => "Cualquiera",
+            Choice::Anyone => "Me da igual",
             Choice::Confirm => "Confirmar",
             Choice::Change => "Cambiar",
             Choice::Quit => "Cancelar",
@@ -440,118 +437,6 @@ impl Words for EsCo {
     }
 
     fn list_footer(&self) -> &'static str {
-        "Toque una opción o escriba su número"
-    }
-
-    fn hello(&self, name: Option<&str>) -> String {
-        match name {
-            Some(name) => format!("Hola, {name}. "),
-            None => "Hola. ".into(),
-        }
-    }
-
-    fn quota_reached(&self, business: &str, limit: u64) -> String {
-        format!(
-            "{business}: el plan gratuito llegó a sus {limit} citas de este mes. Las nuevas \
-             reservas quedan en pausa hasta el próximo mes o hasta pasarse al plan de pago."
-        )
-    }
-
-    fn handoff_notice(&self, customer: &str, reason: &str) -> String {
-        format!(
-            "{customer} pidió hablar con una persona: «{reason}». El asistente no responderá \
-             en esa conversación hasta que usted la libere."
-        )
-    }
-
-    fn review_request(&self, hello: &str, business: &str, service: &str) -> String {
-        format!(
-            "{hello}¡Gracias por su visita a {business}! ¿Cómo le pareció su {service}? \
-             Su opinión nos ayuda mucho."
-        )
-    }
-
-    fn booked_for_you(
-        &self,
-        hello: &str,
-        business: &str,
-        service: &str,
-        at: &str,
-        staff: &str,
-    ) -> String {
-        format!("{hello}{business} le agendó su cita: {service} el {at} con {staff}.")
-    }
-
-    fn booked_notice(&self, customer: &str, service: &str, at: &str, staff: &str) -> String {
-        format!("Nueva cita: {customer}, {service}, el {at} con {staff}.")
-    }
-
-    fn cancelled_for_you(&self, hello: &str, business: &str, service: &str, at: &str) -> String {
-        format!(
-            "{hello}Su cita de {service} del {at} en {business} fue cancelada. \
-             Escríbanos si desea agendar otra."
-        )
-    }
-
-    fn cancelled_notice(&self, customer: &str, service: &str, at: &str) -> String {
-        format!("Cita cancelada: {customer}, {service}, el {at}.")
-    }
-
-    fn moved_for_you(
-        &self,
-        hello: &str,
-        business: &str,
-        service: &str,
-        at: &str,
-        staff: &str,
-    ) -> String {
-        format!("{hello}Su cita de {service} en {business} se cambió al {at} con {staff}.")
-    }
-
-    fn moved_notice(
-        &self,
-        customer: &str,
-        service: &str,
-        at: &str,
-        staff: &str,
-        before: &str,
-    ) -> String {
-        format!(
-            "Cita movida: {customer}, {service}, ahora el {at} con {staff} (antes el {before})."
-        )
-    }
-
-    fn unnamed_customer(&self) -> &'static str {
-        "Cliente sin nombre"
-    }
-
-    fn a_customer(&self) -> &'static str {
-        "Un cliente"
-    }
-
-    fn morning_agenda(&self, name: &str, day: &str, lines: &[String]) -> String {
-        match lines.len() {
-            0 => format!("Buenos días, {name}. Hoy, {day}, no hay citas en la agenda."),
-            n => format!(
-                "Buenos días, {name}. Hoy, {day}, {}:\n{}",
-                if n == 1 {
-                    "hay 1 cita".to_string()
-                } else {
-                    format!("hay {n} citas")
-                },
-                lines.join("\n")
-            ),
-        }
-    }
-
-    fn agenda_summary(&self, day: &str, count: usize, first: Option<&str>) -> String {
-        let first = first
-            .map(|at| format!(" La primera a las {at}."))
-            .unwrap_or_default();
-        format!("Agenda de hoy, {day}: {count} citas.{first}")
-    }
-
-    fn and_more(&self, n: usize) -> String {
-        format!("… y {n} más")
+        "Toca una opción o escribe su número"
     }
 }
