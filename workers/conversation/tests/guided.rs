@@ -1,195 +1,19 @@
 //! Guided mode against the real services: booking by taps and by typed numbers, the
-//! customer's appointments, a handoff, the staff's day, a slot taken meanwhile, the
-//! model failing mid-conversation, a restart between two taps, and lists longer than
-//! WhatsApp shows at once. The clock is Monday 2026-12-07 09:00 in Mexico City.
+//! customer's appointments, a handoff, the staff's day, a slot taken meanwhile, a
+//! restart between two taps, and lists longer than WhatsApp shows at once; `model`
+//! has guided mode next to the AI. The clock is Monday 2026-12-07 09:00 in Mexico City.
 
+#[path = "guided/chat.rs"]
+mod chat;
 mod common;
+#[path = "guided/model.rs"]
+mod model;
 
 use std::time::Duration;
 
-use cita_shared::testing::ModelReply;
-use common::{BARBER_WA, CUSTOMER_WA, fleet::Fleet};
-
-const OTHER_WA: &str = "5215599999999";
-use serde_json::Value;
+use chat::*;
+use common::{BARBER_WA, CUSTOMER_WA};
 use uuid::Uuid;
-
-/// One person's side of the chat: what they were sent, and taps on it.
-struct Chat<'a> {
-    fleet: &'a Fleet,
-    who: &'static str,
-    seen: usize,
-}
-
-impl<'a> Chat<'a> {
-    fn new(fleet: &'a Fleet, who: &'static str) -> Self {
-        Chat {
-            fleet,
-            who,
-            seen: fleet.replies_now(who).len(),
-        }
-    }
-
-    /// The replies to what was just sent: once the conversation answered it and its
-    /// messages reached the fake Graph API.
-    /// The replies to the message `wamid` just sent: once it is answered and what was
-    /// published to the person reached the fake Graph API.
-    async fn replies_to(&mut self, wamid: &str) -> Vec<Value> {
-        self.fleet.answered(wamid).await;
-        self.fleet.quiet(self.who).await;
-        let all = self.fleet.replies_now(self.who);
-        assert!(all.len() > self.seen, "no reply to {}", self.who);
-        let new = all[self.seen..].to_vec();
-        self.seen = all.len();
-        new
-    }
-
-    async fn say(&mut self, text: &str) -> Vec<Value> {
-        let wamid = self.fleet.say(self.who, text).await;
-        self.replies_to(&wamid).await
-    }
-
-    /// Taps the option of the last interactive message whose title starts with `title`.
-    async fn tap(&mut self, title: &str) -> Vec<Value> {
-        let (kind, id, full) = self.option(title);
-        let wamid = self.fleet.tap(self.who, kind, &id, &full).await;
-        self.replies_to(&wamid).await
-    }
-
-    /// From wherever the chat is: menu, haircut, Tuesday 8, `time`, confirm.
-    async fn book_haircut_on_tuesday_at(&mut self, time: &str) {
-        self.say("menu").await;
-        self.tap("Agendar cita").await;
-        self.tap("Corte de cabello").await;
-        self.tap("Martes 8 dic").await;
-        self.tap(time).await;
-        let done = self.tap("Confirmar").await;
-        starts_with(&done[0], "¡Listo!");
-    }
-
-    fn option(&self, title: &str) -> (&'static str, String, String) {
-        let last = self.last_interactive();
-        let kind = if last["interactive"]["type"] == "button" {
-            "button_reply"
-        } else {
-            "list_reply"
-        };
-        options(&last)
-            .into_iter()
-            .find(|(_, t)| t.starts_with(title))
-            .map(|(id, t)| (kind, id, t))
-            .unwrap_or_else(|| panic!("no option {title:?} in {last:#}"))
-    }
-
-    fn last_interactive(&self) -> Value {
-        self.fleet
-            .replies_now(self.who)
-            .into_iter()
-            .rev()
-            .find(|m| m["type"] == "interactive")
-            .expect("an interactive message was sent")
-    }
-}
-
-/// (id, title) of a buttons or list message's options, checked against WhatsApp's limits.
-fn options(message: &Value) -> Vec<(String, String)> {
-    let interactive = &message["interactive"];
-    let pairs: Vec<(String, String)> = if interactive["type"] == "button" {
-        let buttons = interactive["action"]["buttons"].as_array().unwrap();
-        assert!(buttons.len() <= 3, "{message:#}");
-        buttons
-            .iter()
-            .map(|b| {
-                (
-                    b["reply"]["id"].as_str().unwrap().into(),
-                    b["reply"]["title"].as_str().unwrap().into(),
-                )
-            })
-            .collect()
-    } else {
-        let rows: Vec<&Value> = interactive["action"]["sections"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .flat_map(|s| s["rows"].as_array().unwrap())
-            .collect();
-        assert!(rows.len() <= 10, "{message:#}");
-        for row in &rows {
-            assert!(
-                row["title"].as_str().unwrap().chars().count() <= 24,
-                "{row}"
-            );
-            assert!(
-                row["description"].as_str().unwrap_or("").chars().count() <= 72,
-                "{row}"
-            );
-        }
-        rows.iter()
-            .map(|r| {
-                (
-                    r["id"].as_str().unwrap().into(),
-                    r["title"].as_str().unwrap().into(),
-                )
-            })
-            .collect()
-    };
-    let limit = if interactive["type"] == "button" {
-        20
-    } else {
-        24
-    };
-    assert!(
-        pairs.iter().all(|(_, t)| t.chars().count() <= limit),
-        "{message:#}"
-    );
-    pairs
-}
-
-/// Asserts that `message`'s text starts with `prefix`, showing the message if not.
-#[track_caller]
-fn starts_with(message: &Value, prefix: &str) {
-    assert!(text(message).starts_with(prefix), "{message:#}");
-}
-
-fn titles(message: &Value) -> Vec<String> {
-    options(message).into_iter().map(|(_, t)| t).collect()
-}
-
-/// The text of a message: a text's body, or an interactive message's body.
-fn text(message: &Value) -> String {
-    message["text"]["body"]
-        .as_str()
-        .or(message["interactive"]["body"]["text"].as_str())
-        .unwrap_or_default()
-        .to_owned()
-}
-
-async fn guided_fleet() -> Fleet {
-    let fleet = Fleet::start().await;
-    fleet
-        .shop
-        .execute(
-            "UPDATE organizations SET assistant_mode = 'guided' WHERE id = $1",
-            &[&fleet.shop.org],
-        )
-        .await;
-    fleet
-}
-
-async fn appointments(fleet: &Fleet) -> Vec<(String, String, String)> {
-    let client = fleet.shop.db.pool.get().await.unwrap();
-    client
-        .query(
-            "SELECT s.name, to_char(a.starts_at AT TIME ZONE 'America/Mexico_City', 'YYYY-MM-DD HH24:MI'), a.status
-             FROM appointments a JOIN service_types s ON s.id = a.service_type_id ORDER BY a.created_at",
-            &[],
-        )
-        .await
-        .unwrap()
-        .iter()
-        .map(|r| (r.get(0), r.get(1), r.get(2)))
-        .collect()
-}
 
 #[tokio::test]
 async fn a_customer_books_by_taps_and_gets_the_confirmation() {
@@ -559,72 +383,6 @@ async fn a_time_taken_meanwhile_gets_a_clear_message_and_fresh_times() {
 }
 
 #[tokio::test]
-async fn when_the_model_fails_the_customer_books_in_guided_mode_and_returns_to_the_ai_after() {
-    let fleet = Fleet::start_with(&[("CITA_AI_COOLDOWN_SECONDS", "1")]).await;
-    let mut chat = Chat::new(&fleet, CUSTOMER_WA);
-    fleet
-        .model
-        .script([ModelReply::text("¡Hola! ¿Qué servicio te interesa?")]);
-    let hello = chat.say("hola").await;
-    assert_eq!(text(&hello[0]), "¡Hola! ¿Qué servicio te interesa?");
-
-    fleet.model.respond_with(|_| ModelReply::overloaded());
-    let fallback = chat.say("un corte mañana").await;
-    let body = text(&fallback[0]);
-    assert!(
-        body.starts_with("En este momento te atiendo con opciones."),
-        "{body}"
-    );
-    assert_eq!(
-        titles(&fallback[0]),
-        ["Agendar cita", "Mis citas", "Hablar con alguien"]
-    );
-    // The model is back meanwhile, but an option picked from the menu (here typed, by
-    // its number) and a booking under way stay guided.
-    fleet
-        .model
-        .respond_with(|_| ModelReply::text("respuesta del modelo"));
-    fleet.clock.advance(jiff::SignedDuration::from_secs(2));
-    let services = chat.say("1").await;
-    assert_eq!(titles(&services[0])[1], "Corte de cabello");
-    chat.tap("Corte de cabello").await;
-    chat.tap("Martes 8 dic").await;
-    chat.tap("10:00").await;
-    chat.tap("Me da igual").await;
-    let done = chat.tap("Confirmar").await;
-    starts_with(&done[0], "¡Listo! Quedó tu cita de Corte de cabello");
-    assert_eq!(appointments(&fleet).await.len(), 1);
-
-    // At rest, with the model healthy, the next message goes to the AI again.
-    let back = chat.say("gracias, ¿tienen estacionamiento?").await;
-    assert_eq!(text(&back[0]), "respuesta del modelo");
-    let guided: Option<Value> = fleet
-        .shop
-        .scalar(
-            "SELECT guided FROM conversations WHERE wa_id = $1",
-            &[&CUSTOMER_WA],
-        )
-        .await;
-    assert_eq!(guided, None);
-}
-
-#[tokio::test]
-async fn a_spent_budget_answers_in_guided_mode() {
-    let fleet = Fleet::start().await;
-    fleet
-        .shop
-        .execute(
-            "UPDATE organizations SET ai_daily_budget_micro_usd = 0 WHERE id = $1",
-            &[&fleet.shop.org],
-        )
-        .await;
-    let mut chat = Chat::new(&fleet, CUSTOMER_WA);
-    let menu = chat.say("hola").await;
-    starts_with(&menu[0], "En este momento te atiendo con opciones.");
-    assert!(fleet.model.requests().is_empty());
-}
-
-#[tokio::test]
 async fn the_flow_survives_a_worker_restart_between_two_taps() {
     let mut fleet = guided_fleet().await;
     let mut chat = Chat::new(&fleet, CUSTOMER_WA);
@@ -702,38 +460,4 @@ async fn long_lists_page_fourteen_services_and_thirty_times() {
     assert_eq!(sorted, seen);
     let back = chat.tap("Más temprano").await;
     assert_eq!(titles(&back[0])[1], "15:15");
-}
-
-#[tokio::test]
-async fn a_turn_whose_tools_already_ran_is_retried_rather_than_answered_in_guided_mode() {
-    let fleet = Fleet::start().await;
-    fleet
-        .shop
-        .customer_with_appointment(CUSTOMER_WA, "Ana", "2026-12-09T17:00:00Z")
-        .await;
-    fleet.model.script([ModelReply::tool(
-        "get_my_appointments",
-        serde_json::json!({}),
-    )]);
-    fleet.model.respond_with(|_| ModelReply::overloaded());
-    fleet.say(CUSTOMER_WA, "¿cuándo es mi cita?").await;
-    let deadline = std::time::Instant::now() + common::fleet::PATIENCE;
-    while fleet.broker.count("conversation.turns.retry.15s").await < 1 {
-        assert!(
-            std::time::Instant::now() < deadline,
-            "the turn was not retried later"
-        );
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
-    // At most the outage apology of the AI path; no guided menu.
-    let sent = fleet.replies_now(CUSTOMER_WA);
-    assert!(sent.iter().all(|m| m["type"] != "interactive"), "{sent:#?}");
-    let guided: Option<Value> = fleet
-        .shop
-        .scalar(
-            "SELECT guided FROM conversations WHERE wa_id = $1",
-            &[&CUSTOMER_WA],
-        )
-        .await;
-    assert_eq!(guided, None);
 }

@@ -1,22 +1,21 @@
 //! The customer's flow: book (service → day → time → staff → confirm), their
 //! appointments (cancel, move), and talking to a person.
 
+mod labels;
+mod requests;
+
 use cita_shared::{
-    contracts::scheduling::{
-        Appointment, AvailabilityRequest, BookRequest, CancelRequest, CustomerRequest, FreeSlot,
-        Outcome, Request, RescheduleRequest, SchedulingError, Source, Who,
-    },
+    contracts::scheduling::{CancelRequest, Request},
     spanish::{Choice, ListOf},
 };
-use jiff::{Timestamp, ToSpan, civil::Date};
-use uuid::Uuid;
+use jiff::{ToSpan, civil::Date};
 
 use super::{
     Asked, Guided, GuidedError, Next,
     action::Action,
     body,
     flow::{Booking, Flow, Step},
-    screens::{Opt, Screen, opt, page, render, row, window},
+    screens::{Screen, opt, page, render, row, window},
 };
 
 /// Days offered to book: two weeks, as the assistant does.
@@ -436,179 +435,5 @@ impl Guided<'_> {
             }
             _ => self.stale(step),
         })
-    }
-
-    /// Books (or moves) and confirms; a time taken meanwhile shows the day's free
-    /// times again.
-    async fn book(
-        &self,
-        booking: &Booking,
-        starts_at: Timestamp,
-        staff_id: Option<Uuid>,
-        key: &str,
-    ) -> Result<Next, GuidedError> {
-        let idempotency_key = key.to_owned();
-        let request = match booking.moving {
-            Some(appointment_id) => Request::Reschedule(RescheduleRequest {
-                actor: self.person.actor,
-                idempotency_key,
-                appointment_id,
-                starts_at,
-                staff_id,
-            }),
-            None => Request::Book(BookRequest {
-                actor: self.person.actor,
-                idempotency_key,
-                service_type_id: booking.service_id,
-                starts_at,
-                staff_id,
-                customer_id: None,
-                customer_phone: None,
-                customer_name: None,
-                source: Source::Whatsapp,
-                notes: None,
-            }),
-        };
-        let business = self.business;
-        Ok(match self.ask(request).await {
-            Asked::Got(Outcome::Appointment { appointment }) => {
-                let service = business
-                    .service(appointment.service_type_id)
-                    .map_or(self.words().appointment(), |s| s.name.as_str());
-                let when = self
-                    .words()
-                    .when(appointment.starts_at, &business.time_zone);
-                let staff = business
-                    .staff_name(appointment.staff_id)
-                    .unwrap_or(self.words().the_team());
-                Next::Rest {
-                    texts: vec![match booking.moving {
-                        Some(_) => self.words().moved(service, &when, staff),
-                        None => self.words().booked(service, &when, staff, &business.name),
-                    }],
-                }
-            }
-            Asked::Got(_) => Next::after(self.words().unavailable(), Step::Menu),
-            Asked::Refused(
-                SchedulingError::SlotTaken { .. } | SchedulingError::NotAvailable { .. },
-            ) => Next::show_with(
-                Step::Times {
-                    booking: booking.clone(),
-                    day: self.local_day(starts_at),
-                    from: 0,
-                },
-                self.words().slot_gone(),
-            ),
-            Asked::Refused(error) => Next::after(self.refusal(&error), Step::Menu),
-            Asked::Unavailable => Next::show_with(
-                Step::Confirm {
-                    booking: booking.clone(),
-                    starts_at,
-                    staff_id,
-                    key: key.to_owned(),
-                },
-                self.words().unavailable(),
-            ),
-        })
-    }
-
-    /// The free times for `service_id` from `from` to `to`, or words saying why not.
-    async fn free(&self, service_id: Uuid, from: Date, to: Date) -> Result<Vec<FreeSlot>, String> {
-        let request = Request::Availability(AvailabilityRequest {
-            actor: self.person.actor,
-            service_type_id: service_id,
-            from,
-            to,
-            staff_id: None,
-        });
-        match self.ask(request).await {
-            Asked::Got(Outcome::Slots { slots }) => Ok(slots
-                .into_iter()
-                .filter(|s| s.starts_at > self.now)
-                .collect()),
-            Asked::Got(_) | Asked::Unavailable => Err(self.words().unavailable().into()),
-            Asked::Refused(error) => Err(self.refusal(&error)),
-        }
-    }
-
-    async fn upcoming(&self) -> Result<Vec<Appointment>, String> {
-        let Who::Customer { customer_id } = self.person.actor.who else {
-            return Ok(Vec::new());
-        };
-        let request = Request::Upcoming(CustomerRequest {
-            actor: self.person.actor,
-            customer_id,
-        });
-        match self.ask(request).await {
-            Asked::Got(Outcome::Appointments { appointments }) => Ok(appointments
-                .into_iter()
-                .filter(|a| a.status.is_live())
-                .collect()),
-            Asked::Got(_) | Asked::Unavailable => Err(self.words().unavailable().into()),
-            Asked::Refused(error) => Err(self.refusal(&error)),
-        }
-    }
-
-    /// The greeting on a fresh start (or a fallback from the AI); after a note (no
-    /// appointments, a hint) just the question.
-    fn menu_question(&self, notes: &[String]) -> String {
-        match notes {
-            [] => self
-                .words()
-                .greeting(self.person.name.as_deref(), &self.business.name),
-            [note] if note == self.words().fallback_note() => self
-                .words()
-                .greeting(self.person.name.as_deref(), &self.business.name),
-            _ => self.words().what_now().into(),
-        }
-    }
-
-    /// An option the step does not offer (an id from somewhere else): show it again.
-    pub(super) fn stale(&self, step: &Step) -> Next {
-        Next::show_with(step.clone(), self.words().stale())
-    }
-
-    /// An option with the title every screen gives it.
-    pub(super) fn choice(&self, action: Action, choice: Choice) -> Opt {
-        opt(action, self.words().option(choice))
-    }
-
-    pub(super) fn today(&self) -> Date {
-        self.local_day(self.now)
-    }
-
-    pub(super) fn local_day(&self, at: Timestamp) -> Date {
-        at.to_zoned(self.business.time_zone.clone()).date()
-    }
-
-    /// "Con Luis o Ana": who can take a time.
-    fn with(&self, staff_ids: &[Uuid]) -> String {
-        let names: Vec<&str> = staff_ids
-            .iter()
-            .filter_map(|id| self.business.staff_name(*id))
-            .collect();
-        self.words().with(&names)
-    }
-
-    /// "lunes 7 de diciembre, 10:30 · con Luis"
-    fn when_with(&self, appointment: &Appointment) -> String {
-        let when = self
-            .words()
-            .when(appointment.starts_at, &self.business.time_zone);
-        let staff = self.business.staff_name(appointment.staff_id);
-        self.words().when_with(&when, staff)
-    }
-
-    /// "Corte de cabello el lunes 7 de diciembre, 10:30 con Luis"
-    fn label(&self, appointment: &Appointment) -> String {
-        let service = self
-            .business
-            .service(appointment.service_type_id)
-            .map_or(self.words().appointment(), |s| s.name.as_str());
-        let when = self
-            .words()
-            .when(appointment.starts_at, &self.business.time_zone);
-        let staff = self.business.staff_name(appointment.staff_id);
-        self.words().label(service, &when, staff)
     }
 }
