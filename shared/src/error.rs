@@ -5,9 +5,7 @@
 //! worth trying again is decided in one place per type, by [`Classify`]; the consumer
 //! loop reads it to wait out an outage or to dead-letter a message that can never work.
 
-use std::fmt;
-
-use crate::amqp::PublishError;
+use std::{fmt, time::Duration};
 
 /// PostgreSQL, its pool, or the broker failed.
 #[derive(Debug, thiserror::Error)]
@@ -18,6 +16,24 @@ pub enum Infra {
     Pool(#[from] deadpool_postgres::PoolError),
     #[error(transparent)]
     Publish(#[from] PublishError),
+}
+
+/// A publish the broker did not confirm. Defined here, with the other sources of
+/// [`Infra`], so that this module depends on no other in the crate.
+#[derive(Debug, thiserror::Error)]
+pub enum PublishError {
+    #[error("no connection to the broker")]
+    NotConnected,
+    #[error("the broker did not confirm within {0:?}")]
+    Timeout(Duration),
+    #[error("the broker refused the message (nack)")]
+    Nacked,
+    #[error("the message matched no queue ({code} {text})")]
+    Unroutable { code: u16, text: String },
+    #[error("the channel is not in confirm mode")]
+    ConfirmsOff,
+    #[error("the channel failed")]
+    Channel(#[from] lapin::Error),
 }
 
 /// For a layer's error enum with an `Infra(Infra)` variant: lets `?` turn the sources of
@@ -35,8 +51,8 @@ macro_rules! infra_errors {
                 Self::Infra(error.into())
             }
         }
-        impl From<$crate::amqp::PublishError> for $error {
-            fn from(error: $crate::amqp::PublishError) -> Self {
+        impl From<$crate::error::PublishError> for $error {
+            fn from(error: $crate::error::PublishError) -> Self {
                 Self::Infra(error.into())
             }
         }

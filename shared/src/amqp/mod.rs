@@ -9,8 +9,9 @@ pub mod rpc;
 pub mod settle;
 pub mod topology;
 
+pub use crate::error::PublishError;
 pub use consumer::{ConsumerOptions, Handler, Links};
-pub use publisher::{PublishError, Publisher, PublisherOptions};
+pub use publisher::{Publisher, PublisherOptions};
 pub use settle::Settlement;
 pub use topology::Topology;
 

@@ -28,23 +28,7 @@ use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
 
 use super::{Topology, connection::ConnectError};
-use crate::{admin::HealthFlag, tls::Endpoint, trace::Trace};
-
-#[derive(Debug, thiserror::Error)]
-pub enum PublishError {
-    #[error("no connection to the broker")]
-    NotConnected,
-    #[error("the broker did not confirm within {0:?}")]
-    Timeout(Duration),
-    #[error("the broker refused the message (nack)")]
-    Nacked,
-    #[error("the message matched no queue ({code} {text})")]
-    Unroutable { code: u16, text: String },
-    #[error("the channel is not in confirm mode")]
-    ConfirmsOff,
-    #[error("the channel failed")]
-    Channel(#[from] lapin::Error),
-}
+use crate::{admin::HealthFlag, error::PublishError, tls::Endpoint, trace::Trace};
 
 #[derive(Debug, Clone)]
 pub struct PublisherOptions {

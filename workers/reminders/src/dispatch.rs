@@ -224,11 +224,11 @@ pub async fn run(
             .await
         {
             Ok(done) if done.total() as i64 == BATCH => {
-                metrics.dispatched(done);
+                metrics.dispatched(done.published, done.skipped);
                 Duration::ZERO
             }
             Ok(done) => {
-                metrics.dispatched(done);
+                metrics.dispatched(done.published, done.skipped);
                 Duration::from_millis(250)
             }
             Err(error) => {

@@ -6,8 +6,6 @@ use prometheus_client::{
     registry::Registry,
 };
 
-use crate::dispatch::Dispatched;
-
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
 pub struct OutcomeLabels {
     pub outcome: &'static str,
@@ -44,14 +42,15 @@ impl Metrics {
         self.events.get_or_create(&OutcomeLabels { outcome }).inc();
     }
 
-    pub fn dispatched(&self, done: Dispatched) {
+    /// One dispatch batch: notifications published and skipped.
+    pub fn dispatched(&self, published: usize, skipped: usize) {
         self.notifications
             .get_or_create(&OutcomeLabels {
                 outcome: "published",
             })
-            .inc_by(done.published as u64);
+            .inc_by(published as u64);
         self.notifications
             .get_or_create(&OutcomeLabels { outcome: "skipped" })
-            .inc_by(done.skipped as u64);
+            .inc_by(skipped as u64);
     }
 }
