@@ -10,9 +10,9 @@
 # 2. Migrates and seeds the demo barbershop.
 # 3. Without CITA_GRAPH_API_BASE (real Meta), starts cita-sandbox on 127.0.0.1:9190 as
 #    the Graph API and gives the barbershop a sandbox access token.
-# 4. Starts the five binaries and waits for every /readyz.
+# 4. Starts the six binaries and waits for every /readyz.
 #
-# RUN_PORT_OFFSET (default 0) shifts every port (8080, 9101–9105, 9190), for a second
+# RUN_PORT_OFFSET (default 0) shifts every port (8080, 8081, 9101–9106, 9190), for a second
 # fleet beside the first (the fleet test uses it).
 set -uo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
@@ -26,6 +26,7 @@ port() { echo $(($1 + offset)); }
 export CITA_META_APP_SECRET=${CITA_META_APP_SECRET:-dev-app-secret}
 export CITA_META_VERIFY_TOKEN=${CITA_META_VERIFY_TOKEN:-dev-verify-token}
 export CITA_SECRETS_KEY=${CITA_SECRETS_KEY:-dev:00000000000000000000000000000000000000000000000000000000000000de}
+export CITA_API_TOKEN_KEYS=${CITA_API_TOKEN_KEYS:-dev:00000000000000000000000000000000000000000000000000000000000000a1}
 
 "$bin/cita-migrate" --seed || exit 1
 
@@ -59,6 +60,7 @@ start outbound env "$(admin 9104)" "$bin/cita-outbound"
 start reminders env "$(admin 9105)" "$bin/cita-reminders"
 start conversation env "$(admin 9103)" "$bin/cita-conversation"
 start ingress env "$(admin 9101)" "CITA_LISTEN_ADDR=127.0.0.1:$(port 8080)" "$bin/cita-ingress"
+start api env "$(admin 9106)" "CITA_LISTEN_ADDR=127.0.0.1:$(port 8081)" "$bin/cita-api"
 
 ready() { curl -fs -o /dev/null "http://127.0.0.1:$1/readyz" 2>/dev/null; }
 alive() { # every process still running
@@ -69,15 +71,15 @@ for _ in $(seq 1 120); do
   # A port taken by another fleet answers too: ours must also still be running.
   alive || break
   all=1
-  for p in 9101 9102 9103 9104 9105; do ready "$(port "$p")" || all=; done
+  for p in 9101 9102 9103 9104 9105 9106; do ready "$(port "$p")" || all=; done
   [ -n "$all" ] && break
   sleep 0.5
 done
 alive || all=
 if [ -n "$all" ]; then
-  echo "run: every /readyz is green; webhooks go to http://127.0.0.1:$(port 8080)/webhooks/whatsapp — chat with \`make demo\`"
+  echo "run: every /readyz is green; webhooks go to http://127.0.0.1:$(port 8080)/webhooks/whatsapp, the API is on http://127.0.0.1:$(port 8081)/v1 — chat with \`make demo\`"
 else
-  echo "run: not every process came up (admin ports $(port 9101)–$(port 9105)); see the logs above"
+  echo "run: not every process came up (admin ports $(port 9101)–$(port 9106)); see the logs above"
 fi
 
 # One process stopping (a crash, a port taken) stops the rest.

@@ -90,6 +90,23 @@ impl Worker {
         publisher_channels: usize,
     ) -> Result<Self, DbError> {
         let pool = db::pool(&settings.database_url, settings.database_pool_size)?;
+        Ok(Self::with_pool(
+            settings,
+            pool,
+            clock,
+            shutdown,
+            publisher_channels,
+        ))
+    }
+
+    /// As [`Worker::new`], on a pool the binary built itself (the API's takes a role).
+    pub fn with_pool(
+        settings: &Settings,
+        pool: Pool,
+        clock: Clock,
+        shutdown: CancellationToken,
+        publisher_channels: usize,
+    ) -> Self {
         let topology = Topology::new(&settings.amqp_prefix);
         let mut registry = metrics::registry();
         let cita = registry.sub_registry_with_prefix("cita");
@@ -108,7 +125,7 @@ impl Worker {
             },
             publisher_ready.clone(),
         );
-        Ok(Worker {
+        Worker {
             settings: settings.clone(),
             pool,
             topology,
@@ -122,7 +139,7 @@ impl Worker {
             amqp,
             consumers: Vec::new(),
             loops: Vec::new(),
-        })
+        }
     }
 
     /// Where the worker registers its own metrics (prefixed `cita_`).

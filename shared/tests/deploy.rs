@@ -80,6 +80,7 @@ fn every_binary_has_a_deployment_with_probes_resources_and_a_disruption_budget()
         "cita-conversation",
         "cita-outbound",
         "cita-reminders",
+        "cita-api",
     ]
     .into();
     assert_eq!(names, expected);
@@ -382,23 +383,6 @@ fn every_image_is_pinned_to_a_release() {
     }
 }
 
-#[test]
-fn keda_alone_sets_the_replica_count_of_what_it_scales() {
-    let documents = manifests();
-    let scaled: BTreeSet<&str> = of_kind(&documents, "ScaledObject")
-        .iter()
-        .map(|o| o["spec"]["scaleTargetRef"]["name"].as_str().unwrap())
-        .collect();
-    for deployment in of_kind(&documents, "Deployment") {
-        let who = name(deployment);
-        assert!(scaled.contains(who), "{who} has no ScaledObject");
-        assert!(
-            deployment["spec"]["replicas"].is_null(),
-            "{who} sets `replicas`, which would undo KEDA's count at every apply"
-        );
-    }
-}
-
 /// A Job's pod template is immutable: applying a new image to a Job of the same name
 /// fails. So the Job is named for the release, and a new release is a new Job.
 #[test]
@@ -426,49 +410,57 @@ fn the_migration_job_is_named_for_the_release_it_migrates_to() {
 }
 
 #[test]
-fn only_the_webhook_is_public_and_only_over_tls() {
+fn only_the_webhook_and_the_api_are_public_and_only_over_tls() {
     let documents = manifests();
     let ingresses = of_kind(&documents, "Ingress");
-    assert_eq!(ingresses.len(), 1, "one public entrance");
-    let ingress = ingresses[0];
-    assert!(
-        !ingress["metadata"]["annotations"]["cert-manager.io/cluster-issuer"].is_null(),
-        "cert-manager issues and renews the certificate"
-    );
-    let tls = ingress["spec"]["tls"].as_sequence().expect("a tls section");
-    let covered: BTreeSet<&str> = tls
-        .iter()
-        .inspect(|t| assert!(t["secretName"].as_str().is_some()))
-        .flat_map(|t| t["hosts"].as_sequence().unwrap())
-        .map(|h| h.as_str().unwrap())
-        .collect();
-    let rules = ingress["spec"]["rules"].as_sequence().unwrap();
+    assert_eq!(ingresses.len(), 2, "the webhook's entrance and the API's");
     let mut paths = Vec::new();
-    for rule in rules {
-        let host = rule["host"].as_str().expect("a rule names its host");
-        assert!(covered.contains(host), "{host} is served without TLS");
-        for path in rule["http"]["paths"].as_sequence().unwrap() {
-            paths.push((
-                path["path"].as_str().unwrap(),
-                path["pathType"].as_str().unwrap(),
-                path["backend"]["service"]["name"].as_str().unwrap(),
-                path["backend"]["service"]["port"]["name"].as_str().unwrap(),
-            ));
+    for ingress in ingresses {
+        assert!(
+            !ingress["metadata"]["annotations"]["cert-manager.io/cluster-issuer"].is_null(),
+            "cert-manager issues and renews the certificate"
+        );
+        let tls = ingress["spec"]["tls"].as_sequence().expect("a tls section");
+        let covered: BTreeSet<&str> = tls
+            .iter()
+            .inspect(|t| assert!(t["secretName"].as_str().is_some()))
+            .flat_map(|t| t["hosts"].as_sequence().unwrap())
+            .map(|h| h.as_str().unwrap())
+            .collect();
+        for rule in ingress["spec"]["rules"].as_sequence().unwrap() {
+            let host = rule["host"].as_str().expect("a rule names its host");
+            assert!(covered.contains(host), "{host} is served without TLS");
+            for path in rule["http"]["paths"].as_sequence().unwrap() {
+                paths.push((
+                    path["path"].as_str().unwrap(),
+                    path["pathType"].as_str().unwrap(),
+                    path["backend"]["service"]["name"].as_str().unwrap(),
+                    path["backend"]["service"]["port"]["name"].as_str().unwrap(),
+                ));
+            }
         }
+        assert!(ingress["spec"]["defaultBackend"].is_null());
     }
+    paths.sort();
     assert_eq!(
         paths,
-        [("/webhooks/whatsapp", "Exact", "cita-ingress", "http")]
+        [
+            ("/", "Prefix", "cita-api", "http"),
+            ("/webhooks/whatsapp", "Exact", "cita-ingress", "http")
+        ]
     );
-    assert!(ingress["spec"]["defaultBackend"].is_null());
 
-    // The Service forwards that port to the ingress's webhook listener, and no Service
-    // exposes anything else (the admin ports stay inside the cluster network).
+    // Each Service forwards that port to its binary's listener, and no Service exposes
+    // anything else (the admin ports stay inside the cluster network).
+    let services: BTreeSet<&str> = of_kind(&documents, "Service")
+        .into_iter()
+        .map(name)
+        .collect();
+    assert_eq!(services, ["cita-api", "cita-ingress"].into());
     for service in of_kind(&documents, "Service") {
-        assert_eq!(name(service), "cita-ingress");
         assert!(
             service["spec"]["type"].is_null() || service["spec"]["type"] == "ClusterIP",
-            "the Ingress is the only way in"
+            "the Ingresses are the only way in"
         );
         let ports = service["spec"]["ports"].as_sequence().unwrap();
         assert_eq!(ports.len(), 1);

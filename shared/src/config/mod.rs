@@ -17,11 +17,13 @@ use crate::{
     tls::{Endpoint, Roots},
 };
 
+mod api;
 mod conversation;
 mod names;
 mod outbound;
 mod retention;
 
+pub use api::{ApiSettings, TokenKey};
 pub use conversation::{ConversationSettings, ModelPrices};
 pub use names::VARIABLES;
 pub use outbound::OutboundSettings;
@@ -36,6 +38,7 @@ pub enum Component {
     Conversation,
     Outbound,
     Reminders,
+    Api,
     Migrate,
     Replay,
 }
@@ -48,6 +51,7 @@ impl Component {
             Component::Conversation => "cita-conversation",
             Component::Outbound => "cita-outbound",
             Component::Reminders => "cita-reminders",
+            Component::Api => "cita-api",
             Component::Migrate => "cita-migrate",
             Component::Replay => "cita-replay",
         }
@@ -60,8 +64,19 @@ impl Component {
             Component::Conversation => 9103,
             Component::Outbound => 9104,
             Component::Reminders => 9105,
+            Component::Api => 9106,
             // These run to completion and serve nothing; the port is never bound.
             Component::Migrate | Component::Replay => 9100,
+        };
+        SocketAddr::from(([127, 0, 0, 1], port))
+    }
+
+    /// Where the binary serves HTTP when `CITA_LISTEN_ADDR` is not set: the ingress the
+    /// webhook, the API people.
+    fn default_listen_addr(self) -> SocketAddr {
+        let port = match self {
+            Component::Api => 8081,
+            _ => 8080,
         };
         SocketAddr::from(([127, 0, 0, 1], port))
     }
@@ -136,6 +151,8 @@ pub struct Settings {
     pub outbound: OutboundSettings,
     /// The assistant's settings; defaults for binaries that don't converse.
     pub conversation: ConversationSettings,
+    /// The owner API's settings; defaults elsewhere.
+    pub api: ApiSettings,
     /// How long bookkeeping is kept (read by `cita-reminders`, which prunes it).
     pub retention: RetentionSettings,
     /// What the sources hold that no binary reads (a mistyped name, say), to be logged
@@ -160,8 +177,7 @@ struct Raw {
     tls_ca_file: Option<String>,
     meta_app_secret: Option<Secret>,
     meta_verify_token: Option<Secret>,
-    #[serde(default = "defaults::listen_addr")]
-    listen_addr: String,
+    listen_addr: Option<String>,
     admin_addr: Option<String>,
     #[serde(default = "defaults::max_body_bytes")]
     max_body_bytes: usize,
@@ -207,6 +223,9 @@ struct Raw {
     notification_retention_hours: Option<u64>,
     ai_cooldown_seconds: Option<u64>,
     guided_idle_minutes: Option<u64>,
+    api_token_keys: Option<Secret>,
+    api_database_role: Option<String>,
+    api_rpc_timeout_ms: Option<u64>,
 }
 
 mod defaults {
@@ -225,9 +244,6 @@ mod defaults {
     }
     pub fn redis_url() -> Secret {
         Secret::new("redis://127.0.0.1:6379/0")
-    }
-    pub fn listen_addr() -> String {
-        "127.0.0.1:8080".into()
     }
     pub fn max_body_bytes() -> usize {
         // Meta sends payloads of up to about 3 MB.
@@ -331,6 +347,11 @@ impl Settings {
         } else {
             retention::validate(&defaults())?
         };
+        let api = if component == Component::Api {
+            api::validate(&raw)?
+        } else {
+            api::validate(&defaults())?
+        };
         let conversation = if component.converses() {
             conversation::validate(&raw, anthropic_fallback)?
         } else {
@@ -395,7 +416,10 @@ impl Settings {
         if raw.publish_timeout_ms == 0 {
             return Err(invalid("CITA_PUBLISH_TIMEOUT_MS", "must be at least 1"));
         }
-        let listen_addr = parse_addr("CITA_LISTEN_ADDR", &raw.listen_addr)?;
+        let listen_addr = match raw.listen_addr.as_deref() {
+            Some(addr) => parse_addr("CITA_LISTEN_ADDR", addr)?,
+            None => component.default_listen_addr(),
+        };
         let admin_addr = match raw.admin_addr.as_deref() {
             Some(addr) => parse_addr("CITA_ADMIN_ADDR", addr)?,
             None => component.default_admin_addr(),
@@ -420,6 +444,7 @@ impl Settings {
             secrets_key,
             outbound,
             conversation,
+            api,
             retention,
             warnings: Vec::new(),
         })

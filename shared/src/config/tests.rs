@@ -320,3 +320,38 @@ fn a_tls_setting_cita_cannot_honour_is_refused_at_start() {
         );
     }
 }
+
+#[test]
+fn the_api_serves_beside_the_ingress_and_needs_its_token_keys() {
+    let s = Settings::from_env(Component::Api, env(&[])).unwrap();
+    assert_eq!(s.listen_addr.to_string(), "127.0.0.1:8081");
+    assert_eq!(s.admin_addr.to_string(), "127.0.0.1:9106");
+    assert_eq!(s.api.database_role, "cita_api");
+    let missing = s.api.require_token_keys().unwrap_err().to_string();
+    assert_eq!(missing, "missing required setting CITA_API_TOKEN_KEYS");
+
+    let two = format!("new:{},old:{}", "ab".repeat(32), "cd".repeat(32));
+    let s = Settings::from_env(Component::Api, env(&[("CITA_API_TOKEN_KEYS", &two)])).unwrap();
+    let keys = s.api.require_token_keys().unwrap();
+    assert_eq!(
+        keys.iter().map(|k| k.id.as_str()).collect::<Vec<_>>(),
+        ["new", "old"]
+    );
+    assert_eq!(keys[0].key, [0xab; 32]);
+
+    for bad in [
+        "k1:abcd".to_string(),
+        format!("k1{}", "ab".repeat(32)),
+        format!("k1:{0},k1:{0}", "ab".repeat(32)),
+    ] {
+        let error = Settings::from_env(Component::Api, env(&[("CITA_API_TOKEN_KEYS", &bad)]))
+            .unwrap_err()
+            .to_string();
+        assert!(
+            error.starts_with("invalid setting CITA_API_TOKEN_KEYS"),
+            "{error}"
+        );
+    }
+    // Only the API reads them: a bad value does not stop the ingress.
+    assert!(Settings::from_env(Component::Ingress, env(&[("CITA_API_TOKEN_KEYS", "x")])).is_ok());
+}

@@ -7,6 +7,16 @@ use jiff::{
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
+/// What a staff member may do beyond their own agenda (`staff.permissions`); owners may
+/// do everything. Scheduling enforces them on writes, the API on reads too.
+pub mod permissions {
+    /// May view every staff member's agenda.
+    pub const VIEW_BUSINESS_SCHEDULE: &str = "view_business_schedule";
+    /// May book, cancel, move and mark appointments of other staff members, and block
+    /// their time.
+    pub const MANAGE_APPOINTMENTS: &str = "manage_appointments";
+}
+
 /// Who is asking. Only ids travel: the scheduling service looks up roles and permissions
 /// itself, so a caller cannot grant itself more than the database says.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]

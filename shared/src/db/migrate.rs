@@ -54,6 +54,11 @@ pub const MIGRATIONS: &[Migration] = &[
         name: "retention_and_traces",
         sql: include_str!("../../../sql/migrations/0007_retention_and_traces.sql"),
     },
+    Migration {
+        version: 8,
+        name: "api",
+        sql: include_str!("../../../sql/migrations/0008_api.sql"),
+    },
 ];
 
 /// Demo data (`cita-migrate --seed`); each file is idempotent.

@@ -49,6 +49,29 @@ pub enum DbError {
 /// `require` or `verify-full`. Waiting for a free connection or opening a new one gives
 /// up after 5 s, so a stuck database turns into errors instead of hangs.
 pub fn pool(url: &Endpoint, size: usize) -> Result<Pool, DbError> {
+    builder(url, size)?.build().map_err(DbError::from)
+}
+
+/// A pool whose every connection takes `role` first (`SET ROLE`), so that what the role
+/// may not see (row-level security, missing grants) holds for everything run on it.
+/// `role` is a plain identifier, checked by the configuration.
+pub fn pool_as(url: &Endpoint, size: usize, role: &str) -> Result<Pool, DbError> {
+    let set_role = format!("SET ROLE {role}");
+    builder(url, size)?
+        .post_create(deadpool_postgres::Hook::async_fn(move |client, _| {
+            let set_role = set_role.clone();
+            Box::pin(async move {
+                client
+                    .batch_execute(&set_role)
+                    .await
+                    .map_err(deadpool_postgres::HookError::Backend)
+            })
+        }))
+        .build()
+        .map_err(DbError::from)
+}
+
+fn builder(url: &Endpoint, size: usize) -> Result<deadpool_postgres::PoolBuilder, DbError> {
     let (pg, connector) = connect::prepare(url)?;
     let config = ManagerConfig {
         recycling_method: RecyclingMethod::Fast,
@@ -62,6 +85,5 @@ pub fn pool(url: &Endpoint, size: usize) -> Result<Pool, DbError> {
         .max_size(size)
         .runtime(Runtime::Tokio1)
         .wait_timeout(timeout)
-        .create_timeout(timeout)
-        .build()?)
+        .create_timeout(timeout))
 }

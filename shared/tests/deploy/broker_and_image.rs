@@ -1,4 +1,5 @@
-//! The broker's definitions and policies, and the image's Dockerfile.
+//! The broker's definitions and policies, the image's Dockerfile, and who sets replica
+//! counts.
 
 use super::*;
 
@@ -120,8 +121,9 @@ fn dockerfile_stages(text: &str) -> Vec<(String, Vec<String>)> {
     stages
 }
 
-const PRODUCTION_BINARIES: [&str; 7] = [
+const PRODUCTION_BINARIES: [&str; 8] = [
     "cita-ingress",
+    "cita-api",
     "cita-scheduling",
     "cita-conversation",
     "cita-outbound",
@@ -206,4 +208,21 @@ fn the_images_binaries_carry_no_debug_info() {
         matches!(strip.as_str(), "debuginfo" | "symbols" | "true"),
         "release binaries in the image keep their debug info (strip = {strip})"
     );
+}
+
+#[test]
+fn keda_alone_sets_the_replica_count_of_what_it_scales() {
+    let documents = manifests();
+    let scaled: BTreeSet<&str> = of_kind(&documents, "ScaledObject")
+        .iter()
+        .map(|o| o["spec"]["scaleTargetRef"]["name"].as_str().unwrap())
+        .collect();
+    for deployment in of_kind(&documents, "Deployment") {
+        let who = name(deployment);
+        assert!(scaled.contains(who), "{who} has no ScaledObject");
+        assert!(
+            deployment["spec"]["replicas"].is_null(),
+            "{who} sets `replicas`, which would undo KEDA's count at every apply"
+        );
+    }
 }

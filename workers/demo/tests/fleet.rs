@@ -1,11 +1,15 @@
 //! The whole fleet as processes: `deploy/run.sh` (what `make run` runs) comes up healthy,
-//! the scripted demo books through all five binaries and the sandbox, and `make demo`
+//! the scripted demo books through all five workers and the sandbox, the README's walk
+//! through the API logs in and books (`fleet/api.rs`), and `make demo`
 //! without arguments chats as the customer; and with the binaries started one by one,
 //! killing and restarting any of them between the messages of a conversation loses
 //! nothing.
 //!
 //! The binaries are the workspace's (`cargo test --workspace` builds them all before
 //! any test runs). Each fleet has its own database, broker prefix and ports.
+
+#[path = "fleet/api.rs"]
+mod api;
 
 use std::{
     collections::HashMap,
@@ -40,6 +44,7 @@ fn bin_dir() -> PathBuf {
         "cita-outbound",
         "cita-reminders",
         "cita-conversation",
+        "cita-api",
         "cita-sandbox",
     ] {
         assert!(
@@ -110,7 +115,7 @@ async fn run_comes_up_healthy_and_the_scripted_demo_books_through_all_five_binar
     let http = cita_demo::http_client();
     let took = all_ready(
         &http,
-        &[9101, 9102, 9103, 9104, 9105].map(port),
+        &[9101, 9102, 9103, 9104, 9105, 9106].map(port),
         Duration::from_secs(90),
     )
     .await;
@@ -153,6 +158,13 @@ async fn run_comes_up_healthy_and_the_scripted_demo_books_through_all_five_binar
         );
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
+
+    api::walk(
+        &http,
+        &format!("http://127.0.0.1:{}", port(8081)),
+        &format!("http://127.0.0.1:{}", port(9190)),
+    )
+    .await;
 
     // `make demo` with no arguments chats as the customer. make has a built-in AS (the
     // assembler, `as`), so the recipe once ran `cita-demo --as as`, which refused to

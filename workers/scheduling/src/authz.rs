@@ -1,6 +1,9 @@
 //! Who the actor is, according to the database, and what they may do. Callers pass ids
 //! only; roles and permissions are read here, so no prompt or caller can widen them.
 
+pub use cita_shared::contracts::scheduling::permissions::{
+    MANAGE_APPOINTMENTS, VIEW_BUSINESS_SCHEDULE,
+};
 use cita_shared::contracts::scheduling::{Actor, Who};
 use uuid::Uuid;
 
@@ -8,11 +11,6 @@ use crate::{
     error::{Error, FORBIDDEN},
     store::Cached,
 };
-
-/// May view every staff member's agenda.
-pub const VIEW_BUSINESS_SCHEDULE: &str = "view_business_schedule";
-/// May book, cancel, move and mark appointments of other staff members, and block their time.
-pub const MANAGE_APPOINTMENTS: &str = "manage_appointments";
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Principal {

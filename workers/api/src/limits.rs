@@ -1,0 +1,31 @@
+//! Fixed-window rate limits in Redis, shared by every replica.
+
+use redis::aio::ConnectionManager;
+
+use crate::problem::{ApiError, ApiResult};
+
+/// Counts one hit on `key` in a window of `window_seconds`; past `limit` hits the answer
+/// is [`ApiError::RateLimited`] with the seconds left in the window.
+pub async fn hit(
+    redis: &ConnectionManager,
+    key: &str,
+    limit: u64,
+    window_seconds: u64,
+) -> ApiResult<()> {
+    let mut redis = redis.clone();
+    let (count, ttl): (u64, i64) = redis::Script::new(
+        "local n = redis.call('INCR', KEYS[1])
+         if n == 1 then redis.call('EXPIRE', KEYS[1], ARGV[1]) end
+         return {n, redis.call('TTL', KEYS[1])}",
+    )
+    .key(key)
+    .arg(window_seconds)
+    .invoke_async(&mut redis)
+    .await?;
+    if count > limit {
+        return Err(ApiError::RateLimited {
+            retry_after_seconds: ttl.max(1) as u64,
+        });
+    }
+    Ok(())
+}

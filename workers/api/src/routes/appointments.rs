@@ -1,0 +1,318 @@
+//! Appointments: the list is read here under row-level security; free times, bookings,
+//! moves, cancellations and status changes are asked of scheduling, which authorizes and
+//! writes them exactly as it does for the chat.
+
+use axum::{
+    Json,
+    extract::State,
+    http::{HeaderMap, StatusCode},
+};
+use base64::{Engine, engine::general_purpose::URL_SAFE_NO_PAD as B64};
+use cita_shared::contracts::scheduling::{
+    AvailabilityRequest, BookRequest, CancelRequest, Outcome, Request, RescheduleRequest,
+    SetStatusRequest, Source, Status, permissions::VIEW_BUSINESS_SCHEDULE,
+};
+use jiff::{Timestamp, civil::Date};
+use serde::Deserialize;
+use serde_json::{Value, json};
+use uuid::Uuid;
+
+use crate::{
+    auth::{Caller, codes::e164},
+    body::{Body, Path, Query},
+    problem::{ApiError, ApiResult},
+    state::Shared,
+    tenant,
+};
+
+const PAGE_DEFAULT: i64 = 50;
+const PAGE_MAX: i64 = 200;
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ListQuery {
+    /// RFC 3339 with an offset: appointments starting at or after.
+    pub from: Timestamp,
+    /// Appointments starting before.
+    pub to: Timestamp,
+    pub staff_id: Option<Uuid>,
+    pub status: Option<Status>,
+    pub cursor: Option<String>,
+    pub limit: Option<i64>,
+}
+
+/// Where the previous page ended: its last appointment's start and id.
+fn decode_cursor(cursor: &str) -> ApiResult<(Timestamp, Uuid)> {
+    let invalid = || ApiError::Invalid("cursor is not one this API gave".into());
+    let text = B64.decode(cursor).map_err(|_| invalid())?;
+    let text = String::from_utf8(text).map_err(|_| invalid())?;
+    let (at, id) = text.split_once('|').ok_or_else(invalid)?;
+    Ok((
+        at.parse().map_err(|_| invalid())?,
+        id.parse().map_err(|_| invalid())?,
+    ))
+}
+
+fn encode_cursor(at: Timestamp, id: Uuid) -> String {
+    B64.encode(format!("{at}|{id}"))
+}
+
+pub async fn list(
+    State(state): State<Shared>,
+    caller: Caller,
+    Path(organization_id): Path<Uuid>,
+    Query(query): Query<ListQuery>,
+) -> ApiResult<Json<Value>> {
+    caller.within(organization_id)?;
+    if query.staff_id != Some(caller.staff_id) {
+        caller.require(VIEW_BUSINESS_SCHEDULE)?;
+    }
+    if query.from >= query.to {
+        return Err(ApiError::Invalid("from must be before to".into()));
+    }
+    if query.to.duration_since(query.from) > jiff::SignedDuration::from_hours(24 * 62) {
+        return Err(ApiError::Invalid("a range is at most 62 days".into()));
+    }
+    let limit = query.limit.unwrap_or(PAGE_DEFAULT);
+    if !(1..=PAGE_MAX).contains(&limit) {
+        return Err(ApiError::Invalid(format!("limit is 1 to {PAGE_MAX}")));
+    }
+    let after = query.cursor.as_deref().map(decode_cursor).transpose()?;
+    let (after_at, after_id) = after.unzip();
+    let status = query.status.map(Status::as_str);
+    let mut client = state.db().await?;
+    let tx = tenant::read(&mut client, organization_id).await?;
+    let rows = tx
+        .query(
+            "SELECT a.id, a.starts_at, a.ends_at, a.status, a.source, a.staff_id, a.service_type_id,
+                    a.customer_id, c.name, c.phone, a.notes, a.price_minor, a.currency
+             FROM appointments a JOIN customers c ON c.id = a.customer_id
+             WHERE a.starts_at >= $1 AND a.starts_at < $2
+               AND ($3::uuid IS NULL OR a.staff_id = $3)
+               AND ($4::text IS NULL OR a.status = $4)
+               AND ($5::timestamptz IS NULL OR (a.starts_at, a.id) > ($5, $6::uuid))
+             ORDER BY a.starts_at, a.id LIMIT $7",
+            &[&query.from, &query.to, &query.staff_id, &status, &after_at, &after_id, &(limit + 1)],
+        )
+        .await?;
+    tx.commit().await?;
+    let more = rows.len() as i64 > limit;
+    let page = &rows[..rows.len().min(limit as usize)];
+    let next_cursor = more
+        .then(|| page.last())
+        .flatten()
+        .map(|row| encode_cursor(row.get(1), row.get(0)));
+    let appointments: Vec<Value> = page
+        .iter()
+        .map(|row| {
+            json!({
+                "id": row.get::<_, Uuid>(0),
+                "starts_at": row.get::<_, Timestamp>(1),
+                "ends_at": row.get::<_, Timestamp>(2),
+                "status": row.get::<_, String>(3),
+                "source": row.get::<_, String>(4),
+                "staff_id": row.get::<_, Uuid>(5),
+                "service_type_id": row.get::<_, Uuid>(6),
+                "customer": {
+                    "id": row.get::<_, Uuid>(7),
+                    "name": row.get::<_, Option<String>>(8),
+                    "phone": row.get::<_, Option<String>>(9),
+                },
+                "notes": row.get::<_, Option<String>>(10),
+                "price_minor": row.get::<_, Option<i64>>(11),
+                "currency": row.get::<_, Option<String>>(12),
+            })
+        })
+        .collect();
+    Ok(Json(
+        json!({ "appointments": appointments, "next_cursor": next_cursor }),
+    ))
+}
+
+/// The `Idempotency-Key` header, scoped so the API's keys never meet the chat's.
+fn idempotency_key(headers: &HeaderMap, required: bool) -> ApiResult<String> {
+    match headers.get("idempotency-key").map(|v| v.to_str()) {
+        Some(Ok(key)) if (1..=200).contains(&key.trim().len()) => Ok(format!("api:{}", key.trim())),
+        Some(_) => Err(ApiError::BadRequest(
+            "Idempotency-Key is 1 to 200 visible characters".into(),
+        )),
+        None if required => Err(ApiError::BadRequest(
+            "Idempotency-Key is required on this request".into(),
+        )),
+        None => Ok(format!("api:{}", Uuid::new_v4())),
+    }
+}
+
+fn appointment(outcome: Outcome) -> ApiResult<Json<Value>> {
+    match outcome {
+        Outcome::Appointment { appointment } => Ok(Json(json!(appointment))),
+        other => {
+            tracing::error!(
+                ?other,
+                "scheduling answered an appointment request with another outcome"
+            );
+            Err(ApiError::WritesUnavailable)
+        }
+    }
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct BookBody {
+    pub service_type_id: Uuid,
+    pub starts_at: Timestamp,
+    pub staff_id: Option<Uuid>,
+    pub customer_id: Option<Uuid>,
+    /// E.164; found under any form, or created with `customer_name`.
+    pub customer_phone: Option<String>,
+    pub customer_name: Option<String>,
+    pub notes: Option<String>,
+}
+
+pub async fn book(
+    State(state): State<Shared>,
+    caller: Caller,
+    Path(organization_id): Path<Uuid>,
+    headers: HeaderMap,
+    Body(body): Body<BookBody>,
+) -> ApiResult<(StatusCode, Json<Value>)> {
+    caller.within(organization_id)?;
+    let idempotency_key = idempotency_key(&headers, true)?;
+    let customer_phone = body.customer_phone.as_deref().map(e164).transpose()?;
+    if body.customer_id.is_none() && customer_phone.is_none() {
+        return Err(ApiError::Invalid(
+            "customer_id or customer_phone is required".into(),
+        ));
+    }
+    let outcome = state
+        .schedule(&Request::Book(BookRequest {
+            actor: caller.actor(),
+            idempotency_key,
+            service_type_id: body.service_type_id,
+            starts_at: body.starts_at,
+            staff_id: body.staff_id,
+            customer_id: body.customer_id,
+            customer_phone,
+            customer_name: body.customer_name,
+            source: Source::Web,
+            notes: body.notes,
+        }))
+        .await?;
+    Ok((StatusCode::CREATED, appointment(outcome)?))
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CancelBody {
+    pub reason: Option<String>,
+}
+
+pub async fn cancel(
+    State(state): State<Shared>,
+    caller: Caller,
+    Path((organization_id, appointment_id)): Path<(Uuid, Uuid)>,
+    headers: HeaderMap,
+    Body(body): Body<CancelBody>,
+) -> ApiResult<Json<Value>> {
+    caller.within(organization_id)?;
+    let outcome = state
+        .schedule(&Request::Cancel(CancelRequest {
+            actor: caller.actor(),
+            idempotency_key: idempotency_key(&headers, false)?,
+            appointment_id,
+            reason: body.reason,
+        }))
+        .await?;
+    appointment(outcome)
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct MoveBody {
+    pub starts_at: Timestamp,
+    pub staff_id: Option<Uuid>,
+}
+
+pub async fn reschedule(
+    State(state): State<Shared>,
+    caller: Caller,
+    Path((organization_id, appointment_id)): Path<(Uuid, Uuid)>,
+    headers: HeaderMap,
+    Body(body): Body<MoveBody>,
+) -> ApiResult<Json<Value>> {
+    caller.within(organization_id)?;
+    let outcome = state
+        .schedule(&Request::Reschedule(RescheduleRequest {
+            actor: caller.actor(),
+            idempotency_key: idempotency_key(&headers, false)?,
+            appointment_id,
+            starts_at: body.starts_at,
+            staff_id: body.staff_id,
+        }))
+        .await?;
+    appointment(outcome)
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct StatusBody {
+    pub status: Status,
+    pub notes: Option<String>,
+}
+
+pub async fn set_status(
+    State(state): State<Shared>,
+    caller: Caller,
+    Path((organization_id, appointment_id)): Path<(Uuid, Uuid)>,
+    headers: HeaderMap,
+    Body(body): Body<StatusBody>,
+) -> ApiResult<Json<Value>> {
+    caller.within(organization_id)?;
+    let outcome = state
+        .schedule(&Request::SetStatus(SetStatusRequest {
+            actor: caller.actor(),
+            idempotency_key: idempotency_key(&headers, false)?,
+            appointment_id,
+            status: body.status,
+            notes: body.notes,
+        }))
+        .await?;
+    appointment(outcome)
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AvailabilityQuery {
+    pub service_type_id: Uuid,
+    /// A local date in the organization's zone.
+    pub date: Date,
+    pub staff_id: Option<Uuid>,
+}
+
+pub async fn availability(
+    State(state): State<Shared>,
+    caller: Caller,
+    Path(organization_id): Path<Uuid>,
+    Query(query): Query<AvailabilityQuery>,
+) -> ApiResult<Json<Value>> {
+    caller.within(organization_id)?;
+    let outcome = state
+        .schedule(&Request::Availability(AvailabilityRequest {
+            actor: caller.actor(),
+            service_type_id: query.service_type_id,
+            from: query.date,
+            to: query.date,
+            staff_id: query.staff_id,
+        }))
+        .await?;
+    match outcome {
+        Outcome::Slots { slots } => Ok(Json(json!({ "slots": slots }))),
+        other => {
+            tracing::error!(
+                ?other,
+                "scheduling answered availability with another outcome"
+            );
+            Err(ApiError::WritesUnavailable)
+        }
+    }
+}

@@ -1,0 +1,210 @@
+//! `/v1/auth/*`, `/v1/me` and `/v1/sessions`: logging in by a code sent over WhatsApp,
+//! refreshing, and the caller's sessions.
+
+use std::net::SocketAddr;
+
+use axum::{
+    Json,
+    extract::{ConnectInfo, State},
+    http::{HeaderMap, StatusCode, header},
+};
+use serde::{Deserialize, Serialize};
+use serde_json::{Value, json};
+use uuid::Uuid;
+
+use crate::{
+    auth::{
+        Caller,
+        codes::{self, e164},
+        sessions::{self, Origin, SessionView, Tokens},
+    },
+    body::{Body, Path},
+    problem::{ApiError, ApiResult},
+    state::Shared,
+    tenant,
+};
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CodeRequest {
+    /// E.164: `+5215512345678`.
+    pub phone: String,
+    /// The organization's slug, for a number that is staff in several.
+    #[serde(default)]
+    pub organization: Option<String>,
+}
+
+/// Always `202` with the same body: whether the number is registered is never told. The
+/// lookup and the send happen after the answer, so its timing tells nothing either.
+pub async fn request_code(
+    State(state): State<Shared>,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    Body(request): Body<CodeRequest>,
+) -> ApiResult<(StatusCode, Json<Value>)> {
+    let phone = e164(&request.phone)?;
+    codes::limit_requests(&state, &phone, &peer.ip().to_string()).await?;
+    let task_state = state.clone();
+    tokio::spawn(async move {
+        let state = task_state;
+        let sent = match codes::member(&state, &phone, request.organization.as_deref()).await {
+            Ok(Some(member)) => codes::send(&state, &member).await.map(|()| true),
+            Ok(None) => Ok(false),
+            Err(error) => Err(error),
+        };
+        match sent {
+            Ok(true) => tracing::info!("login code sent"),
+            Ok(false) => tracing::info!("login code asked for a number with no membership"),
+            Err(error) => {
+                tracing::warn!(error = %cita_shared::error::Chain(&error), "login code not sent")
+            }
+        }
+    });
+    Ok((
+        StatusCode::ACCEPTED,
+        Json(json!({ "status": "accepted", "expires_in": codes::CODE_TTL.as_secs() })),
+    ))
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct LoginRequest {
+    pub phone: String,
+    pub code: String,
+    #[serde(default)]
+    pub organization: Option<String>,
+}
+
+pub async fn login(
+    State(state): State<Shared>,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    headers: HeaderMap,
+    Body(request): Body<LoginRequest>,
+) -> ApiResult<Json<Tokens>> {
+    let phone = e164(&request.phone)?;
+    let ip = peer.ip().to_string();
+    codes::limit_guesses(&state, &phone, &ip).await?;
+    let member = codes::member(&state, &phone, request.organization.as_deref())
+        .await?
+        .ok_or(ApiError::InvalidCode)?;
+    let now = state.clock.now();
+    let mut client = state.db().await?;
+    let tx = tenant::write(&mut client, member.organization_id).await?;
+    if !codes::check(&state, &tx, &member, request.code.trim(), now).await? {
+        tx.commit().await?;
+        return Err(ApiError::InvalidCode);
+    }
+    let origin = Origin {
+        user_agent: headers
+            .get(header::USER_AGENT)
+            .and_then(|v| v.to_str().ok())
+            .map(|ua| ua.chars().take(200).collect()),
+        ip,
+    };
+    let tokens = sessions::open(&state, &tx, &member, &origin, now).await?;
+    tx.commit().await?;
+    tracing::info!(session = %tokens.session_id, staff = %tokens.staff_id, "logged in");
+    Ok(Json(tokens))
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RefreshRequest {
+    pub refresh_token: String,
+}
+
+pub async fn refresh(
+    State(state): State<Shared>,
+    Body(request): Body<RefreshRequest>,
+) -> ApiResult<Json<Tokens>> {
+    Ok(Json(
+        sessions::refresh(&state, &request.refresh_token).await?,
+    ))
+}
+
+pub async fn logout(State(state): State<Shared>, caller: Caller) -> ApiResult<StatusCode> {
+    sessions::revoke(
+        &state,
+        caller.organization_id,
+        caller.staff_id,
+        caller.session_id,
+        "logout",
+    )
+    .await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+#[derive(Debug, Serialize)]
+pub struct Me {
+    pub staff_id: Uuid,
+    pub name: String,
+    pub role: String,
+    pub permissions: Vec<String>,
+    pub organization: OrganizationRef,
+}
+
+#[derive(Debug, Serialize)]
+pub struct OrganizationRef {
+    pub id: Uuid,
+    pub slug: String,
+    pub name: String,
+    pub locale: String,
+    pub time_zone: String,
+}
+
+pub async fn me(State(state): State<Shared>, caller: Caller) -> ApiResult<Json<Me>> {
+    let mut client = state.db().await?;
+    let tx = tenant::read(&mut client, caller.organization_id).await?;
+    let row = tx
+        .query_one(
+            "SELECT s.name, s.role, o.slug, o.name, o.locale, o.timezone
+             FROM staff s JOIN organizations o ON o.id = s.organization_id WHERE s.id = $1",
+            &[&caller.staff_id],
+        )
+        .await?;
+    tx.commit().await?;
+    Ok(Json(Me {
+        staff_id: caller.staff_id,
+        name: row.get(0),
+        role: row.get(1),
+        permissions: caller.permissions.clone(),
+        organization: OrganizationRef {
+            id: caller.organization_id,
+            slug: row.get(2),
+            name: row.get(3),
+            locale: row.get(4),
+            time_zone: row.get(5),
+        },
+    }))
+}
+
+pub async fn list_sessions(State(state): State<Shared>, caller: Caller) -> ApiResult<Json<Value>> {
+    let sessions: Vec<SessionView> = sessions::list(
+        &state,
+        caller.organization_id,
+        caller.staff_id,
+        caller.session_id,
+    )
+    .await?;
+    Ok(Json(json!({ "sessions": sessions })))
+}
+
+/// Another person's session, or one that is already closed, is answered as missing.
+pub async fn revoke_session(
+    State(state): State<Shared>,
+    caller: Caller,
+    Path(session_id): Path<Uuid>,
+) -> ApiResult<StatusCode> {
+    if sessions::revoke(
+        &state,
+        caller.organization_id,
+        caller.staff_id,
+        session_id,
+        "revoked",
+    )
+    .await?
+    {
+        Ok(StatusCode::NO_CONTENT)
+    } else {
+        Err(ApiError::NotFound("session"))
+    }
+}

@@ -1,0 +1,164 @@
+//! The organization, its services and its team, read under row-level security.
+
+use axum::{Json, extract::State};
+use jiff::{Timestamp, civil::Date, tz::TimeZone};
+use serde::Serialize;
+use serde_json::{Value, json};
+use uuid::Uuid;
+
+use crate::{
+    auth::Caller,
+    body::Path,
+    problem::{ApiError, ApiResult},
+    state::Shared,
+    tenant,
+};
+
+/// The free plan's bookings per month.
+pub const FREE_PLAN_BOOKINGS: i64 = 50;
+
+#[derive(Debug, Serialize)]
+pub struct Organization {
+    pub id: Uuid,
+    pub slug: String,
+    pub name: String,
+    pub time_zone: String,
+    pub locale: String,
+    pub currency: String,
+    pub status: String,
+    pub plan: Plan,
+}
+
+#[derive(Debug, Serialize)]
+pub struct Plan {
+    pub name: String,
+    /// Bookings made this calendar month (local), of every source and status.
+    pub bookings_this_month: i64,
+    /// The free plan's monthly allowance; `null` on the paid plan.
+    pub monthly_bookings: Option<i64>,
+}
+
+pub async fn organization(
+    State(state): State<Shared>,
+    caller: Caller,
+    Path(organization_id): Path<Uuid>,
+) -> ApiResult<Json<Organization>> {
+    caller.within(organization_id)?;
+    let mut client = state.db().await?;
+    let tx = tenant::read(&mut client, organization_id).await?;
+    let row = tx
+        .query_opt(
+            "SELECT id, slug, name, timezone, locale, currency, status, plan FROM organizations",
+            &[],
+        )
+        .await?
+        .ok_or(ApiError::NotFound("organization"))?;
+    let time_zone: String = row.get(3);
+    let month_start = month_start(state.clock.now(), &time_zone);
+    let bookings: i64 = tx
+        .query_one(
+            "SELECT count(*) FROM appointments WHERE created_at >= $1",
+            &[&month_start],
+        )
+        .await?
+        .get(0);
+    tx.commit().await?;
+    let plan: String = row.get(7);
+    Ok(Json(Organization {
+        id: row.get(0),
+        slug: row.get(1),
+        name: row.get(2),
+        time_zone,
+        locale: row.get(4),
+        currency: row.get(5),
+        status: row.get(6),
+        plan: Plan {
+            monthly_bookings: (plan == "free").then_some(FREE_PLAN_BOOKINGS),
+            name: plan,
+            bookings_this_month: bookings,
+        },
+    }))
+}
+
+/// The first instant of the local month `now` falls in.
+fn month_start(now: Timestamp, time_zone: &str) -> Timestamp {
+    let zone = TimeZone::get(time_zone).unwrap_or(TimeZone::UTC);
+    let local = now.to_zoned(zone.clone()).date();
+    Date::new(local.year(), local.month(), 1)
+        .ok()
+        .and_then(|first| first.to_zoned(zone).ok())
+        .map_or(now, |z| z.timestamp())
+}
+
+pub async fn services(
+    State(state): State<Shared>,
+    caller: Caller,
+    Path(organization_id): Path<Uuid>,
+) -> ApiResult<Json<Value>> {
+    caller.within(organization_id)?;
+    let mut client = state.db().await?;
+    let tx = tenant::read(&mut client, organization_id).await?;
+    let rows = tx
+        .query(
+            "SELECT s.id, s.name, s.description, s.duration_minutes, s.buffer_minutes, s.price_minor,
+                    s.currency, s.active,
+                    coalesce(array_agg(ss.staff_id) FILTER (WHERE ss.staff_id IS NOT NULL), '{}')
+             FROM service_types s LEFT JOIN staff_services ss ON ss.service_type_id = s.id
+             GROUP BY s.id ORDER BY s.active DESC, s.name",
+            &[],
+        )
+        .await?;
+    tx.commit().await?;
+    let services: Vec<Value> = rows
+        .iter()
+        .map(|row| {
+            json!({
+                "id": row.get::<_, Uuid>(0),
+                "name": row.get::<_, String>(1),
+                "description": row.get::<_, Option<String>>(2),
+                "duration_minutes": row.get::<_, i32>(3),
+                "buffer_minutes": row.get::<_, i32>(4),
+                "price_minor": row.get::<_, i64>(5),
+                "currency": row.get::<_, String>(6),
+                "active": row.get::<_, bool>(7),
+                "staff_ids": row.get::<_, Vec<Uuid>>(8),
+            })
+        })
+        .collect();
+    Ok(Json(json!({ "services": services })))
+}
+
+pub async fn staff(
+    State(state): State<Shared>,
+    caller: Caller,
+    Path(organization_id): Path<Uuid>,
+) -> ApiResult<Json<Value>> {
+    caller.within(organization_id)?;
+    let mut client = state.db().await?;
+    let tx = tenant::read(&mut client, organization_id).await?;
+    let rows = tx
+        .query(
+            "SELECT s.id, s.name, s.phone, s.role, s.permissions, s.active,
+                    coalesce(array_agg(ss.service_type_id) FILTER (WHERE ss.service_type_id IS NOT NULL), '{}')
+             FROM staff s LEFT JOIN staff_services ss ON ss.staff_id = s.id
+             GROUP BY s.id ORDER BY s.active DESC, s.role = 'owner' DESC, s.name",
+            &[],
+        )
+        .await?;
+    tx.commit().await?;
+    let staff: Vec<Value> = rows
+        .iter()
+        .map(|row| {
+            json!({
+                "id": row.get::<_, Uuid>(0),
+                "name": row.get::<_, String>(1),
+                "phone": row.get::<_, Option<String>>(2),
+                "role": row.get::<_, String>(3),
+                "permissions": row.get::<_, Vec<String>>(4),
+                "active": row.get::<_, bool>(5),
+                "service_type_ids": row.get::<_, Vec<Uuid>>(6),
+            })
+        })
+        .collect();
+    Ok(Json(json!({ "staff": staff })))
+}

@@ -1,0 +1,58 @@
+//! What every request handler shares.
+
+use std::{sync::Arc, time::Duration};
+
+use cita_shared::{
+    amqp::{Publisher, Topology, rpc::RpcClient},
+    clock::Clock,
+    config::TokenKey,
+    contracts::scheduling::{Reply, Request},
+};
+use deadpool_postgres::{Object, Pool};
+use redis::aio::ConnectionManager;
+
+use crate::problem::{ApiError, ApiResult};
+
+pub type Shared = Arc<AppState>;
+
+pub struct AppState {
+    /// Connections that have taken the `cita_api` role: row-level security applies.
+    pub pool: Pool,
+    pub scheduling: RpcClient,
+    pub publisher: Arc<Publisher>,
+    pub topology: Topology,
+    pub redis: ConnectionManager,
+    pub keys: Vec<TokenKey>,
+    pub clock: Clock,
+    pub rpc_timeout: Duration,
+}
+
+impl AppState {
+    pub async fn db(&self) -> ApiResult<Object> {
+        Ok(self
+            .pool
+            .get()
+            .await
+            .map_err(cita_shared::error::Infra::from)?)
+    }
+
+    /// Asks scheduling. No answer (the broker or scheduling away) is
+    /// [`ApiError::WritesUnavailable`]: a 503 with `Retry-After`, never a guess.
+    pub async fn schedule(
+        &self,
+        request: &Request,
+    ) -> ApiResult<cita_shared::contracts::scheduling::Outcome> {
+        match self
+            .scheduling
+            .call::<_, Reply>(request, self.rpc_timeout)
+            .await
+        {
+            Ok(Reply::Ok(outcome)) => Ok(outcome),
+            Ok(Reply::Error(error)) => Err(ApiError::Scheduling(error)),
+            Err(error) => {
+                tracing::warn!(request = request.name(), error = %cita_shared::error::Chain(&error), "scheduling did not answer");
+                Err(ApiError::WritesUnavailable)
+            }
+        }
+    }
+}
