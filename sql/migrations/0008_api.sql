@@ -32,6 +32,11 @@ CREATE FUNCTION cita_tenant() RETURNS uuid
     LANGUAGE sql STABLE
     AS $$ SELECT nullif(current_setting('cita.organization_id', true), '')::uuid $$;
 
+-- A remembered command also remembers what was asked (SHA-256 of the request), so the
+-- same idempotency key with a different request is refused instead of answered with the
+-- first one's reply. Rows from before have none and replay as they did.
+ALTER TABLE command_results ADD COLUMN request_digest bytea;
+
 -- Identity -----------------------------------------------------------------------------
 
 -- A six-digit code sent to a staff member's WhatsApp. Only an HMAC of it is stored (six

@@ -68,7 +68,21 @@ pub async fn emit(
 
 /// The reply already given to this idempotency key, if any. Locks the key for the rest
 /// of the transaction, so that two deliveries of one command run one after the other.
-pub async fn recall(tx: &Tx<'_>, organization_id: Uuid, key: &str) -> Result<Option<Reply>, Error> {
+/// What identifies a request under its idempotency key: SHA-256 of its JSON.
+pub fn fingerprint(request: &impl serde::Serialize) -> Vec<u8> {
+    use sha2::Digest;
+    let json = serde_json::to_vec(request).expect("a request serializes");
+    sha2::Sha256::digest(json).to_vec()
+}
+
+/// The remembered reply to `key`, if it was seen. The same key with another request (its
+/// `fingerprint` differs) is refused, not answered with the first request's reply.
+pub async fn recall(
+    tx: &Tx<'_>,
+    organization_id: Uuid,
+    key: &str,
+    fingerprint: &[u8],
+) -> Result<Option<Reply>, Error> {
     if key.is_empty() {
         return Err(Error::invalid("idempotency_key is empty"));
     }
@@ -79,12 +93,22 @@ pub async fn recall(tx: &Tx<'_>, organization_id: Uuid, key: &str) -> Result<Opt
     let (_, row) = tokio::try_join!(
         tx.run("SELECT pg_advisory_xact_lock(hashtextextended($1::text || ':' || $2, 0))", &lock_params),
         tx.maybe_row(
-            "SELECT result FROM command_results WHERE organization_id = $1 AND idempotency_key = $2",
+            "SELECT result, request_digest FROM command_results WHERE organization_id = $1 AND idempotency_key = $2",
             &lookup_params,
         ),
     )?;
-    row.map(|row| serde_json::from_value(row.get(0)).map_err(|e| Error::Corrupt(e.to_string())))
-        .transpose()
+    let Some(row) = row else { return Ok(None) };
+    let remembered: Option<Vec<u8>> = row.get(1);
+    if remembered.is_some_and(|digest| digest != fingerprint) {
+        return Ok(Some(Reply::Error(
+            cita_shared::contracts::scheduling::SchedulingError::InvalidRequest {
+                reason: "this idempotency key was used for a different request".into(),
+            },
+        )));
+    }
+    serde_json::from_value(row.get(0))
+        .map(Some)
+        .map_err(|e| Error::Corrupt(e.to_string()))
 }
 
 /// Ends a writing command: its reply (a refusal is a decision too) is remembered under
@@ -94,6 +118,7 @@ pub async fn settle(
     tx: Tx<'_>,
     organization_id: Uuid,
     key: &str,
+    fingerprint: &[u8],
     command: &str,
     outcome: Result<Outcome, Error>,
 ) -> Result<Reply, Error> {
@@ -102,7 +127,7 @@ pub async fn settle(
         Err(Error::Rejected(error)) => Reply::Error(error),
         Err(other) => return Err(other),
     };
-    remember(&tx, organization_id, key, command, &reply).await?;
+    remember(&tx, organization_id, key, fingerprint, command, &reply).await?;
     tx.commit().await?;
     Ok(reply)
 }
@@ -112,13 +137,15 @@ async fn remember(
     tx: &Tx<'_>,
     organization_id: Uuid,
     key: &str,
+    fingerprint: &[u8],
     command: &str,
     reply: &Reply,
 ) -> Result<(), Error> {
     let result = serde_json::to_value(reply).map_err(|e| Error::Corrupt(e.to_string()))?;
     tx.run(
-        "INSERT INTO command_results (organization_id, idempotency_key, command, result) VALUES ($1, $2, $3, $4)",
-        &[&organization_id, &key, &command, &result],
+        "INSERT INTO command_results (organization_id, idempotency_key, command, result, request_digest)
+         VALUES ($1, $2, $3, $4, $5)",
+        &[&organization_id, &key, &command, &result, &fingerprint],
     )
     .await?;
     Ok(())

@@ -42,6 +42,27 @@ async fn the_same_idempotency_key_books_once_and_returns_the_first_result() {
 }
 
 #[tokio::test]
+async fn the_same_key_with_another_request_is_refused_and_books_nothing() {
+    let shop = Shop::open().await;
+    let first = shop.booking(shop.customer(shop.ana), "2026-12-07T10:00", "reused-key");
+    let booked = shop.book(first.clone()).await.unwrap();
+    let other = shop.booking(shop.customer(shop.ana), "2026-12-07T12:00", "reused-key");
+
+    let refused = shop.book(other).await.unwrap_err();
+
+    assert!(
+        matches!(&refused, SchedulingError::InvalidRequest { reason } if reason.contains("idempotency key")),
+        "{refused:?}"
+    );
+    assert_eq!(shop.sql_count("SELECT count(*) FROM appointments").await, 1);
+    assert_eq!(
+        shop.book(first).await.unwrap(),
+        booked,
+        "the first request still replays"
+    );
+}
+
+#[tokio::test]
 async fn twenty_clients_booking_the_last_free_slot_at_once_let_exactly_one_win() {
     let shop = Arc::new(Shop::open().await);
     // Only the barber is free at 10:00: the owner is blocked.

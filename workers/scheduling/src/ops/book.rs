@@ -28,6 +28,7 @@ pub async fn book(scheduler: &Scheduler, request: BookRequest) -> Result<Reply, 
     let now = scheduler.now();
     let org_id = request.actor.organization_id;
     let key = request.idempotency_key.clone();
+    let fingerprint = crate::store::fingerprint(&request);
     let command = writing(move |tx| {
         Box::pin(async move {
             let principal = authz::resolve(tx, &request.actor).await?;
@@ -89,7 +90,9 @@ pub async fn book(scheduler: &Scheduler, request: BookRequest) -> Result<Reply, 
             Ok(Outcome::Appointment { appointment })
         })
     });
-    scheduler.once(org_id, &key, "book", command).await
+    scheduler
+        .once(org_id, &key, &fingerprint, "book", command)
+        .await
 }
 
 /// A walk-in: starts now if the staff member is free, otherwise at their next free slot.
@@ -97,6 +100,7 @@ pub async fn walk_in(scheduler: &Scheduler, request: WalkInRequest) -> Result<Re
     let now = scheduler.now();
     let org_id = request.actor.organization_id;
     let key = request.idempotency_key.clone();
+    let fingerprint = crate::store::fingerprint(&request);
     let command = writing(move |tx| {
         Box::pin(async move {
             let principal = authz::resolve(tx, &request.actor).await?;
@@ -168,7 +172,9 @@ pub async fn walk_in(scheduler: &Scheduler, request: WalkInRequest) -> Result<Re
             Ok(Outcome::Appointment { appointment })
         })
     });
-    scheduler.once(org_id, &key, "walk_in", command).await
+    scheduler
+        .once(org_id, &key, &fingerprint, "walk_in", command)
+        .await
 }
 
 struct NewAppointment<'a> {

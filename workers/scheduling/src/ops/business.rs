@@ -50,6 +50,7 @@ fn staff_member(row: &Row) -> StaffMember {
 pub async fn add_staff(scheduler: &Scheduler, request: AddStaffRequest) -> Result<Reply, Error> {
     let org_id = request.actor.organization_id;
     let key = request.idempotency_key.clone();
+    let fingerprint = crate::store::fingerprint(&request);
     let command = writing(move |tx| {
         Box::pin(async move {
             owner(tx, &request.actor).await?;
@@ -130,7 +131,9 @@ pub async fn add_staff(scheduler: &Scheduler, request: AddStaffRequest) -> Resul
             })
         })
     });
-    scheduler.once(org_id, &key, "add_staff", command).await
+    scheduler
+        .once(org_id, &key, &fingerprint, "add_staff", command)
+        .await
 }
 
 pub async fn remove_staff(
@@ -139,6 +142,7 @@ pub async fn remove_staff(
 ) -> Result<Reply, Error> {
     let org_id = request.actor.organization_id;
     let key = request.idempotency_key.clone();
+    let fingerprint = crate::store::fingerprint(&request);
     let command = writing(move |tx| {
         Box::pin(async move {
             let me = owner(tx, &request.actor).await?;
@@ -161,7 +165,9 @@ pub async fn remove_staff(
             Ok(Outcome::Staff { staff })
         })
     });
-    scheduler.once(org_id, &key, "remove_staff", command).await
+    scheduler
+        .once(org_id, &key, &fingerprint, "remove_staff", command)
+        .await
 }
 
 pub async fn set_hours(
@@ -170,6 +176,7 @@ pub async fn set_hours(
 ) -> Result<Reply, Error> {
     let org_id = request.actor.organization_id;
     let key = request.idempotency_key.clone();
+    let fingerprint = crate::store::fingerprint(&request);
     let command = writing(move |tx| {
         Box::pin(async move {
             owner(tx, &request.actor).await?;
@@ -217,7 +224,7 @@ pub async fn set_hours(
         })
     });
     scheduler
-        .once(org_id, &key, "set_business_hours", command)
+        .once(org_id, &key, &fingerprint, "set_business_hours", command)
         .await
 }
 
@@ -267,6 +274,7 @@ pub async fn upsert_service(
 ) -> Result<Reply, Error> {
     let org_id = request.actor.organization_id;
     let key = request.idempotency_key.clone();
+    let fingerprint = crate::store::fingerprint(&request);
     let command = writing(move |tx| {
         Box::pin(async move {
             owner(tx, &request.actor).await?;
@@ -351,7 +359,7 @@ pub async fn upsert_service(
         })
     });
     scheduler
-        .once(org_id, &key, "upsert_service", command)
+        .once(org_id, &key, &fingerprint, "upsert_service", command)
         .await
 }
 

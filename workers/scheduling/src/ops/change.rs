@@ -20,6 +20,7 @@ pub async fn cancel(scheduler: &Scheduler, request: CancelRequest) -> Result<Rep
     let now = scheduler.now();
     let org_id = request.actor.organization_id;
     let key = request.idempotency_key.clone();
+    let fingerprint = crate::store::fingerprint(&request);
     let command = writing(move |tx| {
         Box::pin(async move {
             let principal = authz::resolve(tx, &request.actor).await?;
@@ -53,7 +54,9 @@ pub async fn cancel(scheduler: &Scheduler, request: CancelRequest) -> Result<Rep
             Ok(Outcome::Appointment { appointment })
         })
     });
-    scheduler.once(org_id, &key, "cancel", command).await
+    scheduler
+        .once(org_id, &key, &fingerprint, "cancel", command)
+        .await
 }
 
 /// Moves a live appointment. The new time is checked and the old one freed in one
@@ -62,6 +65,7 @@ pub async fn reschedule(scheduler: &Scheduler, request: RescheduleRequest) -> Re
     let now = scheduler.now();
     let org_id = request.actor.organization_id;
     let key = request.idempotency_key.clone();
+    let fingerprint = crate::store::fingerprint(&request);
     let command = writing(move |tx| {
         Box::pin(async move {
             let principal = authz::resolve(tx, &request.actor).await?;
@@ -141,7 +145,9 @@ pub async fn reschedule(scheduler: &Scheduler, request: RescheduleRequest) -> Re
             .await?)
         })
     });
-    scheduler.once(org_id, &key, "reschedule", command).await
+    scheduler
+        .once(org_id, &key, &fingerprint, "reschedule", command)
+        .await
 }
 
 /// Legal transitions: pending → confirmed; pending or confirmed → cancelled; confirmed →
@@ -150,6 +156,7 @@ pub async fn set_status(scheduler: &Scheduler, request: SetStatusRequest) -> Res
     let now = scheduler.now();
     let org_id = request.actor.organization_id;
     let key = request.idempotency_key.clone();
+    let fingerprint = crate::store::fingerprint(&request);
     let command = writing(move |tx| {
         Box::pin(async move {
             let principal = authz::resolve(tx, &request.actor).await?;
@@ -188,7 +195,9 @@ pub async fn set_status(scheduler: &Scheduler, request: SetStatusRequest) -> Res
             Ok(Outcome::Appointment { appointment })
         })
     });
-    scheduler.once(org_id, &key, "set_status", command).await
+    scheduler
+        .once(org_id, &key, &fingerprint, "set_status", command)
+        .await
 }
 
 fn illegal(from: Status, to: Status) -> Error {

@@ -117,6 +117,7 @@ impl Scheduler {
         &self,
         organization_id: Uuid,
         key: &str,
+        fingerprint: &[u8],
         name: &str,
         command: F,
     ) -> Result<Reply, Error>
@@ -125,11 +126,19 @@ impl Scheduler {
     {
         let mut client = self.pool.get().await?;
         let transaction = client.transaction().await?;
-        if let Some(reply) = store::recall(&transaction, organization_id, key).await? {
+        if let Some(reply) = store::recall(&transaction, organization_id, key, fingerprint).await? {
             return Ok(reply);
         }
         let outcome = command(&transaction).await;
-        store::settle(transaction, organization_id, key, name, outcome).await
+        store::settle(
+            transaction,
+            organization_id,
+            key,
+            fingerprint,
+            name,
+            outcome,
+        )
+        .await
     }
 }
 

@@ -16,6 +16,7 @@ const MAX_BLOCK_DAYS: i64 = 62;
 pub async fn block(scheduler: &Scheduler, request: BlockTimeRequest) -> Result<Reply, Error> {
     let org_id = request.actor.organization_id;
     let key = request.idempotency_key.clone();
+    let fingerprint = crate::store::fingerprint(&request);
     let command = writing(move |tx| {
         Box::pin(async move {
             let principal = authz::resolve(tx, &request.actor).await?;
@@ -46,5 +47,7 @@ pub async fn block(scheduler: &Scheduler, request: BlockTimeRequest) -> Result<R
             Ok(Outcome::Blocked { block_id })
         })
     });
-    scheduler.once(org_id, &key, "block_time", command).await
+    scheduler
+        .once(org_id, &key, &fingerprint, "block_time", command)
+        .await
 }
