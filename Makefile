@@ -13,7 +13,7 @@ export CITA_SECRETS_KEY ?= dev:0000000000000000000000000000000000000000000000000
 # machine's servers (or Docker's), stopped again when the command ends.
 WITH_SERVICES := deploy/local-services.sh with
 
-.PHONY: help run demo test bench benches lint migrate seed set-token replay services
+.PHONY: help run demo test bench benches lint migrate seed set-token replay services openapi
 
 help:
 	@echo "make run      migrate, seed the demo barbershop, run the ingress (127.0.0.1:8080), scheduling, outbound, reminders"
@@ -23,6 +23,7 @@ help:
 	@echo "              (run and test bring up PostgreSQL, RabbitMQ and Redis where they don't answer, and stop them after)"
 	@echo "make bench    ingress, scheduling, outbound, reminders and conversation figures against the real services"
 	@echo "make lint     rustfmt and clippy, warnings are errors"
+	@echo "make openapi  rewrite workers/api/openapi.json from the code"
 	@echo "make migrate  apply pending migrations to CITA_DATABASE_URL"
 	@echo "make set-token ORGANIZATION=<slug> [PHONE_NUMBER_ID=<id>] < token-file   store a WhatsApp access token"
 	@echo "make replay QUEUE=<work queue> [LIMIT=<n>]   move dead-lettered messages back to work after a fix"
@@ -86,3 +87,7 @@ set-token:
 replay:
 	@test -n "$(QUEUE)" || { echo "usage: make replay QUEUE=<work queue> [LIMIT=<n>]"; exit 2; }
 	@$(WITH_SERVICES) cargo run -q --bin cita-replay -- $(QUEUE) $(LIMIT)
+
+# The API's OpenAPI document, from the code (a test keeps the committed file equal to it).
+openapi:
+	cargo run -q --bin cita-api -- --openapi > workers/api/openapi.json

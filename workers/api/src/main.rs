@@ -6,6 +6,11 @@ async fn main() {
 }
 
 async fn run() -> anyhow::Result<()> {
+    // The document needs no settings: `cita-api --openapi > workers/api/openapi.json`.
+    if std::env::args().nth(1).as_deref() == Some("--openapi") {
+        println!("{}", cita_api::routes::openapi().to_pretty_json()?);
+        return Ok(());
+    }
     let settings = cli::start(Component::Api)?;
     settings.api.require_token_keys()?;
     let admin = cli::admin(&settings).await?;

@@ -142,3 +142,15 @@ impl IntoResponse for ApiError {
 }
 
 pub type ApiResult<T> = Result<T, ApiError>;
+
+/// The shape of every refusal (RFC 9457), for the OpenAPI document.
+#[derive(serde::Serialize, utoipa::ToSchema)]
+pub struct Problem {
+    /// `https://cita.mx/problems/<code>`.
+    pub r#type: String,
+    pub title: String,
+    pub status: u16,
+    /// Stable and machine-readable: `unauthorized`, `not_found`, `slot_taken`, …
+    pub code: String,
+    pub detail: String,
+}

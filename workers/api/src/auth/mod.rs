@@ -6,7 +6,10 @@ pub mod codes;
 pub mod jwt;
 pub mod sessions;
 
-use axum::{extract::FromRequestParts, http::request::Parts};
+use axum::{
+    extract::{FromRequestParts, RawPathParams},
+    http::request::Parts,
+};
 use cita_shared::contracts::scheduling::{Actor, Who};
 use uuid::Uuid;
 
@@ -107,5 +110,29 @@ impl FromRequestParts<Shared> for Caller {
             owner: row.get(0),
             permissions: row.get(1),
         })
+    }
+}
+
+/// A caller on a tenant route (`/v1/organizations/{organization_id}/…`) of their own
+/// organization. Checked before the rest of the request is read, so another
+/// organization's routes answer 404 whatever the query or body holds.
+#[derive(Debug, Clone)]
+pub struct Scoped(pub Caller);
+
+impl FromRequestParts<Shared> for Scoped {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &Shared) -> ApiResult<Self> {
+        let caller = Caller::from_request_parts(parts, state).await?;
+        let params = RawPathParams::from_request_parts(parts, state)
+            .await
+            .map_err(|_| ApiError::NotFound("organization"))?;
+        let organization_id = params
+            .iter()
+            .find(|(name, _)| *name == "organization_id")
+            .and_then(|(_, value)| Uuid::try_parse(value).ok())
+            .ok_or(ApiError::NotFound("organization"))?;
+        caller.within(organization_id)?;
+        Ok(Scoped(caller))
     }
 }

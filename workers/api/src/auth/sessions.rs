@@ -25,7 +25,7 @@ use crate::{
 pub const SESSION_TTL: SignedDuration = SignedDuration::from_hours(30 * 24);
 
 /// What a login or a refresh answers.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct Tokens {
     pub access_token: String,
     pub token_type: &'static str,
@@ -208,7 +208,7 @@ pub async fn revoke(
     Ok(revoked)
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct SessionView {
     pub id: Uuid,
     pub user_agent: Option<String>,

@@ -18,7 +18,7 @@ use serde_json::{Value, json};
 use uuid::Uuid;
 
 use crate::{
-    auth::{Caller, codes::e164},
+    auth::{Scoped, codes::e164},
     body::{Body, Path, Query},
     problem::{ApiError, ApiResult},
     state::Shared,
@@ -28,14 +28,17 @@ use crate::{
 const PAGE_DEFAULT: i64 = 50;
 const PAGE_MAX: i64 = 200;
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
 #[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
 pub struct ListQuery {
     /// RFC 3339 with an offset: appointments starting at or after.
     pub from: Timestamp,
     /// Appointments starting before.
     pub to: Timestamp,
     pub staff_id: Option<Uuid>,
+    /// pending, confirmed, completed, cancelled or no_show.
+    #[param(value_type = Option<String>)]
     pub status: Option<Status>,
     pub cursor: Option<String>,
     pub limit: Option<i64>,
@@ -57,13 +60,14 @@ fn encode_cursor(at: Timestamp, id: Uuid) -> String {
     B64.encode(format!("{at}|{id}"))
 }
 
+#[utoipa::path(get, path = "/v1/organizations/{organization_id}/appointments", security(("bearer" = [])), tag = "appointments", params(("organization_id" = Uuid, Path), ListQuery),
+    extensions(("x-cita-permission" = json!("view_business_schedule"))),
+    responses((status = 200, body = Value), (status = 401, body = crate::problem::Problem), (status = 403, body = crate::problem::Problem), (status = 404, body = crate::problem::Problem), (status = 422, body = crate::problem::Problem)))]
 pub async fn list(
     State(state): State<Shared>,
-    caller: Caller,
-    Path(organization_id): Path<Uuid>,
+    Scoped(caller): Scoped,
     Query(query): Query<ListQuery>,
 ) -> ApiResult<Json<Value>> {
-    caller.within(organization_id)?;
     if query.staff_id != Some(caller.staff_id) {
         caller.require(VIEW_BUSINESS_SCHEDULE)?;
     }
@@ -81,7 +85,7 @@ pub async fn list(
     let (after_at, after_id) = after.unzip();
     let status = query.status.map(Status::as_str);
     let mut client = state.db().await?;
-    let tx = tenant::read(&mut client, organization_id).await?;
+    let tx = tenant::read(&mut client, caller.organization_id).await?;
     let rows = tx
         .query(
             "SELECT a.id, a.starts_at, a.ends_at, a.status, a.source, a.staff_id, a.service_type_id,
@@ -156,7 +160,7 @@ fn appointment(outcome: Outcome) -> ApiResult<Json<Value>> {
     }
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct BookBody {
     pub service_type_id: Uuid,
@@ -169,14 +173,14 @@ pub struct BookBody {
     pub notes: Option<String>,
 }
 
+#[utoipa::path(post, path = "/v1/organizations/{organization_id}/appointments", security(("bearer" = [])), tag = "appointments", params(("organization_id" = Uuid, Path), ("Idempotency-Key" = String, Header, description = "The same key with the same body replays the first answer")),
+    request_body = BookBody, responses((status = 201, body = Value), (status = 400, body = crate::problem::Problem), (status = 401, body = crate::problem::Problem), (status = 404, body = crate::problem::Problem), (status = 409, body = crate::problem::Problem), (status = 422, body = crate::problem::Problem), (status = 503, body = crate::problem::Problem)))]
 pub async fn book(
     State(state): State<Shared>,
-    caller: Caller,
-    Path(organization_id): Path<Uuid>,
+    Scoped(caller): Scoped,
     headers: HeaderMap,
     Body(body): Body<BookBody>,
 ) -> ApiResult<(StatusCode, Json<Value>)> {
-    caller.within(organization_id)?;
     let idempotency_key = idempotency_key(&headers, true)?;
     let customer_phone = body.customer_phone.as_deref().map(e164).transpose()?;
     if body.customer_id.is_none() && customer_phone.is_none() {
@@ -201,20 +205,21 @@ pub async fn book(
     Ok((StatusCode::CREATED, appointment(outcome)?))
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct CancelBody {
     pub reason: Option<String>,
 }
 
+#[utoipa::path(post, path = "/v1/organizations/{organization_id}/appointments/{appointment_id}/cancel", security(("bearer" = [])), tag = "appointments", params(("organization_id" = Uuid, Path), ("appointment_id" = Uuid, Path)),
+    request_body = CancelBody, responses((status = 200, body = Value), (status = 401, body = crate::problem::Problem), (status = 404, body = crate::problem::Problem), (status = 409, body = crate::problem::Problem), (status = 422, body = crate::problem::Problem), (status = 503, body = crate::problem::Problem)))]
 pub async fn cancel(
     State(state): State<Shared>,
-    caller: Caller,
-    Path((organization_id, appointment_id)): Path<(Uuid, Uuid)>,
+    Scoped(caller): Scoped,
+    Path((_, appointment_id)): Path<(Uuid, Uuid)>,
     headers: HeaderMap,
     Body(body): Body<CancelBody>,
 ) -> ApiResult<Json<Value>> {
-    caller.within(organization_id)?;
     let outcome = state
         .schedule(&Request::Cancel(CancelRequest {
             actor: caller.actor(),
@@ -226,21 +231,22 @@ pub async fn cancel(
     appointment(outcome)
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct MoveBody {
     pub starts_at: Timestamp,
     pub staff_id: Option<Uuid>,
 }
 
+#[utoipa::path(post, path = "/v1/organizations/{organization_id}/appointments/{appointment_id}/move", security(("bearer" = [])), tag = "appointments", params(("organization_id" = Uuid, Path), ("appointment_id" = Uuid, Path)),
+    request_body = MoveBody, responses((status = 200, body = Value), (status = 401, body = crate::problem::Problem), (status = 404, body = crate::problem::Problem), (status = 409, body = crate::problem::Problem), (status = 422, body = crate::problem::Problem), (status = 503, body = crate::problem::Problem)))]
 pub async fn reschedule(
     State(state): State<Shared>,
-    caller: Caller,
-    Path((organization_id, appointment_id)): Path<(Uuid, Uuid)>,
+    Scoped(caller): Scoped,
+    Path((_, appointment_id)): Path<(Uuid, Uuid)>,
     headers: HeaderMap,
     Body(body): Body<MoveBody>,
 ) -> ApiResult<Json<Value>> {
-    caller.within(organization_id)?;
     let outcome = state
         .schedule(&Request::Reschedule(RescheduleRequest {
             actor: caller.actor(),
@@ -253,21 +259,24 @@ pub async fn reschedule(
     appointment(outcome)
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct StatusBody {
+    /// confirmed, completed or no_show.
+    #[schema(value_type = String)]
     pub status: Status,
     pub notes: Option<String>,
 }
 
+#[utoipa::path(post, path = "/v1/organizations/{organization_id}/appointments/{appointment_id}/status", security(("bearer" = [])), tag = "appointments", params(("organization_id" = Uuid, Path), ("appointment_id" = Uuid, Path)),
+    request_body = StatusBody, responses((status = 200, body = Value), (status = 401, body = crate::problem::Problem), (status = 404, body = crate::problem::Problem), (status = 409, body = crate::problem::Problem), (status = 422, body = crate::problem::Problem), (status = 503, body = crate::problem::Problem)))]
 pub async fn set_status(
     State(state): State<Shared>,
-    caller: Caller,
-    Path((organization_id, appointment_id)): Path<(Uuid, Uuid)>,
+    Scoped(caller): Scoped,
+    Path((_, appointment_id)): Path<(Uuid, Uuid)>,
     headers: HeaderMap,
     Body(body): Body<StatusBody>,
 ) -> ApiResult<Json<Value>> {
-    caller.within(organization_id)?;
     let outcome = state
         .schedule(&Request::SetStatus(SetStatusRequest {
             actor: caller.actor(),
@@ -280,8 +289,9 @@ pub async fn set_status(
     appointment(outcome)
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
 #[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
 pub struct AvailabilityQuery {
     pub service_type_id: Uuid,
     /// A local date in the organization's zone.
@@ -289,13 +299,13 @@ pub struct AvailabilityQuery {
     pub staff_id: Option<Uuid>,
 }
 
+#[utoipa::path(get, path = "/v1/organizations/{organization_id}/availability", security(("bearer" = [])), tag = "appointments", params(("organization_id" = Uuid, Path), AvailabilityQuery),
+    responses((status = 200, body = Value), (status = 401, body = crate::problem::Problem), (status = 404, body = crate::problem::Problem), (status = 422, body = crate::problem::Problem), (status = 503, body = crate::problem::Problem)))]
 pub async fn availability(
     State(state): State<Shared>,
-    caller: Caller,
-    Path(organization_id): Path<Uuid>,
+    Scoped(caller): Scoped,
     Query(query): Query<AvailabilityQuery>,
 ) -> ApiResult<Json<Value>> {
-    caller.within(organization_id)?;
     let outcome = state
         .schedule(&Request::Availability(AvailabilityRequest {
             actor: caller.actor(),

@@ -24,7 +24,7 @@ use crate::{
     tenant,
 };
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct CodeRequest {
     /// E.164: `+5215512345678`.
@@ -34,6 +34,9 @@ pub struct CodeRequest {
     pub organization: Option<String>,
 }
 
+#[utoipa::path(post, path = "/v1/auth/code", tag = "auth", request_body = CodeRequest,
+    responses((status = 202, description = "Sent if the number is staff somewhere; the same answer otherwise", body = Value),
+        (status = 422, body = crate::problem::Problem), (status = 429, body = crate::problem::Problem)))]
 /// Always `202` with the same body: whether the number is registered is never told. The
 /// lookup and the send happen after the answer, so its timing tells nothing either.
 pub async fn request_code(
@@ -65,7 +68,7 @@ pub async fn request_code(
     ))
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct LoginRequest {
     pub phone: String,
@@ -74,6 +77,8 @@ pub struct LoginRequest {
     pub organization: Option<String>,
 }
 
+#[utoipa::path(post, path = "/v1/auth/login", tag = "auth", request_body = LoginRequest,
+    responses((status = 200, body = Tokens), (status = 401, body = crate::problem::Problem), (status = 422, body = crate::problem::Problem), (status = 429, body = crate::problem::Problem)))]
 pub async fn login(
     State(state): State<Shared>,
     ConnectInfo(peer): ConnectInfo<SocketAddr>,
@@ -106,12 +111,14 @@ pub async fn login(
     Ok(Json(tokens))
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct RefreshRequest {
     pub refresh_token: String,
 }
 
+#[utoipa::path(post, path = "/v1/auth/refresh", tag = "auth", request_body = RefreshRequest,
+    responses((status = 200, body = Tokens), (status = 401, body = crate::problem::Problem)))]
 pub async fn refresh(
     State(state): State<Shared>,
     Body(request): Body<RefreshRequest>,
@@ -121,6 +128,8 @@ pub async fn refresh(
     ))
 }
 
+#[utoipa::path(post, path = "/v1/auth/logout", tag = "auth", security(("bearer" = [])),
+    responses((status = 204), (status = 401, body = crate::problem::Problem)))]
 pub async fn logout(State(state): State<Shared>, caller: Caller) -> ApiResult<StatusCode> {
     sessions::revoke(
         &state,
@@ -133,7 +142,7 @@ pub async fn logout(State(state): State<Shared>, caller: Caller) -> ApiResult<St
     Ok(StatusCode::NO_CONTENT)
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct Me {
     pub staff_id: Uuid,
     pub name: String,
@@ -142,7 +151,7 @@ pub struct Me {
     pub organization: OrganizationRef,
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct OrganizationRef {
     pub id: Uuid,
     pub slug: String,
@@ -151,6 +160,8 @@ pub struct OrganizationRef {
     pub time_zone: String,
 }
 
+#[utoipa::path(get, path = "/v1/me", tag = "auth", security(("bearer" = [])),
+    responses((status = 200, body = Me), (status = 401, body = crate::problem::Problem)))]
 pub async fn me(State(state): State<Shared>, caller: Caller) -> ApiResult<Json<Me>> {
     let mut client = state.db().await?;
     let tx = tenant::read(&mut client, caller.organization_id).await?;
@@ -177,6 +188,8 @@ pub async fn me(State(state): State<Shared>, caller: Caller) -> ApiResult<Json<M
     }))
 }
 
+#[utoipa::path(get, path = "/v1/sessions", tag = "auth", security(("bearer" = [])),
+    responses((status = 200, body = Value), (status = 401, body = crate::problem::Problem)))]
 pub async fn list_sessions(State(state): State<Shared>, caller: Caller) -> ApiResult<Json<Value>> {
     let sessions: Vec<SessionView> = sessions::list(
         &state,
@@ -188,6 +201,9 @@ pub async fn list_sessions(State(state): State<Shared>, caller: Caller) -> ApiRe
     Ok(Json(json!({ "sessions": sessions })))
 }
 
+#[utoipa::path(delete, path = "/v1/sessions/{session_id}", tag = "auth", security(("bearer" = [])),
+    params(("session_id" = Uuid, Path)),
+    responses((status = 204), (status = 401, body = crate::problem::Problem), (status = 404, body = crate::problem::Problem)))]
 /// Another person's session, or one that is already closed, is answered as missing.
 pub async fn revoke_session(
     State(state): State<Shared>,

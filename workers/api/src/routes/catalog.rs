@@ -7,8 +7,7 @@ use serde_json::{Value, json};
 use uuid::Uuid;
 
 use crate::{
-    auth::Caller,
-    body::Path,
+    auth::Scoped,
     problem::{ApiError, ApiResult},
     state::Shared,
     tenant,
@@ -17,7 +16,7 @@ use crate::{
 /// The free plan's bookings per month.
 pub const FREE_PLAN_BOOKINGS: i64 = 50;
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct Organization {
     pub id: Uuid,
     pub slug: String,
@@ -29,7 +28,7 @@ pub struct Organization {
     pub plan: Plan,
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct Plan {
     pub name: String,
     /// Bookings made this calendar month (local), of every source and status.
@@ -38,14 +37,14 @@ pub struct Plan {
     pub monthly_bookings: Option<i64>,
 }
 
+#[utoipa::path(get, path = "/v1/organizations/{organization_id}", security(("bearer" = [])), tag = "organization", params(("organization_id" = Uuid, Path)),
+    responses((status = 200, body = Organization), (status = 401, body = crate::problem::Problem), (status = 404, body = crate::problem::Problem)))]
 pub async fn organization(
     State(state): State<Shared>,
-    caller: Caller,
-    Path(organization_id): Path<Uuid>,
+    Scoped(caller): Scoped,
 ) -> ApiResult<Json<Organization>> {
-    caller.within(organization_id)?;
     let mut client = state.db().await?;
-    let tx = tenant::read(&mut client, organization_id).await?;
+    let tx = tenant::read(&mut client, caller.organization_id).await?;
     let row = tx
         .query_opt(
             "SELECT id, slug, name, timezone, locale, currency, status, plan FROM organizations",
@@ -90,14 +89,14 @@ fn month_start(now: Timestamp, time_zone: &str) -> Timestamp {
         .map_or(now, |z| z.timestamp())
 }
 
+#[utoipa::path(get, path = "/v1/organizations/{organization_id}/services", security(("bearer" = [])), tag = "organization", params(("organization_id" = Uuid, Path)),
+    responses((status = 200, body = Value), (status = 401, body = crate::problem::Problem), (status = 404, body = crate::problem::Problem)))]
 pub async fn services(
     State(state): State<Shared>,
-    caller: Caller,
-    Path(organization_id): Path<Uuid>,
+    Scoped(caller): Scoped,
 ) -> ApiResult<Json<Value>> {
-    caller.within(organization_id)?;
     let mut client = state.db().await?;
-    let tx = tenant::read(&mut client, organization_id).await?;
+    let tx = tenant::read(&mut client, caller.organization_id).await?;
     let rows = tx
         .query(
             "SELECT s.id, s.name, s.description, s.duration_minutes, s.buffer_minutes, s.price_minor,
@@ -128,14 +127,11 @@ pub async fn services(
     Ok(Json(json!({ "services": services })))
 }
 
-pub async fn staff(
-    State(state): State<Shared>,
-    caller: Caller,
-    Path(organization_id): Path<Uuid>,
-) -> ApiResult<Json<Value>> {
-    caller.within(organization_id)?;
+#[utoipa::path(get, path = "/v1/organizations/{organization_id}/staff", security(("bearer" = [])), tag = "organization", params(("organization_id" = Uuid, Path)),
+    responses((status = 200, body = Value), (status = 401, body = crate::problem::Problem), (status = 404, body = crate::problem::Problem)))]
+pub async fn staff(State(state): State<Shared>, Scoped(caller): Scoped) -> ApiResult<Json<Value>> {
     let mut client = state.db().await?;
-    let tx = tenant::read(&mut client, organization_id).await?;
+    let tx = tenant::read(&mut client, caller.organization_id).await?;
     let rows = tx
         .query(
             "SELECT s.id, s.name, s.phone, s.role, s.permissions, s.active,
