@@ -68,6 +68,7 @@ benches:
 	cargo bench -p cita-outbound --bench outbound
 	cargo bench -p cita-reminders --bench reminders
 	cargo bench -p cita-conversation --bench conversation
+	cargo bench -p cita-api --bench api
 
 lint:
 	cargo fmt --all -- --check

@@ -95,6 +95,21 @@ CREATE FUNCTION api_members(phones text[])
 REVOKE ALL ON FUNCTION api_members(text[]) FROM PUBLIC;
 GRANT EXECUTE ON FUNCTION api_members(text[]) TO cita_api;
 
+-- Whether an access token's session is still open, and what its member may do: asked on
+-- every request, in one statement (no transaction to open for it). The caller has
+-- verified the token; the ids come from it.
+CREATE FUNCTION api_session(session uuid, member uuid, at timestamptz)
+    RETURNS TABLE (organization_id uuid, owner boolean, permissions text[])
+    LANGUAGE sql STABLE SECURITY DEFINER SET search_path = public
+    AS $$
+        SELECT s.organization_id, s.role = 'owner', s.permissions
+        FROM api_sessions x JOIN staff s ON s.id = x.staff_id
+        WHERE x.id = session AND x.staff_id = member AND x.revoked_at IS NULL
+          AND x.expires_at > at AND s.active
+    $$;
+REVOKE ALL ON FUNCTION api_session(uuid, uuid, timestamptz) FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION api_session(uuid, uuid, timestamptz) TO cita_api;
+
 -- Row-level security on every tenant table ----------------------------------------------
 
 ALTER TABLE organizations ENABLE ROW LEVEL SECURITY;

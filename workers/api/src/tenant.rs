@@ -23,10 +23,10 @@ pub async fn write(client: &mut Object, organization_id: Uuid) -> ApiResult<Tran
 }
 
 async fn name(tx: &Transaction<'_>, organization_id: Uuid) -> ApiResult<()> {
-    tx.execute(
-        "SELECT set_config('cita.organization_id', $1, true)",
-        &[&organization_id.to_string()],
-    )
-    .await?;
+    let statement = tx
+        .prepare_cached("SELECT set_config('cita.organization_id', $1, true)")
+        .await?;
+    tx.execute(&statement, &[&organization_id.to_string()])
+        .await?;
     Ok(())
 }

@@ -1,6 +1,6 @@
-//! Who is calling: a bearer access token, checked against its session on every request,
-//! so that a revoked session or a removed staff member stops at once, not when the token
-//! expires.
+//! Who is calling: a bearer access token, checked against its session on every request
+//! (one prepared statement), so that a revoked session or a removed staff member stops at
+//! once, not when the token expires.
 
 pub mod codes;
 pub mod jwt;
@@ -16,8 +16,8 @@ use uuid::Uuid;
 use crate::{
     problem::{ApiError, ApiResult},
     state::Shared,
-    tenant,
 };
+use cita_shared::error::Infra;
 
 #[derive(Debug, Clone)]
 pub struct Caller {
@@ -89,26 +89,28 @@ impl FromRequestParts<Shared> for Caller {
             tracing::info!(%error, "access token refused");
             ApiError::Unauthorized
         })?;
-        let mut client = state.db().await?;
-        let tx = tenant::read(&mut client, claims.org).await?;
-        let row = tx
-            .query_opt(
-                "SELECT s.role = 'owner', s.permissions FROM api_sessions x JOIN staff s ON s.id = x.staff_id
-                 WHERE x.id = $1 AND x.staff_id = $2 AND x.revoked_at IS NULL AND x.expires_at > $3 AND s.active",
-                &[&claims.sid, &claims.sub, &now],
+        let client = state.db().await?;
+        let statement = client
+            .prepare_cached(
+                "SELECT organization_id, owner, permissions FROM api_session($1, $2, $3)",
             )
-            .await?;
-        tx.commit().await?;
-        let row = row.ok_or_else(|| {
-            tracing::info!(session = %claims.sid, "access token of a closed session");
-            ApiError::Unauthorized
-        })?;
+            .await
+            .map_err(Infra::from)?;
+        let row = client
+            .query_opt(&statement, &[&claims.sid, &claims.sub, &now])
+            .await
+            .map_err(Infra::from)?
+            .filter(|row| row.get::<_, Uuid>(0) == claims.org)
+            .ok_or_else(|| {
+                tracing::info!(session = %claims.sid, "access token of a closed session");
+                ApiError::Unauthorized
+            })?;
         Ok(Caller {
             staff_id: claims.sub,
             organization_id: claims.org,
             session_id: claims.sid,
-            owner: row.get(0),
-            permissions: row.get(1),
+            owner: row.get(1),
+            permissions: row.get(2),
         })
     }
 }
