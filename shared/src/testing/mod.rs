@@ -1,14 +1,16 @@
 //! Test support for every crate's integration tests (feature `testing`): a throwaway
 //! database with migrations applied, an AMQP name prefix whose topology is deleted
 //! afterwards, a TCP proxy that can cut, refuse or stall the link to a server, and fakes
-//! of Meta's Graph API and Anthropic's Messages API.
+//! of Meta's Graph API and Anthropic's Messages API, and the barbershop they book into.
 
+pub mod barbershop;
 mod broker;
 mod db;
 mod graph;
 mod model;
 mod proxy;
 
+pub use barbershop::{Barbershop, Service};
 pub use broker::{Tap, TestBroker};
 pub use db::TestDb;
 pub use graph::{FakeGraph, Recorded, Reply};

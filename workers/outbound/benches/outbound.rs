@@ -26,7 +26,7 @@ use cita_shared::{
     },
     crypto::Keyring,
     secret::Secret,
-    testing::{FakeGraph, TestBroker, TestDb, free_port, memory_kib},
+    testing::{Barbershop, FakeGraph, TestBroker, TestDb, free_port, memory_kib},
 };
 use lapin::BasicProperties;
 use uuid::Uuid;
@@ -85,29 +85,20 @@ async fn run(phase: &Phase) {
     let graph = FakeGraph::start().await;
     graph.set_latency(phase.latency);
 
-    let keyring = Keyring::parse(&Secret::new(SECRETS_KEY)).unwrap();
-    let client = db.pool.get().await.unwrap();
     let mut organizations = Vec::new();
     for i in 0..ORGANIZATIONS {
-        let id: Uuid = client
-            .query_one(
-                "INSERT INTO organizations (slug, name, timezone, status, phone_number_id)
-                 VALUES ($1, $1, 'America/Mexico_City', 'active', $2) RETURNING id",
-                &[&format!("org-{i}"), &format!("1000000000000{i:02}")],
+        let shop = Barbershop::builder()
+            .slug(format!("org-{i}"))
+            .phone_number_id(format!("1000000000000{i:02}"))
+            .access_token(
+                Keyring::parse(&Secret::new(SECRETS_KEY)).unwrap(),
+                "EAAG-bench",
             )
-            .await
-            .unwrap()
-            .get(0);
-        let sealed = keyring.seal(b"EAAG-bench", id.as_bytes());
-        client
-            .execute(
-                "UPDATE organizations SET access_token_ciphertext = $2, access_token_key_id = $3 WHERE id = $1",
-                &[&id, &sealed.ciphertext, &sealed.key_id],
-            )
-            .await
-            .unwrap();
-        organizations.push(id);
+            .create(&db.pool)
+            .await;
+        organizations.push(shop.organization);
     }
+    let client = db.pool.get().await.unwrap();
 
     queue(&broker, &organizations, phase.sends).await;
 

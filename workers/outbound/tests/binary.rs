@@ -7,7 +7,6 @@ mod common;
 use std::{
     io::Write,
     process::{Command, Stdio},
-    time::Duration,
 };
 
 use cita_shared::testing::{Reply, free_port};
@@ -103,5 +102,4 @@ async fn the_binary_sends_pauses_resumes_and_never_logs_a_token() {
             "a token leaked into set-token's output"
         );
     }
-    tokio::time::sleep(Duration::from_millis(10)).await;
 }

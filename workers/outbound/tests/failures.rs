@@ -18,7 +18,7 @@ use cita_shared::{
     },
     crypto::Keyring,
     secret::Secret,
-    testing::Reply,
+    testing::{Reply, eventually},
 };
 use common::{PATIENCE, SECRETS_KEY, World, template};
 use lapin::types::AMQPValue;
@@ -147,9 +147,8 @@ async fn permanent_errors_are_recorded_not_retried() {
     world.publish(&send).await;
     let row = world.wait_status(send.command_id, "failed").await;
     assert_eq!(row.error_title.as_deref(), Some("rejected"));
-    tokio::time::sleep(Duration::from_millis(1500)).await;
+    assert_eq!(world.settle().await, 0, "no retry is waiting");
     assert_eq!(world.graph.sends().len(), 1, "not retried");
-    world.stop().await;
 }
 
 #[tokio::test]
@@ -216,9 +215,10 @@ async fn a_refused_token_pauses_the_organization_until_a_new_one_is_stored() {
         },
         ready.clone(),
     );
-    while !ready.get() {
-        tokio::time::sleep(Duration::from_millis(10)).await;
-    }
+    eventually(PATIENCE, "the publisher is ready", || async {
+        ready.get().then_some(())
+    })
+    .await;
     let resumed = cita_outbound::tokens::resume(
         &world.db.pool,
         &publisher,
@@ -310,18 +310,15 @@ async fn commands_that_cannot_be_handled_are_dead_lettered_with_their_reason() {
 }
 
 async fn wait_dead(world: &World, n: usize) -> Vec<lapin::message::BasicGetMessage> {
-    let deadline = tokio::time::Instant::now() + PATIENCE;
-    let mut dead = Vec::new();
-    while dead.len() < n {
-        dead.extend(world.broker.drain(&dead_name(OUTBOUND_SEND)).await);
-        assert!(
-            tokio::time::Instant::now() < deadline,
-            "{} dead letters",
-            dead.len()
-        );
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
-    dead
+    let dead = std::cell::RefCell::new(Vec::new());
+    eventually(PATIENCE, &format!("{n} dead letters"), || async {
+        let taken = world.broker.drain(&dead_name(OUTBOUND_SEND)).await;
+        let mut dead = dead.borrow_mut();
+        dead.extend(taken);
+        (dead.len() >= n).then_some(())
+    })
+    .await;
+    dead.into_inner()
 }
 
 fn reason_of(message: &lapin::message::BasicGetMessage) -> String {

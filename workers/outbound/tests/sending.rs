@@ -5,11 +5,15 @@ mod common;
 
 use std::time::Duration;
 
-use cita_shared::contracts::{
-    events::{Event, FailureReason},
-    outbound::{
-        Buttons, Choice, List, Message, Parameter, Purpose, Row, Section, Template, TemplateButton,
+use cita_shared::{
+    contracts::{
+        events::{Event, FailureReason},
+        outbound::{
+            Buttons, Choice, List, Message, Parameter, Purpose, Row, Section, Template,
+            TemplateButton,
+        },
     },
+    testing::eventually,
 };
 use common::{CUSTOMER, PATIENCE, TOKEN, World, template};
 use serde_json::json;
@@ -223,20 +227,18 @@ async fn a_redelivered_command_is_not_sent_twice() {
     world.wait_status(send.command_id, "sent").await;
     world.publish(&send).await;
     world.publish(&send).await;
-    // Let the duplicates be consumed, then check nothing more reached Meta.
-    let deadline = tokio::time::Instant::now() + PATIENCE;
-    while world
-        .broker
-        .count(cita_shared::amqp::topology::OUTBOUND_SEND)
-        .await
-        > 0
-    {
-        assert!(tokio::time::Instant::now() < deadline);
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
-    tokio::time::sleep(Duration::from_millis(300)).await;
+    // Let the duplicates be consumed and settled, then check nothing more reached Meta.
+    eventually(PATIENCE, "the duplicates are consumed", || async {
+        (world
+            .broker
+            .count(cita_shared::amqp::topology::OUTBOUND_SEND)
+            .await
+            == 0)
+            .then_some(())
+    })
+    .await;
+    assert_eq!(world.settle().await, 0, "every duplicate was handled");
     assert_eq!(world.graph.sends().len(), 1);
-    world.stop().await;
 }
 
 #[tokio::test]

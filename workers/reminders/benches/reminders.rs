@@ -12,7 +12,7 @@ use std::{
 
 use cita_shared::{
     amqp::topology::OUTBOUND_SEND,
-    testing::{TestBroker, TestDb, free_port, memory_kib},
+    testing::{Barbershop, TestBroker, TestDb, free_port, memory_kib},
 };
 
 #[tokio::main]
@@ -31,33 +31,36 @@ async fn run(n: i32, replicas: usize) {
     let db = TestDb::migrated().await;
     let broker = TestBroker::new().await;
     broker.declare().await;
-    let client = db.pool.get().await.unwrap();
     // No staff phones: no agendas, only the reminders are measured.
+    let shop = Barbershop::builder()
+        .staff_phones(None, None)
+        .customer(Some("5215512345678"), None, Some("Ana"))
+        .create(&db.pool)
+        .await;
+    let client = db.pool.get().await.unwrap();
     client
-        .batch_execute(&format!(
-            "INSERT INTO organizations (id, slug, name, timezone, status)
-             VALUES ('00000000-0000-4000-8000-000000000001', 'bench', 'Barbería Bench', 'America/Mexico_City', 'active');
-             INSERT INTO staff (id, organization_id, name, role)
-             VALUES ('00000000-0000-4000-8000-000000000002', '00000000-0000-4000-8000-000000000001', 'Luis', 'owner');
-             INSERT INTO customers (id, organization_id, wa_id, name)
-             VALUES ('00000000-0000-4000-8000-000000000003', '00000000-0000-4000-8000-000000000001', '5215512345678', 'Ana');
-             INSERT INTO service_types (id, organization_id, name, duration_minutes, price_minor, currency)
-             VALUES ('00000000-0000-4000-8000-000000000004', '00000000-0000-4000-8000-000000000001', 'Corte', 45, 25000, 'MXN');
-             WITH a AS (
+        .execute(
+            "WITH a AS (
                  INSERT INTO appointments (organization_id, customer_id, staff_id, service_type_id,
                                            starts_at, ends_at, status, source)
-                 SELECT '00000000-0000-4000-8000-000000000001', '00000000-0000-4000-8000-000000000003',
-                        '00000000-0000-4000-8000-000000000002', '00000000-0000-4000-8000-000000000004',
+                 SELECT $1, $2, $3, $4,
                         now() + make_interval(days => 2, hours => i),
                         now() + make_interval(days => 2, hours => i, mins => 45), 'confirmed', 'whatsapp'
-                 FROM generate_series(1, {n}) AS i
+                 FROM generate_series(1, $5::int) AS i
                  RETURNING id, starts_at)
              INSERT INTO notifications (organization_id, kind, dedupe_key, appointment_id, audience,
                                         customer_id, due_at, stale_at)
-             SELECT '00000000-0000-4000-8000-000000000001', 'reminder', 'reminder:' || a.id || ':1440', a.id,
-                    'customer', '00000000-0000-4000-8000-000000000003', now() + interval '1 year', a.starts_at
-             FROM a;"
-        ))
+             SELECT $1, 'reminder', 'reminder:' || a.id || ':1440', a.id,
+                    'customer', $2, now() + interval '1 year', a.starts_at
+             FROM a",
+            &[
+                &shop.organization,
+                &shop.customers[0],
+                &shop.owner,
+                &shop.services[0],
+                &n,
+            ],
+        )
         .await
         .unwrap();
 

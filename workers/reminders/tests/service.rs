@@ -12,6 +12,7 @@ use cita_shared::{
     },
     config::{Component, Settings},
     contracts::{events::Event, outbound::Purpose},
+    testing::eventually,
 };
 use common::{BARBER_PHONE, CUSTOMER_WA, OWNER_PHONE, Shop, at};
 use lapin::{BasicProperties, types::AMQPValue};
@@ -126,12 +127,20 @@ async fn events_on_the_exchange_become_send_commands() {
         }
         other => panic!("no reason: {other:?}"),
     }
-    tokio::time::sleep(Duration::from_millis(300)).await;
+    // The duplicate has been taken once the queue is empty; stopped, the service
+    // finishes what it holds, and anything it had not handled would be back in the queue.
+    eventually(
+        Duration::from_secs(15),
+        "the events are consumed",
+        || async { (shop.broker.count(REMINDERS_EVENTS).await == 0).then_some(()) },
+    )
+    .await;
+    stop.cancel();
+    service.await.unwrap();
+    assert_eq!(shop.broker.count(REMINDERS_EVENTS).await, 0);
     assert!(
         shop.commands().await.is_empty(),
         "the duplicate event told no one"
     );
     assert_eq!(shop.broker.count(OUTBOUND_SEND).await, 0);
-    stop.cancel();
-    service.await.unwrap();
 }

@@ -27,14 +27,14 @@ use cita_shared::{
         Who,
     },
     secret::Secret,
-    testing::{TestBroker, TestDb},
+    testing::{Barbershop, Service, TestBroker, TestDb},
     tls::Endpoint,
 };
 use jiff::{Timestamp, ToSpan, civil::Date, tz::TimeZone};
 use tokio_util::sync::CancellationToken;
 use uuid::Uuid;
 
-const ZONE: &str = "America/Mexico_City";
+const ZONE: &str = cita_shared::testing::barbershop::ZONE;
 const TIMEOUT: Duration = Duration::from_secs(10);
 
 fn at(local: &str) -> Timestamp {
@@ -53,74 +53,32 @@ struct Org {
     customer: Uuid,
 }
 
-/// 10 staff working 09:00–19:00 every day, 6 services of 30–75 minutes, and 400
-/// appointments over the 14 days from Monday 7 December 2026.
+/// The barbershop with 10 staff (Rosa, Luis and 8 more) working 09:00–19:00 every day,
+/// 6 services of 30–75 minutes, and 400 appointments over the 14 days from Monday 7
+/// December 2026.
 async fn busy_organization(db: &TestDb) -> Org {
+    let shop = Barbershop::builder()
+        .plan("paid")
+        .hours(1..=7, &[("09:00", "19:00")], ("09:00", "19:00"))
+        .extra_staff(8)
+        .services(
+            (1..=4)
+                .map(|n| Service::new(format!("Service {n}"), 15 + 15 * n, 10000 * i64::from(n)))
+                .chain([
+                    Service::new("Service 5", 45, 30000),
+                    Service::new("Service 6", 60, 40000),
+                ]),
+        )
+        .customer(None, Some("525512345678"), None)
+        .create(&db.pool)
+        .await;
+    let (id, staff, services, customer) = (
+        shop.organization,
+        shop.staff,
+        shop.services,
+        shop.customers[0],
+    );
     let client = db.pool.get().await.unwrap();
-    let id: Uuid = client
-        .query_one(
-            "INSERT INTO organizations (slug, name, timezone, status, plan) VALUES ('bench', 'Bench', $1, 'active', 'paid')
-             RETURNING id",
-            &[&ZONE],
-        )
-        .await
-        .unwrap()
-        .get(0);
-    client
-        .execute(
-            "WITH l AS (INSERT INTO locations (organization_id, name) VALUES ($1, 'Centro') RETURNING id)
-             INSERT INTO business_hours (organization_id, location_id, weekday, opens_at, closes_at)
-             SELECT $1, l.id, d, '09:00', '19:00' FROM l, generate_series(1, 7) d",
-            &[&id],
-        )
-        .await
-        .unwrap();
-    let staff: Vec<Uuid> = client
-        .query(
-            "INSERT INTO staff (organization_id, name, phone)
-             SELECT $1, 'Staff ' || n, '5255000000' || lpad(n::text, 2, '0') FROM generate_series(1, 10) n RETURNING id",
-            &[&id],
-        )
-        .await
-        .unwrap()
-        .iter()
-        .map(|r| r.get(0))
-        .collect();
-    let services: Vec<Uuid> = client
-        .query(
-            "INSERT INTO service_types (organization_id, name, duration_minutes, price_minor, currency)
-             SELECT $1::uuid, 'Service ' || n, 15 + 15 * n, 10000 * n, 'MXN' FROM generate_series(1, 4) n
-             UNION ALL SELECT $1::uuid, 'Service 5', 45, 30000, 'MXN'
-             UNION ALL SELECT $1::uuid, 'Service 6', 60, 40000, 'MXN'
-             RETURNING id",
-            &[&id],
-        )
-        .await
-        .unwrap()
-        .iter()
-        .map(|r| r.get(0))
-        .collect();
-    client
-        .execute(
-            "INSERT INTO staff_services (organization_id, staff_id, service_type_id)
-             SELECT $1, s, v FROM unnest($2::uuid[]) s, unnest($3::uuid[]) v",
-            &[&id, &staff, &services],
-        )
-        .await
-        .unwrap();
-    client
-        .execute(
-            "INSERT INTO staff_working_hours (organization_id, staff_id, weekday, starts_at, ends_at)
-             SELECT $1, s, d, '09:00', '19:00' FROM unnest($2::uuid[]) s, generate_series(1, 7) d",
-            &[&id, &staff],
-        )
-        .await
-        .unwrap();
-    let customer: Uuid = client
-        .query_one("INSERT INTO customers (organization_id, phone) VALUES ($1, '525512345678') RETURNING id", &[&id])
-        .await
-        .unwrap()
-        .get(0);
     // 40 per staff member over 14 days: about three a day, at 10:00, 13:00 and 16:00.
     client
         .execute(

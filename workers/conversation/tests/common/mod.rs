@@ -5,15 +5,15 @@
 
 pub mod fleet;
 
-use cita_shared::testing::TestDb;
+use cita_shared::testing::{Barbershop, Service, TestDb, barbershop};
 use serde_json::{Value, json};
 use uuid::Uuid;
 
 pub const PHONE_NUMBER_ID: &str = "106540352242922";
 /// Stored in the normalized form (52 + 10 digits); WhatsApp sends 521 + 10 digits.
-pub const OWNER_PHONE: &str = "525500000001";
+pub const OWNER_PHONE: &str = barbershop::OWNER_PHONE;
 pub const OWNER_WA: &str = "5215500000001";
-pub const BARBER_PHONE: &str = "525500000002";
+pub const BARBER_PHONE: &str = barbershop::BARBER_PHONE;
 pub const BARBER_WA: &str = "5215500000002";
 pub const CUSTOMER_WA: &str = "5215512345678";
 
@@ -30,90 +30,23 @@ pub struct Shop {
 impl Shop {
     pub async fn open() -> Self {
         let db = TestDb::migrated().await;
-        let client = db.pool.get().await.unwrap();
-        let org: Uuid = client
-            .query_one(
-                "INSERT INTO organizations (slug, name, timezone, status, phone_number_id)
-                 VALUES ('barberia', 'Barbería El Centro', 'America/Mexico_City', 'active', $1)
-                 RETURNING id",
-                &[&PHONE_NUMBER_ID],
-            )
-            .await
-            .unwrap()
-            .get(0);
-        let location: Uuid = client
-            .query_one(
-                "INSERT INTO locations (organization_id, name) VALUES ($1, 'Centro') RETURNING id",
-                &[&org],
-            )
-            .await
-            .unwrap()
-            .get(0);
-        client
-            .execute(
-                "INSERT INTO business_hours (organization_id, location_id, weekday, opens_at, closes_at)
-                 SELECT $1, $2, d, '10:00', '19:00' FROM generate_series(1, 6) d",
-                &[&org, &location],
-            )
-            .await
-            .unwrap();
-        let staff = |name: &'static str, phone: &'static str, role: &'static str| {
-            let client = &client;
-            async move {
-                let id: Uuid = client
-                    .query_one(
-                        "INSERT INTO staff (organization_id, name, phone, role) VALUES ($1, $2, $3, $4) RETURNING id",
-                        &[&org, &name, &phone, &role],
-                    )
-                    .await
-                    .unwrap()
-                    .get(0);
-                client
-                    .execute(
-                        "INSERT INTO staff_working_hours (organization_id, staff_id, weekday, starts_at, ends_at)
-                         SELECT $1, $2, d, '10:00', '19:00' FROM generate_series(1, 6) d",
-                        &[&org, &id],
-                    )
-                    .await
-                    .unwrap();
-                id
-            }
+        let shop = Barbershop::builder()
+            .phone_number_id(PHONE_NUMBER_ID)
+            .services([
+                Service::new("Corte de cabello", 45, 25000),
+                Service::new("Arreglo de barba", 30, 15000),
+                Service::new("Tinte", 90, 60000),
+            ])
+            .create(&db.pool)
+            .await;
+        let [corte, barba, tinte] = shop.services[..] else {
+            unreachable!("three services were created")
         };
-        let owner = staff("Rosa", OWNER_PHONE, "owner").await;
-        let barber = staff("Luis", BARBER_PHONE, "employee").await;
-        let service = |name: &'static str, minutes: i32, price: i64| {
-            let client = &client;
-            async move {
-                let id: Uuid = client
-                    .query_one(
-                        "INSERT INTO service_types (organization_id, name, duration_minutes, price_minor, currency)
-                         VALUES ($1, $2, $3, $4, 'MXN') RETURNING id",
-                        &[&org, &name, &minutes, &price],
-                    )
-                    .await
-                    .unwrap()
-                    .get(0);
-                for staff in [owner, barber] {
-                    client
-                        .execute(
-                            "INSERT INTO staff_services (organization_id, staff_id, service_type_id) VALUES ($1, $2, $3)",
-                            &[&org, &staff, &id],
-                        )
-                        .await
-                        .unwrap();
-                }
-                id
-            }
-        };
-        let corte = service("Corte de cabello", 45, 25000).await;
-        let barba = service("Arreglo de barba", 30, 15000).await;
-        let tinte = service("Tinte", 90, 60000).await;
-        drop(client);
         Shop {
             db,
-            org,
-            owner,
-            barber,
+            org: shop.organization,
+            owner: shop.owner,
+            barber: shop.barber,
             corte,
             barba,
             tinte,

@@ -6,7 +6,7 @@
 use std::{collections::HashMap, time::Duration};
 
 use cita_shared::{
-    amqp::topology::{CITA_COMMANDS, CITA_EVENTS, OUTBOUND_SEND},
+    amqp::topology::{CITA_COMMANDS, CITA_EVENTS, OUTBOUND_RETRY_TIERS, OUTBOUND_SEND},
     config::{Component, Settings},
     contracts::{
         events::Envelope,
@@ -14,7 +14,7 @@ use cita_shared::{
     },
     crypto::Keyring,
     secret::Secret,
-    testing::{FakeGraph, TestBroker, TestDb},
+    testing::{Barbershop, FakeGraph, TestBroker, TestDb, eventually},
 };
 use lapin::{
     BasicProperties,
@@ -56,35 +56,14 @@ impl World {
         broker.declare().await;
         let graph = FakeGraph::start().await;
         let phone_number_id = format!("1{}", &Uuid::new_v4().as_u128().to_string()[..14]);
+        let shop = Barbershop::builder()
+            .phone_number_id(phone_number_id.clone())
+            .access_token(Keyring::parse(&Secret::new(SECRETS_KEY)).unwrap(), TOKEN)
+            .customer(Some(CUSTOMER), Some(CUSTOMER), Some("Ana"))
+            .create(&db.pool)
+            .await;
+        let (organization, customer) = (shop.organization, shop.customers[0]);
         let client = db.pool.get().await.unwrap();
-        let organization: Uuid = client
-            .query_one(
-                "INSERT INTO organizations (slug, name, timezone, status, phone_number_id)
-                 VALUES ('barberia', 'Barbería El Centro', 'America/Mexico_City', 'active', $1)
-                 RETURNING id",
-                &[&phone_number_id],
-            )
-            .await
-            .unwrap()
-            .get(0);
-        let keyring = Keyring::parse(&Secret::new(SECRETS_KEY)).unwrap();
-        let sealed = keyring.seal(TOKEN.as_bytes(), organization.as_bytes());
-        client
-            .execute(
-                "UPDATE organizations SET access_token_ciphertext = $2, access_token_key_id = $3 WHERE id = $1",
-                &[&organization, &sealed.ciphertext, &sealed.key_id],
-            )
-            .await
-            .unwrap();
-        let customer: Uuid = client
-            .query_one(
-                "INSERT INTO customers (organization_id, wa_id, phone, name)
-                 VALUES ($1, $2, $2, 'Ana') RETURNING id",
-                &[&organization, &CUSTOMER],
-            )
-            .await
-            .unwrap()
-            .get(0);
         let conversation: Uuid = client
             .query_one(
                 "INSERT INTO conversations (organization_id, wa_id, customer_id, last_inbound_at)
@@ -146,6 +125,18 @@ impl World {
             shutdown.cancel();
             let _ = task.await;
         }
+    }
+
+    /// Stops the services (the sends in hand finish first) and returns how many commands
+    /// still wait in `outbound.send` or its retry tiers. With nothing consuming, 0 means
+    /// no further send can happen: what a test checks before saying something was not.
+    pub async fn settle(&mut self) -> u32 {
+        self.stop().await;
+        let mut waiting = self.broker.count(OUTBOUND_SEND).await;
+        for tier in OUTBOUND_RETRY_TIERS {
+            waiting += self.broker.count(tier.queue).await;
+        }
+        waiting
     }
 
     /// A text reply to `CUSTOMER` in the conversation.
@@ -229,23 +220,15 @@ impl World {
 
     /// Waits for the next event on a `listen` queue.
     pub async fn next_event(&self, queue: &str) -> Envelope {
-        let deadline = tokio::time::Instant::now() + PATIENCE;
-        loop {
-            if let Some(message) = self
-                .broker
+        eventually(PATIENCE, &format!("an event on {queue}"), || async {
+            self.broker
                 .channel
                 .basic_get(queue.into(), BasicGetOptions { no_ack: true })
                 .await
                 .unwrap()
-            {
-                return serde_json::from_slice(&message.delivery.data).unwrap();
-            }
-            assert!(
-                tokio::time::Instant::now() < deadline,
-                "no event on {queue}"
-            );
-            tokio::time::sleep(Duration::from_millis(20)).await;
-        }
+                .map(|message| serde_json::from_slice(&message.delivery.data).unwrap())
+        })
+        .await
     }
 
     /// The message row of a command: (status, content_kind, wa_message_id, error_title, attempts).

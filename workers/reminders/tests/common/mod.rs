@@ -19,7 +19,7 @@ use cita_shared::{
         scheduling::{Actor, Appointment, Source, Status, Who},
     },
     secret::Secret,
-    testing::{TestBroker, TestDb},
+    testing::{Barbershop, TestBroker, TestDb, eventually},
 };
 use jiff::Timestamp;
 use uuid::Uuid;
@@ -48,49 +48,14 @@ impl Shop {
         let db = TestDb::migrated().await;
         let broker = TestBroker::new().await;
         broker.declare().await;
-        let client = db.pool.get().await.unwrap();
-        let org: Uuid = client
-            .query_one(
-                "INSERT INTO organizations (slug, name, timezone, status, phone_number_id)
-                 VALUES ('barberia', 'Barbería El Centro', $1, 'active', '100000000000001') RETURNING id",
-                &[&timezone],
-            )
-            .await
-            .unwrap()
-            .get(0);
-        let staff = |name: &'static str, phone: &'static str, role: &'static str| {
-            let client = &client;
-            async move {
-                client
-                    .query_one(
-                        "INSERT INTO staff (organization_id, name, phone, role) VALUES ($1, $2, $3, $4) RETURNING id",
-                        &[&org, &name, &phone, &role],
-                    )
-                    .await
-                    .unwrap()
-                    .get::<_, Uuid>(0)
-            }
-        };
-        let owner = staff("Rosa", OWNER_PHONE, "owner").await;
-        let barber = staff("Luis", BARBER_PHONE, "employee").await;
-        let customer: Uuid = client
-            .query_one(
-                "INSERT INTO customers (organization_id, wa_id, phone, name) VALUES ($1, $2, $2, 'Ana') RETURNING id",
-                &[&org, &CUSTOMER_WA],
-            )
-            .await
-            .unwrap()
-            .get(0);
-        let service: Uuid = client
-            .query_one(
-                "INSERT INTO service_types (organization_id, name, duration_minutes, price_minor, currency)
-                 VALUES ($1, 'Corte', 45, 25000, 'MXN') RETURNING id",
-                &[&org],
-            )
-            .await
-            .unwrap()
-            .get(0);
-        drop(client);
+        // Staff phones as WhatsApp gives them (521 + 10 digits): the notices go there.
+        let shop = Barbershop::builder()
+            .timezone(timezone)
+            .phone_number_id("100000000000001")
+            .staff_phones(Some(OWNER_PHONE), Some(BARBER_PHONE))
+            .customer(Some(CUSTOMER_WA), Some(CUSTOMER_WA), Some("Ana"))
+            .create(&db.pool)
+            .await;
         let ready = Health::default().register("amqp");
         let (publisher, _task) = Publisher::start(
             Secret::new(broker.url.clone()),
@@ -103,18 +68,21 @@ impl Shop {
             },
             ready.clone(),
         );
-        while !ready.get() {
-            tokio::time::sleep(Duration::from_millis(10)).await;
-        }
+        eventually(
+            Duration::from_secs(10),
+            "the publisher is ready",
+            || async { ready.get().then_some(()) },
+        )
+        .await;
         Shop {
             db,
             broker,
             publisher,
-            org,
-            owner,
-            barber,
-            customer,
-            service,
+            org: shop.organization,
+            owner: shop.owner,
+            barber: shop.barber,
+            customer: shop.customers[0],
+            service: shop.services[0],
         }
     }
 

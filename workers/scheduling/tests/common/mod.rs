@@ -10,12 +10,12 @@ use cita_shared::{
     contracts::scheduling::{
         Actor, Appointment, BookRequest, Outcome, Reply, Request, SchedulingError, Source, Who,
     },
-    testing::TestDb,
+    testing::{Barbershop, Service, TestDb},
 };
 use jiff::{Timestamp, tz::TimeZone};
 use uuid::Uuid;
 
-pub const ZONE: &str = "America/Mexico_City";
+pub const ZONE: &str = cita_shared::testing::barbershop::ZONE;
 
 pub struct Shop {
     pub db: TestDb,
@@ -50,49 +50,17 @@ impl Shop {
     /// The same shop, with availability cached in `cache`.
     pub async fn open_with(cache: Option<cita_scheduling::cache::Cache>) -> Self {
         let db = TestDb::migrated().await;
-        let client = db.pool.get().await.unwrap();
-        let row = client
-            .query_one(
-                "WITH o AS (INSERT INTO organizations (slug, name, timezone, status)
-                            VALUES ('shop', 'Shop', $1, 'active') RETURNING id),
-                      l AS (INSERT INTO locations (organization_id, name) SELECT id, 'Centro' FROM o RETURNING id, organization_id),
-                      h AS (INSERT INTO business_hours (organization_id, location_id, weekday, opens_at, closes_at)
-                            SELECT l.organization_id, l.id, d, s.opens, s.closes
-                            FROM l, generate_series(1, 7) d,
-                                 (VALUES (time '10:00', time '14:00'), (time '15:00', time '19:00')) s(opens, closes)),
-                      owner AS (INSERT INTO staff (organization_id, name, phone, role)
-                                SELECT id, 'Dueño', '525511110001', 'owner' FROM o RETURNING id),
-                      barber AS (INSERT INTO staff (organization_id, name, phone, role)
-                                 SELECT id, 'Barbero', '525511110002', 'employee' FROM o RETURNING id),
-                      svc AS (INSERT INTO service_types (organization_id, name, duration_minutes, buffer_minutes, price_minor, currency)
-                              SELECT id, 'Corte', 45, 15, 25000, 'MXN' FROM o RETURNING id),
-                      ana AS (INSERT INTO customers (organization_id, wa_id, phone, name)
-                              SELECT id, '5215533330001', '525533330001', 'Ana' FROM o RETURNING id),
-                      beto AS (INSERT INTO customers (organization_id, wa_id, phone, name)
-                               SELECT id, '5215533330002', '525533330002', 'Beto' FROM o RETURNING id)
-                 SELECT o.id, owner.id, barber.id, svc.id, ana.id, beto.id FROM o, owner, barber, svc, ana, beto",
-                &[&ZONE],
+        let shop = Barbershop::builder()
+            .hours(
+                1..=7,
+                &[("10:00", "14:00"), ("15:00", "19:00")],
+                ("10:00", "19:00"),
             )
-            .await
-            .unwrap();
-        let (org, owner, barber, haircut): (Uuid, Uuid, Uuid, Uuid) =
-            (row.get(0), row.get(1), row.get(2), row.get(3));
-        client
-            .execute(
-                "INSERT INTO staff_services (organization_id, staff_id, service_type_id)
-                 VALUES ($1, $2, $4), ($1, $3, $4)",
-                &[&org, &owner, &barber, &haircut],
-            )
-            .await
-            .unwrap();
-        client
-            .execute(
-                "INSERT INTO staff_working_hours (organization_id, staff_id, weekday, starts_at, ends_at)
-                 SELECT $1, s, d, time '10:00', time '19:00' FROM unnest($2::uuid[]) s, generate_series(1, 7) d",
-                &[&org, &vec![owner, barber]],
-            )
-            .await
-            .unwrap();
+            .services([Service::haircut().with_buffer(15)])
+            .customer(Some("5215533330001"), Some("525533330001"), Some("Ana"))
+            .customer(Some("5215533330002"), Some("525533330002"), Some("Beto"))
+            .create(&db.pool)
+            .await;
         let now = Arc::new(Mutex::new(at("2026-12-07T08:00")));
         let clock = now.clone();
         let mut scheduler = Scheduler::new(
@@ -102,18 +70,16 @@ impl Shop {
         if let Some(cache) = cache {
             scheduler = scheduler.with_cache(cache);
         }
-        let (ana, beto) = (row.get(4), row.get(5));
-        drop(client);
         Shop {
             db,
             scheduler,
             now,
-            org,
-            owner,
-            barber,
-            haircut,
-            ana,
-            beto,
+            org: shop.organization,
+            owner: shop.owner,
+            barber: shop.barber,
+            haircut: shop.services[0],
+            ana: shop.customers[0],
+            beto: shop.customers[1],
         }
     }
 
