@@ -349,17 +349,12 @@ impl Drop for Api {
 
 /// Waits until at least `n` login codes are on their way, and answers them all.
 pub async fn eventually_codes(api: &Api, n: usize) -> Vec<(String, String, Value)> {
-    let deadline = tokio::time::Instant::now() + PATIENCE;
-    let mut seen = Vec::new();
-    loop {
-        seen.extend(api.codes().await);
-        if seen.len() >= n {
-            return seen;
-        }
-        assert!(
-            tokio::time::Instant::now() < deadline,
-            "{n} login codes were not sent"
-        );
-        tokio::time::sleep(Duration::from_millis(10)).await;
-    }
+    let seen = std::sync::Mutex::new(Vec::new());
+    eventually(PATIENCE, "login codes are sent", || async {
+        let got = api.codes().await;
+        let mut seen = seen.lock().unwrap();
+        seen.extend(got);
+        (seen.len() >= n).then(|| seen.clone())
+    })
+    .await
 }
