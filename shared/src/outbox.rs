@@ -61,6 +61,9 @@ pub async fn emit(
     Ok(envelope.event_id)
 }
 
+/// The header carrying an event's outbox `seq`: the order a live stream resumes from.
+pub const SEQ_HEADER: &str = "cita-seq";
+
 /// Events claimed per transaction.
 const BATCH: i64 = 100;
 /// How long an idle relay waits before looking again.
@@ -88,14 +91,15 @@ pub async fn relay_batch(
     for row in &rows {
         let (seq, event_id, routing_key, payload): (i64, Uuid, String, String) =
             (row.get(0), row.get(1), row.get(2), row.get(3));
-        let mut properties = BasicProperties::default()
-            .with_message_id(event_id.to_string().into())
-            .with_content_type("application/json".into());
+        let mut headers = FieldTable::default();
+        headers.insert(SEQ_HEADER.into(), AMQPValue::LongLongInt(seq));
         if let Some(trace) = row.get::<_, Option<String>>(4) {
-            let mut headers = FieldTable::default();
             headers.insert(HEADER.into(), AMQPValue::LongString(trace.into()));
-            properties = properties.with_headers(headers);
         }
+        let properties = BasicProperties::default()
+            .with_message_id(event_id.to_string().into())
+            .with_content_type("application/json".into())
+            .with_headers(headers);
         match publisher
             .publish(exchange, &routing_key, payload.as_bytes(), properties)
             .await

@@ -33,6 +33,7 @@ pub struct Pruned {
     pub notifications: u64,
     pub messages: u64,
     pub ai_usage: u64,
+    pub audit_log: u64,
 }
 
 impl Pruned {
@@ -45,6 +46,7 @@ impl Pruned {
             + self.notifications
             + self.messages
             + self.ai_usage
+            + self.audit_log
     }
 }
 
@@ -84,6 +86,17 @@ const AI_USAGE: &str = "DELETE FROM ai_usage WHERE ctid IN (
          ORDER BY created_at LIMIT $2) u
      LIMIT $2)";
 
+/// The audit log holds customers' data (before and after each change): it is kept as
+/// long as the organization keeps its messages.
+const AUDIT_LOG: &str = "DELETE FROM audit_log WHERE id IN (
+     SELECT l.id FROM organizations o
+     CROSS JOIN LATERAL (
+         SELECT id FROM audit_log
+         WHERE organization_id = o.id
+           AND at < $1::timestamptz - make_interval(days => o.retention_days)
+         ORDER BY id LIMIT $2) l
+     LIMIT $2)";
+
 /// Prunes everything due at `now`.
 pub async fn prune(
     pool: &Pool,
@@ -100,6 +113,7 @@ pub async fn prune(
         notifications: batches(pool, NOTIFICATIONS, before(settings.notifications)).await?,
         messages: batches(pool, MESSAGES, now).await?,
         ai_usage: batches(pool, AI_USAGE, now).await?,
+        audit_log: batches(pool, AUDIT_LOG, now).await?,
     })
 }
 

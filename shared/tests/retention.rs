@@ -105,7 +105,11 @@ async fn rows_past_their_age_are_pruned_and_the_rest_kept() {
              INSERT INTO ai_usage (organization_id, model, input_tokens, output_tokens, cache_read_tokens, cache_write_tokens, cost_micro_usd, created_at) VALUES
                ('{org}', 'm', 1, 1, 0, 0, 1, now() - interval '401 days'),
                ('{short}', 'm', 1, 1, 0, 0, 1, now() - interval '31 days'),
-               ('{short}', 'm', 1, 1, 0, 0, 1, now() - interval '1 day');"
+               ('{short}', 'm', 1, 1, 0, 0, 1, now() - interval '1 day');
+             INSERT INTO audit_log (organization_id, at, actor_kind, actor_id, channel, action, entity, operation) VALUES
+               ('{short}', now() - interval '31 days', 'staff', '{staff}', 'api', 'book', 'appointments', 'insert'),
+               ('{short}', now() - interval '1 day', 'staff', '{staff}', 'api', 'book', 'appointments', 'insert'),
+               ('{org}', now() - interval '31 days', 'staff', '{staff}', 'api', 'book', 'appointments', 'insert');"
         ),
     )
     .await;
@@ -123,9 +127,10 @@ async fn rows_past_their_age_are_pruned_and_the_rest_kept() {
             pruned.early_statuses,
             pruned.notifications,
             pruned.messages,
-            pruned.ai_usage
+            pruned.ai_usage,
+            pruned.audit_log
         ),
-        (1, 1, 1, 1, 1, 1, 2, 2)
+        (1, 1, 1, 1, 1, 1, 2, 2, 1)
     );
     // Unpublished events are never pruned, however old; nor are pending notifications.
     assert_eq!(
@@ -167,6 +172,7 @@ async fn rows_past_their_age_are_pruned_and_the_rest_kept() {
         1
     );
     assert_eq!(count(&db, "SELECT count(*) FROM ai_usage").await, 1);
+    assert_eq!(count(&db, "SELECT count(*) FROM audit_log").await, 2);
 
     let again = retention::prune(&db.pool, &settings(), Timestamp::now())
         .await

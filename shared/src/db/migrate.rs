@@ -59,6 +59,11 @@ pub const MIGRATIONS: &[Migration] = &[
         name: "api",
         sql: include_str!("../../../sql/migrations/0008_api.sql"),
     },
+    Migration {
+        version: 9,
+        name: "business_and_audit",
+        sql: include_str!("../../../sql/migrations/0009_business_and_audit.sql"),
+    },
 ];
 
 /// Demo data (`cita-migrate --seed`); each file is idempotent.

@@ -62,6 +62,8 @@ pub trait Words: Notices + Send + Sync {
     fn already(&self, status: &str) -> String;
     fn not_yours(&self) -> &'static str;
     fn invalid_request(&self) -> &'static str;
+    /// The business's cutoff for changes has passed (a reason for [`Words::refused`]).
+    fn too_late(&self, cutoff_minutes: u32) -> String;
 
     // ---- Guided mode: the customer's screens ----
     fn greeting(&self, name: Option<&str>, business: &str) -> String;
@@ -131,7 +133,13 @@ pub trait Notices: Send + Sync {
     fn hello(&self, name: Option<&str>) -> String;
     fn quota_reached(&self, business: &str, limit: u64) -> String;
     fn handoff_notice(&self, customer: &str, reason: &str) -> String;
-    fn review_request(&self, hello: &str, business: &str, service: &str) -> String;
+    fn review_request(
+        &self,
+        hello: &str,
+        business: &str,
+        service: &str,
+        link: Option<&str>,
+    ) -> String;
     fn booked_for_you(
         &self,
         hello: &str,

@@ -23,7 +23,7 @@ use cita_shared::{
     },
     clock::Clock,
     config::{Component, Settings},
-    contracts::scheduling::{Actor, BookRequest, Reply, Request, Source, Who},
+    contracts::scheduling::{Actor, BookRequest, Channel, Reply, Request, Source, Who},
     testing::{TestBroker, TestDb, free_port, memory_kib},
 };
 use jiff::{Timestamp, civil::DateTime, tz::TimeZone};
@@ -298,6 +298,7 @@ async fn main() {
             actor: Actor {
                 organization_id: org,
                 who: Who::Staff { staff_id: second },
+                channel: Channel::Api,
             },
             idempotency_key: format!("bench-rpc-{i}"),
             service_type_id: service,

@@ -7,9 +7,10 @@ use axum::{
         FromRequest, FromRequestParts, Request,
         rejection::{JsonRejection, QueryRejection},
     },
-    http::{StatusCode, request::Parts},
+    http::{HeaderMap, StatusCode, request::Parts},
 };
 use serde::de::DeserializeOwned;
+use uuid::Uuid;
 
 use crate::problem::ApiError;
 
@@ -83,5 +84,20 @@ where
             Ok(axum::extract::Path(value)) => Ok(Path(value)),
             Err(_) => Err(ApiError::NotFound("resource")),
         }
+    }
+}
+
+/// The `Idempotency-Key` header, scoped so the API's keys never meet the chat's. Creating
+/// requests require one; others get a fresh key when they send none.
+pub fn idempotency_key(headers: &HeaderMap, required: bool) -> Result<String, ApiError> {
+    match headers.get("idempotency-key").map(|v| v.to_str()) {
+        Some(Ok(key)) if (1..=200).contains(&key.trim().len()) => Ok(format!("api:{}", key.trim())),
+        Some(_) => Err(ApiError::BadRequest(
+            "Idempotency-Key is 1 to 200 visible characters".into(),
+        )),
+        None if required => Err(ApiError::BadRequest(
+            "Idempotency-Key is required on this request".into(),
+        )),
+        None => Ok(format!("api:{}", Uuid::new_v4())),
     }
 }

@@ -5,7 +5,9 @@
 
 pub mod auth;
 pub mod body;
+pub mod ical;
 pub mod limits;
+pub mod live;
 pub mod problem;
 pub mod routes;
 pub mod secrets;

@@ -14,6 +14,9 @@ pub enum ApiError {
     Unauthorized,
     #[error("not allowed for this account")]
     Forbidden,
+    /// A change made with the session cookie, without the session's CSRF token.
+    #[error("send the session's CSRF token in X-CSRF-Token")]
+    Csrf,
     #[error("{0} not found")]
     NotFound(&'static str),
     #[error("{0}")]
@@ -28,6 +31,9 @@ pub enum ApiError {
     InvalidCode,
     #[error("{0}")]
     Conflict(String),
+    /// A change that must name the version it replaces (`If-Match`) did not.
+    #[error("{0}")]
+    PreconditionRequired(String),
     /// Scheduling refused the request, with its own reason.
     #[error(transparent)]
     Scheduling(SchedulingError),
@@ -46,13 +52,14 @@ impl ApiError {
     pub fn status(&self) -> StatusCode {
         match self {
             ApiError::Unauthorized | ApiError::InvalidCode => StatusCode::UNAUTHORIZED,
-            ApiError::Forbidden => StatusCode::FORBIDDEN,
+            ApiError::Forbidden | ApiError::Csrf => StatusCode::FORBIDDEN,
             ApiError::NotFound(_) => StatusCode::NOT_FOUND,
             ApiError::BadRequest(_) => StatusCode::BAD_REQUEST,
             ApiError::Invalid(_) => StatusCode::UNPROCESSABLE_ENTITY,
             ApiError::TooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,
             ApiError::RateLimited { .. } => StatusCode::TOO_MANY_REQUESTS,
             ApiError::Conflict(_) => StatusCode::CONFLICT,
+            ApiError::PreconditionRequired(_) => StatusCode::PRECONDITION_REQUIRED,
             ApiError::Scheduling(error) => match error {
                 SchedulingError::SlotTaken { .. } | SchedulingError::NotAvailable { .. } => {
                     StatusCode::CONFLICT
@@ -63,6 +70,8 @@ impl ApiError {
                 SchedulingError::QuotaExceeded => StatusCode::PAYMENT_REQUIRED,
                 SchedulingError::IllegalTransition { .. } => StatusCode::CONFLICT,
                 SchedulingError::InvalidRequest { .. } => StatusCode::UNPROCESSABLE_ENTITY,
+                SchedulingError::TooLate { .. } => StatusCode::CONFLICT,
+                SchedulingError::StaleVersion { .. } => StatusCode::PRECONDITION_FAILED,
                 SchedulingError::Unavailable => StatusCode::SERVICE_UNAVAILABLE,
             },
             ApiError::WritesUnavailable | ApiError::Infra(_) | ApiError::Redis(_) => {
@@ -76,6 +85,7 @@ impl ApiError {
         match self {
             ApiError::Unauthorized => "unauthorized",
             ApiError::Forbidden => "forbidden",
+            ApiError::Csrf => "csrf",
             ApiError::NotFound(_) => "not_found",
             ApiError::BadRequest(_) => "bad_request",
             ApiError::Invalid(_) => "invalid_request",
@@ -83,6 +93,7 @@ impl ApiError {
             ApiError::RateLimited { .. } => "rate_limited",
             ApiError::InvalidCode => "invalid_code",
             ApiError::Conflict(_) => "conflict",
+            ApiError::PreconditionRequired(_) => "precondition_required",
             ApiError::Scheduling(error) => error.code(),
             ApiError::WritesUnavailable | ApiError::Infra(_) | ApiError::Redis(_) => "unavailable",
         }

@@ -1,6 +1,6 @@
 //! Runs the API: the HTTP server on `CITA_LISTEN_ADDR` beside the worker runtime (admin
-//! port, publisher for login codes), on a pool whose connections take the `cita_api`
-//! role.
+//! port, publisher for login codes, the live event feed), on a pool whose connections
+//! take the `cita_api` role.
 
 use std::{net::SocketAddr, sync::Arc, time::Duration};
 
@@ -14,7 +14,14 @@ use cita_shared::{
 use tokio::net::TcpListener;
 use tokio_util::sync::CancellationToken;
 
-use crate::{routes, state::AppState};
+use crate::{
+    live::{self, Live},
+    routes,
+    state::AppState,
+};
+
+/// How long the start waits for the live event feed before serving without it.
+const FEED_WAIT: Duration = Duration::from_secs(5);
 
 #[derive(Debug, thiserror::Error)]
 pub enum ServeError {
@@ -42,6 +49,22 @@ pub async fn serve(
     )?;
     let redis = cita_shared::redis::connect(&settings.redis_url, Duration::from_secs(2)).await?;
     let mut worker = Worker::with_pool(settings, pool.clone(), clock.clone(), shutdown.clone(), 1);
+    let live = Live::default();
+    let (bound, mut is_bound) = tokio::sync::watch::channel(false);
+    worker.spawn(live::feed(
+        settings.amqp_url.clone(),
+        worker.topology.clone(),
+        live.clone(),
+        bound,
+        shutdown.clone(),
+    ));
+    // Streams opened before the feed is bound would miss events until it is.
+    if tokio::time::timeout(FEED_WAIT, is_bound.wait_for(|bound| *bound))
+        .await
+        .is_err()
+    {
+        tracing::warn!("the live event feed is not bound yet; serving without it meanwhile");
+    }
     let state = Arc::new(AppState {
         pool,
         scheduling: RpcClient::new(
@@ -56,6 +79,8 @@ pub async fn serve(
         keys,
         clock,
         rpc_timeout: settings.api.rpc_timeout,
+        live,
+        shutdown: shutdown.clone(),
     });
     let app = routes::router(state).into_make_service_with_connect_info::<SocketAddr>();
     tracing::info!(listen = %settings.listen_addr, "cita-api serving");

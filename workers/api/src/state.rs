@@ -10,8 +10,12 @@ use cita_shared::{
 };
 use deadpool_postgres::{Object, Pool};
 use redis::aio::ConnectionManager;
+use tokio_util::sync::CancellationToken;
 
-use crate::problem::{ApiError, ApiResult};
+use crate::{
+    live::Live,
+    problem::{ApiError, ApiResult},
+};
 
 pub type Shared = Arc<AppState>;
 
@@ -25,6 +29,10 @@ pub struct AppState {
     pub keys: Vec<TokenKey>,
     pub clock: Clock,
     pub rpc_timeout: Duration,
+    /// The organization's live events, from `cita.events`.
+    pub live: Live,
+    /// Ends the live streams when the server stops (they would hold it open).
+    pub shutdown: CancellationToken,
 }
 
 impl AppState {

@@ -1,7 +1,8 @@
 //! What a turn knows before it calls the model: the business (from PostgreSQL, never
 //! from what anyone wrote) and the person writing, with their role.
 
-use cita_shared::contracts::scheduling::{Actor, Who};
+pub use cita_shared::contracts::scheduling::AssistantMode;
+use cita_shared::contracts::scheduling::{Actor, Channel, Who};
 use cita_shared::{db::Cached, spanish::Words};
 use jiff::tz::TimeZone;
 use uuid::Uuid;
@@ -20,28 +21,6 @@ impl Persona {
             Persona::Customer => "customer",
             Persona::Staff => "staff",
             Persona::Owner => "owner",
-        }
-    }
-}
-
-/// How an organization wants its conversations answered (`organizations.assistant_mode`).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum AssistantMode {
-    /// Always the model; when it fails, turns are retried later.
-    Ai,
-    /// Never the model: buttons and lists only.
-    Guided,
-    /// The model, and guided mode while it is unavailable or the day's budget is spent.
-    AiWithGuidedFallback,
-}
-
-impl AssistantMode {
-    fn parse(value: &str) -> Option<Self> {
-        match value {
-            "ai" => Some(AssistantMode::Ai),
-            "guided" => Some(AssistantMode::Guided),
-            "ai_with_guided_fallback" => Some(AssistantMode::AiWithGuidedFallback),
-            _ => None,
         }
     }
 }
@@ -216,6 +195,7 @@ pub async fn person(
             actor: Actor {
                 organization_id,
                 who: Who::Customer { customer_id },
+                channel: Channel::Whatsapp,
             },
             name: row.get(2),
             wa_id,
@@ -229,6 +209,7 @@ pub async fn person(
             actor: Actor {
                 organization_id,
                 who: Who::Staff { staff_id },
+                channel: Channel::Whatsapp,
             },
             name: row.get(4),
             wa_id,

@@ -146,6 +146,43 @@ async fn a_customer_books_by_typing_numbers_and_gets_a_hint_for_anything_else() 
 }
 
 #[tokio::test]
+async fn inside_the_businesss_cutoff_a_customer_is_told_why_they_cannot_cancel() {
+    let fleet = guided_fleet().await;
+    fleet
+        .shop
+        .execute(
+            "UPDATE organizations SET change_cutoff_minutes = 2880 WHERE id = $1",
+            &[&fleet.shop.org],
+        )
+        .await;
+    // Tomorrow at 11:00, 26 hours away: inside a 48-hour cutoff.
+    fleet
+        .shop
+        .customer_with_appointment(CUSTOMER_WA, "Ana", "2026-12-08T17:00:00Z")
+        .await;
+    let mut chat = Chat::new(&fleet, CUSTOMER_WA);
+    chat.say("hola").await;
+    chat.tap("Mis citas").await;
+    chat.tap("Corte de cabello").await;
+    chat.tap("Cancelar cita").await;
+    let refused = chat.tap("Sí, cancelar").await;
+    assert_eq!(
+        text(&refused[0]),
+        "No se pudo: ya no se puede cambiar ni cancelar por aquí: el negocio lo permite hasta 48 horas antes de la cita."
+    );
+    assert_eq!(
+        fleet
+            .shop
+            .scalar::<i64>(
+                "SELECT count(*) FROM appointments WHERE status = 'confirmed'",
+                &[]
+            )
+            .await,
+        1
+    );
+}
+
+#[tokio::test]
 async fn my_appointments_cancel_one_and_move_another() {
     let fleet = guided_fleet().await;
     fleet

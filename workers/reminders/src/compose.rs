@@ -24,6 +24,8 @@ pub(crate) struct Due {
     pub(crate) stale_at: Timestamp,
     pub(crate) staff_id: Option<Uuid>,
     pub(crate) business: String,
+    /// Where a review request sends the customer, if the business has set it.
+    pub(crate) review_link: Option<String>,
     pub(crate) tz: TimeZone,
     pub(crate) locale: String,
     pub(crate) recipient: Option<String>,
@@ -130,7 +132,12 @@ pub(crate) async fn compose(
                     Purpose::Reminder,
                 ))),
                 Kind::ReviewRequest => Ok(Ok((
-                    text(words.review_request(&greeting, business, service)),
+                    text(words.review_request(
+                        &greeting,
+                        business,
+                        service,
+                        due.review_link.as_deref(),
+                    )),
                     Some(template("review_request", locale, &[business])),
                     Purpose::Reminder,
                 ))),

@@ -58,7 +58,7 @@ pub async fn dispatch_batch(
                     CASE n.audience WHEN 'staff' THEN s.name ELSE cu.name END,
                     COALESCE(s.role = 'owner', false),
                     a.id IS NOT NULL, a.starts_at, a.status IN ('pending', 'confirmed'),
-                    st.name, ast.name, cu.name, n.traceparent
+                    st.name, ast.name, cu.name, n.traceparent, o.review_link
              FROM notifications n
              JOIN organizations o ON o.id = n.organization_id
              LEFT JOIN staff s ON s.id = n.staff_id
@@ -104,6 +104,7 @@ pub async fn dispatch_batch(
             recipient_is_owner: row.get(12),
             conversation_id: None,
             traceparent: row.get(19),
+            review_link: row.get(20),
             appointment: has_appointment.then(|| AppointmentView {
                 starts_at: row.get(14),
                 live: row.get(15),

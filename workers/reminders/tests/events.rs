@@ -235,12 +235,13 @@ async fn a_reschedule_moves_the_reminder_and_tells_both_barbers_and_the_customer
 }
 
 #[tokio::test]
-async fn completing_an_appointment_schedules_the_review_request() {
+async fn completing_an_appointment_schedules_the_review_request_with_the_businesss_link() {
     let shop = Shop::open("America/Bogota").await;
     let client = shop.db.pool.get().await.unwrap();
     client
         .execute(
-            "UPDATE organizations SET review_request_after_minutes = 120, locale = 'es-CO' WHERE id = $1",
+            "UPDATE organizations SET review_request_after_minutes = 120, locale = 'es-CO',
+                    review_link = 'https://g.page/r/el-centro' WHERE id = $1",
             &[&shop.org],
         )
         .await
@@ -262,6 +263,11 @@ async fn completing_an_appointment_schedules_the_review_request() {
     assert_eq!(send.to, CUSTOMER_WA);
     // A Colombian business speaks to its customers as usted.
     assert!(text_of(&send).contains("¡Gracias por su visita a Barbería El Centro!"));
+    assert!(
+        text_of(&send).ends_with("Déjenos su opinión aquí: https://g.page/r/el-centro"),
+        "{}",
+        text_of(&send)
+    );
     let fallback = send.fallback.unwrap();
     assert_eq!(
         (fallback.name.as_str(), fallback.language.as_str()),

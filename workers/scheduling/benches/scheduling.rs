@@ -23,8 +23,8 @@ use cita_shared::{
     amqp::{rpc::RpcClient, topology::SCHEDULING_RPC},
     config::{Component, Settings},
     contracts::scheduling::{
-        Actor, AvailabilityRequest, BookRequest, Outcome, Reply, Request, SchedulingError, Source,
-        Who,
+        Actor, AvailabilityRequest, BookRequest, Channel, Outcome, Reply, Request, SchedulingError,
+        Source, Who,
     },
     secret::Secret,
     testing::{Barbershop, Service, TestBroker, TestDb},
@@ -191,6 +191,7 @@ async fn main() {
         who: Who::Customer {
             customer_id: org.customer,
         },
+        channel: Channel::Whatsapp,
     };
     let availability = Request::Availability(AvailabilityRequest {
         actor: customer,

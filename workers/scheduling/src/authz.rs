@@ -112,3 +112,13 @@ pub async fn resolve(tx: &impl Cached, actor: &Actor) -> Result<Principal, Error
         },
     })
 }
+
+/// The actor, if they are the organization's owner.
+pub async fn owner(tx: &impl Cached, actor: &Actor) -> Result<Uuid, Error> {
+    match resolve(tx, actor).await? {
+        Principal::Staff {
+            id, owner: true, ..
+        } => Ok(id),
+        _ => Err(FORBIDDEN),
+    }
+}

@@ -24,6 +24,8 @@ pub struct Organization {
     pub step: SignedDuration,
     pub min_notice: SignedDuration,
     pub horizon: SignedDuration,
+    /// Customers may move or cancel until this long before an appointment.
+    pub change_cutoff: SignedDuration,
 }
 
 #[derive(Debug, Clone)]
@@ -42,7 +44,8 @@ impl Service {
 pub async fn organization(tx: &impl Cached, id: Uuid) -> Result<Organization, Error> {
     let row = tx
         .maybe_row(
-            "SELECT timezone, plan = 'free', slot_step_minutes, min_notice_minutes, horizon_days
+            "SELECT timezone, plan = 'free', slot_step_minutes, min_notice_minutes, horizon_days,
+                    change_cutoff_minutes
              FROM organizations WHERE id = $1",
             &[&id],
         )
@@ -58,6 +61,7 @@ pub async fn organization(tx: &impl Cached, id: Uuid) -> Result<Organization, Er
         step: SignedDuration::from_mins(i64::from(row.get::<_, i32>(2))),
         min_notice: SignedDuration::from_mins(i64::from(row.get::<_, i32>(3))),
         horizon: SignedDuration::from_hours(24 * i64::from(row.get::<_, i32>(4))),
+        change_cutoff: SignedDuration::from_mins(i64::from(row.get::<_, i32>(5))),
     })
 }
 

@@ -2,7 +2,7 @@
 
 use cita_shared::contracts::{
     events::Event,
-    scheduling::{Appointment, Outcome, Reply, Source, Status},
+    scheduling::{Actor, Appointment, Outcome, Reply, Source, Status, Who},
 };
 use jiff::Timestamp;
 use tokio_postgres::{Row, error::SqlState, types::ToSql};
@@ -66,8 +66,25 @@ pub async fn emit(
     Ok(())
 }
 
-/// The reply already given to this idempotency key, if any. Locks the key for the rest
-/// of the transaction, so that two deliveries of one command run one after the other.
+/// Names who is acting, through which channel and with which command, for the audit
+/// triggers of every row this transaction changes (`sql/migrations/0009`).
+pub async fn audit_as(tx: &Tx<'_>, actor: &Actor, action: &str) -> Result<(), Error> {
+    let (kind, id) = match actor.who {
+        Who::Staff { staff_id } => ("staff", staff_id),
+        Who::Customer { customer_id } => ("customer", customer_id),
+    };
+    let who = serde_json::json!({
+        "actor_kind": kind,
+        "actor_id": id,
+        "channel": actor.channel.as_str(),
+        "action": action,
+    })
+    .to_string();
+    tx.run("SELECT set_config('cita.audit', $1, true)", &[&who])
+        .await?;
+    Ok(())
+}
+
 /// What identifies a request under its idempotency key: SHA-256 of its JSON.
 pub fn fingerprint(request: &impl serde::Serialize) -> Vec<u8> {
     use sha2::Digest;
@@ -75,7 +92,8 @@ pub fn fingerprint(request: &impl serde::Serialize) -> Vec<u8> {
     sha2::Sha256::digest(json).to_vec()
 }
 
-/// The remembered reply to `key`, if it was seen. The same key with another request (its
+/// The remembered reply to `key`, if it was seen. Locks the key for the rest of the
+/// transaction, so that two deliveries of one command run one after the other. The same key with another request (its
 /// `fingerprint` differs) is refused, not answered with the first request's reply.
 pub async fn recall(
     tx: &Tx<'_>,

@@ -197,6 +197,7 @@ async fn the_owner_creates_and_reprices_a_service() {
             description: None,
             duration_minutes: minutes,
             price_minor: price,
+            buffer_minutes: None,
             active: None,
         })
     };

@@ -3,8 +3,9 @@
 mod common;
 
 use cita_shared::contracts::scheduling::{
-    Actor, AvailabilityRequest, BlockTimeRequest, CancelRequest, CustomerRequest, Outcome, Reply,
-    Request, RescheduleRequest, ScheduleRequest, SchedulingError, SetStatusRequest, Status, Who,
+    Actor, AvailabilityRequest, BlockTimeRequest, CancelRequest, Channel, CustomerRequest, Outcome,
+    Reply, Request, RescheduleRequest, ScheduleRequest, SchedulingError, SetStatusRequest, Status,
+    Who,
 };
 use common::{Shop, appointment, appointments, at, slots};
 use uuid::Uuid;
@@ -441,6 +442,7 @@ async fn nothing_crosses_organizations() {
         who: Who::Staff {
             staff_id: shop.owner,
         },
+        channel: Channel::Whatsapp,
     };
 
     let reply = appointment(shop.scheduler.handle(cancel(intruder, id, "x")).await);

@@ -173,6 +173,13 @@ impl Words for EsCo {
         "esa solicitud no es válida"
     }
 
+    fn too_late(&self, cutoff_minutes: u32) -> String {
+        format!(
+            "ya no se puede cambiar ni cancelar por aquí: el negocio lo permite hasta {} antes de la cita",
+            self.length(i64::from(cutoff_minutes))
+        )
+    }
+
     fn greeting(&self, name: Option<&str>, business: &str) -> String {
         match name {
             Some(name) => {

@@ -23,11 +23,21 @@ impl Notices for EsCo {
         )
     }
 
-    fn review_request(&self, hello: &str, business: &str, service: &str) -> String {
-        format!(
+    fn review_request(
+        &self,
+        hello: &str,
+        business: &str,
+        service: &str,
+        link: Option<&str>,
+    ) -> String {
+        let thanks = format!(
             "{hello}¡Gracias por su visita a {business}! ¿Cómo le pareció su {service}? \
              Su opinión nos ayuda mucho."
-        )
+        );
+        match link {
+            Some(link) => format!("{thanks}\n\nDéjenos su opinión aquí: {link}"),
+            None => thanks,
+        }
     }
 
     fn booked_for_you(

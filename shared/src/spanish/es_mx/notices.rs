@@ -23,11 +23,21 @@ impl Notices for EsMx {
         )
     }
 
-    fn review_request(&self, hello: &str, business: &str, service: &str) -> String {
-        format!(
+    fn review_request(
+        &self,
+        hello: &str,
+        business: &str,
+        service: &str,
+        link: Option<&str>,
+    ) -> String {
+        let thanks = format!(
             "{hello}¡Gracias por tu visita a {business}! ¿Cómo te fue con tu {service}? \
              Tu opinión nos ayuda mucho."
-        )
+        );
+        match link {
+            Some(link) => format!("{thanks}\n\nDéjanos tu opinión aquí: {link}"),
+            None => thanks,
+        }
     }
 
     fn booked_for_you(

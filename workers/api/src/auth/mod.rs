@@ -1,8 +1,10 @@
-//! Who is calling: a bearer access token, checked against its session on every request
-//! (one prepared statement), so that a revoked session or a removed staff member stops at
-//! once, not when the token expires.
+//! Who is calling: a bearer access token (or the same token in a browser's cookie, with
+//! the session's CSRF token on every change), checked against its session on every
+//! request (one prepared statement), so that a revoked session or a removed staff member
+//! stops at once, not when the token expires.
 
 pub mod codes;
+pub mod cookies;
 pub mod jwt;
 pub mod sessions;
 
@@ -10,7 +12,7 @@ use axum::{
     extract::{FromRequestParts, RawPathParams},
     http::request::Parts,
 };
-use cita_shared::contracts::scheduling::{Actor, Who};
+use cita_shared::contracts::scheduling::{Actor, Channel, Who};
 use uuid::Uuid;
 
 use crate::{
@@ -35,6 +37,7 @@ impl Caller {
             who: Who::Staff {
                 staff_id: self.staff_id,
             },
+            channel: Channel::Api,
         }
     }
 
@@ -83,7 +86,13 @@ impl FromRequestParts<Shared> for Caller {
     type Rejection = ApiError;
 
     async fn from_request_parts(parts: &mut Parts, state: &Shared) -> ApiResult<Self> {
-        let token = bearer(parts).ok_or(ApiError::Unauthorized)?;
+        let (token, by_cookie) = match bearer(parts) {
+            Some(token) => (token, false),
+            None => (
+                cookies::read(&parts.headers, cookies::ACCESS).ok_or(ApiError::Unauthorized)?,
+                true,
+            ),
+        };
         let now = state.clock.now();
         let claims = jwt::verify(&state.keys, token, now).map_err(|error| {
             tracing::info!(%error, "access token refused");
@@ -105,6 +114,10 @@ impl FromRequestParts<Shared> for Caller {
                 tracing::info!(session = %claims.sid, "access token of a closed session");
                 ApiError::Unauthorized
             })?;
+        if by_cookie && !cookies::csrf_ok(state, &parts.method, &parts.headers, claims.sid) {
+            tracing::info!(session = %claims.sid, "a change by cookie without its CSRF token");
+            return Err(ApiError::Csrf);
+        }
         Ok(Caller {
             staff_id: claims.sub,
             organization_id: claims.org,
@@ -136,5 +149,20 @@ impl FromRequestParts<Shared> for Scoped {
             .ok_or(ApiError::NotFound("organization"))?;
         caller.within(organization_id)?;
         Ok(Scoped(caller))
+    }
+}
+
+/// The owner, on a tenant route of their organization. Checked before the body is read,
+/// so a staff member is told 403 whatever they sent.
+#[derive(Debug, Clone)]
+pub struct Owner(pub Caller);
+
+impl FromRequestParts<Shared> for Owner {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &Shared) -> ApiResult<Self> {
+        let Scoped(caller) = Scoped::from_request_parts(parts, state).await?;
+        caller.require_owner()?;
+        Ok(Owner(caller))
     }
 }

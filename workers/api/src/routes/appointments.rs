@@ -10,16 +10,17 @@ use axum::{
 use base64::{Engine, engine::general_purpose::URL_SAFE_NO_PAD as B64};
 use cita_shared::contracts::scheduling::{
     AvailabilityRequest, BookRequest, CancelRequest, Outcome, Request, RescheduleRequest,
-    SetStatusRequest, Source, Status, permissions::VIEW_BUSINESS_SCHEDULE,
+    SetStatusRequest, Source, Status, WalkInRequest, permissions::VIEW_BUSINESS_SCHEDULE,
 };
 use jiff::{Timestamp, civil::Date};
 use serde::Deserialize;
 use serde_json::{Value, json};
 use uuid::Uuid;
 
+use super::unexpected;
 use crate::{
     auth::{Scoped, codes::e164},
-    body::{Body, Path, Query},
+    body::{Body, Path, Query, idempotency_key},
     problem::{ApiError, ApiResult},
     state::Shared,
     tenant,
@@ -176,30 +177,10 @@ pub async fn list(
     }))
 }
 
-/// The `Idempotency-Key` header, scoped so the API's keys never meet the chat's.
-fn idempotency_key(headers: &HeaderMap, required: bool) -> ApiResult<String> {
-    match headers.get("idempotency-key").map(|v| v.to_str()) {
-        Some(Ok(key)) if (1..=200).contains(&key.trim().len()) => Ok(format!("api:{}", key.trim())),
-        Some(_) => Err(ApiError::BadRequest(
-            "Idempotency-Key is 1 to 200 visible characters".into(),
-        )),
-        None if required => Err(ApiError::BadRequest(
-            "Idempotency-Key is required on this request".into(),
-        )),
-        None => Ok(format!("api:{}", Uuid::new_v4())),
-    }
-}
-
-fn appointment(outcome: Outcome) -> ApiResult<Json<Value>> {
+pub(super) fn appointment(outcome: Outcome) -> ApiResult<Json<Value>> {
     match outcome {
         Outcome::Appointment { appointment } => Ok(Json(json!(appointment))),
-        other => {
-            tracing::error!(
-                ?other,
-                "scheduling answered an appointment request with another outcome"
-            );
-            Err(ApiError::WritesUnavailable)
-        }
+        other => Err(unexpected("appointment", &other)),
     }
 }
 
@@ -243,6 +224,40 @@ pub async fn book(
             customer_name: body.customer_name,
             source: Source::Web,
             notes: body.notes,
+        }))
+        .await?;
+    Ok((StatusCode::CREATED, appointment(outcome)?))
+}
+
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct WalkInBody {
+    pub service_type_id: Uuid,
+    /// Who takes them; the caller by default.
+    pub staff_id: Option<Uuid>,
+    pub customer_name: Option<String>,
+    /// E.164, if the customer gave a number.
+    pub customer_phone: Option<String>,
+}
+
+#[utoipa::path(post, path = "/v1/organizations/{organization_id}/walk-ins", security(("bearer" = [])), tag = "appointments", params(("organization_id" = Uuid, Path), ("Idempotency-Key" = String, Header, description = "The same key with the same body replays the first answer")),
+    request_body = WalkInBody, responses((status = 201, body = Value), (status = 400, body = crate::problem::Problem), (status = 401, body = crate::problem::Problem), (status = 403, body = crate::problem::Problem), (status = 404, body = crate::problem::Problem), (status = 409, body = crate::problem::Problem), (status = 422, body = crate::problem::Problem), (status = 503, body = crate::problem::Problem)))]
+pub async fn walk_in(
+    State(state): State<Shared>,
+    Scoped(caller): Scoped,
+    headers: HeaderMap,
+    Body(body): Body<WalkInBody>,
+) -> ApiResult<(StatusCode, Json<Value>)> {
+    let idempotency_key = idempotency_key(&headers, true)?;
+    let customer_phone = body.customer_phone.as_deref().map(e164).transpose()?;
+    let outcome = state
+        .schedule(&Request::BookWalkIn(WalkInRequest {
+            actor: caller.actor(),
+            idempotency_key,
+            service_type_id: body.service_type_id,
+            staff_id: body.staff_id,
+            customer_name: body.customer_name,
+            customer_phone,
         }))
         .await?;
     Ok((StatusCode::CREATED, appointment(outcome)?))
@@ -360,12 +375,6 @@ pub async fn availability(
         .await?;
     match outcome {
         Outcome::Slots { slots } => Ok(Json(json!({ "slots": slots }))),
-        other => {
-            tracing::error!(
-                ?other,
-                "scheduling answered availability with another outcome"
-            );
-            Err(ApiError::WritesUnavailable)
-        }
+        other => Err(unexpected("availability", &other)),
     }
 }

@@ -7,6 +7,7 @@ use axum::{
     Json,
     extract::{ConnectInfo, State},
     http::{HeaderMap, StatusCode, header},
+    response::{IntoResponse, Response},
 };
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
@@ -16,6 +17,7 @@ use crate::{
     auth::{
         Caller,
         codes::{self, e164},
+        cookies,
         sessions::{self, Origin, SessionView, Tokens},
     },
     body::{Body, Path},
@@ -75,16 +77,54 @@ pub struct LoginRequest {
     pub code: String,
     #[serde(default)]
     pub organization: Option<String>,
+    /// For browsers: the tokens in `HttpOnly; Secure; SameSite=Strict` cookies instead of
+    /// the body, and a `csrf_token` to send as `X-CSRF-Token` with every change.
+    #[serde(default)]
+    pub cookies: bool,
+}
+
+/// A login or refresh answered for a browser: the tokens go in cookies only.
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct CookieSession {
+    pub session_id: Uuid,
+    pub organization_id: Uuid,
+    pub staff_id: Uuid,
+    /// Seconds the access cookie lives.
+    pub expires_in: i64,
+    /// Send as `X-CSRF-Token` with every change made with the cookies (also in the
+    /// readable cookie `cita_csrf`).
+    pub csrf_token: String,
+}
+
+/// The tokens in the body, or for a browser in cookies.
+fn answer(state: &Shared, tokens: Tokens, in_cookies: bool) -> Response {
+    if !in_cookies {
+        return Json(tokens).into_response();
+    }
+    let csrf_token = cookies::csrf_token(state, tokens.session_id);
+    let set = cookies::set(&tokens.access_token, &tokens.refresh_token, &csrf_token);
+    let body = CookieSession {
+        session_id: tokens.session_id,
+        organization_id: tokens.organization_id,
+        staff_id: tokens.staff_id,
+        expires_in: tokens.expires_in,
+        csrf_token,
+    };
+    let mut response = Json(body).into_response();
+    for (name, value) in set {
+        response.headers_mut().append(name, value);
+    }
+    response
 }
 
 #[utoipa::path(post, path = "/v1/auth/login", tag = "auth", request_body = LoginRequest,
-    responses((status = 200, body = Tokens), (status = 401, body = crate::problem::Problem), (status = 422, body = crate::problem::Problem), (status = 429, body = crate::problem::Problem)))]
+    responses((status = 200, body = Tokens, description = "With `cookies: true`, a CookieSession and the cookies"), (status = 401, body = crate::problem::Problem), (status = 422, body = crate::problem::Problem), (status = 429, body = crate::problem::Problem)))]
 pub async fn login(
     State(state): State<Shared>,
     ConnectInfo(peer): ConnectInfo<SocketAddr>,
     headers: HeaderMap,
     Body(request): Body<LoginRequest>,
-) -> ApiResult<Json<Tokens>> {
+) -> ApiResult<Response> {
     let phone = e164(&request.phone)?;
     let ip = peer.ip().to_string();
     codes::limit_guesses(&state, &phone, &ip).await?;
@@ -107,30 +147,44 @@ pub async fn login(
     };
     let tokens = sessions::open(&state, &tx, &member, &origin, now).await?;
     tx.commit().await?;
-    tracing::info!(session = %tokens.session_id, staff = %tokens.staff_id, "logged in");
-    Ok(Json(tokens))
+    tracing::info!(session = %tokens.session_id, staff = %tokens.staff_id, cookies = request.cookies, "logged in");
+    Ok(answer(&state, tokens, request.cookies))
 }
 
 #[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct RefreshRequest {
-    pub refresh_token: String,
+    /// Omitted by browsers: the `cita_refresh` cookie is used, and answered in cookies.
+    #[serde(default)]
+    pub refresh_token: Option<String>,
 }
 
 #[utoipa::path(post, path = "/v1/auth/refresh", tag = "auth", request_body = RefreshRequest,
-    responses((status = 200, body = Tokens), (status = 401, body = crate::problem::Problem)))]
+    responses((status = 200, body = Tokens, description = "With the cookie, a CookieSession and new cookies"), (status = 401, body = crate::problem::Problem)))]
+/// A refresh by cookie needs no CSRF token: `SameSite=Strict` keeps other sites from
+/// sending the cookie, and the answer (new cookies) is nothing a forger could read.
 pub async fn refresh(
     State(state): State<Shared>,
+    headers: HeaderMap,
     Body(request): Body<RefreshRequest>,
-) -> ApiResult<Json<Tokens>> {
-    Ok(Json(
-        sessions::refresh(&state, &request.refresh_token).await?,
-    ))
+) -> ApiResult<Response> {
+    let (token, in_cookies) = match request.refresh_token {
+        Some(token) => (token, false),
+        None => (
+            cookies::read(&headers, cookies::REFRESH)
+                .ok_or(ApiError::Unauthorized)?
+                .to_owned(),
+            true,
+        ),
+    };
+    let tokens = sessions::refresh(&state, &token).await?;
+    Ok(answer(&state, tokens, in_cookies))
 }
 
 #[utoipa::path(post, path = "/v1/auth/logout", tag = "auth", security(("bearer" = [])),
     responses((status = 204), (status = 401, body = crate::problem::Problem)))]
-pub async fn logout(State(state): State<Shared>, caller: Caller) -> ApiResult<StatusCode> {
+/// Also expires the browser's cookies, which costs a bearer client nothing.
+pub async fn logout(State(state): State<Shared>, caller: Caller) -> ApiResult<Response> {
     sessions::revoke(
         &state,
         caller.organization_id,
@@ -139,7 +193,11 @@ pub async fn logout(State(state): State<Shared>, caller: Caller) -> ApiResult<St
         "logout",
     )
     .await?;
-    Ok(StatusCode::NO_CONTENT)
+    let mut response = StatusCode::NO_CONTENT.into_response();
+    for (name, value) in cookies::clear() {
+        response.headers_mut().append(name, value);
+    }
+    Ok(response)
 }
 
 #[derive(Debug, Serialize, utoipa::ToSchema)]

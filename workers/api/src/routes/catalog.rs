@@ -1,13 +1,21 @@
-//! The organization, its services and its team, read under row-level security.
+//! The organization, its services and its team, read under row-level security; services
+//! created and changed through scheduling.
 
-use axum::{Json, extract::State};
+use axum::{
+    Json,
+    extract::State,
+    http::{HeaderMap, StatusCode},
+};
+use cita_shared::contracts::scheduling::{Outcome, Request, UpsertServiceRequest};
 use jiff::{Timestamp, civil::Date, tz::TimeZone};
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 use uuid::Uuid;
 
+use super::unexpected;
 use crate::{
-    auth::Scoped,
+    auth::{Owner, Scoped},
+    body::{Body, Path, idempotency_key},
     problem::{ApiError, ApiResult},
     state::Shared,
     tenant,
@@ -157,4 +165,85 @@ pub async fn staff(State(state): State<Shared>, Scoped(caller): Scoped) -> ApiRe
         })
         .collect();
     Ok(Json(json!({ "staff": staff })))
+}
+
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ServiceBody {
+    /// Required for a new service.
+    pub name: Option<String>,
+    pub description: Option<String>,
+    /// 5 to 720; required for a new service.
+    pub duration_minutes: Option<u32>,
+    /// Minutes kept free after it (cleaning, preparation), 0 to 240.
+    pub buffer_minutes: Option<u32>,
+    /// In minor units (centavos) of the organization's currency; required for a new service.
+    pub price_minor: Option<i64>,
+    /// `false` retires it: no longer bookable, its history stays.
+    pub active: Option<bool>,
+}
+
+fn upsert(
+    caller: &crate::auth::Caller,
+    idempotency_key: String,
+    service_type_id: Option<Uuid>,
+    body: ServiceBody,
+) -> Request {
+    Request::UpsertService(UpsertServiceRequest {
+        actor: caller.actor(),
+        idempotency_key,
+        service_type_id,
+        name: body.name,
+        description: body.description,
+        duration_minutes: body.duration_minutes,
+        price_minor: body.price_minor,
+        buffer_minutes: body.buffer_minutes,
+        active: body.active,
+    })
+}
+
+fn service(outcome: Outcome) -> ApiResult<Json<Value>> {
+    match outcome {
+        Outcome::Service { service } => Ok(Json(json!(service))),
+        other => Err(unexpected("upsert_service", &other)),
+    }
+}
+
+#[utoipa::path(post, path = "/v1/organizations/{organization_id}/services", security(("bearer" = [])), tag = "organization",
+    params(("organization_id" = Uuid, Path), ("Idempotency-Key" = String, Header, description = "The same key with the same body replays the first answer")),
+    extensions(("x-cita-permission" = json!("owner"))),
+    request_body = ServiceBody,
+    responses((status = 201, body = Value), (status = 400, body = crate::problem::Problem), (status = 401, body = crate::problem::Problem), (status = 403, body = crate::problem::Problem), (status = 404, body = crate::problem::Problem), (status = 422, body = crate::problem::Problem), (status = 503, body = crate::problem::Problem)))]
+pub async fn create_service(
+    State(state): State<Shared>,
+    Owner(caller): Owner,
+    headers: HeaderMap,
+    Body(body): Body<ServiceBody>,
+) -> ApiResult<(StatusCode, Json<Value>)> {
+    let request = upsert(&caller, idempotency_key(&headers, true)?, None, body);
+    Ok((
+        StatusCode::CREATED,
+        service(state.schedule(&request).await?)?,
+    ))
+}
+
+#[utoipa::path(patch, path = "/v1/organizations/{organization_id}/services/{service_type_id}", security(("bearer" = [])), tag = "organization",
+    params(("organization_id" = Uuid, Path), ("service_type_id" = Uuid, Path)),
+    extensions(("x-cita-permission" = json!("owner"))),
+    request_body = ServiceBody,
+    responses((status = 200, body = Value), (status = 401, body = crate::problem::Problem), (status = 403, body = crate::problem::Problem), (status = 404, body = crate::problem::Problem), (status = 422, body = crate::problem::Problem), (status = 503, body = crate::problem::Problem)))]
+pub async fn update_service(
+    State(state): State<Shared>,
+    Owner(caller): Owner,
+    Path((_, service_type_id)): Path<(Uuid, Uuid)>,
+    headers: HeaderMap,
+    Body(body): Body<ServiceBody>,
+) -> ApiResult<Json<Value>> {
+    let request = upsert(
+        &caller,
+        idempotency_key(&headers, false)?,
+        Some(service_type_id),
+        body,
+    );
+    service(state.schedule(&request).await?)
 }

@@ -4,7 +4,14 @@
 
 mod appointments;
 mod auth;
+mod calendars;
 mod catalog;
+mod customers;
+mod events;
+mod insights;
+mod settings;
+mod team;
+mod time_off;
 
 use axum::{Json, Router, extract::DefaultBodyLimit, routing::get};
 use utoipa::{
@@ -55,14 +62,48 @@ fn split() -> (Router<Shared>, Document) {
         .routes(routes!(auth::list_sessions))
         .routes(routes!(auth::revoke_session))
         .routes(routes!(catalog::organization))
-        .routes(routes!(catalog::services))
-        .routes(routes!(catalog::staff))
+        .routes(routes!(catalog::services, catalog::create_service))
+        .routes(routes!(catalog::update_service))
+        .routes(routes!(catalog::staff, team::add_member))
+        .routes(routes!(team::remove_member))
+        .routes(routes!(team::staff_hours, team::set_staff_hours))
+        .routes(routes!(team::set_permissions))
+        .routes(routes!(team::business_hours, team::set_business_hours))
+        .routes(routes!(settings::get_settings, settings::put_settings))
+        .routes(routes!(settings::get_business, settings::put_business))
+        .routes(routes!(time_off::list))
+        .routes(routes!(time_off::add_closure))
+        .routes(routes!(time_off::block))
+        .routes(routes!(time_off::remove))
+        .routes(routes!(customers::search))
+        .routes(routes!(customers::customer, customers::update))
+        .routes(routes!(insights::figures))
+        .routes(routes!(insights::audit))
+        .routes(routes!(events::stream))
+        .routes(routes!(calendars::list, calendars::create))
+        .routes(routes!(calendars::revoke))
+        .routes(routes!(calendars::feed))
+        .routes(routes!(appointments::walk_in))
         .routes(routes!(appointments::list, appointments::book))
         .routes(routes!(appointments::cancel))
         .routes(routes!(appointments::reschedule))
         .routes(routes!(appointments::set_status))
         .routes(routes!(appointments::availability))
         .split_for_parts()
+}
+
+/// Scheduling answered with an outcome that does not belong to the request: a bug on one
+/// side of the contract, answered as an outage rather than guessed at.
+pub(crate) fn unexpected(
+    request: &str,
+    outcome: &cita_shared::contracts::scheduling::Outcome,
+) -> ApiError {
+    tracing::error!(
+        request,
+        ?outcome,
+        "scheduling answered with another outcome"
+    );
+    ApiError::WritesUnavailable
 }
 
 /// The OpenAPI 3.1 document of the API (`cita-api --openapi` prints it).

@@ -47,6 +47,8 @@ pub struct Orgs {
     pub b_service: Uuid,
     pub b_customer: Uuid,
     pub b_appointment: Uuid,
+    /// B's owner's day off on 9 December.
+    pub b_time_off: Uuid,
 }
 
 async fn seed(db: &TestDb) -> Orgs {
@@ -127,6 +129,20 @@ async fn seed(db: &TestDb) -> Orgs {
         .await
         .unwrap()
         .get(0);
+    let b_time_off: Uuid = client
+        .query_one(
+            "INSERT INTO availability_exceptions (organization_id, staff_id, kind, during)
+             VALUES ($1, $2, 'time_off', tstzrange($3, $4)) RETURNING id",
+            &[
+                &b_org,
+                &b_owner,
+                &at("2026-12-09T00:00"),
+                &at("2026-12-10T00:00"),
+            ],
+        )
+        .await
+        .unwrap()
+        .get(0);
     Orgs {
         a: a_org,
         a_owner,
@@ -138,6 +154,7 @@ async fn seed(db: &TestDb) -> Orgs {
         b_service,
         b_customer,
         b_appointment,
+        b_time_off,
     }
 }
 

@@ -346,6 +346,12 @@ fn refusal(words: &dyn Words, error: &SchedulingError) -> String {
             tracing::info!(%reason, "scheduling refused a guided request");
             words.refused(words.invalid_request())
         }
-        SchedulingError::Unavailable => words.unavailable().into(),
+        SchedulingError::TooLate { cutoff_minutes } => {
+            words.refused(&words.too_late(*cutoff_minutes))
+        }
+        // Someone changed the same thing at the same moment: trying again works.
+        SchedulingError::Unavailable | SchedulingError::StaleVersion { .. } => {
+            words.unavailable().into()
+        }
     }
 }

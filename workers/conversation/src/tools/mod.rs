@@ -137,6 +137,12 @@ fn scheduling_words(error: &SchedulingError) -> String {
         SchedulingError::Unavailable => {
             "unavailable: la agenda no responde; intenta de nuevo en un momento".into()
         }
+        SchedulingError::TooLate { cutoff_minutes } => format!(
+            "too_late: el negocio solo permite cambiar o cancelar hasta {cutoff_minutes} minutos antes de la cita; ofrece pasar con una persona"
+        ),
+        SchedulingError::StaleVersion { .. } => {
+            "stale_version: alguien cambió lo mismo hace un momento; vuelve a leerlo e intenta de nuevo".into()
+        }
     }
 }
 

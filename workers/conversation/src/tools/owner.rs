@@ -211,6 +211,7 @@ pub async fn upsert_service(
             description: args::optional_text(input, "description")?.map(str::to_owned),
             duration_minutes,
             price_minor,
+            buffer_minutes: None,
             active,
         }))
         .await?;

@@ -16,7 +16,7 @@ use cita_shared::{
     contracts::{
         events::{Envelope, Event},
         outbound::{Command, Outgoing},
-        scheduling::{Actor, Appointment, Source, Status, Who},
+        scheduling::{Actor, Appointment, Channel, Source, Status, Who},
     },
     secret::Secret,
     testing::{Barbershop, TestBroker, TestDb, eventually},
@@ -129,6 +129,7 @@ impl Shop {
             who: Who::Customer {
                 customer_id: self.customer,
             },
+            channel: Channel::Whatsapp,
         }
     }
 
@@ -136,6 +137,7 @@ impl Shop {
         Actor {
             organization_id: self.org,
             who: Who::Staff { staff_id },
+            channel: Channel::Whatsapp,
         }
     }
 

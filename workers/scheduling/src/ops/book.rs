@@ -26,7 +26,8 @@ pub const FREE_PLAN_MONTHLY_BOOKINGS: u32 = 50;
 
 pub async fn book(scheduler: &Scheduler, request: BookRequest) -> Result<Reply, Error> {
     let now = scheduler.now();
-    let org_id = request.actor.organization_id;
+    let actor = request.actor;
+    let org_id = actor.organization_id;
     let key = request.idempotency_key.clone();
     let fingerprint = crate::store::fingerprint(&request);
     let command = writing(move |tx| {
@@ -91,14 +92,15 @@ pub async fn book(scheduler: &Scheduler, request: BookRequest) -> Result<Reply, 
         })
     });
     scheduler
-        .once(org_id, &key, &fingerprint, "book", command)
+        .once(actor, &key, &fingerprint, "book", command)
         .await
 }
 
 /// A walk-in: starts now if the staff member is free, otherwise at their next free slot.
 pub async fn walk_in(scheduler: &Scheduler, request: WalkInRequest) -> Result<Reply, Error> {
     let now = scheduler.now();
-    let org_id = request.actor.organization_id;
+    let actor = request.actor;
+    let org_id = actor.organization_id;
     let key = request.idempotency_key.clone();
     let fingerprint = crate::store::fingerprint(&request);
     let command = writing(move |tx| {
@@ -173,7 +175,7 @@ pub async fn walk_in(scheduler: &Scheduler, request: WalkInRequest) -> Result<Re
         })
     });
     scheduler
-        .once(org_id, &key, &fingerprint, "walk_in", command)
+        .once(actor, &key, &fingerprint, "walk_in", command)
         .await
 }
 

@@ -1,180 +1,23 @@
-//! The owner's changes to the business itself: team, opening hours, services, and the
-//! figures they look at. Owner only, whatever the caller claims.
+//! The owner's changes to the business itself: opening hours, services, and the figures
+//! they look at. Owner only, whatever the caller claims.
 
 use cita_shared::contracts::scheduling::{
-    AddStaffRequest, BusinessHoursRequest, DayHours, Figures, FiguresRequest, HourCount, Interval,
-    Outcome, RemoveStaffRequest, Reply, ServiceCount, ServiceType, StaffMember,
-    UpsertServiceRequest,
+    BusinessHoursRequest, DayHours, Figures, FiguresRequest, HourCount, Interval, Outcome, Reply,
+    ServiceCount, ServiceType, UpsertServiceRequest,
 };
 use jiff::civil::Time;
 use tokio_postgres::Row;
 use uuid::Uuid;
 
 use super::{Scheduler, writing};
-use crate::{
-    authz::{self, Principal},
-    calendar,
-    error::{Error, FORBIDDEN},
-    store::Cached,
-};
-
-async fn owner(
-    tx: &impl Cached,
-    actor: &cita_shared::contracts::scheduling::Actor,
-) -> Result<Uuid, Error> {
-    match authz::resolve(tx, actor).await? {
-        Principal::Staff {
-            id, owner: true, ..
-        } => Ok(id),
-        _ => Err(FORBIDDEN),
-    }
-}
-
-const STAFF_COLUMNS: &str = "s.id, s.name, s.phone, s.role = 'owner', s.active,
-     ARRAY(SELECT service_type_id FROM staff_services x WHERE x.staff_id = s.id ORDER BY 1),
-     (SELECT count(*)::int FROM appointments a WHERE a.staff_id = s.id
-        AND a.status IN ('pending', 'confirmed') AND a.starts_at > now())";
-
-fn staff_member(row: &Row) -> StaffMember {
-    StaffMember {
-        id: row.get(0),
-        name: row.get(1),
-        phone: row.get(2),
-        owner: row.get(3),
-        active: row.get(4),
-        service_type_ids: row.get(5),
-        upcoming_appointments: u32::try_from(row.get::<_, i32>(6)).unwrap_or(0),
-    }
-}
-
-pub async fn add_staff(scheduler: &Scheduler, request: AddStaffRequest) -> Result<Reply, Error> {
-    let org_id = request.actor.organization_id;
-    let key = request.idempotency_key.clone();
-    let fingerprint = crate::store::fingerprint(&request);
-    let command = writing(move |tx| {
-        Box::pin(async move {
-            owner(tx, &request.actor).await?;
-            let name = request.name.trim();
-            if name.is_empty() || name.chars().count() > 80 {
-                return Err(Error::invalid(
-                    "a staff member needs a name of 1 to 80 characters",
-                ));
-            }
-            if !(8..=15).contains(&request.phone.len())
-                || !request.phone.bytes().all(|b| b.is_ascii_digit())
-                || request.phone.starts_with('0')
-            {
-                return Err(Error::invalid(
-                    "the phone must be international digits (E.164)",
-                ));
-            }
-            let active = tx
-                .maybe_row(
-                    "SELECT active FROM staff WHERE organization_id = $1 AND phone = $2",
-                    &[&org_id, &request.phone],
-                )
-                .await?;
-            if active.is_some_and(|row| row.get::<_, bool>(0)) {
-                return Err(Error::invalid("someone on the team already has that phone"));
-            }
-            // A removed member with the same phone comes back; otherwise a new row, at
-            // the business's first location, working its opening hours.
-            let id: Uuid = tx
-                .row(
-                    "INSERT INTO staff (organization_id, location_id, name, phone)
-                     VALUES ($1, (SELECT id FROM locations WHERE organization_id = $1 ORDER BY created_at LIMIT 1), $2, $3)
-                     ON CONFLICT (organization_id, phone) DO UPDATE SET name = EXCLUDED.name, active = true
-                     RETURNING id",
-                    &[&org_id, &name, &request.phone],
-                )
-                .await?
-                .get(0);
-            tx.run(
-                "DELETE FROM staff_working_hours WHERE staff_id = $1",
-                &[&id],
-            )
-            .await?;
-            tx.run(
-                "INSERT INTO staff_working_hours (organization_id, staff_id, weekday, starts_at, ends_at)
-                 SELECT $1, $2, weekday, opens_at, closes_at FROM business_hours WHERE organization_id = $1",
-                &[&org_id, &id],
-            )
-            .await?;
-            tx.run("DELETE FROM staff_services WHERE staff_id = $1", &[&id])
-                .await?;
-            let service_type_ids = request.service_type_ids.clone().map(|mut ids| {
-                ids.sort();
-                ids.dedup();
-                ids
-            });
-            let assigned = tx
-                .run(
-                    "INSERT INTO staff_services (organization_id, staff_id, service_type_id)
-                     SELECT $1, $2, id FROM service_types
-                     WHERE organization_id = $1 AND active AND ($3::uuid[] IS NULL OR id = ANY($3))",
-                    &[&org_id, &id, &service_type_ids],
-                )
-                .await?;
-            if let Some(ids) = &service_type_ids
-                && assigned != ids.len() as u64
-            {
-                return Err(Error::not_found("one of the services"));
-            }
-            let row = tx
-                .row(
-                    &format!("SELECT {STAFF_COLUMNS} FROM staff s WHERE s.id = $1"),
-                    &[&id],
-                )
-                .await?;
-            Ok(Outcome::Staff {
-                staff: staff_member(&row),
-            })
-        })
-    });
-    scheduler
-        .once(org_id, &key, &fingerprint, "add_staff", command)
-        .await
-}
-
-pub async fn remove_staff(
-    scheduler: &Scheduler,
-    request: RemoveStaffRequest,
-) -> Result<Reply, Error> {
-    let org_id = request.actor.organization_id;
-    let key = request.idempotency_key.clone();
-    let fingerprint = crate::store::fingerprint(&request);
-    let command = writing(move |tx| {
-        Box::pin(async move {
-            let me = owner(tx, &request.actor).await?;
-            if me == request.staff_id {
-                return Err(Error::invalid("an owner cannot remove themselves"));
-            }
-            let row = tx
-                .maybe_row(
-                    &format!(
-                        "WITH removed AS (UPDATE staff SET active = false
-                                          WHERE organization_id = $1 AND id = $2 AND active RETURNING id)
-                         SELECT {STAFF_COLUMNS} FROM staff s JOIN removed r ON r.id = s.id"
-                    ),
-                    &[&org_id, &request.staff_id],
-                )
-                .await?
-                .ok_or_else(|| Error::not_found("active staff member"))?;
-            let mut staff = staff_member(&row);
-            staff.active = false;
-            Ok(Outcome::Staff { staff })
-        })
-    });
-    scheduler
-        .once(org_id, &key, &fingerprint, "remove_staff", command)
-        .await
-}
+use crate::{authz::owner, calendar, error::Error, store::Cached};
 
 pub async fn set_hours(
     scheduler: &Scheduler,
     request: BusinessHoursRequest,
 ) -> Result<Reply, Error> {
-    let org_id = request.actor.organization_id;
+    let actor = request.actor;
+    let org_id = actor.organization_id;
     let key = request.idempotency_key.clone();
     let fingerprint = crate::store::fingerprint(&request);
     let command = writing(move |tx| {
@@ -183,14 +26,7 @@ pub async fn set_hours(
             if request.days.is_empty() {
                 return Err(Error::invalid("no days given"));
             }
-            // A weekday given twice (its morning and its afternoon apart) is one day.
-            let mut days: Vec<DayHours> = Vec::new();
-            for day in &request.days {
-                match days.iter_mut().find(|d| d.weekday == day.weekday) {
-                    Some(same) => same.intervals.extend(day.intervals.iter().copied()),
-                    None => days.push(day.clone()),
-                }
-            }
+            let days = merge_days(&request.days);
             for day in &days {
                 check_day(day)?;
             }
@@ -224,11 +60,23 @@ pub async fn set_hours(
         })
     });
     scheduler
-        .once(org_id, &key, &fingerprint, "set_business_hours", command)
+        .once(actor, &key, &fingerprint, "set_business_hours", command)
         .await
 }
 
-fn check_day(day: &DayHours) -> Result<(), Error> {
+/// A weekday given twice (its morning and its afternoon apart) is one day.
+pub(super) fn merge_days(given: &[DayHours]) -> Vec<DayHours> {
+    let mut days: Vec<DayHours> = Vec::new();
+    for day in given {
+        match days.iter_mut().find(|d| d.weekday == day.weekday) {
+            Some(same) => same.intervals.extend(day.intervals.iter().copied()),
+            None => days.push(day.clone()),
+        }
+    }
+    days
+}
+
+pub(super) fn check_day(day: &DayHours) -> Result<(), Error> {
     if !(1..=7).contains(&day.weekday) {
         return Err(Error::invalid("weekdays go from 1 (Monday) to 7 (Sunday)"));
     }
@@ -253,7 +101,12 @@ async fn week(tx: &impl Cached, org_id: Uuid) -> Result<Vec<DayHours>, Error> {
             &[&org_id],
         )
         .await?;
-    Ok((1..=7u8)
+    Ok(days_of(&rows))
+}
+
+/// Rows of (weekday, from, to), ordered, as every weekday of a week.
+pub(super) fn days_of(rows: &[Row]) -> Vec<DayHours> {
+    (1..=7u8)
         .map(|weekday| DayHours {
             weekday,
             intervals: rows
@@ -265,14 +118,15 @@ async fn week(tx: &impl Cached, org_id: Uuid) -> Result<Vec<DayHours>, Error> {
                 })
                 .collect(),
         })
-        .collect())
+        .collect()
 }
 
 pub async fn upsert_service(
     scheduler: &Scheduler,
     request: UpsertServiceRequest,
 ) -> Result<Reply, Error> {
-    let org_id = request.actor.organization_id;
+    let actor = request.actor;
+    let org_id = actor.organization_id;
     let key = request.idempotency_key.clone();
     let fingerprint = crate::store::fingerprint(&request);
     let command = writing(move |tx| {
@@ -289,6 +143,14 @@ pub async fn upsert_service(
                         .contains(&d)
                         .then_some(d as i32)
                         .ok_or_else(|| Error::invalid("a duration is 5 to 720 minutes"))
+                })
+                .transpose()?;
+            let buffer = request
+                .buffer_minutes
+                .map(|b| {
+                    (b <= 240)
+                        .then_some(b as i32)
+                        .ok_or_else(|| Error::invalid("a buffer is 0 to 240 minutes"))
                 })
                 .transpose()?;
             if request.price_minor.is_some_and(|p| p < 0) {
@@ -315,10 +177,11 @@ pub async fn upsert_service(
                                 description = COALESCE($4, description),
                                 duration_minutes = COALESCE($5, duration_minutes),
                                 price_minor = COALESCE($6, price_minor),
-                                active = COALESCE($7, active)
+                                active = COALESCE($7, active),
+                                buffer_minutes = COALESCE($8, buffer_minutes)
                          WHERE organization_id = $1 AND id = $2
-                         RETURNING id, name, description, duration_minutes, price_minor, currency, active",
-                        &[&org_id, &id, &name, &request.description, &duration, &request.price_minor, &request.active],
+                         RETURNING id, name, description, duration_minutes, price_minor, currency, active, buffer_minutes",
+                        &[&org_id, &id, &name, &request.description, &duration, &request.price_minor, &request.active, &buffer],
                     )
                     .await?
                     .ok_or_else(|| Error::not_found("service"))?,
@@ -329,10 +192,11 @@ pub async fn upsert_service(
                     let row = tx
                         .row(
                             "INSERT INTO service_types (organization_id, name, description, duration_minutes,
-                                                        price_minor, currency, active)
-                             SELECT $1, $2, $3, $4, $5, currency, COALESCE($6, true) FROM organizations WHERE id = $1
-                             RETURNING id, name, description, duration_minutes, price_minor, currency, active",
-                            &[&org_id, &name, &request.description, &duration, &price, &request.active],
+                                                        price_minor, currency, active, buffer_minutes)
+                             SELECT $1, $2, $3, $4, $5, currency, COALESCE($6, true), COALESCE($7, 0)
+                             FROM organizations WHERE id = $1
+                             RETURNING id, name, description, duration_minutes, price_minor, currency, active, buffer_minutes",
+                            &[&org_id, &name, &request.description, &duration, &price, &request.active, &buffer],
                         )
                         .await?;
                     // Everyone active performs a new service until the owner says otherwise.
@@ -351,6 +215,7 @@ pub async fn upsert_service(
                     name: row.get(1),
                     description: row.get(2),
                     duration_minutes: u32::try_from(row.get::<_, i32>(3)).unwrap_or(0),
+                    buffer_minutes: u32::try_from(row.get::<_, i32>(7)).unwrap_or(0),
                     price_minor: row.get(4),
                     currency: row.get::<_, String>(5).trim().to_owned(),
                     active: row.get(6),
@@ -359,7 +224,7 @@ pub async fn upsert_service(
         })
     });
     scheduler
-        .once(org_id, &key, &fingerprint, "upsert_service", command)
+        .once(actor, &key, &fingerprint, "upsert_service", command)
         .await
 }
 

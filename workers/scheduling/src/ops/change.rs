@@ -18,7 +18,8 @@ use crate::{
 
 pub async fn cancel(scheduler: &Scheduler, request: CancelRequest) -> Result<Reply, Error> {
     let now = scheduler.now();
-    let org_id = request.actor.organization_id;
+    let actor = request.actor;
+    let org_id = actor.organization_id;
     let key = request.idempotency_key.clone();
     let fingerprint = crate::store::fingerprint(&request);
     let command = writing(move |tx| {
@@ -30,6 +31,10 @@ pub async fn cancel(scheduler: &Scheduler, request: CancelRequest) -> Result<Rep
             }
             if !current.status.is_live() {
                 return Err(illegal(current.status, Status::Cancelled));
+            }
+            if !principal.is_staff() {
+                let org = calendar::organization(tx, org_id).await?;
+                before_cutoff(&org, current.starts_at, now)?;
             }
             let row = tx
             .row(
@@ -55,7 +60,7 @@ pub async fn cancel(scheduler: &Scheduler, request: CancelRequest) -> Result<Rep
         })
     });
     scheduler
-        .once(org_id, &key, &fingerprint, "cancel", command)
+        .once(actor, &key, &fingerprint, "cancel", command)
         .await
 }
 
@@ -63,7 +68,8 @@ pub async fn cancel(scheduler: &Scheduler, request: CancelRequest) -> Result<Rep
 /// statement, so the appointment never blocks itself and never holds two times.
 pub async fn reschedule(scheduler: &Scheduler, request: RescheduleRequest) -> Result<Reply, Error> {
     let now = scheduler.now();
-    let org_id = request.actor.organization_id;
+    let actor = request.actor;
+    let org_id = actor.organization_id;
     let key = request.idempotency_key.clone();
     let fingerprint = crate::store::fingerprint(&request);
     let command = writing(move |tx| {
@@ -89,6 +95,9 @@ pub async fn reschedule(scheduler: &Scheduler, request: RescheduleRequest) -> Re
                 calendar::organization(tx, org_id),
                 calendar::service(tx, org_id, current.service_type_id)
             )?;
+            if !principal.is_staff() {
+                before_cutoff(&org, current.starts_at, now)?;
+            }
             let day = calendar::local_date(&org.time_zone, request.starts_at);
             let mut search = Search::days(day, day);
             search.staff_id = staff_filter;
@@ -146,7 +155,7 @@ pub async fn reschedule(scheduler: &Scheduler, request: RescheduleRequest) -> Re
         })
     });
     scheduler
-        .once(org_id, &key, &fingerprint, "reschedule", command)
+        .once(actor, &key, &fingerprint, "reschedule", command)
         .await
 }
 
@@ -154,7 +163,8 @@ pub async fn reschedule(scheduler: &Scheduler, request: RescheduleRequest) -> Re
 /// completed or no-show. Only staff set statuses (customers cancel through `cancel`).
 pub async fn set_status(scheduler: &Scheduler, request: SetStatusRequest) -> Result<Reply, Error> {
     let now = scheduler.now();
-    let org_id = request.actor.organization_id;
+    let actor = request.actor;
+    let org_id = actor.organization_id;
     let key = request.idempotency_key.clone();
     let fingerprint = crate::store::fingerprint(&request);
     let command = writing(move |tx| {
@@ -196,10 +206,29 @@ pub async fn set_status(scheduler: &Scheduler, request: SetStatusRequest) -> Res
         })
     });
     scheduler
-        .once(org_id, &key, &fingerprint, "set_status", command)
+        .once(actor, &key, &fingerprint, "set_status", command)
         .await
 }
 
 fn illegal(from: Status, to: Status) -> Error {
     Error::Rejected(SchedulingError::IllegalTransition { from, to })
+}
+
+/// Customers move and cancel until the business's cutoff before the appointment; staff
+/// are not bound by it.
+fn before_cutoff(
+    org: &calendar::Organization,
+    starts_at: jiff::Timestamp,
+    now: jiff::Timestamp,
+) -> Result<(), Error> {
+    if org.change_cutoff.is_zero()
+        || now
+            .checked_add(org.change_cutoff)
+            .is_ok_and(|limit| limit <= starts_at)
+    {
+        return Ok(());
+    }
+    Err(Error::Rejected(SchedulingError::TooLate {
+        cutoff_minutes: u32::try_from(org.change_cutoff.as_mins()).unwrap_or(u32::MAX),
+    }))
 }

@@ -4,12 +4,17 @@
 mod book;
 mod business;
 mod change;
+mod customers;
 mod read;
+mod settings;
+mod team;
 mod time_off;
 
 use std::{future::Future, pin::Pin};
 
-use cita_shared::contracts::scheduling::{FreeSlot, Outcome, Reply, Request, SchedulingError};
+use cita_shared::contracts::scheduling::{
+    Actor, FreeSlot, Outcome, Reply, Request, SchedulingError,
+};
 use deadpool_postgres::Pool;
 use jiff::Timestamp;
 use uuid::Uuid;
@@ -84,8 +89,15 @@ impl Scheduler {
             Request::Schedule(r) => read::schedule(self, r).await,
             Request::Upcoming(r) => read::upcoming(self, r).await,
             Request::History(r) => read::history(self, r).await,
-            Request::AddStaff(r) => business::add_staff(self, r).await,
-            Request::RemoveStaff(r) => business::remove_staff(self, r).await,
+            Request::AddStaff(r) => team::add_staff(self, r).await,
+            Request::RemoveStaff(r) => team::remove_staff(self, r).await,
+            Request::SetStaffHours(r) => team::set_hours(self, r).await,
+            Request::SetStaffPermissions(r) => team::set_permissions(self, r).await,
+            Request::AddClosure(r) => time_off::add_closure(self, r).await,
+            Request::RemoveTimeOff(r) => time_off::remove(self, r).await,
+            Request::UpdateSettings(r) => settings::update_settings(self, r).await,
+            Request::UpdateBusinessInfo(r) => settings::update_business_info(self, r).await,
+            Request::UpdateCustomer(r) => customers::update(self, r).await,
             Request::SetBusinessHours(r) => business::set_hours(self, r).await,
             Request::UpsertService(r) => business::upsert_service(self, r).await,
             Request::Figures(r) => business::figures(self, r).await,
@@ -115,7 +127,7 @@ impl Scheduler {
     /// was seen, otherwise the command's, remembered and committed with its writes.
     async fn once<F>(
         &self,
-        organization_id: Uuid,
+        actor: Actor,
         key: &str,
         fingerprint: &[u8],
         name: &str,
@@ -124,9 +136,14 @@ impl Scheduler {
     where
         F: for<'t> FnOnce(&'t Tx<'t>) -> Command<'t>,
     {
+        let organization_id = actor.organization_id;
         let mut client = self.pool.get().await?;
         let transaction = client.transaction().await?;
-        if let Some(reply) = store::recall(&transaction, organization_id, key, fingerprint).await? {
+        let (remembered, ()) = tokio::try_join!(
+            store::recall(&transaction, organization_id, key, fingerprint),
+            store::audit_as(&transaction, &actor, name),
+        )?;
+        if let Some(reply) = remembered {
             return Ok(reply);
         }
         let outcome = command(&transaction).await;
@@ -142,7 +159,8 @@ impl Scheduler {
     }
 }
 
-/// The organization a writing request may change; `None` for reads.
+/// The organization whose cached availability a request may change; `None` for reads and
+/// for writes availability does not depend on.
 fn writes_to(request: &Request) -> Option<Uuid> {
     match request {
         Request::Availability(_)
@@ -151,6 +169,11 @@ fn writes_to(request: &Request) -> Option<Uuid> {
         | Request::History(_)
         | Request::Figures(_)
         | Request::OpeningHours(_) => None,
+        // Availability is made of none of these.
+        Request::SetStaffPermissions(_)
+        | Request::UpdateSettings(_)
+        | Request::UpdateBusinessInfo(_)
+        | Request::UpdateCustomer(_) => None,
         Request::Book(r) => Some(r.actor.organization_id),
         Request::BookWalkIn(r) => Some(r.actor.organization_id),
         Request::Cancel(r) => Some(r.actor.organization_id),
@@ -162,6 +185,9 @@ fn writes_to(request: &Request) -> Option<Uuid> {
         Request::RemoveStaff(r) => Some(r.actor.organization_id),
         Request::SetBusinessHours(r) => Some(r.actor.organization_id),
         Request::UpsertService(r) => Some(r.actor.organization_id),
+        Request::SetStaffHours(r) => Some(r.actor.organization_id),
+        Request::AddClosure(r) => Some(r.actor.organization_id),
+        Request::RemoveTimeOff(r) => Some(r.actor.organization_id),
     }
 }
 

@@ -8,7 +8,8 @@ use std::sync::{Arc, Mutex};
 use cita_scheduling::ops::Scheduler;
 use cita_shared::{
     contracts::scheduling::{
-        Actor, Appointment, BookRequest, Outcome, Reply, Request, SchedulingError, Source, Who,
+        Actor, Appointment, BookRequest, Channel, Outcome, Reply, Request, SchedulingError, Source,
+        Who,
     },
     testing::{Barbershop, Service, TestDb},
 };
@@ -91,6 +92,7 @@ impl Shop {
         Actor {
             organization_id: self.org,
             who: Who::Customer { customer_id: id },
+            channel: Channel::Whatsapp,
         }
     }
 
@@ -98,6 +100,7 @@ impl Shop {
         Actor {
             organization_id: self.org,
             who: Who::Staff { staff_id: id },
+            channel: Channel::Whatsapp,
         }
     }
 

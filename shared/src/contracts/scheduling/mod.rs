@@ -1,11 +1,16 @@
 //! `scheduling.rpc`: requests to the scheduling service and its replies.
 
-use jiff::{
-    Timestamp,
-    civil::{Date, Time},
-};
+use jiff::{Timestamp, civil::Date};
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
+
+mod business;
+mod settings;
+mod time_off;
+
+pub use business::*;
+pub use settings::*;
+pub use time_off::*;
 
 /// What a staff member may do beyond their own agenda (`staff.permissions`); owners may
 /// do everything. Scheduling enforces them on writes, the API on reads too.
@@ -24,6 +29,27 @@ pub struct Actor {
     pub organization_id: Uuid,
     #[serde(flatten)]
     pub who: Who,
+    /// Requests sent before the field existed came from the chat.
+    #[serde(default)]
+    pub channel: Channel,
+}
+
+/// Where a person acted, for the audit log.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Channel {
+    #[default]
+    Whatsapp,
+    Api,
+}
+
+impl Channel {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Channel::Whatsapp => "whatsapp",
+            Channel::Api => "api",
+        }
+    }
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -123,6 +149,13 @@ pub enum Request {
     UpsertService(UpsertServiceRequest),
     Figures(FiguresRequest),
     OpeningHours(OpeningHoursRequest),
+    AddClosure(AddClosureRequest),
+    RemoveTimeOff(RemoveTimeOffRequest),
+    SetStaffHours(StaffHoursRequest),
+    SetStaffPermissions(StaffPermissionsRequest),
+    UpdateSettings(UpdateSettingsRequest),
+    UpdateBusinessInfo(UpdateBusinessInfoRequest),
+    UpdateCustomer(UpdateCustomerRequest),
 }
 
 impl Request {
@@ -145,6 +178,13 @@ impl Request {
             Request::UpsertService(_) => "upsert_service",
             Request::Figures(_) => "figures",
             Request::OpeningHours(_) => "opening_hours",
+            Request::AddClosure(_) => "add_closure",
+            Request::RemoveTimeOff(_) => "remove_time_off",
+            Request::SetStaffHours(_) => "set_staff_hours",
+            Request::SetStaffPermissions(_) => "set_staff_permissions",
+            Request::UpdateSettings(_) => "update_settings",
+            Request::UpdateBusinessInfo(_) => "update_business_info",
+            Request::UpdateCustomer(_) => "update_customer",
         }
     }
 }
@@ -253,122 +293,6 @@ pub struct CustomerRequest {
     pub customer_id: Uuid,
 }
 
-/// The owner adds a team member (or brings back a removed one with the same phone).
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct AddStaffRequest {
-    pub actor: Actor,
-    pub idempotency_key: String,
-    pub name: String,
-    /// E.164 digits.
-    pub phone: String,
-    /// The services they perform; all active services when `None`.
-    pub service_type_ids: Option<Vec<Uuid>>,
-}
-
-/// The owner removes a team member: they stop being bookable and writing as staff; their
-/// existing appointments stay (the reply says how many are upcoming).
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct RemoveStaffRequest {
-    pub actor: Actor,
-    pub idempotency_key: String,
-    pub staff_id: Uuid,
-}
-
-/// Opening hours of one weekday (ISO: 1 = Monday … 7 = Sunday); no intervals: closed.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct DayHours {
-    pub weekday: u8,
-    pub intervals: Vec<Interval>,
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-pub struct Interval {
-    pub opens: Time,
-    pub closes: Time,
-}
-
-/// The owner sets the opening hours of the days given; other days keep theirs.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct BusinessHoursRequest {
-    pub actor: Actor,
-    pub idempotency_key: String,
-    pub days: Vec<DayHours>,
-}
-
-/// The owner creates a service (`service_type_id: None`; name, duration and price
-/// required) or changes the fields given of an existing one.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct UpsertServiceRequest {
-    pub actor: Actor,
-    pub idempotency_key: String,
-    pub service_type_id: Option<Uuid>,
-    pub name: Option<String>,
-    pub description: Option<String>,
-    pub duration_minutes: Option<u32>,
-    /// In minor units of the organization's currency.
-    pub price_minor: Option<i64>,
-    pub active: Option<bool>,
-}
-
-/// Simple figures of the business between two local dates (inclusive).
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct FiguresRequest {
-    pub actor: Actor,
-    pub from: Date,
-    pub to: Date,
-}
-
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct StaffMember {
-    pub id: Uuid,
-    pub name: String,
-    pub phone: Option<String>,
-    pub owner: bool,
-    pub active: bool,
-    pub service_type_ids: Vec<Uuid>,
-    /// Live appointments still ahead of them.
-    pub upcoming_appointments: u32,
-}
-
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct ServiceType {
-    pub id: Uuid,
-    pub name: String,
-    pub description: Option<String>,
-    pub duration_minutes: u32,
-    pub price_minor: i64,
-    pub currency: String,
-    pub active: bool,
-}
-
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct Figures {
-    /// Appointments starting in the range, whatever became of them.
-    pub appointments: u32,
-    pub completed: u32,
-    pub no_shows: u32,
-    pub cancelled: u32,
-    /// Price of the completed ones, in minor units.
-    pub revenue_minor: i64,
-    pub currency: String,
-    /// Local hours (0–23) by appointments starting then, busiest first (at most 3).
-    pub busiest_hours: Vec<HourCount>,
-    /// Appointments per service, most first.
-    pub by_service: Vec<ServiceCount>,
-}
-
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct HourCount {
-    pub hour: u8,
-    pub appointments: u32,
-}
-
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct ServiceCount {
-    pub service_type_id: Uuid,
-    pub appointments: u32,
-}
-
 /// The reply to a request.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
@@ -380,15 +304,51 @@ pub enum Reply {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "type", rename_all = "snake_case")]
 pub enum Outcome {
-    Slots { slots: Vec<FreeSlot> },
-    Appointment { appointment: Appointment },
-    Appointments { appointments: Vec<Appointment> },
-    Blocked { block_id: Uuid },
-    Staff { staff: StaffMember },
-    Hours { days: Vec<DayHours> },
-    Service { service: ServiceType },
-    Figures { figures: Figures },
-    Opening { ranges: Vec<TimeRange> },
+    Slots {
+        slots: Vec<FreeSlot>,
+    },
+    Appointment {
+        appointment: Appointment,
+    },
+    Appointments {
+        appointments: Vec<Appointment>,
+    },
+    Blocked {
+        block_id: Uuid,
+    },
+    Staff {
+        staff: StaffMember,
+    },
+    Hours {
+        days: Vec<DayHours>,
+    },
+    Service {
+        service: ServiceType,
+    },
+    Figures {
+        figures: Figures,
+    },
+    Opening {
+        ranges: Vec<TimeRange>,
+    },
+    /// Time off made; `live_appointments` still fall inside it (they are not cancelled).
+    TimeOff {
+        time_off: TimeOff,
+        live_appointments: u32,
+    },
+    Removed {
+        id: Uuid,
+    },
+    Settings {
+        settings: Settings,
+        version: i64,
+    },
+    Business {
+        info: BusinessInfo,
+    },
+    Customer {
+        customer: CustomerRecord,
+    },
 }
 
 /// A stretch of time, start included, end excluded.
@@ -430,6 +390,8 @@ impl SchedulingError {
             SchedulingError::QuotaExceeded => "quota_exceeded",
             SchedulingError::IllegalTransition { .. } => "illegal_transition",
             SchedulingError::InvalidRequest { .. } => "invalid_request",
+            SchedulingError::TooLate { .. } => "too_late",
+            SchedulingError::StaleVersion { .. } => "stale_version",
             SchedulingError::Unavailable => "unavailable",
         }
     }
@@ -453,6 +415,12 @@ pub enum SchedulingError {
     IllegalTransition { from: Status, to: Status },
     #[error("invalid request: {reason}")]
     InvalidRequest { reason: String },
+    /// A customer may no longer move or cancel: the business's cutoff has passed.
+    #[error("changes close {cutoff_minutes} minutes before the appointment")]
+    TooLate { cutoff_minutes: u32 },
+    /// Someone changed what this request expected to replace.
+    #[error("it changed meanwhile; the current version is {current}")]
+    StaleVersion { current: i64 },
     #[error("scheduling is unavailable, try again")]
     Unavailable,
 }
