@@ -7,7 +7,7 @@ use uuid::Uuid;
 
 use super::{
     outbound::Purpose,
-    scheduling::{Actor, Appointment, Status},
+    scheduling::{Actor, Appointment, Status, TimeOff},
 };
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -43,6 +43,13 @@ pub enum Event {
     AppointmentStatusChanged {
         appointment: Appointment,
         previous: Status,
+        actor: Actor,
+    },
+    /// A block, days off, a closure or a holiday was made, or taken away (`removed`).
+    #[serde(rename = "time_off.changed")]
+    TimeOffChanged {
+        time_off: TimeOff,
+        removed: bool,
         actor: Actor,
     },
     /// The free plan's monthly quota ran out; sent once per organization and month.
@@ -116,6 +123,7 @@ impl Event {
             Event::AppointmentCancelled { .. } => "appointment.cancelled",
             Event::AppointmentRescheduled { .. } => "appointment.rescheduled",
             Event::AppointmentStatusChanged { .. } => "appointment.status_changed",
+            Event::TimeOffChanged { .. } => "time_off.changed",
             Event::QuotaExceeded { .. } => "organization.quota_exceeded",
             Event::TokenInvalid { .. } => "organization.token_invalid",
             Event::ConversationHandedOff { .. } => "conversation.handed_off",

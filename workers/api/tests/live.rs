@@ -180,6 +180,46 @@ async fn staff_without_the_permission_see_only_their_own_appointments() {
     let seen = stream.next().await;
     assert_eq!(seen.data["appointment"]["id"], theirs["id"]);
 
+    // Their own block, made by the owner, arrives too.
+    let (status, _) = api
+        .call(
+            reqwest::Method::POST,
+            &format!("/v1/organizations/{}/blocks", o.a),
+            Some(&owner),
+            Some(
+                json!({ "staff_id": o.a_barber, "starts_at": "2026-12-09T20:00:00Z",
+                         "ends_at": "2026-12-09T21:00:00Z", "reason": "comida" }),
+            ),
+        )
+        .await;
+    assert_eq!(
+        status,
+        StatusCode::BAD_REQUEST,
+        "a block needs an Idempotency-Key"
+    );
+    let response = api
+        .http
+        .post(format!("{}/v1/organizations/{}/blocks", api.base, o.a))
+        .bearer_auth(&owner)
+        .header("idempotency-key", "lunch")
+        .json(
+            &json!({ "staff_id": o.a_barber, "starts_at": "2026-12-09T20:00:00Z",
+                       "ends_at": "2026-12-09T21:00:00Z", "reason": "comida" }),
+        )
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), StatusCode::CREATED);
+    let block = stream.next().await;
+    assert_eq!(
+        (
+            block.kind.as_str(),
+            &block.data["time_off"]["kind"],
+            block.data["removed"].as_bool()
+        ),
+        ("time_off.changed", &json!("block"), Some(false))
+    );
+
     let bad = api
         .http
         .get(format!("{}/v1/organizations/{}/events", api.base, o.a))

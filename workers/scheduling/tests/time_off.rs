@@ -125,6 +125,14 @@ async fn the_owner_closes_the_business_for_days_and_opens_it_again() {
     );
     assert_eq!(removed, Ok(Outcome::Removed { id: time_off.id }));
     assert!(free_on(&shop, "2026-12-12", None).await > 0);
+    // Made and removed, each told to the fleet (the refusals were not).
+    let changes = shop
+        .events()
+        .await
+        .into_iter()
+        .filter(|key| key == "time_off.changed")
+        .count();
+    assert_eq!(changes, 2);
     let again = outcome(
         shop.scheduler
             .handle(remove(&shop, shop.owner, time_off.id, "owner-opens-again"))

@@ -1,5 +1,6 @@
-//! The organization's live events as Server-Sent Events: bookings, changes, handoffs and
-//! failed messages, each with its outbox `seq` as its id, resumable with `Last-Event-ID`.
+//! The organization's live events as Server-Sent Events: bookings, changes, time off,
+//! handoffs and failed messages, each with its outbox `seq` as its id, resumable with
+//! `Last-Event-ID`.
 
 use std::{collections::HashSet, convert::Infallible, sync::Arc, time::Duration};
 
@@ -35,10 +36,14 @@ struct Viewer {
 }
 
 impl Viewer {
+    /// Without the permission: their own appointments and time off, and the business's
+    /// closures (which are everyone's).
     fn sees(&self, event: &LiveEvent) -> bool {
+        let own = event.staff.contains(&self.staff_id);
         event.organization_id == self.organization_id
             && (self.sees_all
-                || (event.kind.starts_with("appointment.") && event.staff.contains(&self.staff_id)))
+                || (event.kind.starts_with("appointment.") && own)
+                || (event.kind.starts_with("time_off.") && (own || event.staff.is_empty())))
     }
 }
 
@@ -61,7 +66,7 @@ fn sse(event: &LiveEvent) -> Event {
 
 #[utoipa::path(get, path = "/v1/organizations/{organization_id}/events", security(("bearer" = [])), tag = "live",
     params(("organization_id" = Uuid, Path), ("Last-Event-ID" = Option<String>, Header, description = "The id of the last event received: the ones after it are sent first")),
-    responses((status = 200, content_type = "text/event-stream", body = String, description = "`event:` the kind (appointment.booked, appointment.cancelled, appointment.rescheduled, appointment.status_changed, conversation.handed_off, message.failed, organization.quota_exceeded, organization.token_invalid), `id:` its sequence, `data:` the event's JSON"),
+    responses((status = 200, content_type = "text/event-stream", body = String, description = "`event:` the kind (appointment.booked, appointment.cancelled, appointment.rescheduled, appointment.status_changed, time_off.changed, conversation.handed_off, message.failed, organization.quota_exceeded, organization.token_invalid), `id:` its sequence, `data:` the event's JSON"),
         (status = 400, body = crate::problem::Problem), (status = 401, body = crate::problem::Problem), (status = 404, body = crate::problem::Problem)))]
 pub async fn stream(
     State(state): State<Shared>,

@@ -180,7 +180,9 @@ pub async fn apply(pool: &Pool, envelope: &Envelope) -> Result<Applied, Infra> {
             }
         }
         // Not bound to this queue; nothing to tell anyone.
-        Event::TokenInvalid { .. } | Event::MessageFailed { .. } => {}
+        // Not bound to this queue (see the topology); nothing to remind of either way.
+        Event::TokenInvalid { .. } | Event::MessageFailed { .. } | Event::TimeOffChanged { .. } => {
+        }
     }
     tx.commit().await?;
     Ok(Applied::Done)

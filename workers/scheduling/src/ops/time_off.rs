@@ -1,8 +1,12 @@
 //! Time nobody can book: a staff member's block ("block 2 to 3 for lunch"), their days
 //! off, and the business's closures and holidays; and taking any of them away.
 
-use cita_shared::contracts::scheduling::{
-    AddClosureRequest, BlockTimeRequest, Outcome, RemoveTimeOffRequest, Reply, TimeOff, TimeOffKind,
+use cita_shared::contracts::{
+    events::Event,
+    scheduling::{
+        Actor, AddClosureRequest, BlockTimeRequest, Outcome, RemoveTimeOffRequest, Reply, TimeOff,
+        TimeOffKind,
+    },
 };
 use jiff::Timestamp;
 use uuid::Uuid;
@@ -12,7 +16,7 @@ use crate::{
     authz::{self, Principal},
     calendar,
     error::{Error, FORBIDDEN},
-    store::{Cached, Tx},
+    store::{self, Cached, Tx},
 };
 
 /// The longest block one request may create.
@@ -21,6 +25,7 @@ const MAX_BLOCK_DAYS: i64 = 62;
 const MAX_CLOSURE_DAYS: i32 = 366;
 
 pub async fn block(scheduler: &Scheduler, request: BlockTimeRequest) -> Result<Reply, Error> {
+    let now = scheduler.now();
     let actor = request.actor;
     let org_id = actor.organization_id;
     let key = request.idempotency_key.clone();
@@ -52,6 +57,15 @@ pub async fn block(scheduler: &Scheduler, request: BlockTimeRequest) -> Result<R
             .await?
             .ok_or_else(|| Error::not_found("staff member"))?;
             let block_id: Uuid = row.get(0);
+            let time_off = TimeOff {
+                id: block_id,
+                staff_id: Some(request.staff_id),
+                kind: TimeOffKind::Block,
+                starts_at: request.starts_at,
+                ends_at: request.ends_at,
+                reason: request.reason.clone(),
+            };
+            changed(tx, request.actor, time_off, false, now).await?;
             Ok(Outcome::Blocked { block_id })
         })
     });
@@ -119,15 +133,17 @@ pub async fn add_closure(
                 )
                 .await?
                 .get(0);
+            let time_off = TimeOff {
+                id: row.get(0),
+                staff_id: request.staff_id,
+                kind: request.kind,
+                starts_at,
+                ends_at,
+                reason: request.reason.clone(),
+            };
+            changed(tx, request.actor, time_off.clone(), false, now).await?;
             Ok(Outcome::TimeOff {
-                time_off: TimeOff {
-                    id: row.get(0),
-                    staff_id: request.staff_id,
-                    kind: request.kind,
-                    starts_at,
-                    ends_at,
-                    reason: request.reason.clone(),
-                },
+                time_off,
                 live_appointments: u32::try_from(live).unwrap_or(u32::MAX),
             })
         })
@@ -139,6 +155,7 @@ pub async fn add_closure(
 
 /// Takes away a block, days off, a closure or a holiday, under the rules that made it.
 pub async fn remove(scheduler: &Scheduler, request: RemoveTimeOffRequest) -> Result<Reply, Error> {
+    let now = scheduler.now();
     let actor = request.actor;
     let org_id = actor.organization_id;
     let key = request.idempotency_key.clone();
@@ -153,7 +170,9 @@ pub async fn remove(scheduler: &Scheduler, request: RemoveTimeOffRequest) -> Res
                 &[&found.id],
             )
             .await?;
-            Ok(Outcome::Removed { id: found.id })
+            let id = found.id;
+            changed(tx, request.actor, found, true, now).await?;
+            Ok(Outcome::Removed { id })
         })
     });
     scheduler
@@ -190,4 +209,20 @@ async fn time_off_for_update(tx: &Tx<'_>, org_id: Uuid, id: Uuid) -> Result<Time
         ends_at: row.get(4),
         reason: row.get(5),
     })
+}
+
+/// Tells the rest of the fleet (the dashboards' live streams) what changed.
+async fn changed(
+    tx: &Tx<'_>,
+    actor: Actor,
+    time_off: TimeOff,
+    removed: bool,
+    now: jiff::Timestamp,
+) -> Result<(), Error> {
+    let event = Event::TimeOffChanged {
+        time_off,
+        removed,
+        actor,
+    };
+    store::emit(tx, actor.organization_id, now, event).await
 }
