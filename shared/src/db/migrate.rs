@@ -64,6 +64,11 @@ pub const MIGRATIONS: &[Migration] = &[
         name: "business_and_audit",
         sql: include_str!("../../../sql/migrations/0009_business_and_audit.sql"),
     },
+    Migration {
+        version: 10,
+        name: "api_keys",
+        sql: include_str!("../../../sql/migrations/0010_api_keys.sql"),
+    },
 ];
 
 /// Demo data (`cita-migrate --seed`); each file is idempotent.

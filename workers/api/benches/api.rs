@@ -299,6 +299,7 @@ async fn main() {
                 organization_id: org,
                 who: Who::Staff { staff_id: second },
                 channel: Channel::Api,
+                api_key_id: None,
             },
             idempotency_key: format!("bench-rpc-{i}"),
             service_type_id: service,

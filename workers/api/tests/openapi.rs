@@ -158,6 +158,7 @@ async fn every_operation_refuses_wrong_credentials_other_tenants_and_missing_per
         ("customer_id", o.b_customer.to_string()),
         ("time_off_id", o.b_time_off.to_string()),
         ("feed_id", uuid::Uuid::new_v4().to_string()),
+        ("key_id", uuid::Uuid::new_v4().to_string()),
     ];
     // A's organization with B's ids: a staff member without the permission is refused
     // before any id is looked at.
@@ -170,6 +171,7 @@ async fn every_operation_refuses_wrong_credentials_other_tenants_and_missing_per
         ("customer_id", o.b_customer.to_string()),
         ("time_off_id", o.b_time_off.to_string()),
         ("feed_id", uuid::Uuid::new_v4().to_string()),
+        ("key_id", uuid::Uuid::new_v4().to_string()),
     ];
     let mut walked = 0;
     for operation in operations.iter().filter(|o| o.secured) {

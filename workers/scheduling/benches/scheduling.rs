@@ -192,6 +192,7 @@ async fn main() {
             customer_id: org.customer,
         },
         channel: Channel::Whatsapp,
+        api_key_id: None,
     };
     let availability = Request::Availability(AvailabilityRequest {
         actor: customer,

@@ -78,6 +78,7 @@ pub async fn audit_as(tx: &Tx<'_>, actor: &Actor, action: &str) -> Result<(), Er
         "actor_id": id,
         "channel": actor.channel.as_str(),
         "action": action,
+        "api_key_id": actor.api_key_id,
     })
     .to_string();
     tx.run("SELECT set_config('cita.audit', $1, true)", &[&who])

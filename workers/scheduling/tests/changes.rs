@@ -443,6 +443,7 @@ async fn nothing_crosses_organizations() {
             staff_id: shop.owner,
         },
         channel: Channel::Whatsapp,
+        api_key_id: None,
     };
 
     let reply = appointment(shop.scheduler.handle(cancel(intruder, id, "x")).await);

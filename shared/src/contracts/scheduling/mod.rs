@@ -32,6 +32,9 @@ pub struct Actor {
     /// Requests sent before the field existed came from the chat.
     #[serde(default)]
     pub channel: Channel,
+    /// The API key a request was made with, for the audit log.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub api_key_id: Option<Uuid>,
 }
 
 /// Where a person acted, for the audit log.

@@ -6,6 +6,7 @@
 pub mod codes;
 pub mod cookies;
 pub mod jwt;
+pub mod keys;
 pub mod sessions;
 
 use axum::{
@@ -25,7 +26,10 @@ use cita_shared::error::Infra;
 pub struct Caller {
     pub staff_id: Uuid,
     pub organization_id: Uuid,
-    pub session_id: Uuid,
+    /// The login session; `None` for an API key.
+    pub session_id: Option<Uuid>,
+    /// The API key the request came with, acting as its owner.
+    pub api_key_id: Option<Uuid>,
     pub owner: bool,
     pub permissions: Vec<String>,
 }
@@ -38,7 +42,13 @@ impl Caller {
                 staff_id: self.staff_id,
             },
             channel: Channel::Api,
+            api_key_id: self.api_key_id,
         }
+    }
+
+    /// The login session of a person (an API key has none).
+    pub fn session(&self) -> ApiResult<Uuid> {
+        self.session_id.ok_or(ApiError::Forbidden)
     }
 
     /// Owners may do everything; staff what their permissions list.
@@ -87,6 +97,7 @@ impl FromRequestParts<Shared> for Caller {
 
     async fn from_request_parts(parts: &mut Parts, state: &Shared) -> ApiResult<Self> {
         let (token, by_cookie) = match bearer(parts) {
+            Some(key) if key.starts_with(keys::PREFIX) => return by_key(parts, state, key).await,
             Some(token) => (token, false),
             None => (
                 cookies::read(&parts.headers, cookies::ACCESS).ok_or(ApiError::Unauthorized)?,
@@ -121,11 +132,30 @@ impl FromRequestParts<Shared> for Caller {
         Ok(Caller {
             staff_id: claims.sub,
             organization_id: claims.org,
-            session_id: claims.sid,
+            session_id: Some(claims.sid),
+            api_key_id: None,
             owner: row.get(1),
             permissions: row.get(2),
         })
     }
+}
+
+/// An integration's key: live, within its scopes and its allowance.
+async fn by_key(parts: &Parts, state: &Shared, presented: &str) -> ApiResult<Caller> {
+    let key = keys::find(state, presented).await?.ok_or_else(|| {
+        tracing::info!("an unknown or revoked API key");
+        ApiError::Unauthorized
+    })?;
+    keys::check(&key, &parts.method, parts.uri.path())?;
+    keys::limit(state, &key).await?;
+    Ok(Caller {
+        staff_id: key.staff_id,
+        organization_id: key.organization_id,
+        session_id: None,
+        api_key_id: Some(key.id),
+        owner: true,
+        permissions: key.permissions,
+    })
 }
 
 /// A caller on a tenant route (`/v1/organizations/{organization_id}/…`) of their own

@@ -189,7 +189,7 @@ pub async fn logout(State(state): State<Shared>, caller: Caller) -> ApiResult<Re
         &state,
         caller.organization_id,
         caller.staff_id,
-        caller.session_id,
+        caller.session()?,
         "logout",
     )
     .await?;
@@ -253,7 +253,7 @@ pub async fn list_sessions(State(state): State<Shared>, caller: Caller) -> ApiRe
         &state,
         caller.organization_id,
         caller.staff_id,
-        caller.session_id,
+        caller.session()?,
     )
     .await?;
     Ok(Json(json!({ "sessions": sessions })))

@@ -133,7 +133,7 @@ pub async fn audit(
     let rows = tx
         .query(
             "SELECT id, at, actor_kind, actor_id, channel, action, entity, entity_id, operation,
-                    before, after
+                    before, after, api_key_id
              FROM audit_log
              WHERE ($1::bigint IS NULL OR id < $1) AND ($2::uuid IS NULL OR entity_id = $2)
              ORDER BY id DESC LIMIT $3",
@@ -157,6 +157,7 @@ pub async fn audit(
                 "operation": r.get::<_, String>(8),
                 "before": r.get::<_, Option<Value>>(9),
                 "after": r.get::<_, Option<Value>>(10),
+                "api_key_id": r.get::<_, Option<Uuid>>(11),
             })
         })
         .collect();

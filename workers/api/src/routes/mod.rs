@@ -9,6 +9,7 @@ mod catalog;
 mod customers;
 mod events;
 mod insights;
+mod keys;
 mod settings;
 mod team;
 mod time_off;
@@ -83,6 +84,8 @@ fn split() -> (Router<Shared>, Document) {
         .routes(routes!(calendars::list, calendars::create))
         .routes(routes!(calendars::revoke))
         .routes(routes!(calendars::feed))
+        .routes(routes!(keys::list, keys::create))
+        .routes(routes!(keys::revoke))
         .routes(routes!(appointments::walk_in))
         .routes(routes!(appointments::list, appointments::book))
         .routes(routes!(appointments::cancel))

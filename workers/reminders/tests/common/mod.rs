@@ -130,6 +130,7 @@ impl Shop {
                 customer_id: self.customer,
             },
             channel: Channel::Whatsapp,
+            api_key_id: None,
         }
     }
 
@@ -138,6 +139,7 @@ impl Shop {
             organization_id: self.org,
             who: Who::Staff { staff_id },
             channel: Channel::Whatsapp,
+            api_key_id: None,
         }
     }
 

@@ -93,6 +93,7 @@ impl Shop {
             organization_id: self.org,
             who: Who::Customer { customer_id: id },
             channel: Channel::Whatsapp,
+            api_key_id: None,
         }
     }
 
@@ -101,6 +102,7 @@ impl Shop {
             organization_id: self.org,
             who: Who::Staff { staff_id: id },
             channel: Channel::Whatsapp,
+            api_key_id: None,
         }
     }
 
