@@ -50,14 +50,18 @@ CREATE TABLE audit_log (
     entity_id       uuid,
     operation       text NOT NULL CHECK (operation IN ('insert', 'update', 'delete')),
     before          jsonb,
-    after           jsonb
+    after           jsonb,
+    -- The API key the change was made with (migration 0010), if any.
+    api_key_id      uuid
 );
 CREATE INDEX audit_log_organization ON audit_log (organization_id, id DESC);
 CREATE INDEX audit_log_entity ON audit_log (organization_id, entity_id) WHERE entity_id IS NOT NULL;
 
--- Columns never copied into the log: secrets, and bookkeeping that changes on its own.
+-- Columns never copied into the log: secrets (tokens, key hashes), and bookkeeping that
+-- changes on its own. It runs with its owner's rights, so the API's role can have its own
+-- tables audited without being allowed to write the log itself.
 CREATE FUNCTION cita_audit() RETURNS trigger
-    LANGUAGE plpgsql
+    LANGUAGE plpgsql SECURITY DEFINER SET search_path = public
     AS $$
 DECLARE
     who     jsonb := nullif(current_setting('cita.audit', true), '')::jsonb;
@@ -69,24 +73,26 @@ BEGIN
         RETURN NULL;
     END IF;
     IF TG_OP <> 'INSERT' THEN
-        old_row := to_jsonb(OLD) - 'access_token_ciphertext' - 'access_token_key_id' - 'updated_at';
+        old_row := to_jsonb(OLD) - 'access_token_ciphertext' - 'access_token_key_id'
+                   - 'updated_at' - 'key_hash';
     END IF;
     IF TG_OP <> 'DELETE' THEN
-        new_row := to_jsonb(NEW) - 'access_token_ciphertext' - 'access_token_key_id' - 'updated_at';
+        new_row := to_jsonb(NEW) - 'access_token_ciphertext' - 'access_token_key_id'
+                   - 'updated_at' - 'key_hash';
     END IF;
     IF old_row = new_row THEN
         RETURN NULL;
     END IF;
     row := coalesce(new_row, old_row);
     INSERT INTO audit_log (organization_id, actor_kind, actor_id, channel, action, entity,
-                           entity_id, operation, before, after)
+                           entity_id, operation, before, after, api_key_id)
     VALUES (
         CASE WHEN TG_TABLE_NAME = 'organizations' THEN (row ->> 'id')::uuid
              ELSE (row ->> 'organization_id')::uuid END,
         who ->> 'actor_kind', (who ->> 'actor_id')::uuid, who ->> 'channel', who ->> 'action',
         TG_TABLE_NAME,
         coalesce(row ->> 'id', row ->> 'staff_id')::uuid,
-        lower(TG_OP), old_row, new_row);
+        lower(TG_OP), old_row, new_row, (who ->> 'api_key_id')::uuid);
     RETURN NULL;
 END
 $$;

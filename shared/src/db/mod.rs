@@ -1,6 +1,7 @@
 //! PostgreSQL: the connection pool (plain text or TLS, as the URL's `sslmode` says),
-//! cached statements and the migration runner.
+//! cached statements, the migration runner, and the actor the audit log names.
 
+pub mod audit;
 mod cached;
 mod connect;
 mod migrate;

@@ -38,3 +38,11 @@ pub fn six_digits() -> String {
 pub fn token() -> String {
     B64.encode(random_bytes::<32>())
 }
+
+/// What is stored of a long random secret (a calendar URL's token, an API key): its
+/// SHA-256. 256 random bits need no key to be unguessable, so rotating the token keys
+/// invalidates none of them.
+pub fn fingerprint(secret: &str) -> Vec<u8> {
+    use sha2::Digest;
+    Sha256::digest(secret.as_bytes()).to_vec()
+}

@@ -2,7 +2,7 @@
 
 use cita_shared::contracts::{
     events::Event,
-    scheduling::{Actor, Appointment, Outcome, Reply, Source, Status, Who},
+    scheduling::{Appointment, Outcome, Reply, Source, Status},
 };
 use jiff::Timestamp;
 use tokio_postgres::{Row, error::SqlState, types::ToSql};
@@ -63,26 +63,6 @@ pub async fn emit(
     event: Event,
 ) -> Result<(), Error> {
     cita_shared::outbox::emit(tx, organization_id, now, event).await?;
-    Ok(())
-}
-
-/// Names who is acting, through which channel and with which command, for the audit
-/// triggers of every row this transaction changes (`sql/migrations/0009`).
-pub async fn audit_as(tx: &Tx<'_>, actor: &Actor, action: &str) -> Result<(), Error> {
-    let (kind, id) = match actor.who {
-        Who::Staff { staff_id } => ("staff", staff_id),
-        Who::Customer { customer_id } => ("customer", customer_id),
-    };
-    let who = serde_json::json!({
-        "actor_kind": kind,
-        "actor_id": id,
-        "channel": actor.channel.as_str(),
-        "action": action,
-        "api_key_id": actor.api_key_id,
-    })
-    .to_string();
-    tx.run("SELECT set_config('cita.audit', $1, true)", &[&who])
-        .await?;
     Ok(())
 }
 

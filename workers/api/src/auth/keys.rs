@@ -2,7 +2,6 @@
 //! acting as the owner who made them within their scopes, and limited per key.
 
 use axum::http::Method;
-use sha2::{Digest, Sha256};
 use uuid::Uuid;
 
 use crate::{
@@ -21,12 +20,8 @@ const PER_MINUTE: u64 = 600;
 /// A new key, and what is stored of it.
 pub fn generate() -> (String, Vec<u8>) {
     let key = format!("{PREFIX}{}", secrets::token());
-    let hash = hash(&key);
+    let hash = secrets::fingerprint(&key);
     (key, hash)
-}
-
-pub fn hash(key: &str) -> Vec<u8> {
-    Sha256::digest(key.as_bytes()).to_vec()
 }
 
 /// A live key's owner and scopes.
@@ -47,7 +42,7 @@ pub async fn find(state: &AppState, presented: &str) -> ApiResult<Option<Key>> {
         )
         .await?;
     Ok(client
-        .query_opt(&statement, &[&hash(presented)])
+        .query_opt(&statement, &[&secrets::fingerprint(presented)])
         .await?
         .map(|row| Key {
             id: row.get(0),

@@ -11,7 +11,6 @@ use axum::{
 use jiff::{SignedDuration, Timestamp};
 use serde::Deserialize;
 use serde_json::{Value, json};
-use sha2::{Digest, Sha256};
 use uuid::Uuid;
 
 use crate::{
@@ -35,10 +34,6 @@ fn may_manage(caller: &Caller, staff_id: Option<Uuid>) -> ApiResult<()> {
     } else {
         Err(ApiError::Forbidden)
     }
-}
-
-fn hash(token: &str) -> Vec<u8> {
-    Sha256::digest(token.as_bytes()).to_vec()
 }
 
 #[utoipa::path(get, path = "/v1/organizations/{organization_id}/calendar-feeds", security(("bearer" = [])), tag = "calendars", params(("organization_id" = Uuid, Path)),
@@ -108,7 +103,7 @@ pub async fn create(
             &[
                 &caller.organization_id,
                 &body.staff_id,
-                &hash(&token),
+                &secrets::fingerprint(&token),
                 &caller.staff_id,
             ],
         )
@@ -160,7 +155,7 @@ pub async fn feed(State(state): State<Shared>, Path(token): Path<String>) -> Api
         .prepare_cached("SELECT organization_id, staff_id FROM calendar_feed($1)")
         .await?;
     let scope = client
-        .query_opt(&statement, &[&hash(token)])
+        .query_opt(&statement, &[&secrets::fingerprint(token)])
         .await?
         .ok_or(ApiError::NotFound("calendar feed"))?;
     let (organization_id, staff_id): (Uuid, Option<Uuid>) = (scope.get(0), scope.get(1));

@@ -2,6 +2,7 @@
 //! audit log, and so is everything a key changes, with its id.
 
 use axum::{Json, extract::State, http::StatusCode};
+use cita_shared::db::audit::act_as;
 use jiff::Timestamp;
 use serde::Deserialize;
 use serde_json::{Value, json};
@@ -9,7 +10,7 @@ use uuid::Uuid;
 
 use crate::{
     auth::{
-        Caller, Owner,
+        Owner,
         keys::{self, SCOPES},
     },
     body::{Body, Path},
@@ -17,25 +18,6 @@ use crate::{
     state::Shared,
     tenant,
 };
-
-/// Names who is acting for the audit trigger on `api_keys`, as scheduling does for its
-/// commands.
-async fn audited(
-    tx: &deadpool_postgres::Transaction<'_>,
-    caller: &Caller,
-    action: &str,
-) -> ApiResult<()> {
-    let who = json!({
-        "actor_kind": "staff",
-        "actor_id": caller.staff_id,
-        "channel": "api",
-        "action": action,
-    })
-    .to_string();
-    tx.execute("SELECT set_config('cita.audit', $1, true)", &[&who])
-        .await?;
-    Ok(())
-}
 
 #[utoipa::path(get, path = "/v1/organizations/{organization_id}/api-keys", security(("bearer" = [])), tag = "api keys", params(("organization_id" = Uuid, Path)),
     extensions(("x-cita-permission" = json!("owner"))),
@@ -105,7 +87,7 @@ pub async fn create(
     let (key, hash) = keys::generate();
     let mut client = state.db().await?;
     let tx = tenant::write(&mut client, caller.organization_id).await?;
-    audited(&tx, &caller, "create_api_key").await?;
+    act_as(&tx, &caller.actor(), "create_api_key").await?;
     let row = tx
         .query_one(
             "INSERT INTO api_keys (organization_id, staff_id, name, scopes, key_hash)
@@ -144,7 +126,7 @@ pub async fn revoke(
 ) -> ApiResult<StatusCode> {
     let mut client = state.db().await?;
     let tx = tenant::write(&mut client, caller.organization_id).await?;
-    audited(&tx, &caller, "revoke_api_key").await?;
+    act_as(&tx, &caller.actor(), "revoke_api_key").await?;
     let revoked = tx
         .execute(
             "UPDATE api_keys SET revoked_at = now() WHERE id = $1 AND revoked_at IS NULL",

@@ -141,7 +141,11 @@ impl Scheduler {
         let transaction = client.transaction().await?;
         let (remembered, ()) = tokio::try_join!(
             store::recall(&transaction, organization_id, key, fingerprint),
-            store::audit_as(&transaction, &actor, name),
+            async {
+                cita_shared::db::audit::act_as(&transaction, &actor, name)
+                    .await
+                    .map_err(Error::from)
+            },
         )?;
         if let Some(reply) = remembered {
             return Ok(reply);
