@@ -74,6 +74,25 @@ pub enum Event {
         reason: String,
         until: Option<Timestamp>,
     },
+    /// A person took a customer's conversation from the assistant, or gave it back.
+    #[serde(rename = "conversation.changed")]
+    ConversationChanged {
+        conversation_id: Uuid,
+        /// `active` or `handed_off`.
+        status: String,
+        handed_off_until: Option<Timestamp>,
+        actor: Actor,
+    },
+    /// A customer wrote; its text is in the transcript, not here.
+    #[serde(rename = "message.received")]
+    MessageReceived {
+        conversation_id: Uuid,
+        message_id: Uuid,
+        customer_id: Uuid,
+        content_kind: String,
+        /// The assistant will not answer it: a person has the conversation.
+        handed_off: bool,
+    },
     /// An outbound message will not be delivered.
     #[serde(rename = "message.failed")]
     MessageFailed {
@@ -127,6 +146,8 @@ impl Event {
             Event::QuotaExceeded { .. } => "organization.quota_exceeded",
             Event::TokenInvalid { .. } => "organization.token_invalid",
             Event::ConversationHandedOff { .. } => "conversation.handed_off",
+            Event::ConversationChanged { .. } => "conversation.changed",
+            Event::MessageReceived { .. } => "message.received",
             Event::MessageFailed { .. } => "message.failed",
         }
     }

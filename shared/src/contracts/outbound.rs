@@ -37,6 +37,27 @@ pub struct Outgoing {
     /// window is closed.
     #[serde(default)]
     pub fallback: Option<Template>,
+    /// The person of the business who wrote it (in the dashboard or through the API);
+    /// `None` for what the fleet says itself.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub author: Option<Author>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Author {
+    Owner,
+    Staff,
+}
+
+impl Author {
+    /// The `messages.sender_kind` of what they write.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Author::Owner => "owner",
+            Author::Staff => "staff",
+        }
+    }
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
@@ -392,6 +413,7 @@ mod tests {
                 preview_url: false,
             },
             fallback: None,
+            author: None,
         });
         let json = serde_json::to_value(&command).unwrap();
         assert_eq!(json["schema"], "send.v1");

@@ -69,6 +69,11 @@ pub const MIGRATIONS: &[Migration] = &[
         name: "api_keys",
         sql: include_str!("../../../sql/migrations/0010_api_keys.sql"),
     },
+    Migration {
+        version: 11,
+        name: "conversations_by_people",
+        sql: include_str!("../../../sql/migrations/0011_conversations_by_people.sql"),
+    },
 ];
 
 /// Demo data (`cita-migrate --seed`); each file is idempotent.

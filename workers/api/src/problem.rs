@@ -5,7 +5,10 @@ use axum::{
     http::{HeaderValue, StatusCode, header},
     response::{IntoResponse, Response},
 };
-use cita_shared::{contracts::scheduling::SchedulingError, error::Infra};
+use cita_shared::{
+    contracts::scheduling::{SchedulingError, WINDOW_TEMPLATES},
+    error::Infra,
+};
 use serde_json::json;
 
 #[derive(Debug, thiserror::Error)]
@@ -70,7 +73,9 @@ impl ApiError {
                 SchedulingError::QuotaExceeded => StatusCode::PAYMENT_REQUIRED,
                 SchedulingError::IllegalTransition { .. } => StatusCode::CONFLICT,
                 SchedulingError::InvalidRequest { .. } => StatusCode::UNPROCESSABLE_ENTITY,
-                SchedulingError::TooLate { .. } => StatusCode::CONFLICT,
+                SchedulingError::TooLate { .. } | SchedulingError::OutsideWindow { .. } => {
+                    StatusCode::CONFLICT
+                }
                 SchedulingError::StaleVersion { .. } => StatusCode::PRECONDITION_FAILED,
                 SchedulingError::Unavailable => StatusCode::SERVICE_UNAVAILABLE,
             },
@@ -135,6 +140,11 @@ impl IntoResponse for ApiError {
         ) = &self
         {
             body["alternatives"] = json!(alternatives);
+        }
+        // What can be sent instead: a template, which the same route takes.
+        if let ApiError::Scheduling(SchedulingError::OutsideWindow { last_inbound_at }) = &self {
+            body["last_inbound_at"] = json!(last_inbound_at);
+            body["templates"] = json!(WINDOW_TEMPLATES);
         }
         let mut response = (status, body.to_string()).into_response();
         let headers = response.headers_mut();

@@ -3,12 +3,20 @@
 use std::{sync::Arc, time::Duration};
 
 use cita_shared::{
-    amqp::{Publisher, Topology, rpc::RpcClient},
+    amqp::{
+        Publisher, Topology,
+        rpc::RpcClient,
+        topology::{CITA_COMMANDS, OUTBOUND_SEND},
+    },
     clock::Clock,
     config::TokenKey,
-    contracts::scheduling::{Reply, Request},
+    contracts::{
+        outbound::Command,
+        scheduling::{Reply, Request},
+    },
 };
 use deadpool_postgres::{Object, Pool};
+use lapin::BasicProperties;
 use redis::aio::ConnectionManager;
 use tokio_util::sync::CancellationToken;
 
@@ -42,6 +50,23 @@ impl AppState {
             .get()
             .await
             .map_err(cita_shared::error::Infra::from)?)
+    }
+
+    /// Publishes a send command to outbound, confirmed by the broker before it returns.
+    pub async fn send(&self, command: &Command) -> ApiResult<()> {
+        let body = serde_json::to_vec(command).expect("a send command serializes");
+        self.publisher
+            .publish(
+                &self.topology.name(CITA_COMMANDS),
+                OUTBOUND_SEND,
+                &body,
+                BasicProperties::default().with_content_type("application/json".into()),
+            )
+            .await
+            .map_err(|error| {
+                tracing::warn!(error = %cita_shared::error::Chain(&error), "outbound.send refused a command");
+                ApiError::WritesUnavailable
+            })
     }
 
     /// Asks scheduling. No answer (the broker or scheduling away) is

@@ -230,3 +230,41 @@ async fn staff_without_the_permission_see_only_their_own_appointments() {
         .unwrap();
     assert_eq!(bad.status(), StatusCode::BAD_REQUEST);
 }
+
+#[tokio::test]
+async fn a_conversation_taken_over_is_live_for_those_who_see_the_business() {
+    let api = Api::start().await;
+    let owner = api.token(OWNER_PHONE).await;
+    let barber = api.token(BARBER_PHONE).await;
+    let o = &api.orgs;
+    let mut owners = Stream::open(&api, o.a, &owner, None).await;
+    let mut barbers = Stream::open(&api, o.a, &barber, None).await;
+    let (status, _) = api
+        .post(
+            &format!(
+                "/v1/organizations/{}/conversations/{}/take-over",
+                o.a, o.a_conversation
+            ),
+            Some(&owner),
+            json!({}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK);
+    let taken = owners.next().await;
+    assert_eq!(taken.kind, "conversation.changed");
+    assert_eq!(taken.data["conversation_id"], json!(o.a_conversation));
+    assert_eq!(taken.data["status"], "handed_off");
+
+    // The barber's next event is their own booking: customers' words are not theirs.
+    let theirs = book(
+        &api,
+        o.a,
+        &owner,
+        json!({ "service_type_id": o.a_haircut, "starts_at": "2026-12-08T17:00:00Z",
+                "customer_id": o.a_customer, "staff_id": o.a_barber }),
+    )
+    .await;
+    let seen = barbers.next().await;
+    assert_eq!(seen.kind, "appointment.booked");
+    assert_eq!(seen.data["appointment"]["id"], theirs["id"]);
+}

@@ -136,6 +136,8 @@ async fn every_operation_refuses_wrong_credentials_other_tenants_and_missing_per
         (SELECT string_agg(id::text || name || price_minor::text || active::text, ',' ORDER BY id) FROM service_types WHERE organization_id = $1),
         (SELECT string_agg(weekday::text || opens_at::text, ',' ORDER BY weekday, opens_at) FROM business_hours WHERE organization_id = $1),
         (SELECT settings_version::text || coalesce(description, '') FROM organizations WHERE id = $1),
+        (SELECT string_agg(id::text || status || coalesce(handed_off_until::text, ''), ',' ORDER BY id) FROM conversations WHERE organization_id = $1),
+        (SELECT count(*)::text FROM messages WHERE organization_id = $1),
         (SELECT count(*)::text FROM audit_log WHERE organization_id = $1))";
     let b_before: Option<String> = api
         .db
@@ -159,6 +161,7 @@ async fn every_operation_refuses_wrong_credentials_other_tenants_and_missing_per
         ("time_off_id", o.b_time_off.to_string()),
         ("feed_id", uuid::Uuid::new_v4().to_string()),
         ("key_id", uuid::Uuid::new_v4().to_string()),
+        ("conversation_id", o.b_conversation.to_string()),
     ];
     // A's organization with B's ids: a staff member without the permission is refused
     // before any id is looked at.
@@ -172,6 +175,7 @@ async fn every_operation_refuses_wrong_credentials_other_tenants_and_missing_per
         ("time_off_id", o.b_time_off.to_string()),
         ("feed_id", uuid::Uuid::new_v4().to_string()),
         ("key_id", uuid::Uuid::new_v4().to_string()),
+        ("conversation_id", o.b_conversation.to_string()),
     ];
     let mut walked = 0;
     for operation in operations.iter().filter(|o| o.secured) {

@@ -69,6 +69,17 @@ async fn a_first_message_creates_the_customer_the_conversation_and_asks_for_a_tu
         "the 24-hour window runs from this message"
     );
     assert_eq!(row.get::<_, i64>(5), sent);
+    // The business's live view hears of it, without the words.
+    let event: serde_json::Value = shop
+        .scalar(
+            "SELECT payload FROM outbox WHERE routing_key = 'message.received'",
+            &[],
+        )
+        .await;
+    assert_eq!(event["conversation_id"], json!(conversation));
+    assert_eq!(event["content_kind"], "text");
+    assert_eq!(event["handed_off"], false);
+    assert!(!event.to_string().contains("tienen cita"));
 }
 
 #[tokio::test]
@@ -78,6 +89,13 @@ async fn a_duplicate_delivery_is_stored_once_and_still_points_at_its_waiting_tur
     let first = apply(&shop, &body).await;
     let second = apply(&shop, &body).await;
     let count: i64 = shop.scalar("SELECT count(*) FROM messages", &[]).await;
+    let events: i64 = shop
+        .scalar(
+            "SELECT count(*) FROM outbox WHERE routing_key = 'message.received'",
+            &[],
+        )
+        .await;
+    assert_eq!(events, 1, "a duplicate is not news");
     assert_eq!(count, 1);
     assert!(matches!(
         second.items[0],

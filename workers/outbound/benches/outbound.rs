@@ -219,6 +219,7 @@ async fn queue(broker: &TestBroker, organizations: &[Uuid], n: usize) {
                         buttons: vec![],
                     }),
                     fallback: None,
+                    author: None,
                 });
                 let body = serde_json::to_vec(&command).unwrap();
                 publisher

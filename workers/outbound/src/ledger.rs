@@ -104,9 +104,10 @@ pub enum Claim {
 /// Records the command (first delivery) or takes the lease of its pending row (a retry).
 pub async fn claim(pool: &Pool, send: &Outgoing, lease: Duration) -> Result<Claim, LedgerError> {
     let client = pool.get().await?;
-    let sender_kind = match send.purpose {
-        Purpose::Reply => "ai",
-        Purpose::Notification | Purpose::Reminder => "system",
+    let sender_kind = match (send.author, send.purpose) {
+        (Some(author), _) => author.as_str(),
+        (None, Purpose::Reply) => "ai",
+        (None, Purpose::Notification | Purpose::Reminder) => "system",
     };
     let command = serde_json::to_value(cita_shared::contracts::outbound::Command::SendV1(
         send.clone(),

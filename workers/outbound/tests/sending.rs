@@ -9,7 +9,7 @@ use cita_shared::{
     contracts::{
         events::{Event, FailureReason},
         outbound::{
-            Buttons, Choice, List, Message, Parameter, Purpose, Row, Section, Template,
+            Author, Buttons, Choice, List, Message, Parameter, Purpose, Row, Section, Template,
             TemplateButton,
         },
     },
@@ -239,6 +239,35 @@ async fn a_redelivered_command_is_not_sent_twice() {
     .await;
     assert_eq!(world.settle().await, 0, "every duplicate was handled");
     assert_eq!(world.graph.sends().len(), 1);
+}
+
+#[tokio::test]
+async fn a_message_a_person_wrote_is_theirs_in_the_transcript() {
+    let mut world = World::new().await;
+    world.start().await;
+    let assistant = world.text("Claro, te agendo.");
+    let mut owner = world.text("Soy Marta, la dueña: te guardo el lugar.");
+    owner.author = Some(Author::Owner);
+    let mut barber = world.text("Te espero, Luis.");
+    barber.author = Some(Author::Staff);
+    for send in [&assistant, &owner, &barber] {
+        world.publish(send).await;
+    }
+    let kinds = [
+        world
+            .wait_status(assistant.command_id, "sent")
+            .await
+            .sender_kind,
+        world
+            .wait_status(owner.command_id, "sent")
+            .await
+            .sender_kind,
+        world
+            .wait_status(barber.command_id, "sent")
+            .await
+            .sender_kind,
+    ];
+    assert_eq!(kinds, ["ai", "owner", "staff"]);
 }
 
 #[tokio::test]

@@ -136,6 +136,7 @@ pub async fn dispatch_batch(
             reply_to: None,
             message,
             fallback,
+            author: None,
         });
         let body = serde_json::to_vec(&command).expect("a command serializes to JSON");
         let (publisher, exchange, id) = (publisher.clone(), commands_exchange.to_string(), row.id);

@@ -5,10 +5,12 @@ use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
 mod business;
+mod conversations;
 mod settings;
 mod time_off;
 
 pub use business::*;
+pub use conversations::*;
 pub use settings::*;
 pub use time_off::*;
 
@@ -159,6 +161,9 @@ pub enum Request {
     UpdateSettings(UpdateSettingsRequest),
     UpdateBusinessInfo(UpdateBusinessInfoRequest),
     UpdateCustomer(UpdateCustomerRequest),
+    TakeOver(TakeOverRequest),
+    Release(ReleaseRequest),
+    Reply(ReplyRequest),
 }
 
 impl Request {
@@ -188,6 +193,9 @@ impl Request {
             Request::UpdateSettings(_) => "update_settings",
             Request::UpdateBusinessInfo(_) => "update_business_info",
             Request::UpdateCustomer(_) => "update_customer",
+            Request::TakeOver(_) => "take_over",
+            Request::Release(_) => "release",
+            Request::Reply(_) => "reply",
         }
     }
 }
@@ -352,6 +360,10 @@ pub enum Outcome {
     Customer {
         customer: CustomerRecord,
     },
+    Conversation {
+        conversation: ConversationState,
+    },
+    Replied(Box<AcceptedReply>),
 }
 
 /// A stretch of time, start included, end excluded.
@@ -395,6 +407,7 @@ impl SchedulingError {
             SchedulingError::InvalidRequest { .. } => "invalid_request",
             SchedulingError::TooLate { .. } => "too_late",
             SchedulingError::StaleVersion { .. } => "stale_version",
+            SchedulingError::OutsideWindow { .. } => "outside_window",
             SchedulingError::Unavailable => "unavailable",
         }
     }
@@ -424,6 +437,9 @@ pub enum SchedulingError {
     /// Someone changed what this request expected to replace.
     #[error("it changed meanwhile; the current version is {current}")]
     StaleVersion { current: i64 },
+    /// The customer has not written in 24 hours: only a template may go out.
+    #[error("the customer's 24-hour window is closed; send a template")]
+    OutsideWindow { last_inbound_at: Option<Timestamp> },
     #[error("scheduling is unavailable, try again")]
     Unavailable,
 }

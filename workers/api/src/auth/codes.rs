@@ -3,7 +3,6 @@
 //! tries; only the newest code of a member counts.
 
 use cita_shared::{
-    amqp::topology::{CITA_COMMANDS, OUTBOUND_SEND},
     contracts::outbound::{
         Command, Message, Outgoing, Parameter, Purpose, Template, TemplateButton,
     },
@@ -11,7 +10,6 @@ use cita_shared::{
 };
 use deadpool_postgres::Transaction;
 use jiff::{SignedDuration, Timestamp};
-use lapin::BasicProperties;
 use subtle::ConstantTimeEq;
 use uuid::Uuid;
 
@@ -110,7 +108,7 @@ pub async fn send(state: &AppState, member: &Member) -> ApiResult<()> {
         reply_to: None,
         message: Message::Template(Template {
             name: TEMPLATE.into(),
-            language: template_language(&member.locale).into(),
+            language: cita_shared::spanish::template_language(&member.locale).into(),
             header: Vec::new(),
             body: vec![Parameter {
                 name: None,
@@ -122,24 +120,9 @@ pub async fn send(state: &AppState, member: &Member) -> ApiResult<()> {
             }],
         }),
         fallback: None,
+        author: None,
     });
-    let body = serde_json::to_vec(&command).expect("a send command serializes");
-    state
-        .publisher
-        .publish(
-            &state.topology.name(CITA_COMMANDS),
-            OUTBOUND_SEND,
-            &body,
-            BasicProperties::default().with_content_type("application/json".into()),
-        )
-        .await
-        .map_err(cita_shared::error::Infra::from)?;
-    Ok(())
-}
-
-/// Meta's language of the approved translation: Colombia has no variant of its own.
-fn template_language(locale: &str) -> &'static str {
-    if locale == "es-MX" { "es_MX" } else { "es" }
+    state.send(&command).await
 }
 
 /// Spends `member`'s current code if `code` is it; counts a wrong try otherwise. The

@@ -6,6 +6,7 @@ mod appointments;
 mod auth;
 mod calendars;
 mod catalog;
+mod conversations;
 mod customers;
 mod events;
 mod insights;
@@ -78,6 +79,10 @@ fn split() -> (Router<Shared>, Document) {
         .routes(routes!(time_off::remove))
         .routes(routes!(customers::search))
         .routes(routes!(customers::customer, customers::update))
+        .routes(routes!(conversations::inbox))
+        .routes(routes!(conversations::transcript, conversations::reply))
+        .routes(routes!(conversations::take_over))
+        .routes(routes!(conversations::release))
         .routes(routes!(insights::figures))
         .routes(routes!(insights::audit))
         .routes(routes!(events::stream))

@@ -49,6 +49,36 @@ pub struct Orgs {
     pub b_appointment: Uuid,
     /// B's owner's day off on 9 December.
     pub b_time_off: Uuid,
+    /// Each Ana's conversation: she wrote at 07:30 today and the assistant answered.
+    pub a_conversation: Uuid,
+    pub b_conversation: Uuid,
+}
+
+/// Ana's conversation in `org`: her question at 07:30 (Mexico City) today, the
+/// assistant's answer delivered.
+async fn conversation(client: &deadpool_postgres::Object, org: Uuid, customer: Uuid) -> Uuid {
+    let wrote = at("2026-12-07T07:30");
+    let id: Uuid = client
+        .query_one(
+            "INSERT INTO conversations (organization_id, wa_id, customer_id, last_inbound_at, updated_at)
+             VALUES ($1, '5215533330001', $2, $3, $3) RETURNING id",
+            &[&org, &customer, &wrote],
+        )
+        .await
+        .unwrap()
+        .get(0);
+    client
+        .execute(
+            "INSERT INTO messages (organization_id, conversation_id, direction, sender_kind, content_kind,
+                                   body, wa_message_id, status, created_at, answered_at, handled_as)
+             VALUES ($1, $2, 'inbound', 'customer', 'text', '¿Tienen lugar hoy?', 'wamid.in-' || $2::uuid::text, 'received', $3, $3, 'ai'),
+                    ($1, $2, 'outbound', 'ai', 'text', 'Sí, a las 12:00.', 'wamid.out-' || $2::uuid::text, 'delivered',
+                     $3 + interval '5 seconds', NULL, NULL)",
+            &[&org, &id, &wrote],
+        )
+        .await
+        .unwrap();
+    id
 }
 
 async fn seed(db: &TestDb) -> Orgs {
@@ -143,7 +173,11 @@ async fn seed(db: &TestDb) -> Orgs {
         .await
         .unwrap()
         .get(0);
+    let a_conversation = conversation(&client, a_org, a_customer).await;
+    let b_conversation = conversation(&client, b_org, b_customer).await;
     Orgs {
+        a_conversation,
+        b_conversation,
         a: a_org,
         a_owner,
         a_barber,
@@ -295,14 +329,22 @@ impl Api {
         self.call(Method::POST, path, token, Some(body)).await
     }
 
-    /// The login codes sent so far, by recipient (stored digits).
-    pub async fn codes(&self) -> Vec<(String, String, Value)> {
+    /// The send commands published since the last look.
+    pub async fn sent(&self) -> Vec<Value> {
         self.broker
             .drain_tap(&self.sends)
             .await
             .iter()
-            .map(|m| {
-                let command: Value = serde_json::from_slice(&m.data).unwrap();
+            .map(|m| serde_json::from_slice(&m.data).unwrap())
+            .collect()
+    }
+
+    /// The login codes sent so far, by recipient (stored digits).
+    pub async fn codes(&self) -> Vec<(String, String, Value)> {
+        self.sent()
+            .await
+            .into_iter()
+            .map(|command| {
                 let code = command["message"]["body"][0]["text"]
                     .as_str()
                     .unwrap_or_default()
@@ -369,6 +411,18 @@ pub async fn eventually_codes(api: &Api, n: usize) -> Vec<(String, String, Value
     let seen = std::sync::Mutex::new(Vec::new());
     eventually(PATIENCE, "login codes are sent", || async {
         let got = api.codes().await;
+        let mut seen = seen.lock().unwrap();
+        seen.extend(got);
+        (seen.len() >= n).then(|| seen.clone())
+    })
+    .await
+}
+
+/// Waits until at least `n` send commands are published, and answers them all.
+pub async fn eventually_sent(api: &Api, n: usize) -> Vec<Value> {
+    let seen = std::sync::Mutex::new(Vec::new());
+    eventually(PATIENCE, "send commands are published", || async {
+        let got = api.sent().await;
         let mut seen = seen.lock().unwrap();
         seen.extend(got);
         (seen.len() >= n).then(|| seen.clone())

@@ -70,6 +70,7 @@ impl Sender<'_> {
             reply_to: None,
             message,
             fallback: None,
+            author: None,
         })
         .await
     }
@@ -93,6 +94,7 @@ impl Sender<'_> {
                 typing: true,
             },
             fallback: None,
+            author: None,
         })
         .await
     }
@@ -115,6 +117,7 @@ impl Sender<'_> {
             reply_to: None,
             message,
             fallback,
+            author: None,
         })
         .await
     }

@@ -349,6 +349,8 @@ fn refusal(words: &dyn Words, error: &SchedulingError) -> String {
         SchedulingError::TooLate { cutoff_minutes } => {
             words.refused(&words.too_late(*cutoff_minutes))
         }
+        // Guided screens write to customers through notices, never as a person's reply.
+        SchedulingError::OutsideWindow { .. } => words.refused(words.invalid_request()),
         // Someone changed the same thing at the same moment: trying again works.
         SchedulingError::Unavailable | SchedulingError::StaleVersion { .. } => {
             words.unavailable().into()

@@ -9,7 +9,7 @@ use deadpool_postgres::Pool;
 use serde_json::{Value, json};
 use uuid::Uuid;
 
-use cita_shared::{customers, error::Infra};
+use cita_shared::{contracts::events::Event, customers, error::Infra, outbox};
 
 /// What became of one item.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -236,6 +236,22 @@ pub async fn message(pool: &Pool, message: &InboundMessage) -> Result<Stored, In
             .await?
             .map(|row| (row.get(0), row.get(1)));
         return Ok(Stored::Duplicate { waiting });
+    }
+    // For the business's live view; staff talking to the assistant is not its business.
+    if let (Counterpart::Customer { id: customer_id }, Some(row)) = (&who, &inserted) {
+        outbox::emit(
+            &tx,
+            org.id,
+            message.timestamp,
+            Event::MessageReceived {
+                conversation_id,
+                message_id: row.get(0),
+                customer_id: *customer_id,
+                content_kind: message.content.kind().to_owned(),
+                handed_off,
+            },
+        )
+        .await?;
     }
     tx.commit().await?;
     Ok(Stored::Message {

@@ -140,6 +140,9 @@ fn scheduling_words(error: &SchedulingError) -> String {
         SchedulingError::TooLate { cutoff_minutes } => format!(
             "too_late: el negocio solo permite cambiar o cancelar hasta {cutoff_minutes} minutos antes de la cita; ofrece pasar con una persona"
         ),
+        SchedulingError::OutsideWindow { .. } => {
+            "outside_window: el cliente no ha escrito en 24 horas; solo se le puede enviar una plantilla".into()
+        }
         SchedulingError::StaleVersion { .. } => {
             "stale_version: alguien cambió lo mismo hace un momento; vuelve a leerlo e intenta de nuevo".into()
         }

@@ -252,6 +252,7 @@ pub async fn message_customer(
             preview_url: false,
         },
         fallback: None,
+        author: None,
     });
     let body = serde_json::to_vec(&command).expect("a command serializes to JSON");
     toolbox

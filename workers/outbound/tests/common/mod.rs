@@ -153,6 +153,7 @@ impl World {
                 preview_url: false,
             },
             fallback: None,
+            author: None,
         }
     }
 
@@ -231,12 +232,12 @@ impl World {
         .await
     }
 
-    /// The message row of a command: (status, content_kind, wa_message_id, error_title, attempts).
+    /// The message row of a command.
     pub async fn row(&self, command_id: Uuid) -> Option<Row> {
         let client = self.db.pool.get().await.unwrap();
         client
             .query_opt(
-                "SELECT status, content_kind, wa_message_id, error_title, attempts, purpose, body
+                "SELECT status, content_kind, wa_message_id, error_title, attempts, purpose, body, sender_kind
                  FROM messages WHERE command_id = $1",
                 &[&command_id],
             )
@@ -250,6 +251,7 @@ impl World {
                 attempts: r.get(4),
                 purpose: r.get(5),
                 body: r.get(6),
+                sender_kind: r.get(7),
             })
     }
 
@@ -293,6 +295,7 @@ pub struct Row {
     pub attempts: i32,
     pub purpose: Option<String>,
     pub body: Option<String>,
+    pub sender_kind: String,
 }
 
 pub fn template(name: &str) -> Template {

@@ -179,10 +179,13 @@ pub async fn apply(pool: &Pool, envelope: &Envelope) -> Result<Applied, Infra> {
                     .await?;
             }
         }
-        // Not bound to this queue; nothing to tell anyone.
+        // A person handling a conversation needs no notice of it.
+        Event::ConversationChanged { .. } => {}
         // Not bound to this queue (see the topology); nothing to remind of either way.
-        Event::TokenInvalid { .. } | Event::MessageFailed { .. } | Event::TimeOffChanged { .. } => {
-        }
+        Event::TokenInvalid { .. }
+        | Event::MessageFailed { .. }
+        | Event::MessageReceived { .. }
+        | Event::TimeOffChanged { .. } => {}
     }
     tx.commit().await?;
     Ok(Applied::Done)

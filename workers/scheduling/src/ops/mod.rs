@@ -4,6 +4,7 @@
 mod book;
 mod business;
 mod change;
+mod conversations;
 mod customers;
 mod read;
 mod settings;
@@ -98,6 +99,9 @@ impl Scheduler {
             Request::UpdateSettings(r) => settings::update_settings(self, r).await,
             Request::UpdateBusinessInfo(r) => settings::update_business_info(self, r).await,
             Request::UpdateCustomer(r) => customers::update(self, r).await,
+            Request::TakeOver(r) => conversations::take_over(self, r).await,
+            Request::Release(r) => conversations::release(self, r).await,
+            Request::Reply(r) => conversations::reply(self, r).await,
             Request::SetBusinessHours(r) => business::set_hours(self, r).await,
             Request::UpsertService(r) => business::upsert_service(self, r).await,
             Request::Figures(r) => business::figures(self, r).await,
@@ -177,7 +181,10 @@ fn writes_to(request: &Request) -> Option<Uuid> {
         Request::SetStaffPermissions(_)
         | Request::UpdateSettings(_)
         | Request::UpdateBusinessInfo(_)
-        | Request::UpdateCustomer(_) => None,
+        | Request::UpdateCustomer(_)
+        | Request::TakeOver(_)
+        | Request::Release(_)
+        | Request::Reply(_) => None,
         Request::Book(r) => Some(r.actor.organization_id),
         Request::BookWalkIn(r) => Some(r.actor.organization_id),
         Request::Cancel(r) => Some(r.actor.organization_id),
