@@ -96,6 +96,22 @@ impl Publisher {
         (publisher, task)
     }
 
+    /// Publishes a send command to `outbound.send`, confirmed like [`Publisher::publish`].
+    pub async fn send(
+        &self,
+        topology: &Topology,
+        command: &crate::contracts::outbound::Command,
+    ) -> Result<(), PublishError> {
+        let body = serde_json::to_vec(command).expect("a send command serializes to JSON");
+        self.publish(
+            &topology.name(super::topology::CITA_COMMANDS),
+            super::topology::OUTBOUND_SEND,
+            &body,
+            BasicProperties::default().with_content_type("application/json".into()),
+        )
+        .await
+    }
+
     /// Publishes `body` persistently with the mandatory flag and waits for the broker's
     /// confirm, for at most the confirm timeout. A message without a timestamp gets the
     /// current time (consumers measure how long messages wait with it).

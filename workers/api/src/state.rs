@@ -3,11 +3,7 @@
 use std::{sync::Arc, time::Duration};
 
 use cita_shared::{
-    amqp::{
-        Publisher, Topology,
-        rpc::RpcClient,
-        topology::{CITA_COMMANDS, OUTBOUND_SEND},
-    },
+    amqp::{Publisher, Topology, rpc::RpcClient},
     clock::Clock,
     config::TokenKey,
     contracts::{
@@ -16,7 +12,6 @@ use cita_shared::{
     },
 };
 use deadpool_postgres::{Object, Pool};
-use lapin::BasicProperties;
 use redis::aio::ConnectionManager;
 use tokio_util::sync::CancellationToken;
 
@@ -54,14 +49,8 @@ impl AppState {
 
     /// Publishes a send command to outbound, confirmed by the broker before it returns.
     pub async fn send(&self, command: &Command) -> ApiResult<()> {
-        let body = serde_json::to_vec(command).expect("a send command serializes");
         self.publisher
-            .publish(
-                &self.topology.name(CITA_COMMANDS),
-                OUTBOUND_SEND,
-                &body,
-                BasicProperties::default().with_content_type("application/json".into()),
-            )
+            .send(&self.topology, command)
             .await
             .map_err(|error| {
                 tracing::warn!(error = %cita_shared::error::Chain(&error), "outbound.send refused a command");

@@ -16,7 +16,7 @@ use base64::{Engine, engine::general_purpose::URL_SAFE_NO_PAD as B64};
 use cita_shared::contracts::{
     outbound::Command,
     scheduling::{
-        ConversationState, Outcome, ReleaseRequest, ReplyContent, ReplyRequest, Request,
+        Actor, ConversationState, Outcome, ReleaseRequest, ReplyContent, ReplyRequest, Request,
         TakeOverRequest, permissions::VIEW_BUSINESS_SCHEDULE,
     },
 };
@@ -291,10 +291,19 @@ pub async fn transcript(
     })))
 }
 
-fn conversation(outcome: Outcome, request: &str) -> ApiResult<ConversationState> {
-    match outcome {
-        Outcome::Conversation { conversation } => Ok(conversation),
-        other => Err(unexpected(request, &other)),
+/// Takes a conversation over or gives it back: the request `make` builds, asked of
+/// scheduling.
+async fn hand(
+    state: &Shared,
+    caller: &Caller,
+    headers: &HeaderMap,
+    make: impl FnOnce(Actor, String) -> Request,
+) -> ApiResult<Json<ConversationState>> {
+    handler(caller)?;
+    let request = make(caller.actor(), idempotency_key(headers, false)?);
+    match state.schedule(&request).await? {
+        Outcome::Conversation { conversation } => Ok(Json(conversation)),
+        other => Err(unexpected(request.name(), &other)),
     }
 }
 
@@ -307,15 +316,14 @@ pub async fn take_over(
     Path((_, conversation_id)): Path<(Uuid, Uuid)>,
     headers: HeaderMap,
 ) -> ApiResult<Json<ConversationState>> {
-    handler(&caller)?;
-    let outcome = state
-        .schedule(&Request::TakeOver(TakeOverRequest {
-            actor: caller.actor(),
-            idempotency_key: idempotency_key(&headers, false)?,
+    hand(&state, &caller, &headers, |actor, idempotency_key| {
+        Request::TakeOver(TakeOverRequest {
+            actor,
+            idempotency_key,
             conversation_id,
-        }))
-        .await?;
-    Ok(Json(conversation(outcome, "take_over")?))
+        })
+    })
+    .await
 }
 
 #[utoipa::path(post, path = "/v1/organizations/{organization_id}/conversations/{conversation_id}/release", security(("bearer" = [])), tag = "conversations", params(("organization_id" = Uuid, Path), ("conversation_id" = Uuid, Path)),
@@ -327,15 +335,14 @@ pub async fn release(
     Path((_, conversation_id)): Path<(Uuid, Uuid)>,
     headers: HeaderMap,
 ) -> ApiResult<Json<ConversationState>> {
-    handler(&caller)?;
-    let outcome = state
-        .schedule(&Request::Release(ReleaseRequest {
-            actor: caller.actor(),
-            idempotency_key: idempotency_key(&headers, false)?,
+    hand(&state, &caller, &headers, |actor, idempotency_key| {
+        Request::Release(ReleaseRequest {
+            actor,
+            idempotency_key,
             conversation_id,
-        }))
-        .await?;
-    Ok(Json(conversation(outcome, "release")?))
+        })
+    })
+    .await
 }
 
 /// Free text, or (at any time, and the only way once the window is closed) a template.

@@ -2,14 +2,10 @@
 //! the message answers, so a turn run again after a crash resends nothing.
 
 use cita_shared::{
-    amqp::{
-        PublishError, Publisher, Topology,
-        topology::{CITA_COMMANDS, OUTBOUND_SEND},
-    },
+    amqp::{PublishError, Publisher, Topology},
     contracts::outbound::{Command, Message, Outgoing, Purpose},
     spanish,
 };
-use lapin::BasicProperties;
 use sha2::{Digest, Sha256};
 use uuid::Uuid;
 
@@ -29,15 +25,8 @@ pub struct Sender<'a> {
 
 impl Sender<'_> {
     async fn send(&self, command: Outgoing) -> Result<(), PublishError> {
-        let body =
-            serde_json::to_vec(&Command::SendV1(command)).expect("a command serializes to JSON");
         self.publisher
-            .publish(
-                &self.topology.name(CITA_COMMANDS),
-                OUTBOUND_SEND,
-                &body,
-                BasicProperties::default().with_content_type("application/json".into()),
-            )
+            .send(self.topology, &Command::SendV1(command))
             .await
     }
 
