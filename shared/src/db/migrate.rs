@@ -74,6 +74,11 @@ pub const MIGRATIONS: &[Migration] = &[
         name: "conversations_by_people",
         sql: include_str!("../../../sql/migrations/0011_conversations_by_people.sql"),
     },
+    Migration {
+        version: 12,
+        name: "read_cache",
+        sql: include_str!("../../../sql/migrations/0012_read_cache.sql"),
+    },
 ];
 
 /// Demo data (`cita-migrate --seed`); each file is idempotent.

@@ -4,10 +4,12 @@
 pub mod audit;
 mod cached;
 mod connect;
+mod listen;
 mod migrate;
 
 pub use cached::{Cached, Params};
 pub use connect::{Transport, transport};
+pub use listen::{Listening, listen};
 
 pub use migrate::{MIGRATIONS, Migration, SEEDS, create_database_if_missing, migrate, seed};
 

@@ -3,7 +3,7 @@
 //! this process, against the local PostgreSQL, RabbitMQ and Redis.
 //!
 //! Prints: requests per second and p50/p99 of the day agenda and the week list at 32
-//! connections; the p50 of a booking through the API and through the scheduling RPC
+//! connections, warm (answered from the read cache) and cold (read from PostgreSQL); the p50 of a booking through the API and through the scheduling RPC
 //! alone, and their ratio (what the HTTP layer, the token and the session check cost);
 //! the API's resident memory after the load.
 
@@ -111,15 +111,21 @@ fn ms(d: Duration) -> f64 {
     d.as_secs_f64() * 1000.0
 }
 
-/// `CONNECTIONS` clients asking `path` for `LOAD`: requests per second and latencies.
-async fn load(http: &reqwest::Client, url: String, token: &str) -> (f64, Vec<Duration>) {
+/// `CONNECTIONS` clients asking for `LOAD`, each request for `url(n)` with `n` counting
+/// the client's requests: requests per second and latencies.
+async fn load(
+    http: &reqwest::Client,
+    url: impl Fn(usize) -> String + Clone + Send + 'static,
+    token: &str,
+) -> (f64, Vec<Duration>) {
     let started = Instant::now();
     let mut clients = Vec::new();
-    for _ in 0..CONNECTIONS {
+    for client in 0..CONNECTIONS {
         let (http, url, token) = (http.clone(), url.clone(), token.to_owned());
         clients.push(tokio::spawn(async move {
             let mut took = Vec::new();
             while started.elapsed() < LOAD {
+                let url = url(client * 1_000_000 + took.len());
                 let sent = Instant::now();
                 let response = http.get(&url).bearer_auth(&token).send().await.unwrap();
                 assert!(response.status().is_success(), "{}", response.status());
@@ -223,30 +229,41 @@ async fn main() {
         .unwrap();
     let token = tokens["access_token"].as_str().unwrap().to_owned();
 
-    let list = |from: &str, to: &str| {
-        format!(
-            "{base}/v1/organizations/{org}/appointments?from={}&to={}&limit=200",
-            at(from),
-            at(to)
-        )
+    // Warm: the same list again, as every screen showing the day asks for it; it is
+    // answered from the read cache until something changes. Cold: every request a list
+    // of its own (its start moved back a nanosecond per request), read from PostgreSQL.
+    let list = |from: &str, to: &str, cold: bool| {
+        let (base, from, to) = (base.clone(), at(from), at(to));
+        move |n: usize| {
+            let shift = jiff::SignedDuration::from_nanos(if cold { n as i64 } else { 0 });
+            format!(
+                "{base}/v1/organizations/{org}/appointments?from={}&to={}&limit=200",
+                from - shift,
+                to
+            )
+        }
     };
-    for (name, url) in [
+    for (name, from, to) in [
         (
             "day agenda (30 appointments)",
-            list("2026-12-08T00:00", "2026-12-09T00:00"),
+            "2026-12-08T00:00",
+            "2026-12-09T00:00",
         ),
         (
             "week list (200 of 210)",
-            list("2026-12-07T00:00", "2026-12-14T00:00"),
+            "2026-12-07T00:00",
+            "2026-12-14T00:00",
         ),
     ] {
-        let (rate, took) = load(&http, url, &token).await;
-        println!(
-            "{name}, {CONNECTIONS} connections: {rate:.0} req/s, p50 {:.2} ms, p99 {:.2} ms ({} requests)",
-            ms(percentile(&took, 0.5)),
-            ms(percentile(&took, 0.99)),
-            took.len()
-        );
+        for (temperature, cold) in [("warm", false), ("cold", true)] {
+            let (rate, took) = load(&http, list(from, to, cold), &token).await;
+            println!(
+                "{name}, {temperature}, {CONNECTIONS} connections: {rate:.0} req/s, p50 {:.2} ms, p99 {:.2} ms ({} requests)",
+                ms(percentile(&took, 0.5)),
+                ms(percentile(&took, 0.99)),
+                took.len()
+            );
+        }
     }
     let pid = api.id();
     println!(

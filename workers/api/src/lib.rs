@@ -9,6 +9,7 @@ pub mod ical;
 pub mod limits;
 pub mod live;
 pub mod problem;
+pub mod reads;
 pub mod routes;
 pub mod secrets;
 pub mod serve;

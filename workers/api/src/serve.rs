@@ -16,6 +16,7 @@ use tokio_util::sync::CancellationToken;
 
 use crate::{
     live::{self, Live},
+    reads::{self, ReadCache},
     routes,
     state::AppState,
 };
@@ -65,6 +66,13 @@ pub async fn serve(
     {
         tracing::warn!("the live event feed is not bound yet; serving without it meanwhile");
     }
+    let reads = ReadCache::default();
+    reads.register(worker.registry());
+    worker.spawn(reads::follow(
+        settings.database_url.clone(),
+        reads.clone(),
+        shutdown.clone(),
+    ));
     let state = Arc::new(AppState {
         pool,
         scheduling: RpcClient::new(
@@ -80,6 +88,7 @@ pub async fn serve(
         clock,
         rpc_timeout: settings.api.rpc_timeout,
         live,
+        reads,
         shutdown: shutdown.clone(),
     });
     let app = routes::router(state).into_make_service_with_connect_info::<SocketAddr>();

@@ -18,6 +18,7 @@ use tokio_util::sync::CancellationToken;
 use crate::{
     live::Live,
     problem::{ApiError, ApiResult},
+    reads::ReadCache,
 };
 
 pub type Shared = Arc<AppState>;
@@ -34,6 +35,8 @@ pub struct AppState {
     pub rpc_timeout: Duration,
     /// The organization's live events, from `cita.events`.
     pub live: Live,
+    /// Appointment lists, dropped as the database's changes are heard.
+    pub reads: ReadCache,
     /// Ends the live streams when the server stops (they would hold it open).
     pub shutdown: CancellationToken,
 }
@@ -69,7 +72,12 @@ impl AppState {
             .call::<_, Reply>(request, self.rpc_timeout)
             .await
         {
-            Ok(Reply::Ok(outcome)) => Ok(outcome),
+            Ok(Reply::Ok(outcome)) => {
+                // This replica's next read sees the change even if the database's
+                // notification of it is still on its way.
+                self.reads.invalidate(request.actor().organization_id);
+                Ok(outcome)
+            }
             Ok(Reply::Error(error)) => Err(ApiError::Scheduling(error)),
             Err(error) => {
                 tracing::warn!(request = request.name(), error = %cita_shared::error::Chain(&error), "scheduling did not answer");

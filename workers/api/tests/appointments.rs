@@ -3,7 +3,8 @@
 
 mod common;
 
-use common::{Api, OWNER_PHONE};
+use cita_shared::testing::eventually;
+use common::{Api, OWNER_PHONE, PATIENCE};
 use reqwest::StatusCode;
 use serde_json::{Value, json};
 
@@ -62,6 +63,57 @@ async fn the_days_appointments_come_in_pages_in_order() {
         assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{bad}: {problem}");
     }
     assert_eq!(api.db.count("SELECT count(*) FROM appointments").await, 3);
+}
+
+#[tokio::test]
+async fn a_cached_list_follows_changes_whoever_makes_them() {
+    let api = Api::start().await;
+    let token = api.token(OWNER_PHONE).await;
+    eventually(PATIENCE, "the read cache follows the database", || async {
+        (api.metric("cita_api_read_cache_following").await == 1.0).then_some(())
+    })
+    .await;
+    let day = format!(
+        "/v1/organizations/{}/appointments?from=2026-12-07T00:00:00-06:00&to=2026-12-08T00:00:00-06:00",
+        api.orgs.a
+    );
+    let (_, first) = api.get(&day, &token).await;
+    let (_, again) = api.get(&day, &token).await;
+    assert_eq!(first, again);
+    assert_eq!(api.metric("cita_api_read_cache_hits_total").await, 1.0);
+    assert_eq!(first["appointments"][0]["customer"]["name"], "Ana");
+
+    // Written by SQL, as another worker or an operator would: no API, no scheduling.
+    let client = api.db.pool.get().await.unwrap();
+    client
+        .execute(
+            "UPDATE customers SET name = 'Ana María' WHERE id = $1",
+            &[&api.orgs.a_customer],
+        )
+        .await
+        .unwrap();
+    eventually(PATIENCE, "the list shows the new name", || async {
+        let (_, list) = api.get(&day, &token).await;
+        (list["appointments"][0]["customer"]["name"] == "Ana María").then_some(())
+    })
+    .await;
+    client
+        .execute(
+            "UPDATE appointments SET status = 'cancelled' WHERE organization_id = $1",
+            &[&api.orgs.a],
+        )
+        .await
+        .unwrap();
+    eventually(PATIENCE, "the list shows the cancellations", || async {
+        let (_, list) = api.get(&day, &token).await;
+        let statuses: Vec<&Value> = list["appointments"]
+            .as_array()?
+            .iter()
+            .map(|a| &a["status"])
+            .collect();
+        statuses.iter().all(|s| *s == "cancelled").then_some(())
+    })
+    .await;
 }
 
 #[tokio::test]

@@ -167,6 +167,38 @@ pub enum Request {
 }
 
 impl Request {
+    /// Who asks, and for which organization.
+    pub fn actor(&self) -> &Actor {
+        match self {
+            Request::Availability(r) => &r.actor,
+            Request::Book(r) => &r.actor,
+            Request::Cancel(r) => &r.actor,
+            Request::Reschedule(r) => &r.actor,
+            Request::SetStatus(r) => &r.actor,
+            Request::BlockTime(r) => &r.actor,
+            Request::BookWalkIn(r) => &r.actor,
+            Request::Schedule(r) => &r.actor,
+            Request::Upcoming(r) => &r.actor,
+            Request::History(r) => &r.actor,
+            Request::AddStaff(r) => &r.actor,
+            Request::RemoveStaff(r) => &r.actor,
+            Request::SetBusinessHours(r) => &r.actor,
+            Request::UpsertService(r) => &r.actor,
+            Request::Figures(r) => &r.actor,
+            Request::OpeningHours(r) => &r.actor,
+            Request::AddClosure(r) => &r.actor,
+            Request::RemoveTimeOff(r) => &r.actor,
+            Request::SetStaffHours(r) => &r.actor,
+            Request::SetStaffPermissions(r) => &r.actor,
+            Request::UpdateSettings(r) => &r.actor,
+            Request::UpdateBusinessInfo(r) => &r.actor,
+            Request::UpdateCustomer(r) => &r.actor,
+            Request::TakeOver(r) => &r.actor,
+            Request::Release(r) => &r.actor,
+            Request::Reply(r) => &r.actor,
+        }
+    }
+
     /// The `type` tag, for logs and metrics.
     pub fn name(&self) -> &'static str {
         match self {

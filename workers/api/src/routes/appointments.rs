@@ -4,8 +4,10 @@
 
 use axum::{
     Json,
-    extract::State,
-    http::{HeaderMap, StatusCode},
+    body::Bytes,
+    extract::{RawQuery, State},
+    http::{HeaderMap, StatusCode, header},
+    response::{IntoResponse, Response},
 };
 use base64::{Engine, engine::general_purpose::URL_SAFE_NO_PAD as B64};
 use cita_shared::contracts::scheduling::{
@@ -98,8 +100,9 @@ fn encode_cursor(at: Timestamp, id: Uuid) -> String {
 pub async fn list(
     State(state): State<Shared>,
     Scoped(caller): Scoped,
+    RawQuery(raw): RawQuery,
     Query(query): Query<ListQuery>,
-) -> ApiResult<Json<Page>> {
+) -> ApiResult<Response> {
     if query.staff_id != Some(caller.staff_id) {
         caller.require(VIEW_BUSINESS_SCHEDULE)?;
     }
@@ -116,6 +119,12 @@ pub async fn list(
     let after = query.cursor.as_deref().map(decode_cursor).transpose()?;
     let (after_at, after_id) = after.unzip();
     let status = query.status.map(Status::as_str);
+    let organization_id = caller.organization_id;
+    let key = raw.unwrap_or_default();
+    if let Some(list) = state.reads.get(organization_id, &key) {
+        return Ok(json_bytes(list));
+    }
+    let ticket = state.reads.ticket(organization_id);
     let mut client = state.db().await?;
     let tx = tenant::read(&mut client, caller.organization_id).await?;
     let statement = tx
@@ -171,10 +180,21 @@ pub async fn list(
             currency: row.get(12),
         })
         .collect();
-    Ok(Json(Page {
-        appointments,
-        next_cursor,
-    }))
+    let list = Bytes::from(
+        serde_json::to_vec(&Page {
+            appointments,
+            next_cursor,
+        })
+        .expect("a page serializes"),
+    );
+    if let Some(ticket) = ticket {
+        state.reads.put(ticket, &key, list.clone());
+    }
+    Ok(json_bytes(list))
+}
+
+fn json_bytes(body: Bytes) -> Response {
+    ([(header::CONTENT_TYPE, "application/json")], body).into_response()
 }
 
 pub(super) fn appointment(outcome: Outcome) -> ApiResult<Json<Value>> {

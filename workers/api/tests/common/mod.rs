@@ -321,6 +321,22 @@ impl Api {
         )
     }
 
+    /// A counter or gauge of the API's `/metrics` (0 before its first sample).
+    pub async fn metric(&self, name: &str) -> f64 {
+        let page = self
+            .http
+            .get(format!("{}/metrics", self.admin))
+            .send()
+            .await
+            .unwrap()
+            .text()
+            .await
+            .unwrap();
+        page.lines()
+            .find_map(|line| line.strip_prefix(name)?.strip_prefix(' ')?.parse().ok())
+            .unwrap_or(0.0)
+    }
+
     pub async fn get(&self, path: &str, token: &str) -> (StatusCode, Value) {
         self.call(Method::GET, path, Some(token), None).await
     }
