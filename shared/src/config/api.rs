@@ -28,6 +28,8 @@ pub struct ApiSettings {
     pub database_role: String,
     /// How long a request waits for `scheduling.rpc`.
     pub rpc_timeout: Duration,
+    /// Requests a login session may make in a minute, counted in Redis across replicas.
+    pub session_requests_per_minute: u64,
 }
 
 impl ApiSettings {
@@ -88,9 +90,19 @@ pub(super) fn validate(raw: &Raw) -> Result<ApiSettings, ConfigError> {
         Some(0) => return Err(invalid("CITA_API_RPC_TIMEOUT_MS", "must be at least 1")),
         value => Duration::from_millis(value.unwrap_or(5_000)),
     };
+    let session_requests_per_minute = match raw.api_session_requests_per_minute {
+        Some(0) => {
+            return Err(invalid(
+                "CITA_API_SESSION_REQUESTS_PER_MINUTE",
+                "must be at least 1",
+            ));
+        }
+        value => value.unwrap_or(1_200),
+    };
     Ok(ApiSettings {
         token_keys,
         database_role,
         rpc_timeout,
+        session_requests_per_minute,
     })
 }

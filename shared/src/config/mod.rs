@@ -227,6 +227,7 @@ struct Raw {
     api_token_keys: Option<Secret>,
     api_database_role: Option<String>,
     api_rpc_timeout_ms: Option<u64>,
+    api_session_requests_per_minute: Option<u64>,
 }
 
 impl Settings {

@@ -87,6 +87,7 @@ pub async fn serve(
         keys,
         clock,
         rpc_timeout: settings.api.rpc_timeout,
+        session_requests_per_minute: settings.api.session_requests_per_minute,
         live,
         reads,
         shutdown: shutdown.clone(),

@@ -33,6 +33,8 @@ pub struct AppState {
     pub keys: Vec<TokenKey>,
     pub clock: Clock,
     pub rpc_timeout: Duration,
+    /// Requests a login session may make in a minute.
+    pub session_requests_per_minute: u64,
     /// The organization's live events, from `cita.events`.
     pub live: Live,
     /// Appointment lists, dropped as the database's changes are heard.

@@ -368,3 +368,55 @@ async fn bad_bodies_get_problems_that_name_what_is_wrong() {
     }
     assert!(api.codes().await.is_empty(), "nothing was sent");
 }
+
+#[tokio::test]
+async fn each_session_has_its_allowance_per_minute() {
+    let api = Api::start_with(&[("CITA_API_SESSION_REQUESTS_PER_MINUTE", "3")]).await;
+    let phone = api.token(OWNER_PHONE).await;
+    let laptop = api.token(OWNER_PHONE).await;
+    for _ in 0..3 {
+        assert_eq!(api.get("/v1/me", &phone).await.0, StatusCode::OK);
+    }
+    let response = api
+        .http
+        .get(format!("{}/v1/me", api.base))
+        .bearer_auth(&phone)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), StatusCode::TOO_MANY_REQUESTS);
+    let retry_after: u64 = response.headers()["retry-after"]
+        .to_str()
+        .unwrap()
+        .parse()
+        .unwrap();
+    assert!((1..=60).contains(&retry_after), "{retry_after}");
+    assert_eq!(
+        api.get("/v1/me", &laptop).await.0,
+        StatusCode::OK,
+        "another session of the same person keeps its own allowance"
+    );
+}
+
+#[tokio::test]
+async fn refreshes_are_limited_per_address() {
+    let api = Api::start().await;
+    for n in 0..120 {
+        let (status, _) = api
+            .post(
+                "/v1/auth/refresh",
+                None,
+                json!({ "refresh_token": format!("guess-{n}") }),
+            )
+            .await;
+        assert_eq!(status, StatusCode::UNAUTHORIZED);
+    }
+    let (status, problem) = api
+        .post(
+            "/v1/auth/refresh",
+            None,
+            json!({ "refresh_token": "guess-121" }),
+        )
+        .await;
+    assert_eq!(status, StatusCode::TOO_MANY_REQUESTS, "{problem}");
+}

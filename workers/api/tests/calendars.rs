@@ -141,3 +141,23 @@ async fn the_owners_business_feed_shows_everyone_and_a_barber_cannot_revoke_it()
         "staff see only their own"
     );
 }
+
+#[tokio::test]
+async fn a_feed_is_fetched_at_most_120_times_an_hour() {
+    let api = Api::start().await;
+    for _ in 0..120 {
+        assert_eq!(
+            ics(&api, "/v1/calendars/not-a-token.ics").await.0,
+            StatusCode::NOT_FOUND
+        );
+    }
+    assert_eq!(
+        ics(&api, "/v1/calendars/not-a-token.ics").await.0,
+        StatusCode::TOO_MANY_REQUESTS
+    );
+    assert_eq!(
+        ics(&api, "/v1/calendars/another-token.ics").await.0,
+        StatusCode::NOT_FOUND,
+        "each feed is counted on its own"
+    );
+}

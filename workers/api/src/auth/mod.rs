@@ -109,17 +109,10 @@ impl FromRequestParts<Shared> for Caller {
             tracing::info!(%error, "access token refused");
             ApiError::Unauthorized
         })?;
-        let client = state.db().await?;
-        let statement = client
-            .prepare_cached(
-                "SELECT organization_id, owner, permissions FROM api_session($1, $2, $3)",
-            )
-            .await
-            .map_err(Infra::from)?;
-        let row = client
-            .query_opt(&statement, &[&claims.sid, &claims.sub, &now])
-            .await
-            .map_err(Infra::from)?
+        // The session's allowance is counted while the session is looked up.
+        let (row, counted) = tokio::join!(session(state, &claims, now), limit(state, &claims));
+        counted?;
+        let row = row?
             .filter(|row| row.get::<_, Uuid>(0) == claims.org)
             .ok_or_else(|| {
                 tracing::info!(session = %claims.sid, "access token of a closed session");
@@ -138,6 +131,29 @@ impl FromRequestParts<Shared> for Caller {
             permissions: row.get(2),
         })
     }
+}
+
+/// The session's row, if it is open and its member still active.
+async fn session(
+    state: &Shared,
+    claims: &jwt::Claims,
+    now: jiff::Timestamp,
+) -> ApiResult<Option<tokio_postgres::Row>> {
+    let client = state.db().await?;
+    let statement = client
+        .prepare_cached("SELECT organization_id, owner, permissions FROM api_session($1, $2, $3)")
+        .await
+        .map_err(Infra::from)?;
+    Ok(client
+        .query_opt(&statement, &[&claims.sid, &claims.sub, &now])
+        .await
+        .map_err(Infra::from)?)
+}
+
+/// Counts the request against the session's allowance per minute.
+async fn limit(state: &Shared, claims: &jwt::Claims) -> ApiResult<()> {
+    let name = format!("{}:{}", state.topology.name("api-session"), claims.sid);
+    crate::limits::hit(&state.redis, &name, state.session_requests_per_minute, 60).await
 }
 
 /// An integration's key: live, within its scopes and its allowance.

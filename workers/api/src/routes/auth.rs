@@ -159,15 +159,22 @@ pub struct RefreshRequest {
     pub refresh_token: Option<String>,
 }
 
+/// Refreshes a minute from one address: far more than the browsers behind one office's
+/// address need, far too few to try refresh tokens.
+const REFRESHES_PER_IP: u64 = 120;
+
 #[utoipa::path(post, path = "/v1/auth/refresh", tag = "auth", request_body = RefreshRequest,
-    responses((status = 200, body = Tokens, description = "With the cookie, a CookieSession and new cookies"), (status = 401, body = crate::problem::Problem)))]
+    responses((status = 200, body = Tokens, description = "With the cookie, a CookieSession and new cookies"), (status = 401, body = crate::problem::Problem), (status = 429, body = crate::problem::Problem)))]
 /// A refresh by cookie needs no CSRF token: `SameSite=Strict` keeps other sites from
 /// sending the cookie, and the answer (new cookies) is nothing a forger could read.
 pub async fn refresh(
     State(state): State<Shared>,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
     headers: HeaderMap,
     Body(request): Body<RefreshRequest>,
 ) -> ApiResult<Response> {
+    let name = format!("{}:refresh:ip:{}", state.topology.name("login"), peer.ip());
+    crate::limits::hit(&state.redis, &name, REFRESHES_PER_IP, 60).await?;
     let (token, in_cookies) = match request.refresh_token {
         Some(token) => (token, false),
         None => (

@@ -146,16 +146,28 @@ pub async fn revoke(
     Ok(StatusCode::NO_CONTENT)
 }
 
+/// Google Calendar and iOS fetch a feed a few times an hour at most.
+const FEED_FETCHES_PER_HOUR: u64 = 120;
+
 #[utoipa::path(get, path = "/v1/calendars/{token}", tag = "calendars", params(("token" = String, Path, description = "The secret of the feed's URL, with `.ics`")),
-    responses((status = 200, content_type = "text/calendar", body = String), (status = 404, body = crate::problem::Problem)))]
+    responses((status = 200, content_type = "text/calendar", body = String), (status = 404, body = crate::problem::Problem), (status = 429, body = crate::problem::Problem)))]
 pub async fn feed(State(state): State<Shared>, Path(token): Path<String>) -> ApiResult<Response> {
     let token = token.strip_suffix(".ics").unwrap_or(&token);
+    let fingerprint = secrets::fingerprint(token);
+    // Per feed, not per address: calendar services fetch every subscriber's feed from
+    // a few addresses of their own.
+    let name = format!(
+        "{}:{}",
+        state.topology.name("calendar-feed"),
+        hex::encode(&fingerprint[..16])
+    );
+    crate::limits::hit(&state.redis, &name, FEED_FETCHES_PER_HOUR, 3600).await?;
     let mut client = state.db().await?;
     let statement = client
         .prepare_cached("SELECT organization_id, staff_id FROM calendar_feed($1)")
         .await?;
     let scope = client
-        .query_opt(&statement, &[&secrets::fingerprint(token)])
+        .query_opt(&statement, &[&fingerprint])
         .await?
         .ok_or(ApiError::NotFound("calendar feed"))?;
     let (organization_id, staff_id): (Uuid, Option<Uuid>) = (scope.get(0), scope.get(1));
