@@ -79,6 +79,11 @@ pub const MIGRATIONS: &[Migration] = &[
         name: "read_cache",
         sql: include_str!("../../../sql/migrations/0012_read_cache.sql"),
     },
+    Migration {
+        version: 13,
+        name: "operator_grants",
+        sql: include_str!("../../../sql/migrations/0013_operator_grants.sql"),
+    },
 ];
 
 /// Demo data (`cita-migrate --seed`); each file is idempotent.

@@ -17,6 +17,9 @@ pub enum ApiError {
     Unauthorized,
     #[error("not allowed for this account")]
     Forbidden,
+    /// An operator's token used beyond what it allows.
+    #[error("{0}")]
+    OperatorScope(&'static str),
     /// A change made with the session cookie, without the session's CSRF token.
     #[error("send the session's CSRF token in X-CSRF-Token")]
     Csrf,
@@ -55,7 +58,9 @@ impl ApiError {
     pub fn status(&self) -> StatusCode {
         match self {
             ApiError::Unauthorized | ApiError::InvalidCode => StatusCode::UNAUTHORIZED,
-            ApiError::Forbidden | ApiError::Csrf => StatusCode::FORBIDDEN,
+            ApiError::Forbidden | ApiError::Csrf | ApiError::OperatorScope(_) => {
+                StatusCode::FORBIDDEN
+            }
             ApiError::NotFound(_) => StatusCode::NOT_FOUND,
             ApiError::BadRequest(_) => StatusCode::BAD_REQUEST,
             ApiError::Invalid(_) => StatusCode::UNPROCESSABLE_ENTITY,
@@ -90,6 +95,7 @@ impl ApiError {
         match self {
             ApiError::Unauthorized => "unauthorized",
             ApiError::Forbidden => "forbidden",
+            ApiError::OperatorScope(_) => "operator_scope",
             ApiError::Csrf => "csrf",
             ApiError::NotFound(_) => "not_found",
             ApiError::BadRequest(_) => "bad_request",

@@ -177,6 +177,17 @@ async fn every_operation_refuses_wrong_credentials_other_tenants_and_missing_per
         ("key_id", uuid::Uuid::new_v4().to_string()),
         ("conversation_id", o.b_conversation.to_string()),
     ];
+    let operator = {
+        let client = api.db.pool.get().await.unwrap();
+        let keys = [cita_shared::config::TokenKey {
+            id: "k1".into(),
+            key: [0x11; 32],
+        }];
+        cita_api::auth::operators::mint(&client, &keys, "walker", "the walk", 60, api.clock.now())
+            .await
+            .unwrap()
+            .token
+    };
     let mut walked = 0;
     for operation in operations.iter().filter(|o| o.secured) {
         let name = format!("{} {}", operation.method, operation.path);
@@ -203,6 +214,32 @@ async fn every_operation_refuses_wrong_credentials_other_tenants_and_missing_per
                 StatusCode::NOT_FOUND,
                 "{name} with A's token on B: {problem}"
             );
+            // An operator who does not name the organization, or who tries a change.
+            let (status, problem) = send(&api, operation, &at_b, Some(&operator)).await;
+            assert_eq!(
+                status,
+                StatusCode::FORBIDDEN,
+                "{name} by an operator: {problem}"
+            );
+            if operation.method != Method::GET {
+                let mut request = api
+                    .http
+                    .request(operation.method.clone(), format!("{}{at_b}", api.base))
+                    .bearer_auth(&operator)
+                    .header("cita-organization", o.b.to_string());
+                if operation.method != Method::DELETE {
+                    request = request.json(&json!({}));
+                }
+                let status = request.send().await.unwrap().status();
+                assert_eq!(
+                    status,
+                    StatusCode::FORBIDDEN,
+                    "{name}: an operator's change"
+                );
+            }
+        } else {
+            let (status, _) = send(&api, operation, &at_b, Some(&operator)).await;
+            assert_eq!(status, StatusCode::UNAUTHORIZED, "{name} by an operator");
         }
         if let Some(permission) = &operation.permission {
             let (status, problem) =

@@ -9,7 +9,7 @@ use base64::{Engine, engine::general_purpose::URL_SAFE_NO_PAD as B64};
 use cita_shared::config::TokenKey;
 use hmac::{Hmac, Mac};
 use jiff::Timestamp;
-use serde::{Deserialize, Serialize};
+use serde::{Deserialize, Serialize, de::DeserializeOwned};
 use sha2::Sha256;
 use uuid::Uuid;
 
@@ -26,6 +26,46 @@ pub struct Claims {
     pub iat: i64,
     pub exp: i64,
     pub typ: String,
+}
+
+/// An operator's token (`cita-api operator-token`): reads one organization's tenant
+/// routes, named in each request, while its grant lasts.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct OperatorClaims {
+    /// The operator, as the grant names them.
+    pub sub: String,
+    /// The grant (`operator_grants.id`).
+    pub gid: Uuid,
+    pub iat: i64,
+    pub exp: i64,
+    pub typ: String,
+}
+
+/// What [`verify`] checks besides the signature: the type and the expiry.
+pub trait Token: DeserializeOwned {
+    const TYPE: &'static str;
+    fn typ(&self) -> &str;
+    fn exp(&self) -> i64;
+}
+
+impl Token for Claims {
+    const TYPE: &'static str = "access";
+    fn typ(&self) -> &str {
+        &self.typ
+    }
+    fn exp(&self) -> i64 {
+        self.exp
+    }
+}
+
+impl Token for OperatorClaims {
+    const TYPE: &'static str = "operator";
+    fn typ(&self) -> &str {
+        &self.typ
+    }
+    fn exp(&self) -> i64 {
+        self.exp
+    }
 }
 
 #[derive(Serialize, Deserialize)]
@@ -48,7 +88,7 @@ pub enum TokenError {
     Signature,
     #[error("expired")]
     Expired,
-    #[error("not an access token")]
+    #[error("not a token of this kind")]
     Type,
 }
 
@@ -59,7 +99,7 @@ fn mac(key: &TokenKey, signing_input: &str) -> Hmac<Sha256> {
 }
 
 /// Signs `claims` with the first key.
-pub fn sign(keys: &[TokenKey], claims: &Claims) -> String {
+pub fn sign(keys: &[TokenKey], claims: &impl Serialize) -> String {
     let key = &keys[0];
     let header = Header {
         alg: "HS256".into(),
@@ -76,8 +116,8 @@ pub fn sign(keys: &[TokenKey], claims: &Claims) -> String {
     format!("{signing_input}.{}", encode(&signature))
 }
 
-/// Checks the signature with the key the token names, then its expiry and type.
-pub fn verify(keys: &[TokenKey], token: &str, now: Timestamp) -> Result<Claims, TokenError> {
+/// Checks the signature with the key the token names, then its type and expiry.
+pub fn verify<C: Token>(keys: &[TokenKey], token: &str, now: Timestamp) -> Result<C, TokenError> {
     let mut parts = token.split('.');
     let (Some(header), Some(payload), Some(signature), None) =
         (parts.next(), parts.next(), parts.next(), parts.next())
@@ -100,15 +140,15 @@ pub fn verify(keys: &[TokenKey], token: &str, now: Timestamp) -> Result<Claims, 
     mac(key, &format!("{header}.{payload}"))
         .verify_slice(&signature)
         .map_err(|_| TokenError::Signature)?;
-    let claims: Claims = B64
+    let claims: C = B64
         .decode(payload)
         .ok()
         .and_then(|p| serde_json::from_slice(&p).ok())
-        .ok_or(TokenError::Malformed)?;
-    if claims.typ != "access" {
+        .ok_or(TokenError::Type)?;
+    if claims.typ() != C::TYPE {
         return Err(TokenError::Type);
     }
-    if claims.exp <= now.as_second() {
+    if claims.exp() <= now.as_second() {
         return Err(TokenError::Expired);
     }
     Ok(claims)
@@ -147,17 +187,23 @@ mod tests {
         let now = Timestamp::from_second(1_800_000_000).unwrap();
         let claims = claims(now);
         let token = sign(&keys(), &claims);
-        assert_eq!(verify(&keys(), &token, now), Ok(claims.clone()));
+        assert_eq!(verify::<Claims>(&keys(), &token, now), Ok(claims.clone()));
         let later = Timestamp::from_second(claims.exp).unwrap();
-        assert_eq!(verify(&keys(), &token, later), Err(TokenError::Expired));
+        assert_eq!(
+            verify::<Claims>(&keys(), &token, later),
+            Err(TokenError::Expired)
+        );
     }
 
     #[test]
     fn a_token_of_a_rotated_out_key_verifies_while_the_key_is_listed() {
         let now = Timestamp::from_second(1_800_000_000).unwrap();
         let old = sign(&keys()[1..], &claims(now));
-        assert!(verify(&keys(), &old, now).is_ok());
-        assert_eq!(verify(&keys()[..1], &old, now), Err(TokenError::UnknownKey));
+        assert!(verify::<Claims>(&keys(), &old, now).is_ok());
+        assert_eq!(
+            verify::<Claims>(&keys()[..1], &old, now),
+            Err(TokenError::UnknownKey)
+        );
     }
 
     #[test]
@@ -171,7 +217,7 @@ mod tests {
             parts[1]
         );
         assert_eq!(
-            verify(&keys(), &none, now),
+            verify::<Claims>(&keys(), &none, now),
             Err(TokenError::Algorithm("none".into()))
         );
         let mut forged = claims(now);
@@ -182,7 +228,38 @@ mod tests {
             B64.encode(serde_json::to_vec(&forged).unwrap()),
             parts[2]
         );
-        assert_eq!(verify(&keys(), &swapped, now), Err(TokenError::Signature));
-        assert_eq!(verify(&keys(), "a.b", now), Err(TokenError::Malformed));
+        assert_eq!(
+            verify::<Claims>(&keys(), &swapped, now),
+            Err(TokenError::Signature)
+        );
+        assert_eq!(
+            verify::<Claims>(&keys(), "a.b", now),
+            Err(TokenError::Malformed)
+        );
+    }
+
+    #[test]
+    fn an_access_token_is_no_operator_token_and_the_reverse() {
+        let now = Timestamp::from_second(1_800_000_000).unwrap();
+        let access = sign(&keys(), &claims(now));
+        assert_eq!(
+            verify::<OperatorClaims>(&keys(), &access, now),
+            Err(TokenError::Type)
+        );
+        let operator = sign(
+            &keys(),
+            &OperatorClaims {
+                sub: "ana@cita".into(),
+                gid: Uuid::new_v4(),
+                iat: now.as_second(),
+                exp: now.as_second() + 60,
+                typ: "operator".into(),
+            },
+        );
+        assert_eq!(
+            verify::<Claims>(&keys(), &operator, now),
+            Err(TokenError::Type)
+        );
+        assert!(verify::<OperatorClaims>(&keys(), &operator, now).is_ok());
     }
 }

@@ -7,6 +7,7 @@ pub mod codes;
 pub mod cookies;
 pub mod jwt;
 pub mod keys;
+pub mod operators;
 pub mod sessions;
 
 use axum::{
@@ -30,11 +31,27 @@ pub struct Caller {
     pub session_id: Option<Uuid>,
     /// The API key the request came with, acting as its owner.
     pub api_key_id: Option<Uuid>,
+    /// A platform operator's grant: reads only, and no staff member behind it.
+    pub operator_grant: Option<Uuid>,
     pub owner: bool,
     pub permissions: Vec<String>,
 }
 
 impl Caller {
+    /// An operator reading `organization_id` on `grant`. No staff member has the nil id,
+    /// so whatever reaches scheduling with it is refused there.
+    fn operator(organization_id: Uuid, grant: Uuid) -> Self {
+        Caller {
+            staff_id: Uuid::nil(),
+            organization_id,
+            session_id: None,
+            api_key_id: None,
+            operator_grant: Some(grant),
+            owner: true,
+            permissions: Vec::new(),
+        }
+    }
+
     pub fn actor(&self) -> Actor {
         Actor {
             organization_id: self.organization_id,
@@ -97,6 +114,10 @@ impl FromRequestParts<Shared> for Caller {
 
     async fn from_request_parts(parts: &mut Parts, state: &Shared) -> ApiResult<Self> {
         let (token, by_cookie) = match bearer(parts) {
+            Some(token) if token.starts_with(operators::PREFIX) => {
+                tracing::info!("an operator token off a tenant route");
+                return Err(ApiError::Unauthorized);
+            }
             Some(key) if key.starts_with(keys::PREFIX) => return by_key(parts, state, key).await,
             Some(token) => (token, false),
             None => (
@@ -127,6 +148,7 @@ impl FromRequestParts<Shared> for Caller {
             organization_id: claims.org,
             session_id: Some(claims.sid),
             api_key_id: None,
+            operator_grant: None,
             owner: row.get(1),
             permissions: row.get(2),
         })
@@ -169,6 +191,7 @@ async fn by_key(parts: &Parts, state: &Shared, presented: &str) -> ApiResult<Cal
         organization_id: key.organization_id,
         session_id: None,
         api_key_id: Some(key.id),
+        operator_grant: None,
         owner: true,
         permissions: key.permissions,
     })
@@ -184,18 +207,30 @@ impl FromRequestParts<Shared> for Scoped {
     type Rejection = ApiError;
 
     async fn from_request_parts(parts: &mut Parts, state: &Shared) -> ApiResult<Self> {
+        let operator = bearer(parts)
+            .and_then(|t| t.strip_prefix(operators::PREFIX))
+            .map(str::to_owned);
+        if let Some(token) = operator {
+            let organization_id = path_organization(parts, state).await?;
+            return operators::admit(parts, state, &token, organization_id)
+                .await
+                .map(Scoped);
+        }
         let caller = Caller::from_request_parts(parts, state).await?;
-        let params = RawPathParams::from_request_parts(parts, state)
-            .await
-            .map_err(|_| ApiError::NotFound("organization"))?;
-        let organization_id = params
-            .iter()
-            .find(|(name, _)| *name == "organization_id")
-            .and_then(|(_, value)| Uuid::try_parse(value).ok())
-            .ok_or(ApiError::NotFound("organization"))?;
-        caller.within(organization_id)?;
+        caller.within(path_organization(parts, state).await?)?;
         Ok(Scoped(caller))
     }
+}
+
+async fn path_organization(parts: &mut Parts, state: &Shared) -> ApiResult<Uuid> {
+    let params = RawPathParams::from_request_parts(parts, state)
+        .await
+        .map_err(|_| ApiError::NotFound("organization"))?;
+    params
+        .iter()
+        .find(|(name, _)| *name == "organization_id")
+        .and_then(|(_, value)| Uuid::try_parse(value).ok())
+        .ok_or(ApiError::NotFound("organization"))
 }
 
 /// The owner, on a tenant route of their organization. Checked before the body is read,
