@@ -93,6 +93,14 @@ pub enum Event {
         /// The assistant will not answer it: a person has the conversation.
         handed_off: bool,
     },
+    /// A message to a conversation's counterpart (the assistant's, a person's, a
+    /// reminder) moved on: `sent`, `delivered`, `read` or `failed`. Its ticks, live.
+    #[serde(rename = "message.status")]
+    MessageStatus {
+        conversation_id: Uuid,
+        message_id: Uuid,
+        status: String,
+    },
     /// An outbound message will not be delivered.
     #[serde(rename = "message.failed")]
     MessageFailed {
@@ -148,6 +156,7 @@ impl Event {
             Event::ConversationHandedOff { .. } => "conversation.handed_off",
             Event::ConversationChanged { .. } => "conversation.changed",
             Event::MessageReceived { .. } => "message.received",
+            Event::MessageStatus { .. } => "message.status",
             Event::MessageFailed { .. } => "message.failed",
         }
     }

@@ -188,7 +188,13 @@ impl Outbound {
     ) -> Option<Settlement> {
         let recorded =
             retry::patiently(RECORD_PATIENCE, &self.shutdown, "recording a send", || {
-                ledger::sent(&self.pool, message_id, wa_message_id, message)
+                ledger::sent(
+                    &self.pool,
+                    message_id,
+                    wa_message_id,
+                    message,
+                    self.clock.now(),
+                )
             })
             .await;
         match recorded {

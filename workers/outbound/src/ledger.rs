@@ -172,24 +172,29 @@ pub async fn claim(pool: &Pool, send: &Outgoing, lease: Duration) -> Result<Clai
     })
 }
 
-/// Meta accepted the message.
+/// Meta accepted the message. A conversation's message is announced on `cita.events`
+/// (`message.status`) with the status it now has: a delivery status that overtook it
+/// is applied by a trigger as the WhatsApp id is written.
 pub async fn sent(
     pool: &Pool,
     message_id: Uuid,
     wa_message_id: &str,
     message: &Message,
+    now: Timestamp,
 ) -> Result<(), LedgerError> {
-    let client = pool.get().await?;
-    let statement = client
+    let mut client = pool.get().await?;
+    let tx = client.transaction().await?;
+    let statement = tx
         .prepare_cached(
             "UPDATE messages SET status = 'sent', wa_message_id = $2, content_kind = $3, body = $4,
                     attempts = attempts + 1, lease_until = NULL, command = NULL,
                     error_code = NULL, error_title = NULL, error_detail = NULL
-             WHERE id = $1",
+             WHERE id = $1
+             RETURNING organization_id, conversation_id, status",
         )
         .await?;
-    client
-        .execute(
+    let row = tx
+        .query_one(
             &statement,
             &[
                 &message_id,
@@ -199,6 +204,15 @@ pub async fn sent(
             ],
         )
         .await?;
+    if let Some(conversation_id) = row.get::<_, Option<Uuid>>(1) {
+        let event = Event::MessageStatus {
+            conversation_id,
+            message_id,
+            status: row.get(2),
+        };
+        outbox::emit(&tx, row.get(0), now, event).await?;
+    }
+    tx.commit().await?;
     Ok(())
 }
 

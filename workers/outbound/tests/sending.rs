@@ -219,6 +219,40 @@ async fn the_window_decides_between_free_form_the_fallback_and_failing() {
 }
 
 #[tokio::test]
+async fn a_sent_message_of_a_conversation_is_announced_for_the_live_view() {
+    let mut world = World::new().await;
+    let statuses = world.listen("message.status").await;
+    world.start().await;
+    let send = world.text("¡Listo!");
+    world.publish(&send).await;
+    world.wait_status(send.command_id, "sent").await;
+    let event = world.next_event(&statuses).await;
+    assert_eq!(event.organization_id, world.organization);
+    let message_id: uuid::Uuid = world
+        .db
+        .pool
+        .get()
+        .await
+        .unwrap()
+        .query_one(
+            "SELECT id FROM messages WHERE command_id = $1",
+            &[&send.command_id],
+        )
+        .await
+        .unwrap()
+        .get(0);
+    assert_eq!(
+        event.event,
+        Event::MessageStatus {
+            conversation_id: world.conversation,
+            message_id,
+            status: "sent".into(),
+        }
+    );
+    world.stop().await;
+}
+
+#[tokio::test]
 async fn a_redelivered_command_is_not_sent_twice() {
     let mut world = World::new().await;
     world.start().await;

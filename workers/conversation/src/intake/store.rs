@@ -352,16 +352,25 @@ pub async fn status(pool: &Pool, update: &StatusUpdate) -> Result<Stored, Infra>
     });
     let status = update.status.as_str();
     let updated = tx
-        .run(
+        .maybe_row(
             "UPDATE messages
              SET status = $3,
                  error_code = CASE WHEN $3 = 'failed' THEN COALESCE($4, error_code) ELSE error_code END,
                  error_title = CASE WHEN $3 = 'failed' THEN COALESCE($5, error_title) ELSE error_title END
-             WHERE wa_message_id = $1 AND organization_id = $2",
+             WHERE wa_message_id = $1 AND organization_id = $2
+             RETURNING id, conversation_id, status",
             &[&update.wamid, &org.id, &status, &code, &title],
         )
         .await?;
-    let stored = if updated > 0 {
+    let stored = if let Some(row) = updated {
+        if let Some(conversation_id) = row.get::<_, Option<Uuid>>(1) {
+            let event = Event::MessageStatus {
+                conversation_id,
+                message_id: row.get(0),
+                status: row.get(2),
+            };
+            outbox::emit(&tx, org.id, update.timestamp, event).await?;
+        }
         Stored::StatusApplied
     } else {
         tx.run(

@@ -169,3 +169,41 @@ async fn an_owner_echo_hands_the_conversation_off_and_the_assistant_stays_silent
         .get(0);
     assert_eq!(status, "active");
 }
+
+#[tokio::test]
+async fn a_delivery_status_of_a_conversations_message_is_announced_for_its_ticks() {
+    let shop = Shop::open().await;
+    let conversation: Uuid = shop
+        .scalar(
+            "WITH c AS (INSERT INTO customers (organization_id, wa_id, phone) VALUES ($1, $2, $2) RETURNING id)
+             INSERT INTO conversations (organization_id, wa_id, customer_id) SELECT $1, $2, id FROM c RETURNING id",
+            &[&shop.org, &CUSTOMER_WA],
+        )
+        .await;
+    let message: Uuid = shop
+        .scalar(
+            "INSERT INTO messages (organization_id, conversation_id, direction, sender_kind, content_kind,
+                                   body, status, recipient, wa_message_id)
+             VALUES ($1, $2, 'outbound', 'ai', 'text', 'Listo', 'sent', $3, 'wamid.tick') RETURNING id",
+            &[&shop.org, &conversation, &CUSTOMER_WA],
+        )
+        .await;
+    apply(&shop, &status_of("wamid.tick", "read", now_seconds())).await;
+    apply(&shop, &status_of("wamid.tick", "delivered", now_seconds())).await;
+    let client = shop.db.pool.get().await.unwrap();
+    let events: Vec<serde_json::Value> = client
+        .query(
+            "SELECT payload FROM outbox WHERE routing_key = 'message.status' ORDER BY seq",
+            &[],
+        )
+        .await
+        .unwrap()
+        .iter()
+        .map(|row| row.get(0))
+        .collect();
+    assert_eq!(events.len(), 2, "{events:?}");
+    assert_eq!(events[0]["message_id"], json!(message));
+    assert_eq!(events[0]["conversation_id"], json!(conversation));
+    assert_eq!(events[0]["status"], "read");
+    assert_eq!(events[1]["status"], "read", "the ticks never go back");
+}

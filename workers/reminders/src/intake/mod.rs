@@ -185,6 +185,7 @@ pub async fn apply(pool: &Pool, envelope: &Envelope) -> Result<Applied, Infra> {
         Event::TokenInvalid { .. }
         | Event::MessageFailed { .. }
         | Event::MessageReceived { .. }
+        | Event::MessageStatus { .. }
         | Event::TimeOffChanged { .. } => {}
     }
     tx.commit().await?;
