@@ -1,5 +1,7 @@
 //! Fixed-window rate limits in Redis, shared by every replica.
 
+use std::sync::LazyLock;
+
 use redis::aio::ConnectionManager;
 
 use crate::problem::{ApiError, ApiResult};
@@ -12,16 +14,20 @@ pub async fn hit(
     limit: u64,
     window_seconds: u64,
 ) -> ApiResult<()> {
+    // Hashed once: every request of a session runs it.
+    static COUNT: LazyLock<redis::Script> = LazyLock::new(|| {
+        redis::Script::new(
+            "local n = redis.call('INCR', KEYS[1])
+             if n == 1 then redis.call('EXPIRE', KEYS[1], ARGV[1]) end
+             return {n, redis.call('TTL', KEYS[1])}",
+        )
+    });
     let mut redis = redis.clone();
-    let (count, ttl): (u64, i64) = redis::Script::new(
-        "local n = redis.call('INCR', KEYS[1])
-         if n == 1 then redis.call('EXPIRE', KEYS[1], ARGV[1]) end
-         return {n, redis.call('TTL', KEYS[1])}",
-    )
-    .key(key)
-    .arg(window_seconds)
-    .invoke_async(&mut redis)
-    .await?;
+    let (count, ttl): (u64, i64) = COUNT
+        .key(key)
+        .arg(window_seconds)
+        .invoke_async(&mut redis)
+        .await?;
     if count > limit {
         return Err(ApiError::RateLimited {
             retry_after_seconds: ttl.max(1) as u64,
