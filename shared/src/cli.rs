@@ -34,6 +34,19 @@ pub fn version(component: Component) -> String {
 /// otherwise loads the settings, starts logging and logs what the sources hold that no
 /// binary reads.
 pub fn start(component: Component) -> Result<Settings, ConfigError> {
+    start_logging(component, telemetry::init)
+}
+
+/// [`start`] for a command whose standard output is its answer (a token to copy): the
+/// log, warnings included, goes to standard error.
+pub fn start_command(component: Component) -> Result<Settings, ConfigError> {
+    start_logging(component, telemetry::init_to_stderr)
+}
+
+fn start_logging(
+    component: Component,
+    init: fn(crate::config::LogFormat),
+) -> Result<Settings, ConfigError> {
     if matches!(std::env::args().nth(1).as_deref(), Some("--version" | "-V")) {
         println!("{}", version(component));
         std::process::exit(0);
@@ -42,7 +55,7 @@ pub fn start(component: Component) -> Result<Settings, ConfigError> {
     // Before anything connects: TLS to the backing services (and outbound's HTTPS) is
     // rustls on ring.
     crate::tls::install_provider();
-    telemetry::init(settings.log_format);
+    init(settings.log_format);
     for warning in &settings.warnings {
         tracing::warn!("{warning}");
     }

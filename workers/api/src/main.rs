@@ -25,9 +25,13 @@ async fn run() -> anyhow::Result<()> {
         println!("{}", cita_api::routes::openapi().to_pretty_json()?);
         return Ok(());
     }
-    let settings = cli::start(Component::Api)?;
-    settings.api.require_token_keys()?;
     let args: Vec<String> = std::env::args().skip(1).collect();
+    let settings = if args.is_empty() {
+        cli::start(Component::Api)?
+    } else {
+        cli::start_command(Component::Api)?
+    };
+    settings.api.require_token_keys()?;
     match args.iter().map(String::as_str).collect::<Vec<_>>()[..] {
         [] => serve(&settings).await,
         ["operator-token", operator, minutes, ref reason @ ..] if !reason.is_empty() => {
