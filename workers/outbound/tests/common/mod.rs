@@ -42,6 +42,8 @@ pub struct World {
     pub conversation: Uuid,
     pub env: HashMap<String, String>,
     services: Vec<(CancellationToken, tokio::task::JoinHandle<()>)>,
+    /// Each running service's admin address, for its `/metrics`.
+    admins: Vec<std::net::SocketAddr>,
 }
 
 impl World {
@@ -101,6 +103,7 @@ impl World {
             conversation,
             env,
             services: Vec::new(),
+            admins: Vec::new(),
         }
     }
 
@@ -108,6 +111,7 @@ impl World {
     pub async fn start(&mut self) {
         let settings = Settings::from_env(Component::Outbound, self.env.clone()).unwrap();
         let admin = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        self.admins.push(admin.local_addr().unwrap());
         let shutdown = CancellationToken::new();
         let task = tokio::spawn({
             let shutdown = shutdown.clone();
@@ -120,7 +124,28 @@ impl World {
         self.services.push((shutdown, task));
     }
 
+    /// How many commands the running services handled with `outcome` (`sent`,
+    /// `duplicate`, …), from their `/metrics`.
+    pub async fn handled(&self, outcome: &str) -> u64 {
+        let series = format!("cita_outbound_commands_total{{outcome=\"{outcome}\"}} ");
+        let mut total = 0;
+        for admin in &self.admins {
+            let page = reqwest::get(format!("http://{admin}/metrics"))
+                .await
+                .unwrap()
+                .text()
+                .await
+                .unwrap();
+            total += page
+                .lines()
+                .find_map(|line| line.strip_prefix(&series)?.parse::<u64>().ok())
+                .unwrap_or(0);
+        }
+        total
+    }
+
     pub async fn stop(&mut self) {
+        self.admins.clear();
         for (shutdown, task) in self.services.drain(..) {
             shutdown.cancel();
             let _ = task.await;
