@@ -17,6 +17,10 @@ pub use words::{AgendaLine, Choice, ListOf, Notices, Words};
 use crate::contracts::outbound::{Message, Parameter, Template};
 
 /// Weekday names, Monday first (ISO weekday − 1).
+/// The same in es-MX and es-CO.
+pub const OPENING_HOURS: &str = "Horario";
+pub const CLOSED: &str = "cerrado";
+
 pub const WEEKDAYS: [&str; 7] = [
     "lunes",
     "martes",

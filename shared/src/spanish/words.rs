@@ -45,6 +45,10 @@ pub trait Words: Notices + Send + Sync {
     fn stale(&self) -> &'static str;
     fn quit(&self) -> &'static str;
     fn fallback_note(&self) -> &'static str;
+    /// Above the business's addresses and hours ("where are you?", "what time?").
+    fn where_and_when(&self, business: &str) -> String;
+    fn how_to_get_there(&self) -> &'static str;
+    fn no_address(&self) -> &'static str;
     fn unavailable(&self) -> &'static str;
     fn slot_gone(&self) -> &'static str;
     fn no_services(&self) -> &'static str;

@@ -57,6 +57,49 @@ pub struct Business {
     /// (ISO weekday 1–7, "10:00", "14:00"), in order.
     pub hours: Vec<(i16, String, String)>,
     pub staff: Vec<StaffMember>,
+    /// What the owner wrote about the business (the API's `…/business`): data for the
+    /// customer, never instructions to the assistant.
+    pub info: BusinessInfo,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize)]
+pub struct BusinessInfo {
+    pub description: Option<String>,
+    pub payment_methods: Vec<String>,
+    pub locations: Vec<Location>,
+    /// (question, answer), in the owner's order; at most [`FAQ_LIMIT`].
+    pub faq: Vec<(String, String)>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct Location {
+    pub name: String,
+    pub address: Option<String>,
+    pub directions: Option<String>,
+}
+
+/// The FAQ entries the assistant is given (each is bounded by the schema).
+pub const FAQ_LIMIT: i64 = 30;
+
+impl Location {
+    /// A Google Maps search link for the address (Maps URLs, `api=1`), which opens the
+    /// app on a phone.
+    pub fn map_link(&self) -> Option<String> {
+        let address = self.address.as_deref()?;
+        let mut query = String::new();
+        for byte in address.bytes() {
+            match byte {
+                b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'.' | b'_' | b'~' => {
+                    query.push(byte as char)
+                }
+                b' ' => query.push('+'),
+                other => query.push_str(&format!("%{other:02X}")),
+            }
+        }
+        Some(format!(
+            "https://www.google.com/maps/search/?api=1&query={query}"
+        ))
+    }
 }
 
 impl Business {
@@ -116,9 +159,16 @@ pub async fn business(
                      FROM business_hours h WHERE h.organization_id = o.id),
                     (SELECT COALESCE(json_agg(json_build_array(m.id, m.name, m.role = 'owner') ORDER BY m.name), '[]')
                      FROM staff m WHERE m.organization_id = o.id AND m.active),
-                    o.assistant_mode
+                    o.assistant_mode, o.description, o.payment_methods,
+                    (SELECT COALESCE(json_agg(json_build_object('name', l.name, 'address', l.address,
+                                                                'directions', l.directions)
+                                              ORDER BY l.created_at, l.id), '[]')
+                     FROM locations l WHERE l.organization_id = o.id),
+                    (SELECT COALESCE(json_agg(json_build_array(f.question, f.answer) ORDER BY f.position), '[]')
+                     FROM (SELECT question, answer, position FROM faq_entries
+                           WHERE organization_id = o.id ORDER BY position LIMIT $2) f)
              FROM organizations o WHERE o.id = $1 AND o.status <> 'suspended'",
-            &[&organization_id],
+            &[&organization_id, &FAQ_LIMIT],
         )
         .await?
     else {
@@ -135,6 +185,12 @@ pub async fn business(
         serde_json::from_value(org.get(6)).map_err(|_| corrupt())?;
     let staff: Vec<(Uuid, String, bool)> =
         serde_json::from_value(org.get(7)).map_err(|_| corrupt())?;
+    let info = BusinessInfo {
+        description: org.get(9),
+        payment_methods: org.get(10),
+        locations: serde_json::from_value(org.get(11)).map_err(|_| corrupt())?,
+        faq: serde_json::from_value(org.get(12)).map_err(|_| corrupt())?,
+    };
     let services = services
         .into_iter()
         .map(
@@ -164,6 +220,7 @@ pub async fn business(
         services,
         hours,
         staff,
+        info,
     }))
 }
 

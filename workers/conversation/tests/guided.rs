@@ -105,8 +105,8 @@ async fn a_customer_books_by_taps_and_gets_the_confirmation() {
 async fn a_customer_books_by_typing_numbers_and_gets_a_hint_for_anything_else() {
     let fleet = guided_fleet().await;
     let mut chat = Chat::new(&fleet, CUSTOMER_WA);
-    chat.say("buenas, quiero una cita").await;
-    let services = chat.say("1").await;
+    // "quiero una cita" is an intent: the services come at once.
+    let services = chat.say("buenas, quiero una cita").await;
     assert_eq!(titles(&services[0])[0], "Arreglo de barba");
     let unclear = chat.say("el de la barba porfa").await;
     starts_with(&unclear[0], "No te entendí");
@@ -142,6 +142,63 @@ async fn a_customer_books_by_typing_numbers_and_gets_a_hint_for_anything_else() 
     assert_eq!(
         titles(&quit[1]),
         ["Agendar cita", "Mis citas", "Hablar con alguien"]
+    );
+}
+
+#[tokio::test]
+async fn typed_intents_land_where_the_customer_means() {
+    let fleet = guided_fleet().await;
+    fleet
+        .shop
+        .execute(
+            "UPDATE locations SET address = 'Av. Juárez 10, Centro, CDMX', directions = 'Frente al parque'
+             WHERE organization_id = $1",
+            &[&fleet.shop.org],
+        )
+        .await;
+    let mut chat = Chat::new(&fleet, CUSTOMER_WA);
+    let info = chat.say("¿Dónde están?").await;
+    let body = text(&info[0]);
+    for part in [
+        "📍 Así encuentras a Barbería El Centro:",
+        "*Centro*: Av. Juárez 10, Centro, CDMX",
+        "Cómo llegar: Frente al parque",
+        "https://www.google.com/maps/search/?api=1&query=Av.+Ju%C3%A1rez+10%2C+Centro%2C+CDMX",
+        "Horario:",
+        "domingo: cerrado",
+    ] {
+        assert!(body.contains(part), "{part:?} in {body}");
+    }
+    assert_eq!(
+        titles(&info[1]),
+        ["Agendar cita", "Mis citas", "Hablar con alguien"]
+    );
+
+    let prices = chat.say("¿cuánto cuesta el corte?").await;
+    let rows = &prices[0]["interactive"]["action"]["sections"][0]["rows"];
+    assert_eq!(rows[1]["description"], "45 min · $250 MXN");
+
+    chat.tap("Corte de cabello").await;
+    chat.tap("Martes 8 dic").await;
+    chat.tap("10:15").await;
+    chat.tap("Luis").await;
+    starts_with(&chat.tap("Confirmar").await[0], "¡Listo!");
+    let mine = chat.say("quiero cambiar mi cita").await;
+    let rows = &mine[0]["interactive"]["action"]["sections"][0]["rows"];
+    assert_eq!(
+        rows[0]["description"], "martes 8 de diciembre, 10:15 · con Luis",
+        "{:#}",
+        mine[0]
+    );
+
+    // A near miss still gets the hint, on the screen it was on.
+    let unclear = chat.say("qué precioso").await;
+    starts_with(&unclear[0], "No te entendí");
+
+    let human = chat.say("quiero hablar con alguien").await;
+    assert_eq!(
+        text(&human[0]),
+        "Listo, le aviso a una persona del negocio; te escribirá pronto 🙏"
     );
 }
 

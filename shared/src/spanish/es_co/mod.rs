@@ -98,6 +98,18 @@ impl Words for EsCo {
         "Listo, lo dejamos aquí."
     }
 
+    fn where_and_when(&self, business: &str) -> String {
+        format!("📍 Así encuentra a {business}:")
+    }
+
+    fn how_to_get_there(&self) -> &'static str {
+        "Cómo llegar"
+    }
+
+    fn no_address(&self) -> &'static str {
+        "Aún no tenemos la dirección aquí; pídala a una persona del negocio."
+    }
+
     fn fallback_note(&self) -> &'static str {
         "En este momento le atiendo con opciones."
     }

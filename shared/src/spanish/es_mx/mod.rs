@@ -93,6 +93,18 @@ impl Words for EsMx {
         "Listo, lo dejamos aquí."
     }
 
+    fn where_and_when(&self, business: &str) -> String {
+        format!("📍 Así encuentras a {business}:")
+    }
+
+    fn how_to_get_there(&self) -> &'static str {
+        "Cómo llegar"
+    }
+
+    fn no_address(&self) -> &'static str {
+        "Aún no tenemos la dirección aquí; pídela a una persona del negocio."
+    }
+
     fn fallback_note(&self) -> &'static str {
         "En este momento te atiendo con opciones."
     }

@@ -15,6 +15,8 @@ pub enum Action {
     Book,
     Mine,
     Human,
+    /// Where the business is and when it opens (reached by typing "¿dónde están?").
+    Info,
     // The staff's and owner's start menu.
     Today,
     Tomorrow,
@@ -59,7 +61,10 @@ impl Action {
     /// The start menu's actions of `persona`: they work from any step.
     pub fn is_menu(self, persona: Persona) -> bool {
         match persona {
-            Persona::Customer => matches!(self, Action::Book | Action::Mine | Action::Human),
+            Persona::Customer => matches!(
+                self,
+                Action::Book | Action::Mine | Action::Human | Action::Info
+            ),
             Persona::Staff | Persona::Owner => matches!(
                 self,
                 Action::Today | Action::Tomorrow | Action::Block | Action::Mark | Action::Release
@@ -79,6 +84,7 @@ impl fmt::Display for Action {
             Action::Book => f.write_str("m:book"),
             Action::Mine => f.write_str("m:mine"),
             Action::Human => f.write_str("m:human"),
+            Action::Info => f.write_str("m:info"),
             Action::Today => f.write_str("s:today"),
             Action::Tomorrow => f.write_str("s:tomorrow"),
             Action::Block => f.write_str("s:block"),
@@ -135,6 +141,7 @@ impl FromStr for Action {
             ("m", "book") => Action::Book,
             ("m", "mine") => Action::Mine,
             ("m", "human") => Action::Human,
+            ("m", "info") => Action::Info,
             ("s", "today") => Action::Today,
             ("s", "tomorrow") => Action::Tomorrow,
             ("s", "block") => Action::Block,

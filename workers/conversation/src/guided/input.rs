@@ -1,6 +1,6 @@
 //! What a person's message means to a guided flow: a tap on a shown option, the
-//! number or title of one typed out, a few words ("hola", "menú", "cancelar"), or
-//! nothing it can act on.
+//! number or title of one typed out, a few words ("hola", "menú", "cancelar"), a
+//! customer's obvious intent ("quiero cambiar mi cita"), or nothing it can act on.
 
 use super::{action::Action, flow::Flow};
 use crate::{answer::Pending, context::Persona};
@@ -9,6 +9,8 @@ use crate::{answer::Pending, context::Persona};
 pub enum Input {
     /// An option's action.
     Pick(Action),
+    /// A customer's typed intent: a start-menu action, from any step.
+    Intent(Action),
     /// A tap on an option of an older message.
     Stale,
     /// "hola", "menú": back to the start.
@@ -44,9 +46,105 @@ pub fn read(message: &Pending, flow: &Flow, persona: Persona) -> Input {
         Ok(n) => n.checked_sub(1).and_then(|i| flow.shown.get(i)),
         Err(_) => flow.shown.iter().find(|s| normalize(&s.title) == words),
     };
-    picked
-        .and_then(|shown| flow.action_of(&shown.id))
-        .map_or(Input::Unclear, Input::Pick)
+    if let Some(action) = picked.and_then(|shown| flow.action_of(&shown.id)) {
+        return Input::Pick(action);
+    }
+    match persona {
+        Persona::Customer => intent(&words).map_or(Input::Unclear, Input::Intent),
+        Persona::Staff | Persona::Owner => Input::Unclear,
+    }
+}
+
+/// The obvious intents of a customer's words, first match wins: a small table of whole
+/// words and phrases, not language understanding. Asking for a person comes first (it
+/// must never be mistaken), changes before bookings ("cambiar mi cita" is about one
+/// they have), and prices open the services list, which shows them.
+const INTENTS: &[(&[&str], Action)] = &[
+    (
+        &[
+            "hablar con",
+            "con alguien",
+            "una persona",
+            "humano",
+            "asesor",
+            "encargado",
+            "encargada",
+        ],
+        Action::Human,
+    ),
+    (
+        &[
+            "cambiar",
+            "cambio",
+            "mover",
+            "moverla",
+            "reagendar",
+            "reprogramar",
+            "posponer",
+            "recorrer",
+        ],
+        Action::Mine,
+    ),
+    (&["cancelar", "cancelarla", "anular"], Action::Mine),
+    (
+        &[
+            "mis citas",
+            "mi cita",
+            "mi reserva",
+            "mis reservas",
+            "tengo cita",
+        ],
+        Action::Mine,
+    ),
+    (
+        &[
+            "donde",
+            "ubicacion",
+            "ubicados",
+            "direccion",
+            "como llego",
+            "llegar",
+            "mapa",
+            "horario",
+            "horarios",
+            "abren",
+            "cierran",
+        ],
+        Action::Info,
+    ),
+    (
+        &[
+            "precio",
+            "precios",
+            "cuanto cuesta",
+            "cuanto cobran",
+            "cuesta",
+            "costo",
+            "costos",
+            "tarifa",
+            "tarifas",
+        ],
+        Action::Book,
+    ),
+    (
+        &[
+            "agendar", "agenda", "reservar", "cita", "citas", "turno", "apartar",
+        ],
+        Action::Book,
+    ),
+];
+
+fn intent(words: &str) -> Option<Action> {
+    // Whole words: "precioso" is not "precio", "personas" not "una persona".
+    let padded = format!(" {words} ");
+    INTENTS
+        .iter()
+        .find(|(phrases, _)| {
+            phrases
+                .iter()
+                .any(|phrase| padded.contains(&format!(" {phrase} ")))
+        })
+        .map(|(_, action)| *action)
 }
 
 /// Lowercase, without accents, punctuation or extra spaces: "¡Menú!" → "menu".
@@ -114,6 +212,52 @@ mod tests {
         assert_eq!(read("Menú"), Input::Menu);
         assert_eq!(read("Cancelar"), Input::Quit);
         assert_eq!(read("quiero algo"), Input::Unclear);
+    }
+
+    #[test]
+    fn a_customers_obvious_intents_land_where_they_mean_and_near_misses_do_not() {
+        let flow = flow();
+        let read = |text: &str, persona| read(&message("text", Some(text), None), &flow, persona);
+        let table = [
+            ("Quiero cambiar mi cita", Some(Action::Mine)),
+            ("¿Puedo mover mi cita del martes?", Some(Action::Mine)),
+            ("necesito cancelar mi cita", Some(Action::Mine)),
+            ("mis citas", Some(Action::Mine)),
+            ("quiero agendar", Some(Action::Book)),
+            ("Quisiera una cita para mañana", Some(Action::Book)),
+            ("¿Cuánto cuesta el corte?", Some(Action::Book)),
+            ("precios", Some(Action::Book)),
+            ("¿Dónde están?", Some(Action::Info)),
+            ("ubicación", Some(Action::Info)),
+            ("¿Qué horario tienen?", Some(Action::Info)),
+            ("¿A qué hora abren?", Some(Action::Info)),
+            ("Quiero hablar con alguien", Some(Action::Human)),
+            ("me pasas con un asesor?", Some(Action::Human)),
+            (
+                "¿Cambiar la cita? mejor hablar con alguien",
+                Some(Action::Human),
+            ),
+            // Near misses.
+            ("qué precioso quedó", None),
+            ("somos dos personas", None),
+            ("gracias", None),
+            ("ok", None),
+            ("quiero algo", None),
+            ("citadino", None),
+        ];
+        for (text, expected) in table {
+            let got = read(text, Persona::Customer);
+            let want = expected.map_or(Input::Unclear, Input::Intent);
+            assert_eq!(got, want, "{text:?}");
+        }
+        // Options shown win over intents; staff words are not a customer's intents.
+        assert_eq!(
+            read("2", Persona::Customer),
+            Input::Pick(Action::Service(B))
+        );
+        assert_eq!(read("mis citas", Persona::Owner), Input::Unclear);
+        // "cancelar" alone still leaves what is in progress.
+        assert_eq!(read("cancelar", Persona::Customer), Input::Quit);
     }
 
     #[test]

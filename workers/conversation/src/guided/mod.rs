@@ -207,7 +207,9 @@ impl Guided<'_> {
         flow.fallback |= entry != Entry::Chosen;
         let greeting = entering.then_some(self.words().fallback_note());
         let next = match input::read(message, &flow, persona) {
-            Input::Pick(action) => self.pick(&flow, action, &message.wamid).await?,
+            Input::Pick(action) | Input::Intent(action) => {
+                self.pick(&flow, action, &message.wamid).await?
+            }
             Input::Menu => Next::show(home.clone()),
             Input::Quit => Next::after(self.words().quit(), home.clone()),
             Input::Unclear | Input::NotText if fresh => Next::show(home.clone()),
@@ -245,6 +247,12 @@ impl Guided<'_> {
         match action {
             Action::Book => return Ok(Next::show(Step::Services { page: 0 })),
             Action::Mine => return Ok(Next::show(Step::Appointments)),
+            Action::Info => {
+                return Ok(Next::after(
+                    self.where_and_when(),
+                    Step::home(self.person.persona),
+                ));
+            }
             Action::Human => {
                 crate::handoff::hand_off(
                     &self.toolbox.pool,

@@ -166,7 +166,12 @@ async fn two_replicas_never_run_one_conversation_at_the_same_time() {
         .chain((0..6).map(|n| format!("mensaje {n}")))
         .collect();
     assert_eq!(seen, expected);
-    assert_eq!(fleet.texts_now(CUSTOMER_WA).len(), arrivals.len());
+    // One reply per call. "Settled" means every message is answered, i.e. its reply is
+    // handed to outbound; the last one may still be on its way to Meta.
+    assert_eq!(
+        fleet.texts_to(CUSTOMER_WA, arrivals.len()).await.len(),
+        arrivals.len()
+    );
 }
 
 #[tokio::test]

@@ -1,6 +1,7 @@
 //! The customer's flow: book (service → day → time → staff → confirm), their
 //! appointments (cancel, move), and talking to a person.
 
+mod info;
 mod labels;
 mod requests;
 
