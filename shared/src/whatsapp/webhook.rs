@@ -426,7 +426,8 @@ fn status_update(status: &Value, phone_number_id: &str) -> Result<StatusUpdate, 
     let state = match status.get("status").and_then(Value::as_str) {
         Some("sent") => DeliveryStatus::Sent,
         Some("delivered") => DeliveryStatus::Delivered,
-        Some("read") => DeliveryStatus::Read,
+        // A voice note listened to: read, for everything Cita does with statuses.
+        Some("read" | "played") => DeliveryStatus::Read,
         Some("failed") => DeliveryStatus::Failed,
         Some(other) => return Err(format!("unknown status {other:?}")),
         None => return Err("a status without \"status\"".into()),

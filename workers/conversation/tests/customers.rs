@@ -396,3 +396,31 @@ async fn the_assistant_knows_the_business_and_takes_what_people_wrote_as_data() 
         assert!(!tools.contains(&staff_only), "{staff_only} in {tools:?}");
     }
 }
+
+#[tokio::test]
+async fn a_shared_location_reaches_the_assistant_instead_of_the_unreadable_reply() {
+    let fleet = Fleet::start().await;
+    fleet.model.script([ModelReply::text(
+        "Estamos en Av. Juárez 10, frente al parque.",
+    )]);
+    fleet
+        .post(&common::notification(
+            "messages",
+            json!({
+                "contacts": [{"profile": {"name": "Ana"}, "wa_id": CUSTOMER_WA}],
+                "messages": [common::message_json(CUSTOMER_WA, "wamid.place", common::now_seconds(), "location",
+                    json!({"latitude": 19.43, "longitude": -99.13, "name": "Mi casa"}))]
+            }),
+        ))
+        .await;
+    let replies = fleet.texts_to(CUSTOMER_WA, 1).await;
+    assert_eq!(replies[0], "Estamos en Av. Juárez 10, frente al parque.");
+    let requests = fleet.model.requests();
+    let asked = requests[0]["messages"][0]["content"][0]["text"]
+        .as_str()
+        .unwrap();
+    assert!(
+        asked.starts_with("[Compartió su ubicación: Mi casa."),
+        "{asked}"
+    );
+}

@@ -191,6 +191,25 @@ async fn typed_intents_land_where_the_customer_means() {
         mine[0]
     );
 
+    // Sharing a location is asking where the business is.
+    let wamid = "wamid.shared-location";
+    fleet
+        .post(&common::notification(
+            "messages",
+            serde_json::json!({
+                "contacts": [{"profile": {"name": "Ana"}, "wa_id": CUSTOMER_WA}],
+                "messages": [common::message_json(CUSTOMER_WA, wamid, common::now_seconds(), "location",
+                    serde_json::json!({"latitude": 19.43, "longitude": -99.13}))]
+            }),
+        ))
+        .await;
+    let place = chat.replies_to(wamid).await;
+    assert!(
+        text(&place[0]).contains("*Centro*: Av. Juárez 10, Centro, CDMX"),
+        "{:#}",
+        place[0]
+    );
+
     // A near miss still gets the hint, on the screen it was on.
     let unclear = chat.say("qué precioso").await;
     starts_with(&unclear[0], "No te entendí");

@@ -309,7 +309,7 @@ async fn quota_and_handoff_notices_go_to_the_owner() {
     );
     assert!(
         texts.iter().any(|t| t.starts_with(
-            "Ana pidió hablar con una persona: «quiere un precio especial para 5 cortes»"
+            &format!("Ana (+{CUSTOMER_WA}) pidió hablar con una persona: «quiere un precio especial para 5 cortes»")
         )),
         "{texts:?}"
     );

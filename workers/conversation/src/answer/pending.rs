@@ -84,10 +84,15 @@ pub fn user_content(pending: &[Pending]) -> Option<Vec<Value>> {
                 }
                 ("audio", _) => "[Envió un audio que no puedes escuchar]".to_owned(),
                 ("sticker", _) => "[Envió un sticker]".to_owned(),
-                ("location", place) => format!(
-                    "[Compartió una ubicación{}]",
-                    place.map(|p| format!(": {p}")).unwrap_or_default()
-                ),
+                // Usually "where are you?": the answer is the business's address, which
+                // the model has.
+                ("location", place) => {
+                    readable = true;
+                    format!(
+                        "[Compartió su ubicación{}. Si no dice más, responde con la dirección del negocio y el enlace del mapa.]",
+                        place.map(|p| format!(": {p}")).unwrap_or_default()
+                    )
+                }
                 ("contacts", _) => "[Compartió un contacto]".to_owned(),
                 _ => "[Envió un mensaje que WhatsApp no muestra]".to_owned(),
             };

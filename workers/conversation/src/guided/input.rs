@@ -32,6 +32,10 @@ pub fn read(message: &Pending, flow: &Flow, persona: Persona) -> Input {
             None => Input::Stale,
         };
     }
+    // A customer who shares where they are is answered with where the business is.
+    if message.kind == "location" && persona == Persona::Customer {
+        return Input::Intent(Action::Info);
+    }
     let Some(text) = message.body.as_deref().filter(|_| message.kind == "text") else {
         return Input::NotText;
     };

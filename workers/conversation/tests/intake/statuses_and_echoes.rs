@@ -188,7 +188,8 @@ async fn a_delivery_status_of_a_conversations_message_is_announced_for_its_ticks
             &[&shop.org, &conversation, &CUSTOMER_WA],
         )
         .await;
-    apply(&shop, &status_of("wamid.tick", "read", now_seconds())).await;
+    // A voice note's "played" is read, for Cita.
+    apply(&shop, &status_of("wamid.tick", "played", now_seconds())).await;
     apply(&shop, &status_of("wamid.tick", "delivered", now_seconds())).await;
     let client = shop.db.pool.get().await.unwrap();
     let events: Vec<serde_json::Value> = client

@@ -160,10 +160,13 @@ pub async fn apply(pool: &Pool, envelope: &Envelope) -> Result<Applied, Infra> {
             reason,
             ..
         } => {
-            let details = json!({
-                "customer": customer_name.clone().unwrap_or_else(|| format!("+{wa_id}")),
-                "reason": reason,
-            });
+            // Name and number: the owner answers from their own phone, and a profile
+            // name alone does not say who that is.
+            let customer = match customer_name {
+                Some(name) => format!("{name} (+{wa_id})"),
+                None => format!("+{wa_id}"),
+            };
+            let details = json!({ "customer": customer, "reason": reason });
             for owner in writer.owners().await? {
                 let key = format!("handed_off:{}:{owner}", envelope.event_id);
                 writer
