@@ -113,6 +113,67 @@ async fn a_no_show_is_marked_and_the_customer_is_messaged_on_request() {
 }
 
 #[tokio::test]
+async fn days_after_a_no_show_the_follow_up_goes_as_its_template_and_the_barber_is_told() {
+    let fleet = Fleet::start().await;
+    let (customer, appointment) = fleet
+        .shop
+        .customer_with_appointment(CUSTOMER_WA, "Ana", "2026-12-04T14:00:00Z")
+        .await;
+    fleet
+        .shop
+        .execute(
+            "UPDATE appointments SET status = 'no_show' WHERE id = $1",
+            &[&appointment],
+        )
+        .await;
+    // She last wrote three days ago: the window is closed.
+    fleet
+        .shop
+        .execute(
+            "INSERT INTO conversations (organization_id, wa_id, customer_id, last_inbound_at)
+             VALUES ($1, $2, $3, now() - interval '3 days')",
+            &[&fleet.shop.org, &CUSTOMER_WA, &customer],
+        )
+        .await;
+    fleet.model.script([
+        ModelReply::tool("send_message_to_customer", json!({"customer_phone": "55 1234 5678", "message": "Hola Ana, ¿quieres reagendar tu corte?"})),
+        ModelReply::text("Ana no ha escrito en 24 horas, así que le envié la plantilla de seguimiento para reagendar."),
+    ]);
+    fleet
+        .say(BARBER_WA, "Escríbele a Ana, la del no-show del viernes")
+        .await;
+    fleet.texts_to(BARBER_WA, 1).await;
+    let result = fleet.tool_results(1)[0].clone();
+    let told: serde_json::Value =
+        serde_json::from_str(result["content"].as_str().unwrap()).unwrap();
+    assert_eq!(told["sent"], "template", "{result}");
+    assert_eq!(told["template"], "no_show_follow_up");
+    assert!(
+        told["note"]
+            .as_str()
+            .unwrap()
+            .contains("la plantilla de seguimiento por no asistir"),
+        "{told}"
+    );
+    let sent = cita_shared::testing::eventually(
+        common::fleet::PATIENCE,
+        "the follow-up reaches Meta",
+        || async {
+            let sent = fleet.replies_now(CUSTOMER_WA);
+            (!sent.is_empty()).then_some(sent)
+        },
+    )
+    .await;
+    assert_eq!(sent.len(), 1, "{sent:#?}");
+    assert_eq!(sent[0]["type"], "template");
+    assert_eq!(sent[0]["template"]["name"], "no_show_follow_up");
+    assert_eq!(sent[0]["template"]["language"]["code"], "es_MX");
+    let parameters = &sent[0]["template"]["components"][0]["parameters"];
+    assert_eq!(parameters[0]["text"], "Ana");
+    assert_eq!(parameters[1]["text"], "Barbería El Centro");
+}
+
+#[tokio::test]
 async fn a_walk_in_is_booked_now() {
     let fleet = Fleet::start().await;
     fleet.model.script([

@@ -239,7 +239,7 @@ fn definition(which: Tool, persona: Persona) -> Value {
         ),
         Tool::SendMessageToCustomer => tool(
             name,
-            "Envía un mensaje a un cliente en nombre del negocio. Solo llega si el cliente escribió en las últimas 24 horas.",
+            "Envía un mensaje a un cliente en nombre del negocio. Si el cliente escribió en las últimas 24 horas, va tu texto; si no, WhatsApp solo permite plantillas y se envía la que corresponde (tras un no-show, la de seguimiento). El resultado dice qué se envió: díselo a la persona.",
             json!({"customer_phone": {"type": "string"}, "message": {"type": "string"}}),
             &["customer_phone", "message"],
         ),

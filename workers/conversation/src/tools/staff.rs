@@ -4,7 +4,7 @@
 use cita_shared::db::Cached;
 use cita_shared::{
     contracts::{
-        outbound::{Command, Message, Outgoing, Purpose},
+        outbound::{Command, Message, Outgoing, Purpose, Template},
         scheduling::{
             BlockTimeRequest, CustomerRequest, Outcome, Request, ScheduleRequest, SetStatusRequest,
             Status, WalkInRequest, Who,
@@ -199,11 +199,18 @@ pub async fn history(
 }
 
 /// The customer's conversation with this business, by the number staff typed.
+struct CustomerConversation {
+    customer_id: Uuid,
+    conversation_id: Uuid,
+    wa_id: String,
+    window_open: bool,
+}
+
 async fn conversation_of(
     toolbox: &Toolbox,
     call: &Call<'_>,
     input: &Value,
-) -> Result<(Uuid, String, bool), ToolError> {
+) -> Result<CustomerConversation, ToolError> {
     let customer_id = customer_by_phone(toolbox, call, input).await?;
     let client = toolbox.pool.get().await.map_err(database)?;
     let row = client
@@ -218,13 +225,60 @@ async fn conversation_of(
         .ok_or_else(|| {
             ToolError::Invalid("ese cliente nunca ha escrito por WhatsApp a este negocio".into())
         })?;
-    Ok((
-        row.get(0),
-        row.get(1),
-        row.get::<_, Option<bool>>(2).unwrap_or(false),
-    ))
+    Ok(CustomerConversation {
+        customer_id,
+        conversation_id: row.get(0),
+        wa_id: row.get(1),
+        window_open: row.get::<_, Option<bool>>(2).unwrap_or(false),
+    })
 }
 
+/// What goes instead of free text once the customer's 24-hour window has closed: after a
+/// no-show (the customer's last appointment), the follow-up inviting them to book again;
+/// otherwise the template asking them to write back. With what to tell the staff member.
+async fn closed_window_template(
+    toolbox: &Toolbox,
+    call: &Call<'_>,
+    customer_id: Uuid,
+) -> Result<(Template, &'static str), ToolError> {
+    let client = toolbox.pool.get().await.map_err(database)?;
+    let row = client
+        .maybe_row(
+            "SELECT c.name,
+                    (SELECT a.status FROM appointments a
+                     WHERE a.organization_id = c.organization_id AND a.customer_id = c.id
+                       AND a.starts_at <= $3
+                     ORDER BY a.starts_at DESC LIMIT 1)
+             FROM customers c WHERE c.organization_id = $1 AND c.id = $2",
+            &[&call.business.id, &customer_id, &call.now],
+        )
+        .await
+        .map_err(database)?;
+    let (name, last): (Option<String>, Option<String>) =
+        row.map(|r| (r.get(0), r.get(1))).unwrap_or_default();
+    let locale = &call.business.locale;
+    let business = call.business.name.as_str();
+    Ok(if last.as_deref() == Some("no_show") {
+        let name = name.unwrap_or_default();
+        (
+            spanish::template(NO_SHOW_TEMPLATE, locale, &[&name, business]),
+            "la plantilla de seguimiento por no asistir, que lo invita a reagendar",
+        )
+    } else {
+        (
+            spanish::template(WINDOW_TEMPLATE, locale, &[business]),
+            "la plantilla que le pide escribir al negocio",
+        )
+    })
+}
+
+/// Meta's templates for a closed window (issue 18 creates them per business).
+const NO_SHOW_TEMPLATE: &str = "no_show_follow_up";
+const WINDOW_TEMPLATE: &str = "window_fallback";
+
+/// Inside the customer's window the staff member's words go; outside it WhatsApp allows
+/// only a template, so the fitting one is attached as the fallback (outbound decides by
+/// the window when it sends) and the staff member is told which.
 pub async fn message_customer(
     toolbox: &Toolbox,
     call: &Call<'_>,
@@ -232,26 +286,22 @@ pub async fn message_customer(
 ) -> Result<Value, ToolError> {
     own_id(call)?;
     let text = args::text(input, "message")?;
-    let (conversation_id, wa_id, window_open) = conversation_of(toolbox, call, input).await?;
-    if !window_open {
-        return Err(ToolError::Invalid(
-            "ese cliente no ha escrito en las últimas 24 horas; WhatsApp solo permite plantillas, así que el mensaje no se puede enviar".into(),
-        ));
-    }
+    let to = conversation_of(toolbox, call, input).await?;
+    let (fallback, described) = closed_window_template(toolbox, call, to.customer_id).await?;
     // The text is part of the id: a retried turn that words the message differently
     // sends what it says now rather than being dropped as a duplicate.
     let command = Command::SendV1(Outgoing {
         command_id: derived_id(&format!("{}:{text}", call.idempotency_key)),
         organization_id: call.business.id,
-        to: wa_id,
-        conversation_id: Some(conversation_id),
+        to: to.wa_id,
+        conversation_id: Some(to.conversation_id),
         purpose: Purpose::Notification,
         reply_to: None,
         message: Message::Text {
             body: spanish::clip(text, 4096),
             preview_url: false,
         },
-        fallback: None,
+        fallback: Some(fallback.clone()),
         author: None,
     });
     let body = serde_json::to_vec(&command).expect("a command serializes to JSON");
@@ -270,7 +320,16 @@ pub async fn message_customer(
             tracing::warn!(%error, "cannot publish a staff message to a customer");
             ToolError::Unavailable("no se pudo enviar ahora; intenta de nuevo".into())
         })?;
-    Ok(json!({"sent": true}))
+    if to.window_open {
+        return Ok(json!({"sent": "text"}));
+    }
+    Ok(json!({
+        "sent": "template",
+        "template": fallback.name,
+        "note": format!(
+            "El cliente no ha escrito en 24 horas y WhatsApp solo permite plantillas: en lugar de tu texto se le envió {described}. Dile a la persona del equipo exactamente eso; cuando el cliente responda, ya se le puede escribir libremente."
+        ),
+    }))
 }
 
 pub async fn release(
@@ -279,7 +338,7 @@ pub async fn release(
     input: &Value,
 ) -> Result<Value, ToolError> {
     own_id(call)?;
-    let (conversation_id, _, _) = conversation_of(toolbox, call, input).await?;
+    let conversation_id = conversation_of(toolbox, call, input).await?.conversation_id;
     let client = toolbox.pool.get().await.map_err(database)?;
     let released = crate::handoff::release(&client, call.business.id, conversation_id)
         .await
