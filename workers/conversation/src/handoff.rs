@@ -47,21 +47,3 @@ pub async fn hand_off(
     tx.commit().await?;
     Ok(())
 }
-
-/// Gives a handed-off conversation back to the assistant; `false` when it was not
-/// handed off (or is not this organization's).
-pub async fn release(
-    client: &impl Cached,
-    organization_id: Uuid,
-    conversation_id: Uuid,
-) -> Result<bool, tokio_postgres::Error> {
-    let released = client
-        .run(
-            "UPDATE conversations SET status = 'active', handed_off_until = NULL, handoff_reason = NULL,
-                                      updated_at = now()
-             WHERE id = $1 AND organization_id = $2 AND status = 'handed_off'",
-            &[&conversation_id, &organization_id],
-        )
-        .await?;
-    Ok(released > 0)
-}

@@ -12,7 +12,7 @@ mod model;
 use std::time::Duration;
 
 use chat::*;
-use common::{BARBER_WA, CUSTOMER_WA};
+use common::{BARBER_WA, CUSTOMER_WA, OWNER_WA};
 use uuid::Uuid;
 
 #[tokio::test]
@@ -573,4 +573,56 @@ async fn long_lists_page_fourteen_services_and_thirty_times() {
     assert_eq!(sorted, seen);
     let back = chat.tap("Más temprano").await;
     assert_eq!(titles(&back[0])[1], "15:15");
+}
+
+#[tokio::test]
+async fn releasing_a_conversation_from_the_menu_is_for_those_allowed() {
+    let fleet = guided_fleet().await;
+    let (customer, _) = fleet
+        .shop
+        .customer_with_appointment(CUSTOMER_WA, "Ana", "2026-12-09T17:00:00Z")
+        .await;
+    let conversation: Uuid = fleet
+        .shop
+        .scalar(
+            "INSERT INTO conversations (organization_id, wa_id, customer_id, status, handoff_reason, last_inbound_at)
+             VALUES ($1, $2, $3, 'handed_off', 'quiere un precio especial', now()) RETURNING id",
+            &[&fleet.shop.org, &CUSTOMER_WA, &customer],
+        )
+        .await;
+    let status = || async {
+        fleet
+            .shop
+            .scalar::<String>(
+                "SELECT status FROM conversations WHERE id = $1",
+                &[&conversation],
+            )
+            .await
+    };
+
+    let mut barber = Chat::new(&fleet, BARBER_WA);
+    barber.say("hola").await;
+    barber.tap("Liberar conversación").await;
+    let refused = barber.tap("Ana").await;
+    assert_eq!(text(&refused[0]), "No se pudo: eso no te corresponde.");
+    assert_eq!(status().await, "handed_off");
+
+    let mut owner = Chat::new(&fleet, OWNER_WA);
+    owner.say("hola").await;
+    let which = owner.tap("Liberar conversación").await;
+    assert_eq!(titles(&which[0]), ["Ana"]);
+    let done = owner.tap("Ana").await;
+    assert_eq!(
+        text(&done[0]),
+        "Listo: el asistente vuelve a atender a Ana."
+    );
+    assert_eq!(status().await, "active");
+    let audited: i64 = fleet
+        .shop
+        .scalar(
+            "SELECT count(*) FROM audit_log WHERE entity_id = $1 AND action = 'release'",
+            &[&conversation],
+        )
+        .await;
+    assert_eq!(audited, 1);
 }

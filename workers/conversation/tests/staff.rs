@@ -173,6 +173,91 @@ async fn days_after_a_no_show_the_follow_up_goes_as_its_template_and_the_barber_
     assert_eq!(parameters[1]["text"], "Barbería El Centro");
 }
 
+/// Ana's conversation, handed to a person; its id.
+async fn handed_off(fleet: &Fleet) -> uuid::Uuid {
+    let (customer, _) = fleet
+        .shop
+        .customer_with_appointment(CUSTOMER_WA, "Ana", "2026-12-09T17:00:00Z")
+        .await;
+    fleet
+        .shop
+        .scalar(
+            "INSERT INTO conversations (organization_id, wa_id, customer_id, status, handoff_reason, last_inbound_at)
+             VALUES ($1, $2, $3, 'handed_off', 'quiere un precio especial', now()) RETURNING id",
+            &[&fleet.shop.org, &CUSTOMER_WA, &customer],
+        )
+        .await
+}
+
+#[tokio::test]
+async fn release_conversation_goes_through_scheduling_for_those_allowed() {
+    let fleet = Fleet::start().await;
+    let conversation = handed_off(&fleet).await;
+    let release = || {
+        [
+            ModelReply::tool(
+                "release_conversation",
+                json!({"customer_phone": "55 1234 5678"}),
+            ),
+            ModelReply::text("Listo."),
+        ]
+    };
+    // A barber without view_business_schedule may not.
+    fleet.model.script(release());
+    fleet.say(BARBER_WA, "Devuélvele a Ana al asistente").await;
+    fleet.texts_to(BARBER_WA, 1).await;
+    let refused = fleet.tool_results(1)[0].clone();
+    assert_eq!(refused["is_error"], true, "{refused}");
+    assert!(
+        refused["content"]
+            .as_str()
+            .unwrap()
+            .starts_with("forbidden")
+    );
+    let status: String = fleet
+        .shop
+        .scalar(
+            "SELECT status FROM conversations WHERE id = $1",
+            &[&conversation],
+        )
+        .await;
+    assert_eq!(status, "handed_off");
+
+    fleet.model.script(release());
+    fleet.say(OWNER_WA, "Devuélvele a Ana al asistente").await;
+    fleet.texts_to(OWNER_WA, 1).await;
+    let released = fleet.tool_results(3)[0].clone();
+    assert!(released.get("is_error").is_none(), "{released}");
+    let status: String = fleet
+        .shop
+        .scalar(
+            "SELECT status FROM conversations WHERE id = $1",
+            &[&conversation],
+        )
+        .await;
+    assert_eq!(status, "active");
+    let (channel, action): (String, String) = {
+        let client = fleet.shop.db.pool.get().await.unwrap();
+        let row = client
+            .query_one(
+                "SELECT channel, action FROM audit_log WHERE entity_id = $1",
+                &[&conversation],
+            )
+            .await
+            .unwrap();
+        (row.get(0), row.get(1))
+    };
+    assert_eq!((channel.as_str(), action.as_str()), ("whatsapp", "release"));
+    let events: i64 = fleet
+        .shop
+        .scalar(
+            "SELECT count(*) FROM outbox WHERE routing_key = 'conversation.changed'",
+            &[],
+        )
+        .await;
+    assert_eq!(events, 1);
+}
+
 #[tokio::test]
 async fn a_walk_in_is_booked_now() {
     let fleet = Fleet::start().await;

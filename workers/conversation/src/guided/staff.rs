@@ -5,8 +5,8 @@
 
 use cita_shared::{
     contracts::scheduling::{
-        BlockTimeRequest, OpeningHoursRequest, Outcome, Request, ScheduleRequest, SetStatusRequest,
-        Status, TimeRange, Who,
+        BlockTimeRequest, OpeningHoursRequest, Outcome, ReleaseRequest, Request, ScheduleRequest,
+        SetStatusRequest, Status, TimeRange, Who,
     },
     db::Cached,
     spanish::{AgendaLine, Choice, ListOf},
@@ -22,7 +22,7 @@ use super::{
     flow::{Flow, Step},
     screens::{Opt, opt, page, render, row, window},
 };
-use crate::{context::Persona, handoff};
+use crate::context::Persona;
 
 /// Start times per list when blocking (with "earlier" and "later": nine rows).
 const STARTS_PER_PAGE: usize = 7;
@@ -351,12 +351,18 @@ impl Guided<'_> {
                     Asked::Unavailable => Next::show_with(step.clone(), self.words().unavailable()),
                 }
             }
+            // Through scheduling, as the API's release: the same rule (the owner, or
+            // staff who see the whole business), the audit log and the live event.
             (Step::Releasing, Action::Conversation(conversation_id)) => {
-                let client = self.toolbox.pool.get().await?;
-                if handoff::release(&client, self.business.id, conversation_id).await? {
-                    Next::after(self.words().released(&title), Step::StaffMenu)
-                } else {
-                    Next::show_with(Step::Releasing, self.words().stale())
+                let request = Request::Release(ReleaseRequest {
+                    actor: self.person.actor,
+                    idempotency_key: Self::key(wamid),
+                    conversation_id,
+                });
+                match self.ask(request).await {
+                    Asked::Got(_) => Next::after(self.words().released(&title), Step::StaffMenu),
+                    Asked::Refused(error) => Next::after(self.refusal(&error), Step::StaffMenu),
+                    Asked::Unavailable => Next::show_with(step.clone(), self.words().unavailable()),
                 }
             }
             _ => self.stale(step),

@@ -6,8 +6,8 @@ use cita_shared::{
     contracts::{
         outbound::{Command, Message, Outgoing, Purpose, Template},
         scheduling::{
-            BlockTimeRequest, CustomerRequest, Outcome, Request, ScheduleRequest, SetStatusRequest,
-            Status, WalkInRequest, Who,
+            BlockTimeRequest, CustomerRequest, Outcome, ReleaseRequest, Request, ScheduleRequest,
+            SetStatusRequest, Status, WalkInRequest, Who,
         },
     },
     spanish,
@@ -339,11 +339,18 @@ pub async fn release(
 ) -> Result<Value, ToolError> {
     own_id(call)?;
     let conversation_id = conversation_of(toolbox, call, input).await?.conversation_id;
-    let client = toolbox.pool.get().await.map_err(database)?;
-    let released = crate::handoff::release(&client, call.business.id, conversation_id)
-        .await
-        .map_err(database)?;
-    Ok(json!({"released": released}))
+    // Through scheduling: who may release, the audit log and the live event are its.
+    let outcome = toolbox
+        .ask(Request::Release(ReleaseRequest {
+            actor: call.person.actor,
+            idempotency_key: call.idempotency_key.clone(),
+            conversation_id,
+        }))
+        .await?;
+    let Outcome::Conversation { conversation } = outcome else {
+        return Err(unexpected());
+    };
+    Ok(json!({"released": true, "status": conversation.status}))
 }
 
 async fn customer_names(
