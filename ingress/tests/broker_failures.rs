@@ -123,13 +123,14 @@ async fn a_confirm_that_does_not_come_in_time_is_503_not_a_hang() {
         .into_iter()
         .map(|m| m.delivery.data)
         .collect();
-    assert_eq!(
-        bodies
-            .iter()
-            .filter(|b| *b == text_message(2, "hola").as_bytes())
-            .count(),
-        1
-    );
+    // At least once: a try answered 503 because its confirm came after the 300 ms bound
+    // (the broker slow under load) is in the queue as well, as Meta's retry would be;
+    // intake drops the duplicates by message id.
+    let copies = bodies
+        .iter()
+        .filter(|b| *b == text_message(2, "hola").as_bytes())
+        .count();
+    assert!(copies >= 1, "{copies} copies of the recovered message");
 }
 
 #[tokio::test]
