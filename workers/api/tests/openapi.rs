@@ -179,14 +179,17 @@ async fn every_operation_refuses_wrong_credentials_other_tenants_and_missing_per
     ];
     let operator = {
         let client = api.db.pool.get().await.unwrap();
-        let keys = [cita_shared::config::TokenKey {
-            id: "k1".into(),
-            key: [0x11; 32],
-        }];
-        cita_api::auth::operators::mint(&client, &keys, "walker", "the walk", 60, api.clock.now())
-            .await
-            .unwrap()
-            .token
+        cita_api::auth::operators::mint(
+            &client,
+            &common::token_keys(),
+            "walker",
+            "the walk",
+            60,
+            api.clock.now(),
+        )
+        .await
+        .unwrap()
+        .token
     };
     let mut walked = 0;
     for operation in operations.iter().filter(|o| o.secured) {

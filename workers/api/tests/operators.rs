@@ -17,18 +17,11 @@ use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
 use uuid::Uuid;
 
-fn keys() -> Vec<TokenKey> {
-    vec![TokenKey {
-        id: "k1".into(),
-        key: [0x11; 32],
-    }]
-}
-
 async fn grant(api: &Api, minutes: i64) -> Minted {
     let client = api.db.pool.get().await.unwrap();
     operators::mint(
         &client,
-        &keys(),
+        &common::token_keys(),
         "ana@cita",
         "ticket 42",
         minutes,
@@ -207,7 +200,8 @@ async fn the_command_records_a_grant_and_prints_its_token() {
         .trim()
         .strip_prefix(operators::PREFIX)
         .unwrap_or_else(|| panic!("{printed:?}"));
-    let claims: OperatorClaims = jwt::verify(&keys(), token, Timestamp::now()).unwrap();
+    let claims: OperatorClaims =
+        jwt::verify(&common::token_keys(), token, Timestamp::now()).unwrap();
     assert_eq!(claims.sub, "ana@cita");
     let client = api.db.pool.get().await.unwrap();
     let row = client

@@ -112,6 +112,14 @@ impl Business {
         self.services.iter().find(|s| s.id == id)
     }
 
+    /// The opening intervals of ISO weekday `weekday` (1 = Monday), in order.
+    pub fn shifts(&self, weekday: usize) -> impl Iterator<Item = (&str, &str)> {
+        self.hours
+            .iter()
+            .filter(move |(day, ..)| usize::try_from(*day).ok() == Some(weekday))
+            .map(|(_, opens, closes)| (opens.as_str(), closes.as_str()))
+    }
+
     pub fn staff_name(&self, id: Uuid) -> Option<&str> {
         self.staff
             .iter()

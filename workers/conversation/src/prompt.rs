@@ -56,10 +56,8 @@ fn stable(business: &Business, persona: Persona) -> String {
     text.push_str("\nHorario del negocio:\n");
     for (day, name) in spanish::WEEKDAYS.iter().enumerate() {
         let shifts: Vec<String> = business
-            .hours
-            .iter()
-            .filter(|(weekday, ..)| usize::from(*weekday as u8) == day + 1)
-            .map(|(_, opens, closes)| format!("{opens}–{closes}"))
+            .shifts(day + 1)
+            .map(|(opens, closes)| format!("{opens}–{closes}"))
             .collect();
         let hours = if shifts.is_empty() {
             "cerrado".to_owned()

@@ -578,27 +578,8 @@ async fn long_lists_page_fourteen_services_and_thirty_times() {
 #[tokio::test]
 async fn releasing_a_conversation_from_the_menu_is_for_those_allowed() {
     let fleet = guided_fleet().await;
-    let (customer, _) = fleet
-        .shop
-        .customer_with_appointment(CUSTOMER_WA, "Ana", "2026-12-09T17:00:00Z")
-        .await;
-    let conversation: Uuid = fleet
-        .shop
-        .scalar(
-            "INSERT INTO conversations (organization_id, wa_id, customer_id, status, handoff_reason, last_inbound_at)
-             VALUES ($1, $2, $3, 'handed_off', 'quiere un precio especial', now()) RETURNING id",
-            &[&fleet.shop.org, &CUSTOMER_WA, &customer],
-        )
-        .await;
-    let status = || async {
-        fleet
-            .shop
-            .scalar::<String>(
-                "SELECT status FROM conversations WHERE id = $1",
-                &[&conversation],
-            )
-            .await
-    };
+    let conversation = fleet.shop.handed_off_conversation(CUSTOMER_WA, "Ana").await;
+    let status = || fleet.shop.conversation_status(conversation);
 
     let mut barber = Chat::new(&fleet, BARBER_WA);
     barber.say("hola").await;

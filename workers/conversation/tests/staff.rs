@@ -173,26 +173,10 @@ async fn days_after_a_no_show_the_follow_up_goes_as_its_template_and_the_barber_
     assert_eq!(parameters[1]["text"], "Barbería El Centro");
 }
 
-/// Ana's conversation, handed to a person; its id.
-async fn handed_off(fleet: &Fleet) -> uuid::Uuid {
-    let (customer, _) = fleet
-        .shop
-        .customer_with_appointment(CUSTOMER_WA, "Ana", "2026-12-09T17:00:00Z")
-        .await;
-    fleet
-        .shop
-        .scalar(
-            "INSERT INTO conversations (organization_id, wa_id, customer_id, status, handoff_reason, last_inbound_at)
-             VALUES ($1, $2, $3, 'handed_off', 'quiere un precio especial', now()) RETURNING id",
-            &[&fleet.shop.org, &CUSTOMER_WA, &customer],
-        )
-        .await
-}
-
 #[tokio::test]
 async fn release_conversation_goes_through_scheduling_for_those_allowed() {
     let fleet = Fleet::start().await;
-    let conversation = handed_off(&fleet).await;
+    let conversation = fleet.shop.handed_off_conversation(CUSTOMER_WA, "Ana").await;
     let release = || {
         [
             ModelReply::tool(
@@ -214,28 +198,17 @@ async fn release_conversation_goes_through_scheduling_for_those_allowed() {
             .unwrap()
             .starts_with("forbidden")
     );
-    let status: String = fleet
-        .shop
-        .scalar(
-            "SELECT status FROM conversations WHERE id = $1",
-            &[&conversation],
-        )
-        .await;
-    assert_eq!(status, "handed_off");
+    assert_eq!(
+        fleet.shop.conversation_status(conversation).await,
+        "handed_off"
+    );
 
     fleet.model.script(release());
     fleet.say(OWNER_WA, "Devuélvele a Ana al asistente").await;
     fleet.texts_to(OWNER_WA, 1).await;
     let released = fleet.tool_results(3)[0].clone();
     assert!(released.get("is_error").is_none(), "{released}");
-    let status: String = fleet
-        .shop
-        .scalar(
-            "SELECT status FROM conversations WHERE id = $1",
-            &[&conversation],
-        )
-        .await;
-    assert_eq!(status, "active");
+    assert_eq!(fleet.shop.conversation_status(conversation).await, "active");
     let (channel, action): (String, String) = {
         let client = fleet.shop.db.pool.get().await.unwrap();
         let row = client

@@ -423,6 +423,25 @@ impl Drop for Api {
 }
 
 /// Waits until at least `n` login codes are on their way, and answers them all.
+/// [`TOKEN_KEYS`] as the API reads them, to sign tokens in tests.
+pub fn token_keys() -> Vec<cita_shared::config::TokenKey> {
+    let (id, hex_key) = TOKEN_KEYS.split_once(':').unwrap();
+    vec![cita_shared::config::TokenKey {
+        id: id.into(),
+        key: hex::decode(hex_key).unwrap().try_into().unwrap(),
+    }]
+}
+
+/// A 429's `Retry-After`, in seconds.
+pub fn retry_after(response: &reqwest::Response) -> u64 {
+    assert_eq!(response.status(), StatusCode::TOO_MANY_REQUESTS);
+    response.headers()["retry-after"]
+        .to_str()
+        .unwrap()
+        .parse()
+        .unwrap()
+}
+
 pub async fn eventually_codes(api: &Api, n: usize) -> Vec<(String, String, Value)> {
     let seen = std::sync::Mutex::new(Vec::new());
     eventually(PATIENCE, "login codes are sent", || async {

@@ -13,7 +13,6 @@ use cita_shared::{
     spanish,
 };
 use jiff::ToSpan;
-use lapin::BasicProperties;
 use serde_json::{Value, json};
 use uuid::Uuid;
 
@@ -304,17 +303,9 @@ pub async fn message_customer(
         fallback: Some(fallback.clone()),
         author: None,
     });
-    let body = serde_json::to_vec(&command).expect("a command serializes to JSON");
     toolbox
         .publisher
-        .publish(
-            &toolbox
-                .topology
-                .name(cita_shared::amqp::topology::CITA_COMMANDS),
-            cita_shared::amqp::topology::OUTBOUND_SEND,
-            &body,
-            BasicProperties::default().with_content_type("application/json".into()),
-        )
+        .send(&toolbox.topology, &command)
         .await
         .map_err(|error| {
             tracing::warn!(%error, "cannot publish a staff message to a customer");

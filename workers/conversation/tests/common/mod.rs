@@ -140,6 +140,24 @@ pub fn now_seconds() -> i64 {
 
 impl Shop {
     /// A known customer (by their WhatsApp id) with a confirmed appointment.
+    /// `wa_id`'s conversation as a customer named `name`, handed to a person: its id.
+    pub async fn handed_off_conversation(&self, wa_id: &str, name: &str) -> Uuid {
+        let (customer, _) = self
+            .customer_with_appointment(wa_id, name, "2026-12-09T17:00:00Z")
+            .await;
+        self.scalar(
+            "INSERT INTO conversations (organization_id, wa_id, customer_id, status, handoff_reason, last_inbound_at)
+             VALUES ($1, $2, $3, 'handed_off', 'quiere un precio especial', now()) RETURNING id",
+            &[&self.org, &wa_id, &customer],
+        )
+        .await
+    }
+
+    pub async fn conversation_status(&self, id: Uuid) -> String {
+        self.scalar("SELECT status FROM conversations WHERE id = $1", &[&id])
+            .await
+    }
+
     pub async fn customer_with_appointment(
         &self,
         wa_id: &str,

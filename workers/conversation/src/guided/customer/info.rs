@@ -44,10 +44,8 @@ impl Guided<'_> {
         };
         for (day, name) in spanish::WEEKDAYS.iter().enumerate() {
             let shifts: Vec<String> = business
-                .hours
-                .iter()
-                .filter(|(weekday, ..)| usize::try_from(*weekday).ok() == Some(day + 1))
-                .map(|(_, opens, closes)| format!("{}–{}", clock(opens), clock(closes)))
+                .shifts(day + 1)
+                .map(|(opens, closes)| format!("{}–{}", clock(opens), clock(closes)))
                 .collect();
             let hours = if shifts.is_empty() {
                 spanish::CLOSED.to_owned()
