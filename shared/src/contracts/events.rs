@@ -52,6 +52,13 @@ pub enum Event {
         removed: bool,
         actor: Actor,
     },
+    /// Someone joined the team (or came back to it): they are welcomed by WhatsApp.
+    #[serde(rename = "organization.staff_added")]
+    StaffAdded {
+        staff_id: Uuid,
+        name: String,
+        actor: Actor,
+    },
     /// The free plan's monthly quota ran out; sent once per organization and month.
     #[serde(rename = "organization.quota_exceeded")]
     QuotaExceeded { month: Date, limit: u32 },
@@ -151,6 +158,7 @@ impl Event {
             Event::AppointmentRescheduled { .. } => "appointment.rescheduled",
             Event::AppointmentStatusChanged { .. } => "appointment.status_changed",
             Event::TimeOffChanged { .. } => "time_off.changed",
+            Event::StaffAdded { .. } => "organization.staff_added",
             Event::QuotaExceeded { .. } => "organization.quota_exceeded",
             Event::TokenInvalid { .. } => "organization.token_invalid",
             Event::ConversationHandedOff { .. } => "conversation.handed_off",

@@ -84,6 +84,11 @@ pub const MIGRATIONS: &[Migration] = &[
         name: "operator_grants",
         sql: include_str!("../../../sql/migrations/0013_operator_grants.sql"),
     },
+    Migration {
+        version: 14,
+        name: "staff_welcome",
+        sql: include_str!("../../../sql/migrations/0014_staff_welcome.sql"),
+    },
 ];
 
 /// Demo data (`cita-migrate --seed`); each file is idempotent.

@@ -137,6 +137,8 @@ pub trait Notices: Send + Sync {
     fn hello(&self, name: Option<&str>) -> String;
     fn quota_reached(&self, business: &str, limit: u64) -> String;
     fn handoff_notice(&self, customer: &str, reason: &str) -> String;
+    /// To someone just added to the team: what writing to this number does for them.
+    fn staff_welcome(&self, name: &str, business: &str) -> String;
     fn review_request(
         &self,
         hello: &str,

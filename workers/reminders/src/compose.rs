@@ -102,6 +102,10 @@ pub(crate) async fn compose(
             let reason = due.details["reason"].as_str().unwrap_or("");
             plain(notice(words.handoff_notice(customer, reason), locale))
         }
+        (Kind::StaffWelcome, _) => {
+            let name = due.recipient_name.as_deref().unwrap_or_default();
+            plain(notice(words.staff_welcome(name, business), locale))
+        }
         (_, None) => Ok(Err(Skip::AppointmentNotLive)),
         (kind, Some(appointment))
             if appointment.starts_at <= now

@@ -18,10 +18,12 @@ pub enum Kind {
     HandedOff,
     /// The morning agenda, to each staff member (the whole day's to owners).
     Agenda,
+    /// To someone just added to the team.
+    StaffWelcome,
 }
 
 impl Kind {
-    pub const ALL: [Kind; 8] = [
+    pub const ALL: [Kind; 9] = [
         Kind::Reminder,
         Kind::Booked,
         Kind::Cancelled,
@@ -30,6 +32,7 @@ impl Kind {
         Kind::QuotaExceeded,
         Kind::HandedOff,
         Kind::Agenda,
+        Kind::StaffWelcome,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -42,6 +45,7 @@ impl Kind {
             Kind::QuotaExceeded => "quota_exceeded",
             Kind::HandedOff => "handed_off",
             Kind::Agenda => "agenda",
+            Kind::StaffWelcome => "staff_welcome",
         }
     }
 

@@ -316,6 +316,41 @@ async fn quota_and_handoff_notices_go_to_the_owner() {
 }
 
 #[tokio::test]
+async fn someone_added_to_the_team_is_welcomed_once_per_addition() {
+    let shop = Shop::open("America/Mexico_City").await;
+    let added = shop.envelope(
+        "2026-12-20T15:00:00Z",
+        Event::StaffAdded {
+            staff_id: shop.barber,
+            name: "Luis".into(),
+            actor: shop.by_staff(shop.owner),
+        },
+    );
+    assert_eq!(shop.apply(&added).await, Applied::Done);
+    assert_eq!(shop.apply(&added).await, Applied::Duplicate);
+    assert_eq!(shop.dispatch("2026-12-20T15:00:01Z").await.published, 1);
+    let send = shop.commands().await.pop().unwrap();
+    assert_eq!(send.to, BARBER_PHONE);
+    let text = text_of(&send);
+    assert!(text.contains("Ya eres parte del equipo de"), "{text}");
+    assert!(text.contains("¿qué tengo hoy?"), "{text}");
+    // A new member has never written: the notice template carries it.
+    let fallback = send.fallback.unwrap();
+    assert_eq!(fallback.name, "staff_notice");
+    // Added again later (a second event): welcomed again.
+    let again = shop.envelope(
+        "2027-03-01T15:00:00Z",
+        Event::StaffAdded {
+            staff_id: shop.barber,
+            name: "Luis".into(),
+            actor: shop.by_staff(shop.owner),
+        },
+    );
+    assert_eq!(shop.apply(&again).await, Applied::Done);
+    assert_eq!(shop.dispatch("2027-03-01T15:00:01Z").await.published, 1);
+}
+
+#[tokio::test]
 async fn events_for_unknown_organizations_or_appointments_change_nothing() {
     let shop = Shop::open("America/Mexico_City").await;
     let appointment = shop.appointment(shop.barber, "2026-12-14T16:30:00Z").await;

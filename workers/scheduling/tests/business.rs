@@ -56,6 +56,8 @@ async fn only_the_owner_adds_staff_who_then_work_the_opening_hours_and_every_ser
         ("Carla", true, false)
     );
     assert_eq!(staff.service_type_ids, vec![shop.haircut]);
+    // Refusals announce nothing; the addition is announced once (reminders welcomes her).
+    assert_eq!(shop.events().await, ["organization.staff_added"]);
     // Carla is bookable at 10:00 with the two others.
     let request = AvailabilityRequest {
         actor: shop.customer(shop.ana),
@@ -77,6 +79,7 @@ async fn only_the_owner_adds_staff_who_then_work_the_opening_hours_and_every_ser
         matches!(again, Err(SchedulingError::InvalidRequest { .. })),
         "{again:?}"
     );
+    assert_eq!(shop.events().await.len(), 1);
 }
 
 #[tokio::test]

@@ -23,6 +23,15 @@ impl Notices for EsCo {
         )
     }
 
+    fn staff_welcome(&self, name: &str, business: &str) -> String {
+        format!(
+            "¡Hola, {name}! Ya hace parte del equipo de {business} en Cita. Escríbame a este \
+             número para ver su agenda («¿qué tengo hoy?»), bloquear un rato («bloquee de 2 a \
+             3 para almorzar»), registrar a quien llega sin cita o marcar una cita como \
+             completada. Escriba «menú» para ver las opciones."
+        )
+    }
+
     fn review_request(
         &self,
         hello: &str,

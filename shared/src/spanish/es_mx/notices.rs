@@ -23,6 +23,15 @@ impl Notices for EsMx {
         )
     }
 
+    fn staff_welcome(&self, name: &str, business: &str) -> String {
+        format!(
+            "¡Hola, {name}! Ya eres parte del equipo de {business} en Cita. Escríbeme a este \
+             número para ver tu agenda («¿qué tengo hoy?»), bloquear un rato («bloquea de 2 a \
+             3 para comer»), registrar a quien llega sin cita o marcar una cita como \
+             completada. Escribe «menú» para ver las opciones."
+        )
+    }
+
     fn review_request(
         &self,
         hello: &str,

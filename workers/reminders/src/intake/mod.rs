@@ -182,6 +182,21 @@ pub async fn apply(pool: &Pool, envelope: &Envelope) -> Result<Applied, Infra> {
                     .await?;
             }
         }
+        Event::StaffAdded { staff_id, .. } => {
+            // Per event: someone removed and added again months later is welcomed again.
+            let key = format!("staff_welcome:{}:{staff_id}", envelope.event_id);
+            writer
+                .add(
+                    Kind::StaffWelcome,
+                    &key,
+                    None,
+                    Some(*staff_id),
+                    None,
+                    &json!({}),
+                    day_later(writer.now),
+                )
+                .await?;
+        }
         // A person handling a conversation needs no notice of it.
         Event::ConversationChanged { .. } => {}
         // Not bound to this queue (see the topology); nothing to remind of either way.

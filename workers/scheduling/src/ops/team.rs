@@ -1,9 +1,12 @@
 //! The owner's team: adding and removing members, their working hours and what they may
 //! do. Owner only, whatever the caller claims.
 
-use cita_shared::contracts::scheduling::{
-    AddStaffRequest, DayHours, Outcome, RemoveStaffRequest, Reply, StaffHoursRequest, StaffMember,
-    StaffPermissionsRequest, permissions,
+use cita_shared::contracts::{
+    events::Event,
+    scheduling::{
+        AddStaffRequest, DayHours, Outcome, RemoveStaffRequest, Reply, StaffHoursRequest,
+        StaffMember, StaffPermissionsRequest, permissions,
+    },
 };
 use tokio_postgres::Row;
 use uuid::Uuid;
@@ -12,7 +15,7 @@ use super::{Scheduler, business::check_day, writing};
 use crate::{
     authz,
     error::Error,
-    store::{Cached, Tx},
+    store::{self, Cached, Tx},
 };
 
 const STAFF_COLUMNS: &str = "s.id, s.name, s.phone, s.role = 'owner', s.active, s.permissions,
@@ -34,6 +37,7 @@ fn staff_member(row: &Row) -> StaffMember {
 }
 
 pub async fn add_staff(scheduler: &Scheduler, request: AddStaffRequest) -> Result<Reply, Error> {
+    let now = scheduler.now();
     let actor = request.actor;
     let org_id = actor.organization_id;
     let key = request.idempotency_key.clone();
@@ -122,9 +126,19 @@ pub async fn add_staff(scheduler: &Scheduler, request: AddStaffRequest) -> Resul
                     &[&id],
                 )
                 .await?;
-            Ok(Outcome::Staff {
-                staff: staff_member(&row),
-            })
+            let staff = staff_member(&row);
+            store::emit(
+                tx,
+                org_id,
+                now,
+                Event::StaffAdded {
+                    staff_id: staff.id,
+                    name: staff.name.clone(),
+                    actor: request.actor,
+                },
+            )
+            .await?;
+            Ok(Outcome::Staff { staff })
         })
     });
     scheduler
