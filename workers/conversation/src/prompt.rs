@@ -121,13 +121,14 @@ const CUSTOMER_RULES: &str = "Ayudas a los clientes a reservar, ver, cambiar o c
 - Si piden algo que no puedes resolver (precios especiales, quejas, un servicio que no existe), usa handoff_to_human con el motivo y despídete.
 - Si una herramienta responde un error, explícalo en palabras simples y ofrece alternativas. No muestres ids ni detalles técnicos.";
 
-const STAFF_RULES: &str = "Hablas con una persona del equipo del negocio. Le ayudas con su agenda: ver sus citas o las del negocio (si tiene permiso), bloquear tiempo, marcar citas como completadas o no-show, registrar clientes que llegan sin cita, ver el historial de un cliente y enviar mensajes a clientes.
+const STAFF_RULES: &str = "Hablas con una persona del equipo del negocio. Le ayudas con su agenda: ver sus citas o las del negocio (si tiene permiso), bloquear tiempo, registrar sus días libres, marcar citas como completadas o no-show, registrar clientes que llegan sin cita, ver el historial de un cliente y enviar mensajes a clientes.
 - Sé directo: la persona está trabajando.
 - Al cancelar o mover la cita de un cliente, o al marcar un no-show, ofrece enviarle un mensaje (send_message_to_customer).
 - Los permisos los decide el sistema; si una herramienta responde forbidden, dilo sin rodeos.";
 
-const OWNER_RULES: &str = "Hablas con la dueña o el dueño del negocio. Le ayudas con la agenda del negocio: ver citas, bloquear tiempo, marcar citas, registrar clientes sin cita, historial de clientes, mensajes a clientes y devolver al asistente conversaciones que tomó una persona.
+const OWNER_RULES: &str = "Hablas con la dueña o el dueño del negocio. Le ayudas con la agenda del negocio (ver citas, bloquear tiempo, marcar citas, registrar clientes sin cita, historial de clientes, mensajes a clientes, devolver al asistente conversaciones que tomó una persona) y a administrarlo: equipo y sus horarios y permisos, servicios y precios, horario del negocio, cierres y festivos, ajustes (recordatorios, reseñas, modo del asistente, límite para cambios), la información para clientes y las cifras del mes.
 - Sé directo y breve.
+- Antes de un cambio que afecte a clientes (cerrar días, cambiar horario, retirar un servicio), repite lo que vas a hacer y espera su confirmación.
 - Al cancelar o mover la cita de un cliente, o al marcar un no-show, ofrece avisarle (send_message_to_customer).";
 
 fn changing(business: &Business, person: &Person, now: Timestamp) -> String {

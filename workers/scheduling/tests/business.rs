@@ -202,6 +202,7 @@ async fn the_owner_creates_and_reprices_a_service() {
             price_minor: price,
             buffer_minutes: None,
             active: None,
+            staff_ids: None,
         })
     };
     let incomplete = outcome(

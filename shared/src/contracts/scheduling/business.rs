@@ -65,6 +65,10 @@ pub struct UpsertServiceRequest {
     #[serde(default)]
     pub buffer_minutes: Option<u32>,
     pub active: Option<bool>,
+    /// Who performs it, replacing the current set (active staff of the organization). A
+    /// new service without it is everyone's.
+    #[serde(default)]
+    pub staff_ids: Option<Vec<Uuid>>,
 }
 
 /// Simple figures of the business between two local dates (inclusive).

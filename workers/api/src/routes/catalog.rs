@@ -181,6 +181,9 @@ pub struct ServiceBody {
     pub price_minor: Option<i64>,
     /// `false` retires it: no longer bookable, its history stays.
     pub active: Option<bool>,
+    /// Who performs it (active staff ids), replacing the current set; a new service
+    /// without it is everyone's.
+    pub staff_ids: Option<Vec<Uuid>>,
 }
 
 fn upsert(
@@ -199,6 +202,7 @@ fn upsert(
         price_minor: body.price_minor,
         buffer_minutes: body.buffer_minutes,
         active: body.active,
+        staff_ids: body.staff_ids,
     })
 }
 

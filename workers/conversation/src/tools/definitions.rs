@@ -30,12 +30,19 @@ pub enum Tool {
     SetBusinessHours,
     UpsertService,
     GetBusinessFigures,
+    AddClosure,
+    ListTimeOff,
+    RemoveTimeOff,
+    SetStaffHours,
+    SetStaffPermissions,
+    UpdateSettings,
+    UpdateBusinessInfo,
 }
 
 impl Tool {
     /// In the order the model is shown them: the customer's, then staff's, then the
     /// owner's (the cached prompt prefix depends on it).
-    pub const ALL: [Tool; 19] = [
+    pub const ALL: [Tool; 26] = [
         Tool::CheckAvailability,
         Tool::BookAppointment,
         Tool::GetMyAppointments,
@@ -50,11 +57,18 @@ impl Tool {
         Tool::GetCustomerHistory,
         Tool::SendMessageToCustomer,
         Tool::ReleaseConversation,
+        Tool::AddClosure,
+        Tool::ListTimeOff,
+        Tool::RemoveTimeOff,
         Tool::AddStaff,
         Tool::RemoveStaff,
         Tool::SetBusinessHours,
         Tool::UpsertService,
         Tool::GetBusinessFigures,
+        Tool::SetStaffHours,
+        Tool::SetStaffPermissions,
+        Tool::UpdateSettings,
+        Tool::UpdateBusinessInfo,
     ];
 
     pub fn name(self) -> &'static str {
@@ -78,6 +92,13 @@ impl Tool {
             Tool::SetBusinessHours => "set_business_hours",
             Tool::UpsertService => "upsert_service",
             Tool::GetBusinessFigures => "get_business_figures",
+            Tool::AddClosure => "add_closure",
+            Tool::ListTimeOff => "list_time_off",
+            Tool::RemoveTimeOff => "remove_time_off",
+            Tool::SetStaffHours => "set_staff_hours",
+            Tool::SetStaffPermissions => "set_staff_permissions",
+            Tool::UpdateSettings => "update_settings",
+            Tool::UpdateBusinessInfo => "update_business_info",
         }
     }
 
@@ -102,12 +123,19 @@ impl Tool {
             | Tool::BookWalkIn
             | Tool::GetCustomerHistory
             | Tool::SendMessageToCustomer
-            | Tool::ReleaseConversation => Persona::Staff,
+            | Tool::ReleaseConversation
+            | Tool::AddClosure
+            | Tool::ListTimeOff
+            | Tool::RemoveTimeOff => Persona::Staff,
             Tool::AddStaff
             | Tool::RemoveStaff
             | Tool::SetBusinessHours
             | Tool::UpsertService
-            | Tool::GetBusinessFigures => Persona::Owner,
+            | Tool::GetBusinessFigures
+            | Tool::SetStaffHours
+            | Tool::SetStaffPermissions
+            | Tool::UpdateSettings
+            | Tool::UpdateBusinessInfo => Persona::Owner,
         }
     }
 
@@ -156,6 +184,12 @@ fn definition(which: Tool, persona: Persona) -> Value {
     let time =
         json!({"type": "string", "description": "Fecha y hora local ISO 8601: AAAA-MM-DDTHH:MM"});
     let id = |what: &str| json!({"type": "string", "description": format!("Id de {what} tal como lo mostró el sistema")});
+    let days = json!({"type": "array", "items": {"type": "object", "properties": {
+                "weekday": {"type": "string", "description": "lunes … domingo"},
+                "intervals": {"type": "array", "items": {"type": "object", "properties": {
+                    "opens": {"type": "string", "description": "HH:MM"}, "closes": {"type": "string", "description": "HH:MM"}},
+                    "required": ["opens", "closes"]}}},
+                "required": ["weekday", "intervals"]}});
     match which {
         Tool::CheckAvailability => tool(
             name,
@@ -265,20 +299,17 @@ fn definition(which: Tool, persona: Persona) -> Value {
         Tool::SetBusinessHours => tool(
             name,
             "Cambia el horario del negocio de los días indicados; los demás días no cambian. Un día sin intervalos queda cerrado.",
-            json!({"days": {"type": "array", "items": {"type": "object", "properties": {
-                "weekday": {"type": "string", "description": "lunes … domingo"},
-                "intervals": {"type": "array", "items": {"type": "object", "properties": {
-                    "opens": {"type": "string", "description": "HH:MM"}, "closes": {"type": "string", "description": "HH:MM"}},
-                    "required": ["opens", "closes"]}}},
-                "required": ["weekday", "intervals"]}}}),
+            json!({"days": days}),
             &["days"],
         ),
         Tool::UpsertService => tool(
             name,
-            "Crea un servicio (sin service_id: nombre, duración y precio obligatorios) o cambia los datos indicados de uno existente. El precio es en pesos de la moneda del negocio.",
+            "Crea un servicio (sin service_id: nombre, duración y precio obligatorios) o cambia los datos indicados de uno existente. El precio es en pesos de la moneda del negocio. active=false lo retira. staff_ids dice quién lo hace (reemplaza la lista; sin él, un servicio nuevo lo hacen todos).",
             json!({"service_id": id("el servicio, para cambiar uno existente"), "name": {"type": "string"},
                    "duration_minutes": {"type": "integer"}, "price": {"type": "number"},
-                   "description": {"type": "string"}, "active": {"type": "boolean"}}),
+                   "buffer_minutes": {"type": "integer", "description": "Minutos libres después (limpieza), 0 a 240"},
+                   "description": {"type": "string"}, "active": {"type": "boolean"},
+                   "staff_ids": {"type": "array", "items": {"type": "string"}, "description": "Ids de quienes lo hacen"}}),
             &[],
         ),
         Tool::GetBusinessFigures => tool(
@@ -286,6 +317,60 @@ fn definition(which: Tool, persona: Persona) -> Value {
             "Cifras del negocio entre dos fechas: citas, completadas, no-shows, cancelaciones, ingresos y horas más ocupadas.",
             json!({"date_from": date, "date_to": date}),
             &["date_from", "date_to"],
+        ),
+        Tool::AddClosure => tool(
+            name,
+            if persona == Persona::Owner {
+                "Cierra días completos para que nadie reserve: kind closure (el negocio cierra) u holiday (día festivo), sin staff_id para todo el negocio; o time_off (días libres de una persona, con staff_id). date_to para un rango (\"del 14 al 20 de abril\"). Las citas que ya había no se cancelan: la respuesta dice cuántas hay."
+            } else {
+                "Registra tus días libres (kind time_off) de date_from a date_to. Las citas que ya tenías no se cancelan: la respuesta dice cuántas hay."
+            },
+            json!({"kind": {"type": "string", "enum": ["closure", "holiday", "time_off"]}, "date_from": date, "date_to": date,
+                   "staff_id": id("la persona del equipo"), "reason": {"type": "string"}}),
+            &["date_from"],
+        ),
+        Tool::ListTimeOff => tool(
+            name,
+            "Lista bloqueos, días libres, cierres y festivos entre dos fechas (por omisión, los próximos 30 días), con su time_off_id.",
+            json!({"date_from": date, "date_to": date}),
+            &[],
+        ),
+        Tool::RemoveTimeOff => tool(
+            name,
+            "Quita un bloqueo, días libres, cierre o festivo (el time_off_id que dio list_time_off, block_time o add_closure).",
+            json!({"time_off_id": id("el bloqueo o cierre")}),
+            &["time_off_id"],
+        ),
+        Tool::SetStaffHours => tool(
+            name,
+            "Cambia el horario de trabajo de una persona del equipo en los días indicados; los demás días no cambian. Un día sin intervalos es su día de descanso.",
+            json!({"staff_id": id("la persona del equipo"), "days": days}),
+            &["staff_id", "days"],
+        ),
+        Tool::SetStaffPermissions => tool(
+            name,
+            "Define qué puede hacer una persona del equipo además de su propia agenda (reemplaza sus permisos; lista vacía: ninguno). view_business_schedule: ver la agenda de todos; manage_appointments: reservar, mover, cancelar y bloquear por otros.",
+            json!({"staff_id": id("la persona del equipo"), "permissions": {"type": "array", "items": {"type": "string", "enum": ["view_business_schedule", "manage_appointments"]}}}),
+            &["staff_id", "permissions"],
+        ),
+        Tool::UpdateSettings => tool(
+            name,
+            "Cambia los ajustes indicados; los demás quedan igual. Recordatorios: minutos antes de la cita (1440 = un día antes; lista vacía: sin recordatorios). Reseñas: review_requests activa o desactiva la petición de reseña tras la visita, review_link es el enlace que se envía. assistant_mode: ai, guided (botones, sin IA) o ai_with_guided_fallback. change_cutoff_minutes: hasta cuántos minutos antes el cliente puede cambiar o cancelar (0: hasta que empieza). handoff_minutes: cuánto calla el asistente tras pasar con una persona.",
+            json!({"reminder_offsets_minutes": {"type": "array", "items": {"type": "integer"}},
+                   "review_requests": {"type": "boolean"}, "review_request_after_minutes": {"type": "integer"},
+                   "review_link": {"type": "string", "description": "https://…; vacío lo quita"},
+                   "assistant_mode": {"type": "string", "enum": ["ai", "guided", "ai_with_guided_fallback"]},
+                   "change_cutoff_minutes": {"type": "integer"}, "handoff_minutes": {"type": "integer"}}),
+            &[],
+        ),
+        Tool::UpdateBusinessInfo => tool(
+            name,
+            "Cambia lo que se les dice a los clientes del negocio: descripción, formas de pago (reemplaza la lista), dirección y cómo llegar (de la sucursal location_name; sin ella, la principal), y preguntas frecuentes (add_faq agrega o corrige una; remove_faq quita la que tenga esa pregunta). Lo demás queda igual.",
+            json!({"description": {"type": "string"}, "payment_methods": {"type": "array", "items": {"type": "string"}},
+                   "address": {"type": "string"}, "directions": {"type": "string"}, "location_name": {"type": "string"},
+                   "add_faq": {"type": "object", "properties": {"question": {"type": "string"}, "answer": {"type": "string"}}, "required": ["question", "answer"]},
+                   "remove_faq": {"type": "string", "description": "La pregunta, tal como está"}}),
+            &[],
         ),
     }
 }
@@ -321,7 +406,7 @@ mod tests {
         assert!(allowed(Persona::Staff, "block_time"));
         assert!(!allowed(Persona::Owner, "drop_database"));
         let staff = for_persona(Persona::Staff);
-        assert_eq!(staff.len(), 6 + 8);
+        assert_eq!(staff.len(), 6 + 11);
         assert!(!allowed(Persona::Staff, "add_staff"));
         assert!(allowed(Persona::Owner, "add_staff"));
         let owner = for_persona(Persona::Owner);

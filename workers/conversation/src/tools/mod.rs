@@ -8,7 +8,9 @@ pub mod args;
 mod customer;
 pub mod definitions;
 mod owner;
+mod settings;
 mod staff;
+mod time_off;
 
 use std::{sync::Arc, time::Duration};
 
@@ -190,6 +192,13 @@ impl Toolbox {
             Tool::SetBusinessHours => owner::set_hours(self, call, input).await,
             Tool::UpsertService => owner::upsert_service(self, call, input).await,
             Tool::GetBusinessFigures => owner::figures(self, call, input).await,
+            Tool::AddClosure => time_off::add_closure(self, call, input).await,
+            Tool::ListTimeOff => time_off::list(self, call, input).await,
+            Tool::RemoveTimeOff => time_off::remove(self, call, input).await,
+            Tool::SetStaffHours => owner::set_staff_hours(self, call, input).await,
+            Tool::SetStaffPermissions => owner::set_staff_permissions(self, call, input).await,
+            Tool::UpdateSettings => settings::update_settings(self, call, input).await,
+            Tool::UpdateBusinessInfo => settings::update_business_info(self, call, input).await,
         })
     }
 

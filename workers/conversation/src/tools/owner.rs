@@ -4,14 +4,21 @@
 use cita_shared::{
     contracts::scheduling::{
         AddStaffRequest, BusinessHoursRequest, DayHours, FiguresRequest, Interval, Outcome,
-        RemoveStaffRequest, Request, UpsertServiceRequest,
+        RemoveStaffRequest, Request, StaffHoursRequest, StaffPermissionsRequest,
+        UpsertServiceRequest,
     },
+    db::Cached,
     spanish,
 };
 use jiff::civil::Time;
 use serde_json::{Value, json};
+use uuid::Uuid;
 
-use super::{Call, ToolError, Toolbox, args, customer::unexpected, staff_member};
+use super::{
+    Call, ToolError, Toolbox, args,
+    customer::{database, unexpected},
+    staff_member,
+};
 
 pub async fn add_staff(
     toolbox: &Toolbox,
@@ -106,8 +113,102 @@ pub async fn set_hours(
     let Outcome::Hours { days } = outcome else {
         return Err(unexpected());
     };
-    let week: Vec<Value> = days
+    Ok(
+        json!({"business_hours": week(&days), "note": "El horario de cada persona del equipo no cambió."}),
+    )
+}
+
+/// A staff member's working hours: the days named change, the others stay (a day
+/// without intervals is a day off).
+pub async fn set_staff_hours(
+    toolbox: &Toolbox,
+    call: &Call<'_>,
+    input: &Value,
+) -> Result<Value, ToolError> {
+    let business = call.business;
+    let staff_id = staff_member(business, input, "staff_id")?
+        .ok_or_else(|| ToolError::Invalid("falta staff_id".into()))?;
+    let changes = input
+        .get("days")
+        .and_then(Value::as_array)
+        .filter(|d| !d.is_empty())
+        .ok_or_else(|| {
+            ToolError::Invalid("days debe ser una lista de días con sus intervalos".into())
+        })?
         .iter()
+        .map(day)
+        .collect::<Result<Vec<_>, _>>()?;
+    // Scheduling replaces the whole week: start from the week as it is.
+    let client = toolbox.pool.get().await.map_err(database)?;
+    let rows = client
+        .rows(
+            "SELECT weekday, starts_at, ends_at FROM staff_working_hours
+             WHERE organization_id = $1 AND staff_id = $2 ORDER BY weekday, starts_at",
+            &[&business.id, &staff_id],
+        )
+        .await
+        .map_err(database)?;
+    drop(client);
+    let mut days: Vec<DayHours> = (1..=7u8)
+        .map(|weekday| DayHours {
+            weekday,
+            intervals: rows
+                .iter()
+                .filter(|r| r.get::<_, i16>(0) == i16::from(weekday))
+                .map(|r| Interval {
+                    opens: r.get(1),
+                    closes: r.get(2),
+                })
+                .collect(),
+        })
+        .collect();
+    for change in changes {
+        let index = usize::from(change.weekday) - 1;
+        days[index] = change;
+    }
+    let outcome = toolbox
+        .ask(Request::SetStaffHours(StaffHoursRequest {
+            actor: call.person.actor,
+            idempotency_key: call.idempotency_key.clone(),
+            staff_id,
+            days,
+        }))
+        .await?;
+    let Outcome::Hours { days } = outcome else {
+        return Err(unexpected());
+    };
+    Ok(json!({"staff": business.staff_name(staff_id), "working_hours": week(&days)}))
+}
+
+pub async fn set_staff_permissions(
+    toolbox: &Toolbox,
+    call: &Call<'_>,
+    input: &Value,
+) -> Result<Value, ToolError> {
+    let business = call.business;
+    let staff_id = staff_member(business, input, "staff_id")?
+        .ok_or_else(|| ToolError::Invalid("falta staff_id".into()))?;
+    let permissions = input
+        .get("permissions")
+        .and_then(Value::as_array)
+        .and_then(|p| p.iter().map(|x| x.as_str().map(str::to_owned)).collect())
+        .ok_or_else(|| ToolError::Invalid("permissions es una lista (vacía: ninguno)".into()))?;
+    let outcome = toolbox
+        .ask(Request::SetStaffPermissions(StaffPermissionsRequest {
+            actor: call.person.actor,
+            idempotency_key: call.idempotency_key.clone(),
+            staff_id,
+            permissions,
+        }))
+        .await?;
+    let Outcome::Staff { staff } = outcome else {
+        return Err(unexpected());
+    };
+    Ok(json!({"staff": staff.name, "permissions": staff.permissions}))
+}
+
+fn week(days: &[DayHours]) -> Vec<Value> {
+    days.iter()
         .map(|d| {
             let intervals: Vec<String> = d
                 .intervals
@@ -116,8 +217,7 @@ pub async fn set_hours(
                 .collect();
             json!({"weekday": spanish::WEEKDAYS[usize::from(d.weekday) - 1], "hours": if intervals.is_empty() { "cerrado".to_owned() } else { intervals.join(" y ") }})
         })
-        .collect();
-    Ok(json!({"business_hours": week, "note": "El horario de cada persona del equipo no cambió."}))
+        .collect()
 }
 
 fn day(value: &Value) -> Result<DayHours, ToolError> {
@@ -187,15 +287,37 @@ pub async fn upsert_service(
                 .ok_or_else(|| ToolError::Invalid("price debe ser un número (pesos)".into()))?,
         ),
     };
-    let duration_minutes = match input.get("duration_minutes") {
+    let minutes = |key: &str| match input.get(key) {
+        None | Some(Value::Null) => Ok(None),
+        Some(d) => d
+            .as_u64()
+            .and_then(|d| u32::try_from(d).ok())
+            .map(Some)
+            .ok_or_else(|| ToolError::Invalid(format!("{key} debe ser un número entero"))),
+    };
+    let duration_minutes = minutes("duration_minutes")?;
+    let buffer_minutes = minutes("buffer_minutes")?;
+    let staff_ids = match input.get("staff_ids") {
         None | Some(Value::Null) => None,
-        Some(d) => Some(
-            d.as_u64()
-                .and_then(|d| u32::try_from(d).ok())
-                .ok_or_else(|| {
-                    ToolError::Invalid("duration_minutes debe ser un número entero".into())
-                })?,
+        Some(Value::Array(ids)) => Some(
+            ids.iter()
+                .map(|id| {
+                    id.as_str()
+                        .and_then(|s| s.parse().ok())
+                        .filter(|id| call.business.staff_name(*id).is_some())
+                        .ok_or_else(|| {
+                            ToolError::Invalid(
+                                "staff_ids tiene a alguien que no es del equipo".into(),
+                            )
+                        })
+                })
+                .collect::<Result<Vec<Uuid>, _>>()?,
         ),
+        Some(_) => {
+            return Err(ToolError::Invalid(
+                "staff_ids debe ser una lista de ids".into(),
+            ));
+        }
     };
     let active = match input.get("active") {
         None | Some(Value::Null) => None,
@@ -211,8 +333,9 @@ pub async fn upsert_service(
             description: args::optional_text(input, "description")?.map(str::to_owned),
             duration_minutes,
             price_minor,
-            buffer_minutes: None,
+            buffer_minutes,
             active,
+            staff_ids: staff_ids.clone(),
         }))
         .await?;
     let Outcome::Service { service } = outcome else {
@@ -221,8 +344,10 @@ pub async fn upsert_service(
     Ok(
         json!({"service": {"service_id": service.id, "name": service.name,
                           "duration_minutes": service.duration_minutes,
+                          "buffer_minutes": service.buffer_minutes,
                           "price": call.business.words().price(service.price_minor, &service.currency),
-                          "active": service.active}}),
+                          "active": service.active,
+                          "staff": staff_ids.map(|ids| ids.iter().filter_map(|id| call.business.staff_name(*id)).collect::<Vec<_>>())}}),
     )
 }
 

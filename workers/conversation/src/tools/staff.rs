@@ -24,7 +24,7 @@ use super::{
     local_iso, service, staff_member,
 };
 
-fn own_id(call: &Call<'_>) -> Result<Uuid, ToolError> {
+pub(super) fn own_id(call: &Call<'_>) -> Result<Uuid, ToolError> {
     match call.person.actor.who {
         Who::Staff { staff_id } => Ok(staff_id),
         Who::Customer { .. } => Err(ToolError::Refused("solo para el equipo".into())),

@@ -156,6 +156,23 @@ pub async fn upsert_service(
             if request.price_minor.is_some_and(|p| p < 0) {
                 return Err(Error::invalid("a price cannot be negative"));
             }
+            let performers = request.staff_ids.clone().map(|mut ids| {
+                ids.sort();
+                ids.dedup();
+                ids
+            });
+            if let Some(ids) = &performers {
+                let known: i64 = tx
+                    .row(
+                        "SELECT count(*) FROM staff WHERE organization_id = $1 AND active AND id = ANY($2)",
+                        &[&org_id, ids],
+                    )
+                    .await?
+                    .get(0);
+                if known != ids.len() as i64 {
+                    return Err(Error::not_found("one of the staff members"));
+                }
+            }
             // Checked first: a unique violation would abort the transaction the reply is
             // remembered in (two owners racing on one name get `unavailable`, and retry).
             if let Some(name) = name
@@ -199,16 +216,32 @@ pub async fn upsert_service(
                             &[&org_id, &name, &request.description, &duration, &price, &request.active, &buffer],
                         )
                         .await?;
-                    // Everyone active performs a new service until the owner says otherwise.
-                    tx.run(
-                        "INSERT INTO staff_services (organization_id, staff_id, service_type_id)
-                         SELECT $1, id, $2 FROM staff WHERE organization_id = $1 AND active",
-                        &[&org_id, &row.get::<_, Uuid>(0)],
-                    )
-                    .await?;
+                    // Everyone active performs a new service unless the owner said who.
+                    if performers.is_none() {
+                        tx.run(
+                            "INSERT INTO staff_services (organization_id, staff_id, service_type_id)
+                             SELECT $1, id, $2 FROM staff WHERE organization_id = $1 AND active",
+                            &[&org_id, &row.get::<_, Uuid>(0)],
+                        )
+                        .await?;
+                    }
                     row
                 }
             };
+            if let Some(ids) = &performers {
+                let service: Uuid = row.get(0);
+                tx.run(
+                    "DELETE FROM staff_services WHERE organization_id = $1 AND service_type_id = $2",
+                    &[&org_id, &service],
+                )
+                .await?;
+                tx.run(
+                    "INSERT INTO staff_services (organization_id, staff_id, service_type_id)
+                     SELECT $1, unnest($3::uuid[]), $2",
+                    &[&org_id, &service, ids],
+                )
+                .await?;
+            }
             Ok(Outcome::Service {
                 service: ServiceType {
                     id: row.get(0),
