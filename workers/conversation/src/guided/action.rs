@@ -55,6 +55,85 @@ pub enum Action {
     // Marking an appointment.
     Completed,
     NoShow,
+    // The owner's screens: `Manage(Topic::Menu)` is on the start menu.
+    Manage(Topic),
+    /// ISO weekday, 1 = Monday.
+    Weekday(u8),
+    /// The `n`th preset of a settings screen.
+    Preset(u8),
+    TimeOff(Uuid),
+}
+
+/// What an owner's option opens or changes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Topic {
+    Menu,
+    Services,
+    Team,
+    Hours,
+    Closures,
+    Settings,
+    Figures,
+    Reminders,
+    Reviews,
+    Mode,
+    Cutoff,
+    New,
+    Price,
+    Duration,
+    Retire,
+    Remove,
+    ReviewsOn,
+    ReviewsOff,
+    Link,
+}
+
+impl Topic {
+    const ALL: [Topic; 19] = [
+        Topic::Menu,
+        Topic::Services,
+        Topic::Team,
+        Topic::Hours,
+        Topic::Closures,
+        Topic::Settings,
+        Topic::Figures,
+        Topic::Reminders,
+        Topic::Reviews,
+        Topic::Mode,
+        Topic::Cutoff,
+        Topic::New,
+        Topic::Price,
+        Topic::Duration,
+        Topic::Retire,
+        Topic::Remove,
+        Topic::ReviewsOn,
+        Topic::ReviewsOff,
+        Topic::Link,
+    ];
+
+    fn as_str(self) -> &'static str {
+        match self {
+            Topic::Menu => "menu",
+            Topic::Services => "services",
+            Topic::Team => "team",
+            Topic::Hours => "hours",
+            Topic::Closures => "closures",
+            Topic::Settings => "settings",
+            Topic::Figures => "figures",
+            Topic::Reminders => "reminders",
+            Topic::Reviews => "reviews",
+            Topic::Mode => "mode",
+            Topic::Cutoff => "cutoff",
+            Topic::New => "new",
+            Topic::Price => "price",
+            Topic::Duration => "duration",
+            Topic::Retire => "retire",
+            Topic::Remove => "remove",
+            Topic::ReviewsOn => "reviews_on",
+            Topic::ReviewsOff => "reviews_off",
+            Topic::Link => "link",
+        }
+    }
 }
 
 impl Action {
@@ -67,7 +146,12 @@ impl Action {
             ),
             Persona::Staff | Persona::Owner => matches!(
                 self,
-                Action::Today | Action::Tomorrow | Action::Block | Action::Mark | Action::Release
+                Action::Today
+                    | Action::Tomorrow
+                    | Action::Block
+                    | Action::Mark
+                    | Action::Release
+                    | Action::Manage(Topic::Menu)
             ),
         }
     }
@@ -116,6 +200,11 @@ impl fmt::Display for Action {
             Action::Length(None) => f.write_str("len:rest"),
             Action::Completed => f.write_str("completed"),
             Action::NoShow => f.write_str("no_show"),
+            Action::Manage(Topic::Menu) => f.write_str("s:manage"),
+            Action::Manage(topic) => write!(f, "mg:{}", topic.as_str()),
+            Action::Weekday(day) => write!(f, "wd:{day}"),
+            Action::Preset(n) => write!(f, "pre:{n}"),
+            Action::TimeOff(id) => write!(f, "off:{id}"),
         }
     }
 }
@@ -173,6 +262,22 @@ impl FromStr for Action {
             ("len", _) => Action::Length(Some(value.parse().map_err(|_| UnknownAction)?)),
             ("completed", "") => Action::Completed,
             ("no_show", "") => Action::NoShow,
+            ("s", "manage") => Action::Manage(Topic::Menu),
+            ("mg", _) => Action::Manage(
+                Topic::ALL
+                    .into_iter()
+                    .find(|t| *t != Topic::Menu && t.as_str() == value)
+                    .ok_or(UnknownAction)?,
+            ),
+            ("wd", _) => Action::Weekday(
+                value
+                    .parse()
+                    .ok()
+                    .filter(|d| (1..=7).contains(d))
+                    .ok_or(UnknownAction)?,
+            ),
+            ("pre", _) => Action::Preset(value.parse().map_err(|_| UnknownAction)?),
+            ("off", _) => Action::TimeOff(uuid()?),
             _ => return Err(UnknownAction),
         })
     }
@@ -222,12 +327,20 @@ mod tests {
             Action::Length(None),
             Action::Completed,
             Action::NoShow,
+            Action::Weekday(7),
+            Action::Preset(3),
+            Action::TimeOff(id),
         ];
-        for action in all {
+        let topics = Topic::ALL.map(Action::Manage);
+        for action in all.into_iter().chain(topics) {
             assert_eq!(action.to_string().parse::<Action>(), Ok(action), "{action}");
         }
         assert_eq!("svc:not-a-uuid".parse::<Action>(), Err(UnknownAction));
         assert_eq!("m:party".parse::<Action>(), Err(UnknownAction));
+        assert_eq!("wd:8".parse::<Action>(), Err(UnknownAction));
+        assert_eq!("mg:menu".parse::<Action>(), Err(UnknownAction));
+        assert!(Action::Manage(Topic::Menu).is_menu(Persona::Owner));
+        assert!(!Action::Manage(Topic::Team).is_any_menu());
         assert!(Action::Book.is_menu(Persona::Customer));
         assert!(!Action::Book.is_menu(Persona::Owner));
         assert!(Action::Today.is_menu(Persona::Staff));

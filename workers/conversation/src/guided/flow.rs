@@ -101,6 +101,8 @@ pub enum Step {
         key: String,
     },
     Releasing,
+    /// The owner's screens.
+    Manage(super::owner::Manage),
 }
 
 impl Step {
@@ -114,6 +116,11 @@ impl Step {
     /// Not in the middle of something: a flow here may hand back to the AI.
     pub fn at_rest(&self) -> bool {
         matches!(self, Step::Menu | Step::StaffMenu)
+    }
+
+    /// Waiting for a value the person types (a price, a name), not a pick.
+    pub fn wants_text(&self) -> bool {
+        matches!(self, Step::Manage(super::owner::Manage::Typing { .. }))
     }
 }
 

@@ -17,6 +17,8 @@ pub enum Input {
     Menu,
     /// "cancelar", "salir": leave what is in progress.
     Quit,
+    /// Text where the flow waits for a typed value.
+    Typed(String),
     /// Text that matches nothing shown.
     Unclear,
     /// Audio, images, stickers…: nothing to read.
@@ -45,6 +47,10 @@ pub fn read(message: &Pending, flow: &Flow, persona: Persona) -> Input {
         | "inicio" | "empezar" | "volver" => return Input::Menu,
         "cancelar" | "salir" | "nada" | "ya no" => return Input::Quit,
         _ => {}
+    }
+    // A price or a name is the value asked for, even if it looks like an option's number.
+    if flow.step.wants_text() {
+        return Input::Typed(text.trim().to_owned());
     }
     let picked = match words.parse::<usize>() {
         Ok(n) => n.checked_sub(1).and_then(|i| flow.shown.get(i)),

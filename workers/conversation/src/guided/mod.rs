@@ -14,6 +14,8 @@ pub mod action;
 mod customer;
 pub mod flow;
 mod input;
+mod opening;
+mod owner;
 mod screens;
 mod staff;
 
@@ -210,6 +212,12 @@ impl Guided<'_> {
             Input::Pick(action) | Input::Intent(action) => {
                 self.pick(&flow, action, &message.wamid).await?
             }
+            Input::Typed(text) => match &flow.step {
+                Step::Manage(owner::Manage::Typing { field }) => {
+                    self.typed_owner(field, &text, &message.wamid)
+                }
+                step => Next::show_with(step.clone(), self.words().hint()),
+            },
             Input::Menu => Next::show(home.clone()),
             Input::Quit => Next::after(self.words().quit(), home.clone()),
             Input::Unclear | Input::NotText if fresh => Next::show(home.clone()),

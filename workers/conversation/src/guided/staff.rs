@@ -5,18 +5,18 @@
 
 use cita_shared::{
     contracts::scheduling::{
-        BlockTimeRequest, OpeningHoursRequest, Outcome, ReleaseRequest, Request, ScheduleRequest,
-        SetStatusRequest, Status, TimeRange, Who,
+        BlockTimeRequest, Outcome, ReleaseRequest, Request, ScheduleRequest, SetStatusRequest,
+        Status, Who,
     },
     db::Cached,
     spanish::{AgendaLine, Choice, ListOf},
 };
-use jiff::{SignedDuration, Timestamp, ToSpan, civil::Date};
+use jiff::{SignedDuration, ToSpan, civil::Date};
 use uuid::Uuid;
 
 use super::{
     Asked, Guided, GuidedError, Next,
-    action::Action,
+    action::{Action, Topic},
     body,
     customer::Shown,
     flow::{Flow, Step},
@@ -44,6 +44,7 @@ impl Guided<'_> {
         serial: u32,
     ) -> Result<Shown, GuidedError> {
         Ok(Ok(match step {
+            Step::Manage(manage) => return self.show_owner(manage, notes, serial).await,
             Step::BlockDay => render(
                 self.words(),
                 serial,
@@ -220,7 +221,16 @@ impl Guided<'_> {
                         self.words().option(Choice::Release),
                         self.words().option(Choice::ReleaseHint).into(),
                     ),
-                ],
+                ]
+                .into_iter()
+                .chain((self.person.persona == Persona::Owner).then(|| {
+                    row(
+                        Action::Manage(Topic::Menu),
+                        "Administrar",
+                        "Servicios, equipo, horario, ajustes, cifras".into(),
+                    )
+                }))
+                .collect(),
             ),
         }))
     }
@@ -254,6 +264,12 @@ impl Guided<'_> {
             (_, Action::Block) => Next::show(Step::BlockDay),
             (_, Action::Mark) => Next::show(Step::Marking { page: 0 }),
             (_, Action::Release) => Next::show(Step::Releasing),
+            (Step::Manage(manage), _) => {
+                return self.pick_owner(manage, action, title, wamid).await;
+            }
+            (_, Action::Manage(Topic::Menu)) if self.person.persona == Persona::Owner => {
+                Next::show(Step::Manage(super::owner::Manage::Menu))
+            }
             (Step::BlockDay, Action::BlockToday) => Next::show(Step::BlockStart {
                 day: self.today(),
                 from: 0,
@@ -374,46 +390,6 @@ impl Guided<'_> {
         match reason {
             "owner_replied" => self.words().owner_replied().into(),
             other => other.to_owned(),
-        }
-    }
-
-    /// Half-hour starts within the business hours of `day` that are still ahead.
-    async fn block_starts(&self, day: Date) -> Result<Vec<Timestamp>, String> {
-        let mut starts = Vec::new();
-        for open in self.open(day).await? {
-            let mut at = open.starts_at;
-            while at + SignedDuration::from_mins(30) <= open.ends_at {
-                if at > self.now {
-                    starts.push(at);
-                }
-                at += SignedDuration::from_mins(30);
-            }
-        }
-        Ok(starts)
-    }
-
-    /// When the business closes on the day of `at`, if that is after `at`.
-    async fn closing(&self, at: Timestamp) -> Result<Option<Timestamp>, String> {
-        Ok(self
-            .open(self.local_day(at))
-            .await?
-            .into_iter()
-            .map(|open| open.ends_at)
-            .filter(|close| *close > at)
-            .max())
-    }
-
-    /// When the business is open on `day`, as scheduling says (closures taken out), or
-    /// words saying why not.
-    async fn open(&self, day: Date) -> Result<Vec<TimeRange>, String> {
-        let request = Request::OpeningHours(OpeningHoursRequest {
-            actor: self.person.actor,
-            day,
-        });
-        match self.ask(request).await {
-            Asked::Got(Outcome::Opening { ranges }) => Ok(ranges),
-            Asked::Got(_) | Asked::Unavailable => Err(self.words().unavailable().into()),
-            Asked::Refused(error) => Err(self.refusal(&error)),
         }
     }
 

@@ -8,7 +8,7 @@ pub mod args;
 mod customer;
 pub mod definitions;
 mod owner;
-mod settings;
+pub(crate) mod settings;
 mod staff;
 mod time_off;
 

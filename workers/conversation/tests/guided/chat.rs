@@ -1,5 +1,7 @@
 //! One person's side of a guided chat, and what the tests read from the messages.
 
+#![allow(dead_code)]
+
 use serde_json::Value;
 
 use crate::common::fleet::Fleet;
