@@ -49,6 +49,11 @@ pub trait Words: Notices + Send + Sync {
     fn where_and_when(&self, business: &str) -> String;
     fn how_to_get_there(&self) -> &'static str;
     fn no_address(&self) -> &'static str;
+    fn payment_methods(&self) -> &'static str;
+    /// Above the list of the business's frequent questions.
+    fn faq_which(&self) -> &'static str;
+    /// The business has written no frequent questions yet.
+    fn no_faq(&self) -> &'static str;
     fn unavailable(&self) -> &'static str;
     fn slot_gone(&self) -> &'static str;
     fn no_services(&self) -> &'static str;

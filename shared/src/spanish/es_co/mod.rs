@@ -110,6 +110,18 @@ impl Words for EsCo {
         "Aún no tenemos la dirección aquí; pídala a una persona del negocio."
     }
 
+    fn payment_methods(&self) -> &'static str {
+        "Medios de pago"
+    }
+
+    fn faq_which(&self) -> &'static str {
+        "¿Cuál es su pregunta?"
+    }
+
+    fn no_faq(&self) -> &'static str {
+        "Aún no hay preguntas frecuentes aquí. Si tiene una duda, elija «Hablar con alguien»."
+    }
+
     fn fallback_note(&self) -> &'static str {
         "En este momento le atiendo con opciones."
     }

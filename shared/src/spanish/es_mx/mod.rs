@@ -105,6 +105,18 @@ impl Words for EsMx {
         "Aún no tenemos la dirección aquí; pídela a una persona del negocio."
     }
 
+    fn payment_methods(&self) -> &'static str {
+        "Formas de pago"
+    }
+
+    fn faq_which(&self) -> &'static str {
+        "¿Cuál es tu pregunta?"
+    }
+
+    fn no_faq(&self) -> &'static str {
+        "Aún no hay preguntas frecuentes aquí. Si tienes una duda, elige «Hablar con alguien»."
+    }
+
     fn fallback_note(&self) -> &'static str {
         "En este momento te atiendo con opciones."
     }

@@ -17,6 +17,10 @@ pub enum Action {
     Human,
     /// Where the business is and when it opens (reached by typing "¿dónde están?").
     Info,
+    /// The business's frequent questions (reached by typing "tengo una pregunta").
+    Faq,
+    /// The answer to the `n`th frequent question.
+    Question(u8),
     // The staff's and owner's start menu.
     Today,
     Tomorrow,
@@ -142,7 +146,7 @@ impl Action {
         match persona {
             Persona::Customer => matches!(
                 self,
-                Action::Book | Action::Mine | Action::Human | Action::Info
+                Action::Book | Action::Mine | Action::Human | Action::Info | Action::Faq
             ),
             Persona::Staff | Persona::Owner => matches!(
                 self,
@@ -169,6 +173,8 @@ impl fmt::Display for Action {
             Action::Mine => f.write_str("m:mine"),
             Action::Human => f.write_str("m:human"),
             Action::Info => f.write_str("m:info"),
+            Action::Faq => f.write_str("m:faq"),
+            Action::Question(n) => write!(f, "q:{n}"),
             Action::Today => f.write_str("s:today"),
             Action::Tomorrow => f.write_str("s:tomorrow"),
             Action::Block => f.write_str("s:block"),
@@ -231,6 +237,8 @@ impl FromStr for Action {
             ("m", "mine") => Action::Mine,
             ("m", "human") => Action::Human,
             ("m", "info") => Action::Info,
+            ("m", "faq") => Action::Faq,
+            ("q", _) => Action::Question(value.parse().map_err(|_| UnknownAction)?),
             ("s", "today") => Action::Today,
             ("s", "tomorrow") => Action::Tomorrow,
             ("s", "block") => Action::Block,
@@ -329,6 +337,8 @@ mod tests {
             Action::NoShow,
             Action::Weekday(7),
             Action::Preset(3),
+            Action::Faq,
+            Action::Question(4),
             Action::TimeOff(id),
         ];
         let topics = Topic::ALL.map(Action::Manage);

@@ -71,6 +71,8 @@ pub enum Step {
         key: String,
     },
     Appointments,
+    /// The business's frequent questions.
+    Questions,
     Appointment {
         appointment_id: Uuid,
         service_id: Uuid,

@@ -124,6 +124,19 @@ const INTENTS: &[(&[&str], Action)] = &[
     ),
     (
         &[
+            "pregunta",
+            "preguntas",
+            "preguntar",
+            "duda",
+            "dudas",
+            "informacion",
+            "formas de pago",
+            "aceptan",
+        ],
+        Action::Faq,
+    ),
+    (
+        &[
             "precio",
             "precios",
             "cuanto cuesta",
@@ -241,6 +254,9 @@ mod tests {
             ("ubicación", Some(Action::Info)),
             ("¿Qué horario tienen?", Some(Action::Info)),
             ("¿A qué hora abren?", Some(Action::Info)),
+            ("Tengo una pregunta", Some(Action::Faq)),
+            ("¿aceptan tarjeta?", Some(Action::Faq)),
+            ("dudas", Some(Action::Faq)),
             ("Quiero hablar con alguien", Some(Action::Human)),
             ("me pasas con un asesor?", Some(Action::Human)),
             (
@@ -254,6 +270,7 @@ mod tests {
             ("ok", None),
             ("quiero algo", None),
             ("citadino", None),
+            ("preguntón", None),
         ];
         for (text, expected) in table {
             let got = read(text, Persona::Customer);

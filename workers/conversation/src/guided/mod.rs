@@ -255,6 +255,7 @@ impl Guided<'_> {
         match action {
             Action::Book => return Ok(Next::show(Step::Services { page: 0 })),
             Action::Mine => return Ok(Next::show(Step::Appointments)),
+            Action::Faq => return Ok(Next::show(Step::Questions)),
             Action::Info => {
                 return Ok(Next::after(
                     self.where_and_when(),

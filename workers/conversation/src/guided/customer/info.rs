@@ -1,10 +1,21 @@
 //! "¿Dónde están?", "¿a qué hora abren?": each location with its address, how to get
-//! there and a map link, then the week's opening hours, in the business's clock.
+//! there and a map link, the payment methods, then the week's opening hours, in the
+//! business's clock. "Tengo una pregunta": the owner's frequent questions, one tap to
+//! each answer.
 
-use cita_shared::spanish;
+use cita_shared::spanish::{self, clip};
 use jiff::civil::Time;
 
-use crate::guided::Guided;
+use crate::guided::{
+    Guided,
+    action::Action,
+    screens::{Opt, opt, row},
+};
+
+/// Questions a list shows: WhatsApp's ten rows.
+const LISTED: usize = 10;
+/// A row's title; a longer question goes on in the row's description.
+const TITLE: usize = 24;
 
 impl Guided<'_> {
     pub(in crate::guided) fn where_and_when(&self) -> String {
@@ -27,6 +38,13 @@ impl Guided<'_> {
         }
         if !any_address {
             text.push_str(&format!("\n\n{}", words.no_address()));
+        }
+        if !business.info.payment_methods.is_empty() {
+            text.push_str(&format!(
+                "\n\n{}: {}.",
+                words.payment_methods(),
+                business.info.payment_methods.join(", ")
+            ));
         }
         text.push_str(&format!("\n\n{}:", spanish::OPENING_HOURS));
         let today = self.today();
@@ -55,5 +73,32 @@ impl Guided<'_> {
             text.push_str(&format!("\n{name}: {hours}"));
         }
         text
+    }
+}
+
+impl Guided<'_> {
+    /// The first questions of the owner's FAQ, as options.
+    pub(in crate::guided) fn questions(&self) -> Vec<Opt> {
+        self.business
+            .info
+            .faq
+            .iter()
+            .take(LISTED)
+            .enumerate()
+            .map(|(i, (question, _))| {
+                let action = Action::Question(i as u8);
+                if question.chars().count() <= TITLE {
+                    opt(action, question.clone())
+                } else {
+                    row(action, clip(question, TITLE), clip(question, 72))
+                }
+            })
+            .collect()
+    }
+
+    /// The `n`th question with its answer.
+    pub(in crate::guided) fn faq_answer(&self, n: u8) -> Option<String> {
+        let (question, answer) = self.business.info.faq.get(usize::from(n))?;
+        Some(format!("*{question}*\n{answer}"))
     }
 }

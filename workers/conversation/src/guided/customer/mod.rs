@@ -202,6 +202,19 @@ impl Guided<'_> {
                     ],
                 )
             }
+            Step::Questions => {
+                let rows = self.questions();
+                if rows.is_empty() {
+                    return Ok(Err((Step::Menu, self.words().no_faq().into())));
+                }
+                render(
+                    self.words(),
+                    serial,
+                    &body(notes, self.words().faq_which()),
+                    self.words().see(ListOf::Options),
+                    rows,
+                )
+            }
             Step::Appointments => {
                 let list = match self.upcoming().await {
                     Ok(list) => list,
@@ -369,6 +382,10 @@ impl Guided<'_> {
                 },
                 Action::Confirm,
             ) => self.book(booking, *starts_at, *staff_id, key).await?,
+            (Step::Questions, Action::Question(n)) => match self.faq_answer(n) {
+                Some(answer) => Next::after(answer, Step::Menu),
+                None => self.stale(step),
+            },
             (Step::Appointments, Action::Appointment(id)) => {
                 let list = match self.upcoming().await {
                     Ok(list) => list,

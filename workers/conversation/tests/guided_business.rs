@@ -1,7 +1,8 @@
-//! The owner runs the business in guided mode (no AI): services and prices, the team,
-//! a day's hours, closures, settings and the month's figures. Typed values are read back
-//! and changed only on "Confirmar"; every change shows in what the next screen or the
-//! next customer is offered. The clock is Monday 2026-12-07 09:00 in Mexico City.
+//! The business in guided mode (no AI). The owner runs it: services and prices, the
+//! team, a day's hours, closures, settings and the month's figures; typed values are read
+//! back and changed only on "Confirmar", and every change shows in what the next screen
+//! or the next customer is offered. Customers read what the owner wrote: the frequent
+//! questions, the payment methods. The clock is Monday 2026-12-07 09:00 in Mexico City.
 
 #[path = "guided/chat.rs"]
 mod chat;
@@ -220,4 +221,60 @@ async fn staff_have_no_owner_menu_and_its_ids_do_nothing_for_them() {
         .await;
     let replies = barber.replies_to(&wamid).await;
     assert!(!titles(replies.last().unwrap()).contains(&"Equipo".to_owned()));
+}
+
+#[tokio::test]
+async fn a_customer_with_a_question_picks_it_and_reads_the_owners_answer() {
+    let fleet = guided_fleet().await;
+    let mut chat = Chat::new(&fleet, CUSTOMER_WA);
+    // No questions yet: said so, and the menu again.
+    let none = chat.say("tengo una pregunta").await;
+    starts_with(&none[0], "Aún no hay preguntas frecuentes aquí.");
+    for (position, question, answer) in [
+        (
+            0,
+            "¿Tienen estacionamiento?",
+            "Sí, en la esquina, gratis con tu cita.",
+        ),
+        (
+            1,
+            "¿Atienden a niños menores de diez años?",
+            "Sí, con un adulto.",
+        ),
+    ] {
+        fleet
+            .shop
+            .execute(
+                "INSERT INTO faq_entries (organization_id, position, question, answer) VALUES ($1, $2, $3, $4)",
+                &[&fleet.shop.org, &position, &question, &answer],
+            )
+            .await;
+    }
+    fleet
+        .shop
+        .execute(
+            "UPDATE organizations SET payment_methods = ARRAY['efectivo', 'tarjeta']",
+            &[],
+        )
+        .await;
+    let list = chat.say("tengo una duda").await;
+    starts_with(&list[0], "¿Cuál es tu pregunta?");
+    let rows = &list[0]["interactive"]["action"]["sections"][0]["rows"];
+    assert_eq!(rows[0]["title"], "¿Tienen estacionamiento?");
+    // Too long for a title: the whole question is the description.
+    assert_eq!(
+        rows[1]["description"],
+        "¿Atienden a niños menores de diez años?"
+    );
+    let answer = chat.tap("¿Tienen estacionamiento?").await;
+    assert_eq!(
+        text(&answer[0]),
+        "*¿Tienen estacionamiento?*\nSí, en la esquina, gratis con tu cita."
+    );
+    let info = chat.say("ubicación").await;
+    assert!(
+        text(&info[0]).contains("Formas de pago: efectivo, tarjeta."),
+        "{:#}",
+        info[0]
+    );
 }
