@@ -100,6 +100,15 @@ pub enum Content {
     Contacts {
         count: usize,
     },
+    /// The person edited an earlier message; `text` is its new text or caption.
+    Edit {
+        original: String,
+        text: Option<String>,
+    },
+    /// The person deleted an earlier message for everyone.
+    Revoke {
+        original: String,
+    },
     /// A system notice (the user changed number, …); not written by the person.
     System {
         kind: String,
@@ -143,6 +152,8 @@ impl Content {
             Content::Location { .. } => "location",
             Content::Media { kind, .. } => kind.as_str(),
             Content::Contacts { .. } => "contacts",
+            Content::Edit { .. } => "edit",
+            Content::Revoke { .. } => "revoke",
             Content::System { .. } => "system",
             Content::Unsupported { .. } => "unsupported",
         }
@@ -175,7 +186,8 @@ impl Content {
             }
             Content::Media { caption, .. } => caption.clone(),
             Content::System { body, .. } => body.clone(),
-            Content::Contacts { .. } | Content::Unsupported { .. } => None,
+            Content::Edit { text, .. } => text.clone(),
+            Content::Contacts { .. } | Content::Revoke { .. } | Content::Unsupported { .. } => None,
         }
     }
 
@@ -406,6 +418,20 @@ fn content(message: &Value) -> Result<Content, String> {
                 .get("contacts")
                 .and_then(Value::as_array)
                 .map_or(0, Vec::len),
+        },
+        "edit" => Content::Edit {
+            original: required(body, "original_message_id")?,
+            text: body
+                .pointer("/message/text/body")
+                .or_else(|| {
+                    let kind = body.pointer("/message/type")?.as_str()?;
+                    body.get("message")?.get(kind)?.get("caption")
+                })
+                .and_then(Value::as_str)
+                .map(str::to_owned),
+        },
+        "revoke" => Content::Revoke {
+            original: required(body, "original_message_id")?,
         },
         "system" => Content::System {
             kind: text(body, "type").unwrap_or_default(),

@@ -2,6 +2,8 @@
 
 mod common;
 
+#[path = "intake/fixtures.rs"]
+mod fixtures;
 #[path = "intake/statuses_and_echoes.rs"]
 mod statuses_and_echoes;
 

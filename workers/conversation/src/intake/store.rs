@@ -165,14 +165,24 @@ fn details(content: &Content) -> Option<Value> {
         Content::Reaction { to, emoji } => Some(json!({"to": to, "emoji": emoji})),
         Content::Contacts { count } => Some(json!({"count": count})),
         Content::System { kind, .. } => Some(json!({"system": kind})),
+        Content::Edit { original, text } => Some(json!({"edits": original, "text": text})),
+        Content::Revoke { original } => Some(json!({"revokes": original})),
         Content::Unsupported { kind, detail } => Some(json!({"type": kind, "detail": detail})),
         Content::Text { .. } => None,
     }
 }
 
-/// Reactions and system notices are not written to the assistant: nothing to answer.
+/// Reactions, system notices, edits and deletions are not written to the assistant:
+/// nothing to answer. An edit comes within minutes of a message that was already
+/// answered; it is kept (with its new text) for staff reading the conversation.
 fn needs_answer(content: &Content) -> bool {
-    !matches!(content, Content::Reaction { .. } | Content::System { .. })
+    !matches!(
+        content,
+        Content::Reaction { .. }
+            | Content::System { .. }
+            | Content::Edit { .. }
+            | Content::Revoke { .. }
+    )
 }
 
 pub async fn message(pool: &Pool, message: &InboundMessage) -> Result<Stored, Infra> {
