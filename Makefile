@@ -19,8 +19,9 @@ help:
 	@echo "make run      migrate, seed the demo barbershop, run the ingress (127.0.0.1:8080), scheduling, outbound, reminders"
 	@echo "              and conversation (the AI with CITA_ANTHROPIC_API_KEY or ANTHROPIC_API_KEY set, guided mode without)"
 	@echo "make demo     chat with the demo barbershop of a running make run [AS=staff|owner] [SCRIPT=file: exits 1 unless it books]"
-	@echo "make test     the whole test suite"
-	@echo "              (run and test bring up PostgreSQL, RabbitMQ and Redis where they don't answer, and stop them after)"
+	@echo "make test     the whole test suite, the dashboard's in headless Chromium"
+	@echo "              (run and test bring up PostgreSQL, RabbitMQ and Redis where they don't answer, and stop them after;"
+	@echo "              test installs Chromium and ChromeDriver with apt-get where it may)"
 	@echo "make bench    ingress, scheduling, outbound, reminders and conversation figures against the real services"
 	@echo "make lint     rustfmt and clippy, warnings are errors"
 	@echo "make openapi  rewrite workers/api/openapi.json from the code"
@@ -56,7 +57,9 @@ demo:
 	cargo build -q --bins
 	$${CARGO_TARGET_DIR:-target}/debug/cita-demo $(demo_persona) $(if $(SCRIPT),--script $(SCRIPT)) $(demo_ports)
 
+# The dashboard's tests drive a headless Chromium (installed by deploy/browser.sh).
 test:
+	deploy/browser.sh
 	$(WITH_SERVICES) cargo test --workspace
 
 bench:

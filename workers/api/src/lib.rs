@@ -15,5 +15,6 @@ pub mod secrets;
 pub mod serve;
 pub mod state;
 pub mod tenant;
+pub mod web;
 
 pub use serve::serve;

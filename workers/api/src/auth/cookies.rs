@@ -67,11 +67,26 @@ fn cookie(name: &str, value: &str, path: &str, max_age: i64, http_only: bool) ->
     .expect("tokens are base64url or JWTs: valid header text")
 }
 
-/// The cookies of a login or a refresh.
+/// Where the dashboard's pages spend their refresh cookie (`/entrar/renovar`).
+pub const PAGES_REFRESH_PATH: &str = "/entrar";
+
+/// The cookies of a login or a refresh by the API.
 pub fn set(
     access_token: &str,
     refresh_token: &str,
     csrf_token: &str,
+) -> [(header::HeaderName, HeaderValue); 3] {
+    set_at(access_token, refresh_token, csrf_token, "/v1/auth")
+}
+
+/// The cookies of a login or a refresh, the refresh token sent only under `refresh_path`
+/// (one session has one refresh cookie: a second copy, spent once, would look like a
+/// stolen token to the other's next refresh).
+pub fn set_at(
+    access_token: &str,
+    refresh_token: &str,
+    csrf_token: &str,
+    refresh_path: &str,
 ) -> [(header::HeaderName, HeaderValue); 3] {
     [
         (
@@ -84,7 +99,7 @@ pub fn set(
             cookie(
                 REFRESH,
                 refresh_token,
-                "/v1/auth",
+                refresh_path,
                 SESSION_TTL.as_secs(),
                 true,
             ),
@@ -96,11 +111,15 @@ pub fn set(
     ]
 }
 
-/// The cookies of a logout: each one expired.
-pub fn clear() -> [(header::HeaderName, HeaderValue); 3] {
+/// The cookies of a logout: each one expired, the API's and the pages'.
+pub fn clear() -> [(header::HeaderName, HeaderValue); 4] {
     [
         (header::SET_COOKIE, cookie(ACCESS, "", "/", 0, true)),
         (header::SET_COOKIE, cookie(REFRESH, "", "/v1/auth", 0, true)),
+        (
+            header::SET_COOKIE,
+            cookie(REFRESH, "", PAGES_REFRESH_PATH, 0, true),
+        ),
         (header::SET_COOKIE, cookie(CSRF, "", "/", 0, false)),
     ]
 }

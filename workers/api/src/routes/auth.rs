@@ -46,12 +46,26 @@ pub async fn request_code(
     ConnectInfo(peer): ConnectInfo<SocketAddr>,
     Body(request): Body<CodeRequest>,
 ) -> ApiResult<(StatusCode, Json<Value>)> {
-    let phone = e164(&request.phone)?;
-    codes::limit_requests(&state, &phone, &peer.ip().to_string()).await?;
-    let task_state = state.clone();
+    send_code(&state, &request.phone, peer, request.organization).await?;
+    Ok((
+        StatusCode::ACCEPTED,
+        Json(json!({ "status": "accepted", "expires_in": codes::CODE_TTL.as_secs() })),
+    ))
+}
+
+/// Sends a login code to `typed` if it is staff somewhere, after the caller is
+/// answered: the answer and its timing are the same either way.
+pub(crate) async fn send_code(
+    state: &Shared,
+    typed: &str,
+    peer: SocketAddr,
+    organization: Option<String>,
+) -> ApiResult<()> {
+    let phone = e164(typed)?;
+    codes::limit_requests(state, &phone, &peer.ip().to_string()).await?;
+    let state = state.clone();
     tokio::spawn(async move {
-        let state = task_state;
-        let sent = match codes::member(&state, &phone, request.organization.as_deref()).await {
+        let sent = match codes::member(&state, &phone, organization.as_deref()).await {
             Ok(Some(member)) => codes::send(&state, &member).await.map(|()| true),
             Ok(None) => Ok(false),
             Err(error) => Err(error),
@@ -64,10 +78,7 @@ pub async fn request_code(
             }
         }
     });
-    Ok((
-        StatusCode::ACCEPTED,
-        Json(json!({ "status": "accepted", "expires_in": codes::CODE_TTL.as_secs() })),
-    ))
+    Ok(())
 }
 
 #[derive(Debug, Deserialize, utoipa::ToSchema)]
@@ -125,16 +136,38 @@ pub async fn login(
     headers: HeaderMap,
     Body(request): Body<LoginRequest>,
 ) -> ApiResult<Response> {
-    let phone = e164(&request.phone)?;
+    let tokens = open_session(
+        &state,
+        &request.phone,
+        request.code.trim(),
+        request.organization.as_deref(),
+        peer,
+        &headers,
+    )
+    .await?;
+    tracing::info!(session = %tokens.session_id, staff = %tokens.staff_id, cookies = request.cookies, "logged in");
+    Ok(answer(&state, tokens, request.cookies))
+}
+
+/// Checks the code sent to `typed` and opens a session for its member.
+pub(crate) async fn open_session(
+    state: &Shared,
+    typed: &str,
+    code: &str,
+    organization: Option<&str>,
+    peer: SocketAddr,
+    headers: &HeaderMap,
+) -> ApiResult<Tokens> {
+    let phone = e164(typed)?;
     let ip = peer.ip().to_string();
-    codes::limit_guesses(&state, &phone, &ip).await?;
-    let member = codes::member(&state, &phone, request.organization.as_deref())
+    codes::limit_guesses(state, &phone, &ip).await?;
+    let member = codes::member(state, &phone, organization)
         .await?
         .ok_or(ApiError::InvalidCode)?;
     let now = state.clock.now();
     let mut client = state.db().await?;
     let tx = tenant::write(&mut client, member.organization_id).await?;
-    if !codes::check(&state, &tx, &member, request.code.trim(), now).await? {
+    if !codes::check(state, &tx, &member, code, now).await? {
         tx.commit().await?;
         return Err(ApiError::InvalidCode);
     }
@@ -145,10 +178,9 @@ pub async fn login(
             .map(|ua| ua.chars().take(200).collect()),
         ip,
     };
-    let tokens = sessions::open(&state, &tx, &member, &origin, now).await?;
+    let tokens = sessions::open(state, &tx, &member, &origin, now).await?;
     tx.commit().await?;
-    tracing::info!(session = %tokens.session_id, staff = %tokens.staff_id, cookies = request.cookies, "logged in");
-    Ok(answer(&state, tokens, request.cookies))
+    Ok(tokens)
 }
 
 #[derive(Debug, Deserialize, utoipa::ToSchema)]

@@ -3,7 +3,7 @@
 //! what is served.
 
 mod appointments;
-mod auth;
+pub(crate) mod auth;
 mod calendars;
 mod catalog;
 mod conversations;
@@ -130,6 +130,7 @@ pub fn router(state: Shared) -> Router {
                 async move { document }
             }),
         )
+        .merge(crate::web::router())
         .fallback(|| async { ApiError::NotFound("route") })
         .method_not_allowed_fallback(|| async {
             ApiError::BadRequest("this method is not allowed here".into())

@@ -6,6 +6,8 @@
 
 use std::{collections::HashMap, time::Duration};
 
+pub mod browser;
+
 use cita_shared::{
     amqp::topology::{CITA_COMMANDS, OUTBOUND_SEND},
     config::{Component, Settings},
@@ -376,6 +378,12 @@ impl Api {
             .post("/v1/auth/code", None, json!({ "phone": phone }))
             .await;
         assert_eq!(status, StatusCode::ACCEPTED);
+        self.code_sent_to(phone).await
+    }
+
+    /// Waits for the next login code sent to `phone` (asked for by someone else: a
+    /// browser, say).
+    pub async fn code_sent_to(&self, phone: &str) -> String {
         let digits = phone.trim_start_matches('+').to_owned();
         eventually(PATIENCE, "the login code is sent", || {
             let digits = digits.clone();

@@ -1,0 +1,251 @@
+//! The dashboard's pages: Entrar by a WhatsApp code and the day's grid, in a real
+//! headless Chromium at phone and desktop width (screenshots in `target/screenshots/`),
+//! and as plain HTTP without JavaScript: redirects, the strict Content-Security-Policy,
+//! forged forms, a staff member's own column only.
+
+mod common;
+
+use common::{Api, BARBER_PHONE, OWNER_PHONE, at, browser::Browser};
+use reqwest::{StatusCode, header};
+
+/// An HTTP client that shows redirects instead of following them.
+fn client() -> reqwest::Client {
+    reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap()
+}
+
+/// The access cookie of a login by the API with `cookies: true`.
+async fn cookie_of(api: &Api, phone: &str) -> String {
+    let code = api.code_for(phone).await;
+    let response = client()
+        .post(format!("{}/v1/auth/login", api.base))
+        .json(&serde_json::json!({"phone": phone, "code": code, "cookies": true}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), StatusCode::OK);
+    response
+        .headers()
+        .get_all(header::SET_COOKIE)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .filter_map(|v| v.split(';').next())
+        .filter(|pair| pair.starts_with("cita_access=") || pair.starts_with("cita_csrf="))
+        .collect::<Vec<_>>()
+        .join("; ")
+}
+
+#[tokio::test]
+async fn pages_without_a_session_go_to_entrar_under_a_strict_policy() {
+    let api = Api::start().await;
+    let http = client();
+    // Each page without a session: to the renewal (with the way back), which without a
+    // refresh cookie goes on to Entrar.
+    for (path, to) in [
+        ("/", "/hoy"),
+        (
+            "/hoy?dia=2026-12-08",
+            "/entrar/renovar?volver=/hoy%3Fdia%3D2026-12-08",
+        ),
+        ("/entrar/renovar?volver=/hoy", "/entrar"),
+        ("/entrar/renovar?volver=//evil.example", "/entrar"),
+    ] {
+        let response = http
+            .get(format!("{}{path}", api.base))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(response.status(), StatusCode::SEE_OTHER, "{path}");
+        assert_eq!(response.headers()[header::LOCATION], to, "{path}");
+    }
+    let response = http
+        .get(format!("{}/entrar", api.base))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), StatusCode::OK);
+    let csp = response.headers()[header::CONTENT_SECURITY_POLICY]
+        .to_str()
+        .unwrap()
+        .to_owned();
+    assert!(
+        csp.starts_with("default-src 'none'; style-src 'self'"),
+        "{csp}"
+    );
+    assert!(!csp.contains("unsafe"), "{csp}");
+    assert_eq!(response.headers()[header::CACHE_CONTROL], "no-store");
+    let page = response.text().await.unwrap();
+    assert!(
+        page.starts_with("<!DOCTYPE html><html lang=\"es\">"),
+        "{page}"
+    );
+    assert!(
+        !page.contains("<script") && !page.contains("style="),
+        "{page}"
+    );
+    assert!(
+        page.contains("<form method=\"post\" action=\"/entrar\">"),
+        "{page}"
+    );
+    let sheet = page
+        .split("href=\"")
+        .nth(1)
+        .and_then(|rest| rest.split('"').next())
+        .unwrap()
+        .to_owned();
+    assert!(
+        sheet.starts_with("/assets/app.") && sheet.ends_with(".css"),
+        "{sheet}"
+    );
+    let css = http
+        .get(format!("{}{sheet}", api.base))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(css.status(), StatusCode::OK);
+    assert_eq!(
+        css.headers()[header::CACHE_CONTROL],
+        "public, max-age=31536000, immutable"
+    );
+    let stale = http
+        .get(format!("{}/assets/app.000000000000.css", api.base))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(stale.status(), StatusCode::NOT_FOUND);
+
+    // A form posted from another site (or with no Origin) does nothing.
+    for origin in [Some("https://evil.example"), None] {
+        let mut request = http
+            .post(format!("{}/entrar", api.base))
+            .form(&[("telefono", OWNER_PHONE)]);
+        if let Some(origin) = origin {
+            request = request.header(header::ORIGIN, origin);
+        }
+        let response = request.send().await.unwrap();
+        assert_eq!(response.status(), StatusCode::FORBIDDEN, "{origin:?}");
+    }
+    assert!(api.codes().await.is_empty(), "no code was sent");
+}
+
+#[tokio::test]
+async fn the_owner_enters_with_the_whatsapp_code_and_sees_everyones_day() {
+    let api = Api::start().await;
+    api.clock.set(at("2026-12-07T10:20"));
+    // The browser at "localhost": a secure context, where Secure cookies are kept.
+    let base = api.base.replace("127.0.0.1", "localhost");
+    let browser = Browser::start(390, 844).await;
+    browser.goto(&format!("{base}/hoy")).await;
+    browser.wait_for_url("/entrar").await;
+    browser.screenshot("entrar-phone").await;
+    browser.type_into("#telefono", "55 1111 0001").await;
+    browser.click("button[type=submit]").await;
+    browser.wait_for_url("telefono=").await;
+    browser.wait_for("#codigo").await;
+    let code = api.code_sent_to(OWNER_PHONE).await;
+    // A wrong code first: said so, on the same form.
+    browser.type_into("#codigo", "000000").await;
+    browser.click("button[type=submit]").await;
+    browser.wait_for("[role=alert]").await;
+    let alert = browser.texts("[role=alert]").await;
+    assert_eq!(alert, ["Ese código no es correcto o ya venció."]);
+    browser.type_into("#codigo", &code).await;
+    browser.click("button[type=submit]").await;
+    browser.wait_for_url("/hoy").await;
+    browser.wait_for(".legend").await;
+
+    let columns = browser.texts("[role=columnheader]").await;
+    assert_eq!(columns, ["Dueño barberia", "Luis"]);
+    let appointments = browser.texts(".appt").await;
+    assert_eq!(appointments.len(), 2, "{appointments:?}");
+    assert!(
+        appointments[0].starts_with("10:00 Ana") && appointments[0].contains("Corte · confirmada"),
+        "{appointments:?}"
+    );
+    // Luis's appointments are in Luis's column, the present minute is marked.
+    let placed = browser
+        .eval("return [...document.querySelectorAll('.appt')].map(e => getComputedStyle(e).gridColumnStart)")
+        .await;
+    assert_eq!(placed, serde_json::json!(["3", "3"]));
+    assert_eq!(browser.all(".now").await.len(), 1);
+    let shot = browser.screenshot("hoy-phone").await;
+    assert!(std::fs::metadata(&shot).unwrap().len() > 10_000);
+    drop(browser);
+
+    let desktop = Browser::start(1440, 900).await;
+    desktop.goto(&format!("{base}/entrar")).await;
+    desktop.type_into("#telefono", "+525511110001").await;
+    desktop.click("button[type=submit]").await;
+    desktop.wait_for_url("telefono=").await;
+    desktop.wait_for("#codigo").await;
+    let code = api.code_sent_to(OWNER_PHONE).await;
+    desktop.type_into("#codigo", &code).await;
+    desktop.click("button[type=submit]").await;
+    desktop.wait_for_url("/hoy").await;
+    desktop.wait_for(".legend").await;
+    assert_eq!(desktop.all(".appt").await.len(), 2);
+    desktop.screenshot("hoy-desktop").await;
+
+    // Past the access cookie's 15 minutes the page renews the session and stays.
+    api.clock.advance(jiff::SignedDuration::from_mins(16));
+    desktop.goto(&format!("{base}/hoy?dia=2026-12-08")).await;
+    desktop.wait_for(".legend").await;
+    assert!(desktop.url().await.ends_with("/hoy?dia=2026-12-08"));
+
+    // Salir ends the session: the day is behind Entrar again.
+    desktop.click("header form button").await;
+    desktop.wait_for_url("/entrar").await;
+    desktop.goto(&format!("{base}/hoy")).await;
+    desktop.wait_for_url("/entrar").await;
+}
+
+#[tokio::test]
+async fn a_barber_sees_only_his_own_column_and_other_days_by_link() {
+    let api = Api::start().await;
+    let cookie = cookie_of(&api, BARBER_PHONE).await;
+    let http = client();
+    let page = http
+        .get(format!("{}/hoy", api.base))
+        .header(header::COOKIE, &cookie)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(page.status(), StatusCode::OK);
+    let page = page.text().await.unwrap();
+    assert_eq!(page.matches("role=\"columnheader\"").count(), 1, "{page}");
+    assert!(page.contains(">Luis</div>"));
+    assert!(!page.contains("Dueño barberia</div>"));
+    assert_eq!(page.matches("class=\"appt ").count(), 2);
+    assert!(page.contains("href=\"/hoy?dia=2026-12-08\""), "{page}");
+    let tomorrow = http
+        .get(format!("{}/hoy?dia=2026-12-08", api.base))
+        .header(header::COOKIE, &cookie)
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(tomorrow.contains("Martes 8 de diciembre"), "{tomorrow}");
+    assert_eq!(tomorrow.matches("class=\"appt ").count(), 0);
+
+    // Salir without the page's CSRF token keeps the session.
+    let refused = http
+        .post(format!("{}/salir", api.base))
+        .header(header::COOKIE, &cookie)
+        .header(header::ORIGIN, &api.base)
+        .form(&[("csrf", "forged")])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(refused.status(), StatusCode::FORBIDDEN);
+    let still = http
+        .get(format!("{}/hoy", api.base))
+        .header(header::COOKIE, &cookie)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(still.status(), StatusCode::OK);
+}
