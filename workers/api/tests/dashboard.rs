@@ -249,3 +249,163 @@ async fn a_barber_sees_only_his_own_column_and_other_days_by_link() {
         .unwrap();
     assert_eq!(still.status(), StatusCode::OK);
 }
+
+/// The status and local start of the barbershop's appointment at `time` today.
+async fn appointment_at(api: &Api, time: &str) -> (uuid::Uuid, String) {
+    let row = api
+        .db
+        .pool
+        .get()
+        .await
+        .unwrap()
+        .query_one(
+            "SELECT id, status FROM appointments WHERE organization_id = $1 AND starts_at = $2",
+            &[&api.orgs.a, &at(time)],
+        )
+        .await
+        .unwrap();
+    (row.get(0), row.get(1))
+}
+
+#[tokio::test]
+async fn the_owner_taps_appointments_to_complete_one_and_move_another() {
+    let api = Api::start().await;
+    let base = api.base.replace("127.0.0.1", "localhost");
+    let browser = Browser::start(390, 844).await;
+    browser.goto(&format!("{base}/entrar")).await;
+    browser.type_into("#telefono", "55 1111 0001").await;
+    browser.click("button[type=submit]").await;
+    browser.wait_for("#codigo").await;
+    let code = api.code_sent_to(OWNER_PHONE).await;
+    browser.type_into("#codigo", &code).await;
+    browser.click("button[type=submit]").await;
+    browser.wait_for(".legend").await;
+
+    browser.click(".appt").await;
+    browser.wait_for(".facts").await;
+    let facts = browser.texts(".facts dd").await;
+    assert_eq!(facts[0], "Corte");
+    assert_eq!(facts[1], "Luis");
+    assert_eq!(facts[3], "Confirmada");
+    browser.screenshot("cita-phone").await;
+    browser.click("form button:not(.quiet)").await;
+    browser.wait_for("[role=status]").await;
+    assert_eq!(
+        browser.texts("[role=status]").await,
+        ["Listo: marcada como completada."]
+    );
+    assert_eq!(
+        appointment_at(&api, "2026-12-07T10:00").await.1,
+        "completed"
+    );
+    // Done with: no more actions on it.
+    assert!(browser.all(".actions").await.is_empty());
+
+    // The 11:00 one, moved to the first free time scheduling offers that day.
+    browser.goto(&format!("{base}/hoy")).await;
+    browser.wait_for(".legend").await;
+    let (eleven, _) = appointment_at(&api, "2026-12-07T11:00").await;
+    browser.goto(&format!("{base}/citas/{eleven}/mover")).await;
+    browser.wait_for(".slots").await;
+    let offered = browser.texts(".slots button").await;
+    assert!(!offered.is_empty());
+    assert!(
+        !offered.iter().any(|t| t.starts_with("11:00 · Luis")),
+        "a taken time is not offered: {offered:?}"
+    );
+    browser.screenshot("mover-phone").await;
+    let first = offered[0].clone();
+    browser.click(".slots button").await;
+    browser.wait_for("[role=status]").await;
+    assert_eq!(
+        browser.texts("[role=status]").await,
+        ["Listo: la cita se movió y se le avisa al cliente."]
+    );
+    let moved: String = api
+        .db
+        .pool
+        .get()
+        .await
+        .unwrap()
+        .query_one(
+            "SELECT to_char(starts_at AT TIME ZONE 'America/Mexico_City', 'HH24:MI') FROM appointments WHERE id = $1",
+            &[&eleven],
+        )
+        .await
+        .unwrap()
+        .get(0);
+    assert!(first.starts_with(&moved), "{first} vs {moved}");
+}
+
+#[tokio::test]
+async fn forms_without_the_sessions_token_and_other_organizations_ids_change_nothing() {
+    let api = Api::start().await;
+    let cookie = cookie_of(&api, OWNER_PHONE).await;
+    let http = client();
+    let (ten, _) = appointment_at(&api, "2026-12-07T10:00").await;
+    let page = http
+        .get(format!("{}/citas/{ten}", api.base))
+        .header(header::COOKIE, &cookie)
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    let csrf = page
+        .split("name=\"csrf\" value=\"")
+        .nth(1)
+        .and_then(|rest| rest.split('"').next())
+        .unwrap()
+        .to_owned();
+    let post = |token: &str, id: uuid::Uuid| {
+        http.post(format!("{}/citas/{id}", api.base))
+            .header(header::COOKIE, &cookie)
+            .header(header::ORIGIN, &api.base)
+            .form(&[
+                ("csrf", token),
+                ("clave", &uuid::Uuid::new_v4().to_string()),
+                ("accion", "cancelled"),
+            ])
+            .send()
+    };
+    assert_eq!(
+        post("forged", ten).await.unwrap().status(),
+        StatusCode::FORBIDDEN
+    );
+    assert_eq!(
+        appointment_at(&api, "2026-12-07T10:00").await.1,
+        "confirmed"
+    );
+    // Another organization's appointment: not found, to read or to change.
+    let theirs = api.orgs.b_appointment;
+    let read = http
+        .get(format!("{}/citas/{theirs}", api.base))
+        .header(header::COOKIE, &cookie)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(read.status(), StatusCode::NOT_FOUND);
+    assert_eq!(
+        post(&csrf, theirs).await.unwrap().status(),
+        StatusCode::NOT_FOUND
+    );
+    let status: String = api
+        .db
+        .pool
+        .get()
+        .await
+        .unwrap()
+        .query_one("SELECT status FROM appointments WHERE id = $1", &[&theirs])
+        .await
+        .unwrap()
+        .get(0);
+    assert_eq!(status, "confirmed");
+    // With the token, the change is made.
+    let done = post(&csrf, ten).await.unwrap();
+    assert_eq!(done.status(), StatusCode::SEE_OTHER);
+    assert_eq!(
+        appointment_at(&api, "2026-12-07T10:00").await.1,
+        "cancelled"
+    );
+}

@@ -41,6 +41,7 @@ struct Agenda {
 }
 
 struct Booked {
+    id: Uuid,
     staff_id: Uuid,
     starts_at: Timestamp,
     ends_at: Timestamp,
@@ -95,7 +96,7 @@ pub async fn page_for(
     let appointments = tx
         .query(
             "SELECT a.staff_id, a.starts_at, a.ends_at, a.status, s.name,
-                    COALESCE(c.name, c.phone, c.wa_id, '')
+                    COALESCE(c.name, c.phone, c.wa_id, ''), a.id
              FROM appointments a
              JOIN service_types s ON s.id = a.service_type_id
              JOIN customers c ON c.id = a.customer_id
@@ -107,6 +108,7 @@ pub async fn page_for(
         .await?
         .iter()
         .map(|r| Booked {
+            id: r.get(6),
             staff_id: r.get(0),
             starts_at: r.get(1),
             ends_at: r.get(2),
@@ -257,8 +259,8 @@ fn grid(agenda: &Agenda, date: Date, now: Timestamp) -> Markup {
                 }
                 @for appointment in &agenda.appointments {
                     @if let (Some(column), Some((row, span))) = (column_of(appointment.staff_id), place(appointment.starts_at, appointment.ends_at)) {
-                        div class={ "appt st-" (appointment.status) " c" (column) " r" (row) " s" (span) }
-                            role="cell" data-status=(appointment.status) {
+                        a class={ "appt st-" (appointment.status) " c" (column) " r" (row) " s" (span) }
+                            href={ "/citas/" (appointment.id) } role="cell" data-status=(appointment.status) {
                             strong { (words.clock(appointment.starts_at, &agenda.tz)) " " (appointment.customer) }
                             (appointment.service) " · " (status_label(&appointment.status))
                         }

@@ -4,6 +4,7 @@
 //! does (row-level security, the same permissions) and will write only through the same
 //! scheduling requests.
 
+mod appointment;
 mod assets;
 mod day;
 mod layout;
@@ -11,13 +12,14 @@ mod login;
 
 use axum::{
     Router,
-    extract::FromRequestParts,
-    http::request::Parts,
+    extract::{FromRequest, FromRequestParts, Request},
+    http::{StatusCode, request::Parts},
     middleware,
     response::{IntoResponse, Response},
     routing::{get, post},
 };
 use maud::{Markup, html};
+use subtle::ConstantTimeEq;
 
 use crate::{
     auth::{Caller, cookies},
@@ -33,6 +35,14 @@ pub fn router() -> Router<Shared> {
         .route("/entrar/renovar", get(login::renew))
         .route("/salir", post(login::leave))
         .route("/hoy", get(day::page_for))
+        .route(
+            "/citas/{id}",
+            get(appointment::show).post(appointment::change),
+        )
+        .route(
+            "/citas/{id}/mover",
+            get(appointment::times).post(appointment::moved),
+        )
         .route("/assets/{name}", get(assets::serve))
         .layer(middleware::from_fn(layout::guard))
 }
@@ -49,7 +59,12 @@ impl FromRequestParts<Shared> for Viewer {
     type Rejection = Response;
 
     async fn from_request_parts(parts: &mut Parts, state: &Shared) -> Result<Self, Response> {
-        match Caller::from_request_parts(parts, state).await {
+        // Pages' forms carry the CSRF token as a field, not a header: the caller is found
+        // as for a read, and [`Posted`] checks the field before any handler runs.
+        let method = std::mem::replace(&mut parts.method, axum::http::Method::GET);
+        let found = Caller::from_request_parts(parts, state).await;
+        parts.method = method;
+        match found {
             Ok(caller) if caller.session_id.is_some() => {
                 let csrf = cookies::csrf_token(state, caller.session_id.unwrap_or_default());
                 Ok(Viewer { caller, csrf })
@@ -64,6 +79,63 @@ impl FromRequestParts<Shared> for Viewer {
             Err(error) => Err(error.into_response()),
         }
     }
+}
+
+/// A form posted by someone logged in, with its session's CSRF token in the field
+/// `csrf`: a form without it (or another session's) is refused before its handler runs.
+pub struct Posted<T> {
+    pub viewer: Viewer,
+    pub form: T,
+}
+
+#[derive(serde::Deserialize)]
+struct CsrfField {
+    #[serde(default)]
+    csrf: String,
+}
+
+/// The largest form a page posts.
+const MAX_FORM_BYTES: usize = 8 * 1024;
+
+impl<T: serde::de::DeserializeOwned> FromRequest<Shared> for Posted<T> {
+    type Rejection = Response;
+
+    async fn from_request(request: Request, state: &Shared) -> Result<Self, Response> {
+        let (mut parts, body) = request.into_parts();
+        let viewer = Viewer::from_request_parts(&mut parts, state).await?;
+        let bytes = axum::body::to_bytes(body, MAX_FORM_BYTES)
+            .await
+            .map_err(|_| {
+                refused(
+                    StatusCode::PAYLOAD_TOO_LARGE,
+                    "El formulario es demasiado grande.",
+                )
+            })?;
+        let field: CsrfField = serde_urlencoded::from_bytes(&bytes)
+            .map_err(|_| refused(StatusCode::BAD_REQUEST, "El formulario no se entiende."))?;
+        if !bool::from(viewer.csrf.as_bytes().ct_eq(field.csrf.as_bytes())) {
+            tracing::info!(session = ?viewer.caller.session_id, "a form without its session's CSRF token");
+            return Err(refused(
+                StatusCode::FORBIDDEN,
+                "Este formulario venció. Recarga la página e intenta de nuevo.",
+            ));
+        }
+        let form = serde_urlencoded::from_bytes(&bytes).map_err(|error| {
+            tracing::info!(%error, "a form with fields this page does not send");
+            refused(
+                StatusCode::UNPROCESSABLE_ENTITY,
+                "El formulario no se entiende.",
+            )
+        })?;
+        Ok(Posted { viewer, form })
+    }
+}
+
+fn refused(status: StatusCode, why: &str) -> Response {
+    layout::with_status(
+        status,
+        layout::page("No se pudo", None, html! { p.error role="alert" { (why) } }),
+    )
 }
 
 /// `text` for a query string's value.

@@ -1,0 +1,368 @@
+//! One appointment, tapped on the day's grid: who, what, when, the customer's number, and
+//! what can be done with it — completed, no-show, cancel, or move to a free time that
+//! scheduling offers. Every change is the scheduling request the API sends; each form
+//! carries its own idempotency key, so submitting it twice changes nothing twice.
+
+use axum::{
+    extract::{Path, Query, State},
+    http::StatusCode,
+    response::Response,
+};
+use cita_shared::{
+    contracts::scheduling::{
+        AvailabilityRequest, CancelRequest, Outcome, Request, RescheduleRequest, SchedulingError,
+        SetStatusRequest, Status, permissions,
+    },
+    spanish::{self, Words},
+};
+use jiff::{Timestamp, civil::Date, tz::TimeZone};
+use maud::{Markup, html};
+use serde::Deserialize;
+use uuid::Uuid;
+
+use super::{
+    Posted, Viewer,
+    layout::{page, see_other, with_status},
+    top_bar,
+};
+use crate::{
+    problem::{ApiError, ApiResult},
+    state::Shared,
+    tenant,
+};
+
+/// The appointment as the page shows it.
+struct Shown {
+    id: Uuid,
+    business: String,
+    tz: TimeZone,
+    locale: String,
+    staff: String,
+    starts_at: Timestamp,
+    status: Status,
+    service_id: Uuid,
+    service: String,
+    customer: String,
+    phone: Option<String>,
+    notes: Option<String>,
+}
+
+impl Shown {
+    fn words(&self) -> &'static dyn Words {
+        spanish::words(&self.locale)
+    }
+
+    fn day(&self) -> Date {
+        self.starts_at.to_zoned(self.tz.clone()).date()
+    }
+}
+
+/// The appointment `id` if the viewer may see it: their own, or anyone's with
+/// `view_business_schedule` (another organization's ids are not found at all).
+async fn read(state: &Shared, viewer: &Viewer, id: Uuid) -> ApiResult<Shown> {
+    let caller = &viewer.caller;
+    let mut client = state.db().await?;
+    let tx = tenant::read(&mut client, caller.organization_id).await?;
+    let row = tx
+        .query_opt(
+            "SELECT a.id, o.name, o.timezone, o.locale, st.name, a.starts_at, a.status,
+                    s.id, s.name, COALESCE(c.name, ''), COALESCE(c.phone, c.wa_id), a.notes, a.staff_id
+             FROM appointments a
+             JOIN staff st ON st.id = a.staff_id
+             JOIN service_types s ON s.id = a.service_type_id
+             JOIN customers c ON c.id = a.customer_id
+             JOIN organizations o ON o.id = a.organization_id
+             WHERE a.id = $1",
+            &[&id],
+        )
+        .await?
+        .ok_or(ApiError::NotFound("appointment"))?;
+    tx.commit().await?;
+    let staff_id: Uuid = row.get(12);
+    if staff_id != caller.staff_id && !caller.may(permissions::VIEW_BUSINESS_SCHEDULE) {
+        return Err(ApiError::NotFound("appointment"));
+    }
+    let status: String = row.get(6);
+    Ok(Shown {
+        id: row.get(0),
+        business: row.get(1),
+        tz: TimeZone::get(row.get::<_, &str>(2)).unwrap_or(TimeZone::UTC),
+        locale: row.get(3),
+        staff: row.get(4),
+        starts_at: row.get(5),
+        status: Status::parse(&status).unwrap_or(Status::Confirmed),
+        service_id: row.get(7),
+        service: row.get(8),
+        customer: row.get(9),
+        phone: row.get(10),
+        notes: row.get(11),
+    })
+}
+
+#[derive(Debug, Deserialize)]
+pub struct Done {
+    listo: Option<String>,
+}
+
+/// The appointment's page, with a note above it (what was just done) or an error.
+async fn page_of(
+    state: &Shared,
+    viewer: &Viewer,
+    id: Uuid,
+    note: Option<&str>,
+    error: Option<&str>,
+) -> ApiResult<Response> {
+    let shown = read(state, viewer, id).await?;
+    let words = shown.words();
+    let live = shown.status.is_live();
+    let body = html! {
+        p { a href={ "/hoy?dia=" (shown.day()) } { "‹ Volver al día" } }
+        @if let Some(note) = note { p.note role="status" { (note) } }
+        @if let Some(error) = error { p.error role="alert" { (error) } }
+        section.card.wide {
+            h2 { (words.clock(shown.starts_at, &shown.tz)) " · " (if shown.customer.is_empty() { "Cliente" } else { &shown.customer }) }
+            dl.facts {
+                dt { "Servicio" } dd { (shown.service) }
+                dt { "Con" } dd { (shown.staff) }
+                dt { "Cuándo" } dd { (words.when(shown.starts_at, &shown.tz)) }
+                dt { "Estado" } dd { span class={ "badge st-" (shown.status.as_str()) } { (status_label(shown.status)) } }
+                @if let Some(phone) = &shown.phone {
+                    dt { "Teléfono" } dd { a href={ "https://wa.me/" (phone) } { "+" (phone) } }
+                }
+                @if let Some(notes) = &shown.notes { dt { "Notas" } dd { (notes) } }
+            }
+            @if live {
+                div.actions {
+                    (action(viewer, &shown, "completed", "Completada", false))
+                    (action(viewer, &shown, "no_show", "No vino", true))
+                    (action(viewer, &shown, "cancelled", "Cancelar cita", true))
+                    a.button.quiet href={ "/citas/" (shown.id) "/mover" } { "Mover a otra hora" }
+                }
+            }
+        }
+    };
+    Ok(page(
+        &shown.service,
+        Some(top_bar(&shown.business, viewer)),
+        body,
+    ))
+}
+
+/// `GET /citas/{id}`
+pub async fn show(
+    State(state): State<Shared>,
+    viewer: Viewer,
+    Path(id): Path<Uuid>,
+    Query(done): Query<Done>,
+) -> ApiResult<Response> {
+    let note = done.listo.as_deref().and_then(|what| match what {
+        "completed" => Some("Listo: marcada como completada."),
+        "no_show" => Some("Listo: marcada como «no vino»."),
+        "cancelled" => Some("Listo: la cita se canceló y se le avisa al cliente."),
+        "moved" => Some("Listo: la cita se movió y se le avisa al cliente."),
+        _ => None,
+    });
+    page_of(&state, &viewer, id, note, None).await
+}
+
+/// One change as a one-button form, with its own idempotency key.
+fn action(viewer: &Viewer, shown: &Shown, what: &str, label: &str, quiet: bool) -> Markup {
+    html! {
+        form method="post" action={ "/citas/" (shown.id) } {
+            input type="hidden" name="csrf" value=(viewer.csrf);
+            input type="hidden" name="clave" value=(Uuid::new_v4());
+            input type="hidden" name="accion" value=(what);
+            button type="submit" class=[quiet.then_some("quiet")] { (label) }
+        }
+    }
+}
+
+#[derive(Debug, Deserialize)]
+pub struct Change {
+    accion: String,
+    clave: Uuid,
+}
+
+/// `POST /citas/{id}`: completed, no-show or cancelled.
+pub async fn change(
+    State(state): State<Shared>,
+    Path(id): Path<Uuid>,
+    posted: Posted<Change>,
+) -> ApiResult<Response> {
+    let Posted { viewer, form } = posted;
+    let actor = viewer.caller.actor();
+    let idempotency_key = format!("web:{}", form.clave);
+    let request = match form.accion.as_str() {
+        "completed" | "no_show" => Request::SetStatus(SetStatusRequest {
+            actor,
+            idempotency_key,
+            appointment_id: id,
+            status: if form.accion == "completed" {
+                Status::Completed
+            } else {
+                Status::NoShow
+            },
+            notes: None,
+        }),
+        "cancelled" => Request::Cancel(CancelRequest {
+            actor,
+            idempotency_key,
+            appointment_id: id,
+            reason: None,
+        }),
+        _ => return Err(ApiError::BadRequest("unknown action".into())),
+    };
+    match state.schedule(&request).await {
+        Ok(_) => Ok(see_other(&format!("/citas/{id}?listo={}", form.accion))),
+        Err(error) => refused(&state, &viewer, id, error).await,
+    }
+}
+
+/// A refused change: the page again, saying why.
+async fn refused(
+    state: &Shared,
+    viewer: &Viewer,
+    id: Uuid,
+    error: ApiError,
+) -> ApiResult<Response> {
+    let (status, why) = match &error {
+        ApiError::Scheduling(refusal) => (StatusCode::CONFLICT, refusal_words(refusal)),
+        ApiError::WritesUnavailable => (
+            StatusCode::SERVICE_UNAVAILABLE,
+            "La agenda no responde en este momento. Intenta de nuevo en un minuto.",
+        ),
+        _ => return Err(error),
+    };
+    tracing::info!(error = %cita_shared::error::Chain(&error), "a change from the dashboard was refused");
+    Ok(with_status(
+        status,
+        page_of(state, viewer, id, None, Some(why)).await?,
+    ))
+}
+
+fn refusal_words(error: &SchedulingError) -> &'static str {
+    match error {
+        SchedulingError::SlotTaken { .. } | SchedulingError::NotAvailable { .. } => {
+            "Esa hora ya no está libre. Elige otra."
+        }
+        SchedulingError::IllegalTransition { .. } => {
+            "La cita ya cambió de estado; esto ya no aplica."
+        }
+        SchedulingError::Forbidden => "No tienes permiso para cambiar esta cita.",
+        SchedulingError::NotFound { .. } => "La cita ya no existe.",
+        _ => "No se pudo hacer el cambio.",
+    }
+}
+
+#[derive(Debug, Deserialize)]
+pub struct Day {
+    dia: Option<Date>,
+}
+
+/// `GET /citas/{id}/mover?dia=`: the free times of that day for the same service.
+pub async fn times(
+    State(state): State<Shared>,
+    viewer: Viewer,
+    Path(id): Path<Uuid>,
+    Query(day): Query<Day>,
+) -> ApiResult<Response> {
+    let shown = read(&state, &viewer, id).await?;
+    let date = day.dia.unwrap_or_else(|| shown.day());
+    let outcome = state
+        .schedule(&Request::Availability(AvailabilityRequest {
+            actor: viewer.caller.actor(),
+            service_type_id: shown.service_id,
+            from: date,
+            to: date,
+            staff_id: None,
+        }))
+        .await?;
+    let Outcome::Slots { slots } = outcome else {
+        return Err(crate::routes::unexpected("availability", &outcome));
+    };
+    let names = staff_names(&state, &viewer).await?;
+    let name_of = |id: Uuid| {
+        names
+            .iter()
+            .find(|(s, _)| *s == id)
+            .map_or("", |(_, n)| n.as_str())
+    };
+    let words = shown.words();
+    let body = html! {
+        p { a href={ "/citas/" (id) } { "‹ Volver a la cita" } }
+        h2 { "Mover " (shown.service) " de " (shown.customer) }
+        nav.days aria-label="Días" {
+            a.button.quiet href={ "/citas/" (id) "/mover?dia=" (date.yesterday().unwrap_or(date)) } { "‹ Antes" }
+            h3 { (words.day(date)) }
+            a.button.quiet href={ "/citas/" (id) "/mover?dia=" (date.tomorrow().unwrap_or(date)) } { "Después ›" }
+        }
+        @if slots.is_empty() { p.empty { "No hay horas libres ese día." } }
+        ul.slots {
+            @for slot in &slots {
+                @for staff_id in &slot.staff_ids {
+                    li {
+                        form method="post" action={ "/citas/" (id) "/mover" } {
+                            input type="hidden" name="csrf" value=(viewer.csrf);
+                            input type="hidden" name="clave" value=(Uuid::new_v4());
+                            input type="hidden" name="inicio" value=(slot.starts_at.as_second());
+                            input type="hidden" name="personal" value=(staff_id);
+                            button.quiet type="submit" { (words.clock(slot.starts_at, &shown.tz)) " · " (name_of(*staff_id)) }
+                        }
+                    }
+                }
+            }
+        }
+    };
+    Ok(page(
+        "Mover cita",
+        Some(top_bar(&shown.business, &viewer)),
+        body,
+    ))
+}
+
+async fn staff_names(state: &Shared, viewer: &Viewer) -> ApiResult<Vec<(Uuid, String)>> {
+    let mut client = state.db().await?;
+    let tx = tenant::read(&mut client, viewer.caller.organization_id).await?;
+    let rows = tx.query("SELECT id, name FROM staff", &[]).await?;
+    tx.commit().await?;
+    Ok(rows.iter().map(|r| (r.get(0), r.get(1))).collect())
+}
+
+#[derive(Debug, Deserialize)]
+pub struct Move {
+    clave: Uuid,
+    inicio: i64,
+    personal: Option<Uuid>,
+}
+
+/// `POST /citas/{id}/mover`: to the time picked.
+pub async fn moved(
+    State(state): State<Shared>,
+    Path(id): Path<Uuid>,
+    posted: Posted<Move>,
+) -> ApiResult<Response> {
+    let Posted { viewer, form } = posted;
+    let starts_at = Timestamp::from_second(form.inicio)
+        .map_err(|_| ApiError::BadRequest("not a time".into()))?;
+    let request = Request::Reschedule(RescheduleRequest {
+        actor: viewer.caller.actor(),
+        idempotency_key: format!("web:{}", form.clave),
+        appointment_id: id,
+        starts_at,
+        staff_id: form.personal,
+    });
+    match state.schedule(&request).await {
+        Ok(_) => Ok(see_other(&format!("/citas/{id}?listo=moved"))),
+        Err(error) => refused(&state, &viewer, id, error).await,
+    }
+}
+
+fn status_label(status: Status) -> &'static str {
+    match status {
+        Status::Pending => "Por aprobar",
+        Status::Confirmed => "Confirmada",
+        Status::Completed => "Completada",
+        Status::NoShow => "No vino",
+        Status::Cancelled => "Cancelada",
+    }
+}
