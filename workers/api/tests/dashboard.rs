@@ -71,7 +71,7 @@ async fn pages_without_a_session_go_to_entrar_under_a_strict_policy() {
         .unwrap()
         .to_owned();
     assert!(
-        csp.starts_with("default-src 'none'; style-src 'self'"),
+        csp.starts_with("default-src 'none'; script-src 'self'; style-src 'self'"),
         "{csp}"
     );
     assert!(!csp.contains("unsafe"), "{csp}");
@@ -172,6 +172,35 @@ async fn the_owner_enters_with_the_whatsapp_code_and_sees_everyones_day() {
     assert_eq!(browser.all(".now").await.len(), 1);
     let shot = browser.screenshot("hoy-phone").await;
     assert!(std::fs::metadata(&shot).unwrap().len() > 10_000);
+
+    // A booking made elsewhere (here by the API) appears without a reload.
+    browser.eval("window.kept = true; return null").await;
+    let token = api.token(OWNER_PHONE).await;
+    let booked = client()
+        .post(format!("{}/v1/organizations/{}/appointments", api.base, api.orgs.a))
+        .bearer_auth(&token)
+        .header("Idempotency-Key", "live-1")
+        .json(&serde_json::json!({"service_type_id": api.orgs.a_haircut, "staff_id": api.orgs.a_owner,
+                                  "starts_at": "2026-12-07T13:00:00-06:00", "customer_phone": "+525533330001"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(booked.status(), StatusCode::CREATED);
+    cita_shared::testing::eventually(
+        std::time::Duration::from_secs(10),
+        "the booking appears",
+        || async { (browser.all(".appt").await.len() == 3).then_some(()) },
+    )
+    .await;
+    assert_eq!(
+        browser.eval("return window.kept === true").await,
+        true,
+        "the page was not reloaded"
+    );
+    let owner_column = browser
+        .eval("return [...document.querySelectorAll('.appt')].filter(e => getComputedStyle(e).gridColumnStart === '2').length")
+        .await;
+    assert_eq!(owner_column, 1);
     drop(browser);
 
     let desktop = Browser::start(1440, 900).await;
@@ -185,7 +214,7 @@ async fn the_owner_enters_with_the_whatsapp_code_and_sees_everyones_day() {
     desktop.click("button[type=submit]").await;
     desktop.wait_for_url("/hoy").await;
     desktop.wait_for(".legend").await;
-    assert_eq!(desktop.all(".appt").await.len(), 2);
+    assert_eq!(desktop.all(".appt").await.len(), 3);
     desktop.screenshot("hoy-desktop").await;
 
     // Past the access cookie's 15 minutes the page renews the session and stays.

@@ -1,5 +1,5 @@
-//! The dashboard's one stylesheet, named by a hash of its content so it can be cached for
-//! a year: a new build with new styles has a new name.
+//! The dashboard's stylesheet and its one script, each named by a hash of its content so
+//! it can be cached for a year: a new build with new content has a new name.
 //!
 //! A strict Content-Security-Policy forbids `style` attributes, so the day grid places its
 //! blocks with classes instead: `.cN` (column N), `.rN` (starting row N) and `.sN`
@@ -21,13 +21,35 @@ const DAY_ROWS: usize = 24 * 60 / MINUTES_PER_ROW as usize;
 /// Staff columns a day shows side by side (the team is 1–10 people).
 pub const MAX_COLUMNS: usize = 12;
 
-pub struct Stylesheet {
-    /// `/assets/app.<hash>.css`
+pub struct Asset {
+    /// `/assets/<name>.<hash>.<extension>`
     pub path: String,
+    content_type: &'static str,
     body: String,
 }
 
-pub static STYLESHEET: LazyLock<Stylesheet> = LazyLock::new(|| {
+impl Asset {
+    fn new(name: &str, extension: &str, content_type: &'static str, body: String) -> Asset {
+        let hash = hex::encode(&Sha256::digest(body.as_bytes())[..6]);
+        Asset {
+            path: format!("/assets/{name}.{hash}.{extension}"),
+            content_type,
+            body,
+        }
+    }
+}
+
+/// Refreshes the day's grid when the organization's live events say it changed.
+pub static LIVE_SCRIPT: LazyLock<Asset> = LazyLock::new(|| {
+    Asset::new(
+        "live",
+        "js",
+        "text/javascript; charset=utf-8",
+        include_str!("../../assets/live.js").to_owned(),
+    )
+});
+
+pub static STYLESHEET: LazyLock<Asset> = LazyLock::new(|| {
     let mut body = include_str!("../../assets/app.css").to_owned();
     for columns in 1..=MAX_COLUMNS {
         body.push_str(&format!(
@@ -44,31 +66,30 @@ pub static STYLESHEET: LazyLock<Stylesheet> = LazyLock::new(|| {
         body.push_str(&format!(".s{span}{{grid-row-end:span {span}}}"));
     }
     body.push('\n');
-    let hash = hex::encode(&Sha256::digest(body.as_bytes())[..6]);
-    Stylesheet {
-        path: format!("/assets/app.{hash}.css"),
-        body,
-    }
+    Asset::new("app", "css", "text/css; charset=utf-8", body)
 });
 
-/// `GET /assets/{name}`: the stylesheet under its current name, cached for a year.
+/// `GET /assets/{name}`: an asset under its current name, cached for a year.
 pub async fn serve(Path(name): Path<String>) -> Response {
-    let sheet = &*STYLESHEET;
-    if format!("/assets/{name}") != sheet.path {
+    let path = format!("/assets/{name}");
+    let Some(asset) = [&*STYLESHEET, &*LIVE_SCRIPT]
+        .into_iter()
+        .find(|a| a.path == path)
+    else {
         return StatusCode::NOT_FOUND.into_response();
-    }
+    };
     (
         [
             (
                 header::CONTENT_TYPE,
-                HeaderValue::from_static("text/css; charset=utf-8"),
+                HeaderValue::from_static(asset.content_type),
             ),
             (
                 header::CACHE_CONTROL,
                 HeaderValue::from_static("public, max-age=31536000, immutable"),
             ),
         ],
-        sheet.body.clone(),
+        asset.body.clone(),
     )
         .into_response()
 }

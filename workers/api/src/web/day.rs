@@ -4,7 +4,7 @@
 
 use axum::{
     extract::{Query, State},
-    response::Response,
+    response::{Html, IntoResponse, Response},
 };
 use cita_shared::{contracts::scheduling::permissions, spanish};
 use jiff::{SignedDuration, Timestamp, civil::Date, tz::TimeZone};
@@ -15,7 +15,7 @@ use uuid::Uuid;
 use super::{
     Viewer,
     assets::{HEADER_ROWS, MAX_COLUMNS, MINUTES_PER_ROW},
-    layout::page,
+    layout::page_with,
     top_bar,
 };
 use crate::{problem::ApiResult, state::Shared, tenant};
@@ -24,6 +24,8 @@ use crate::{problem::ApiResult, state::Shared, tenant};
 pub struct Day {
     /// `AAAA-MM-DD`; today when absent or unreadable.
     dia: Option<String>,
+    /// `agenda`: only the part that live updates replace.
+    parte: Option<String>,
 }
 
 /// What the grid shows, read in one transaction.
@@ -73,6 +75,7 @@ pub async fn page_for(
     let today = now.to_zoned(tz.clone()).date();
     let date = day
         .dia
+        .as_deref()
         .and_then(|d| d.parse::<Date>().ok())
         .unwrap_or(today);
     let start = date.to_zoned(tz.clone()).map_err(bad_date)?.timestamp();
@@ -181,23 +184,36 @@ pub async fn page_for(
         to_minute,
         waiting,
     };
-    let title = spanish::words(&agenda.locale).day(date);
-    let body = html! {
+    // What live updates replace: the people waiting and the grid.
+    let part = html! {
         @if !agenda.waiting.is_empty() {
             p.note role="status" {
                 "Esperan a una persona: " (agenda.waiting.join(", "))
             }
         }
+        (grid(&agenda, date, now))
+    };
+    if day.parte.as_deref() == Some("agenda") {
+        return Ok(Html(part.into_string()).into_response());
+    }
+    let title = spanish::words(&agenda.locale).day(date);
+    let feed = format!("/v1/organizations/{}/events", caller.organization_id);
+    let body = html! {
         nav.days aria-label="Días" {
             a.button.quiet href={ "/hoy?dia=" (date.yesterday().unwrap_or(date)) } { "‹ Ayer" }
             h2 { (capitalized(&title)) }
             a.button.quiet href={ "/hoy?dia=" (date.tomorrow().unwrap_or(date)) } { "Mañana ›" }
         }
         @if date != today { p { a href="/hoy" { "Volver a hoy" } } }
-        (grid(&agenda, date, now))
+        div #agenda data-feed=(feed) data-part={ "/hoy?dia=" (date) "&parte=agenda" } { (part) }
         (legend())
     };
-    Ok(page(&title, Some(top_bar(&agenda.business, &viewer)), body))
+    Ok(page_with(
+        &title,
+        Some(top_bar(&agenda.business, &viewer)),
+        body,
+        true,
+    ))
 }
 
 fn grid(agenda: &Agenda, date: Date, now: Timestamp) -> Markup {

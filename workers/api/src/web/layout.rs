@@ -10,13 +10,18 @@ use axum::{
 };
 use maud::{DOCTYPE, Markup, html};
 
-use super::assets::STYLESHEET;
+use super::assets::{LIVE_SCRIPT, STYLESHEET};
 
-const CSP: &str = "default-src 'none'; style-src 'self'; img-src 'self'; form-action 'self'; \
-                   frame-ancestors 'none'; base-uri 'none'";
+const CSP: &str = "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self'; \
+                   connect-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'";
 
 /// A whole page: `title` in the tab, `top` in the bar, `body` below it.
 pub fn page(title: &str, top: Option<Markup>, body: Markup) -> Response {
+    page_with(title, top, body, false)
+}
+
+/// The same, with the script that keeps the day's grid live.
+pub fn page_with(title: &str, top: Option<Markup>, body: Markup, live: bool) -> Response {
     let markup = html! {
         (DOCTYPE)
         html lang="es" {
@@ -25,6 +30,7 @@ pub fn page(title: &str, top: Option<Markup>, body: Markup) -> Response {
                 meta name="viewport" content="width=device-width, initial-scale=1";
                 title { (title) " · Cita" }
                 link rel="stylesheet" href=(STYLESHEET.path);
+                @if live { script src=(LIVE_SCRIPT.path) defer {} }
             }
             body {
                 @if let Some(top) = top { (top) }
