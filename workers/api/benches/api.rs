@@ -36,6 +36,8 @@ const KEYS: &str = "k1:111111111111111111111111111111111111111111111111111111111
 const CONNECTIONS: usize = 32;
 const LOAD: Duration = Duration::from_secs(5);
 const BOOKINGS: usize = 200;
+/// Dashboard pages asked one after another.
+const PAGES: usize = 500;
 
 fn at(local: &str) -> Timestamp {
     local
@@ -144,6 +146,57 @@ async fn load(
     (rate, all)
 }
 
+/// The dashboard's day page for the 30-appointment day, one request at a time (the
+/// server's time per page, the loopback's included), and what its first load weighs.
+async fn dashboard(http: &reqwest::Client, base: &str, cookie: &str) {
+    let get = |path: String| {
+        let (http, cookie) = (http.clone(), cookie.to_owned());
+        async move {
+            let response = http
+                .get(path)
+                .header(reqwest::header::COOKIE, cookie)
+                .send()
+                .await
+                .unwrap();
+            assert!(response.status().is_success(), "{}", response.status());
+            response.bytes().await.unwrap()
+        }
+    };
+    let page = get(format!("{base}/hoy?dia=2026-12-08")).await;
+    let html = String::from_utf8_lossy(&page);
+    assert_eq!(
+        html.matches("class=\"appt ").count(),
+        30,
+        "the day has its 30 appointments"
+    );
+    let mut weight = page.len();
+    for asset in html.split("=\"/assets/").skip(1) {
+        let name = asset.split('"').next().unwrap();
+        weight += get(format!("{base}/assets/{name}")).await.len();
+    }
+    for (name, path) in [
+        ("day page", "/hoy?dia=2026-12-08"),
+        ("its live part", "/hoy?dia=2026-12-08&parte=agenda"),
+    ] {
+        let mut took = Vec::with_capacity(PAGES);
+        for _ in 0..PAGES {
+            let sent = Instant::now();
+            get(format!("{base}{path}")).await;
+            took.push(sent.elapsed());
+        }
+        took.sort();
+        println!(
+            "dashboard {name} (30 appointments), one at a time ({PAGES}): p50 {:.2} ms, p99 {:.2} ms",
+            ms(percentile(&took, 0.5)),
+            ms(percentile(&took, 0.99))
+        );
+    }
+    println!(
+        "dashboard first load of the day: {:.1} KB uncompressed, the page and every asset it links",
+        weight as f64 / 1024.0
+    );
+}
+
 #[tokio::main]
 async fn main() {
     cita_shared::tls::install_provider();
@@ -230,6 +283,44 @@ async fn main() {
         .await
         .unwrap();
     let token = tokens["access_token"].as_str().unwrap().to_owned();
+    let cookie = {
+        let asked = http
+            .post(format!("{base}/v1/auth/code"))
+            .json(&json!({ "phone": "+525500000001" }))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(asked.status(), reqwest::StatusCode::ACCEPTED);
+        let code = loop {
+            let sent = broker.drain_tap(&sends).await;
+            if let Some(message) = sent.first() {
+                let command: Value = serde_json::from_slice(&message.data).unwrap();
+                break command["message"]["body"][0]["text"]
+                    .as_str()
+                    .unwrap()
+                    .to_owned();
+            }
+            assert!(
+                Instant::now() < deadline + Duration::from_secs(30),
+                "no login code"
+            );
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        };
+        let login = http
+            .post(format!("{base}/v1/auth/login"))
+            .json(&json!({ "phone": "+525500000001", "code": code, "cookies": true }))
+            .send()
+            .await
+            .unwrap();
+        login
+            .headers()
+            .get_all(reqwest::header::SET_COOKIE)
+            .iter()
+            .filter_map(|v| v.to_str().ok()?.split(';').next())
+            .filter(|pair| pair.starts_with("cita_access="))
+            .collect::<Vec<_>>()
+            .join("; ")
+    };
 
     // Warm: the same list again, as every screen showing the day asks for it; it is
     // answered from the read cache until something changes. Cold: every request a list
@@ -267,6 +358,7 @@ async fn main() {
             );
         }
     }
+    dashboard(&http, &base, &cookie).await;
     let pid = api.id();
     println!(
         "cita-api resident memory after the load: {:.1} MiB (peak {:.1} MiB)",

@@ -92,7 +92,11 @@ pub async fn serve(
         reads,
         shutdown: shutdown.clone(),
     });
-    let app = routes::router(state).into_make_service_with_connect_info::<SocketAddr>();
+    // The API under /v1 and the dashboard's pages beside it, on one origin.
+    let app = crate::web::router()
+        .with_state(state.clone())
+        .merge(routes::router(state))
+        .into_make_service_with_connect_info::<SocketAddr>();
     tracing::info!(listen = %settings.listen_addr, "cita-api serving");
     worker.spawn(async move {
         if let Err(error) = axum::serve(listener, app)

@@ -130,7 +130,6 @@ pub fn router(state: Shared) -> Router {
                 async move { document }
             }),
         )
-        .merge(crate::web::router())
         .fallback(|| async { ApiError::NotFound("route") })
         .method_not_allowed_fallback(|| async {
             ApiError::BadRequest("this method is not allowed here".into())
