@@ -18,6 +18,11 @@ fn client() -> reqwest::Client {
 
 /// The access cookie of a login by the API with `cookies: true`.
 async fn cookie_of(api: &Api, phone: &str) -> String {
+    session_of(api, phone).await.0
+}
+
+/// The cookies and the session id of a login by the API with `cookies: true`.
+async fn session_of(api: &Api, phone: &str) -> (String, String) {
     let code = api.code_for(phone).await;
     let response = client()
         .post(format!("{}/v1/auth/login", api.base))
@@ -26,7 +31,7 @@ async fn cookie_of(api: &Api, phone: &str) -> String {
         .await
         .unwrap();
     assert_eq!(response.status(), StatusCode::OK);
-    response
+    let cookies = response
         .headers()
         .get_all(header::SET_COOKIE)
         .iter()
@@ -34,7 +39,69 @@ async fn cookie_of(api: &Api, phone: &str) -> String {
         .filter_map(|v| v.split(';').next())
         .filter(|pair| pair.starts_with("cita_access=") || pair.starts_with("cita_csrf="))
         .collect::<Vec<_>>()
-        .join("; ")
+        .join("; ");
+    let body: serde_json::Value = response.json().await.unwrap();
+    (cookies, body["session_id"].as_str().unwrap().to_owned())
+}
+
+/// The CSRF token a page's forms carry.
+fn csrf_in(page: &str) -> String {
+    page.split("name=\"csrf\" value=\"")
+        .nth(1)
+        .and_then(|rest| rest.split('"').next())
+        .unwrap()
+        .to_owned()
+}
+
+#[tokio::test]
+async fn the_owner_sees_where_he_is_logged_in_and_closes_another_session() {
+    let api = Api::start().await;
+    let (here, _) = session_of(&api, OWNER_PHONE).await;
+    let (there, there_id) = session_of(&api, OWNER_PHONE).await;
+    let http = client();
+    let get = |path: &str, cookie: &str| {
+        http.get(format!("{}{path}", api.base))
+            .header(header::COOKIE, cookie)
+            .header(
+                header::USER_AGENT,
+                "Mozilla/5.0 (iPhone; CPU iPhone OS 17_0 like Mac OS X) Safari/604.1",
+            )
+            .send()
+    };
+    let page = get("/sesiones", &here).await.unwrap().text().await.unwrap();
+    assert_eq!(
+        page.matches("<li class=\"card wide\">").count(),
+        2,
+        "{page}"
+    );
+    assert_eq!(page.matches(" · esta sesión").count(), 1);
+    assert_eq!(page.matches("Cerrar esta sesión").count(), 1);
+    let closed = http
+        .post(format!("{}/sesiones/{there_id}", api.base))
+        .header(header::COOKIE, &here)
+        .header(header::ORIGIN, &api.base)
+        .form(&[("csrf", csrf_in(&page))])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(closed.status(), StatusCode::SEE_OTHER);
+    let shut = get("/hoy", &there).await.unwrap();
+    assert_eq!(
+        shut.status(),
+        StatusCode::SEE_OTHER,
+        "the closed session is out"
+    );
+    assert_eq!(get("/hoy", &here).await.unwrap().status(), StatusCode::OK);
+    // Closing it again: it is not open.
+    let again = http
+        .post(format!("{}/sesiones/{there_id}", api.base))
+        .header(header::COOKIE, &here)
+        .header(header::ORIGIN, &api.base)
+        .form(&[("csrf", csrf_in(&page))])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(again.status(), StatusCode::NOT_FOUND);
 }
 
 #[tokio::test]
@@ -381,12 +448,7 @@ async fn forms_without_the_sessions_token_and_other_organizations_ids_change_not
         .text()
         .await
         .unwrap();
-    let csrf = page
-        .split("name=\"csrf\" value=\"")
-        .nth(1)
-        .and_then(|rest| rest.split('"').next())
-        .unwrap()
-        .to_owned();
+    let csrf = csrf_in(&page);
     let post = |token: &str, id: uuid::Uuid| {
         http.post(format!("{}/citas/{id}", api.base))
             .header(header::COOKIE, &cookie)

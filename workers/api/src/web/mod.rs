@@ -9,6 +9,7 @@ mod assets;
 mod day;
 mod layout;
 mod login;
+mod sessions;
 
 use axum::{
     Router,
@@ -43,6 +44,8 @@ pub fn router() -> Router<Shared> {
             "/citas/{id}/mover",
             get(appointment::times).post(appointment::moved),
         )
+        .route("/sesiones", get(sessions::list))
+        .route("/sesiones/{id}", post(sessions::close))
         .route("/assets/{name}", get(assets::serve))
         .layer(middleware::from_fn(layout::guard))
 }
@@ -155,6 +158,10 @@ fn top_bar(business: &str, viewer: &Viewer) -> Markup {
     html! {
         header.top {
             h1 { (business) }
+            nav aria-label="Secciones" {
+                a href="/hoy" { "Hoy" }
+                a href="/sesiones" { "Sesiones" }
+            }
             form method="post" action="/salir" {
                 input type="hidden" name="csrf" value=(viewer.csrf);
                 button.quiet type="submit" { "Salir" }
