@@ -500,3 +500,98 @@ async fn forms_without_the_sessions_token_and_other_organizations_ids_change_not
         "cancelled"
     );
 }
+
+#[tokio::test]
+async fn the_owner_reads_the_months_figures_and_downloads_them_staff_do_not() {
+    let api = Api::start().await;
+    // One of the two done, the other a no-show.
+    api.db
+        .pool
+        .get()
+        .await
+        .unwrap()
+        .batch_execute(&format!(
+            "UPDATE appointments SET status = CASE WHEN starts_at = '{}' THEN 'completed' ELSE 'no_show' END
+             WHERE organization_id = '{}'",
+            at("2026-12-07T10:00"),
+            api.orgs.a
+        ))
+        .await
+        .unwrap();
+    let owner = cookie_of(&api, OWNER_PHONE).await;
+    let http = client();
+    let page = http
+        .get(format!("{}/cifras?mes=2026-12", api.base))
+        .header(header::COOKIE, &owner)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(page.status(), StatusCode::OK);
+    let page = page.text().await.unwrap();
+    assert!(page.contains("<h2>Diciembre 2026</h2>"), "{page}");
+    assert!(
+        page.contains("<span>Citas</span><strong>2</strong>"),
+        "{page}"
+    );
+    assert!(
+        page.contains("<span>No vinieron</span><strong>1 (50 %)</strong>"),
+        "{page}"
+    );
+    assert!(page.contains("$250"), "{page}");
+    assert_eq!(page.matches("<rect ").count(), 31, "a bar per day");
+    assert!(
+        page.contains("<title>2026-12-07: 2 citas</title>"),
+        "{page}"
+    );
+    let csv = http
+        .get(format!("{}/cifras.csv?mes=2026-12", api.base))
+        .header(header::COOKIE, &owner)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        csv.headers()[header::CONTENT_TYPE],
+        "text/csv; charset=utf-8"
+    );
+    let csv = csv.text().await.unwrap();
+    let lines: Vec<&str> = csv.lines().collect();
+    assert_eq!(
+        lines[0],
+        "fecha,citas,completadas,no_vinieron,canceladas,ingresos_mxn"
+    );
+    assert_eq!(lines.len(), 32);
+    assert_eq!(lines[7], "2026-12-07,2,1,1,0,250.00");
+
+    let barber = cookie_of(&api, BARBER_PHONE).await;
+    let refused = http
+        .get(format!("{}/cifras", api.base))
+        .header(header::COOKIE, &barber)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(refused.status(), StatusCode::FORBIDDEN);
+    let refused = http
+        .get(format!("{}/cifras.csv", api.base))
+        .header(header::COOKIE, &barber)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(refused.status(), StatusCode::FORBIDDEN);
+
+    // As the owner's phone and desktop show it.
+    let base = api.base.replace("127.0.0.1", "localhost");
+    for (width, height, name) in [(390, 844, "cifras-phone"), (1440, 900, "cifras-desktop")] {
+        let browser = Browser::start(width, height).await;
+        browser.goto(&format!("{base}/entrar")).await;
+        browser.type_into("#telefono", "55 1111 0001").await;
+        browser.click("button[type=submit]").await;
+        browser.wait_for("#codigo").await;
+        let code = api.code_sent_to(OWNER_PHONE).await;
+        browser.type_into("#codigo", &code).await;
+        browser.click("button[type=submit]").await;
+        browser.wait_for(".legend").await;
+        browser.goto(&format!("{base}/cifras?mes=2026-12")).await;
+        browser.wait_for(".chart").await;
+        browser.screenshot(name).await;
+    }
+}

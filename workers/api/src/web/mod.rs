@@ -7,6 +7,7 @@
 mod appointment;
 mod assets;
 mod day;
+mod figures;
 mod layout;
 mod login;
 mod sessions;
@@ -44,6 +45,8 @@ pub fn router() -> Router<Shared> {
             "/citas/{id}/mover",
             get(appointment::times).post(appointment::moved),
         )
+        .route("/cifras", get(figures::page_for))
+        .route("/cifras.csv", get(figures::csv))
         .route("/sesiones", get(sessions::list))
         .route("/sesiones/{id}", post(sessions::close))
         .route("/assets/{name}", get(assets::serve))
@@ -160,6 +163,7 @@ fn top_bar(business: &str, viewer: &Viewer) -> Markup {
             h1 { (business) }
             nav aria-label="Secciones" {
                 a href="/hoy" { "Hoy" }
+                @if viewer.caller.owner { a href="/cifras" { "Cifras" } }
                 a href="/sesiones" { "Sesiones" }
             }
             form method="post" action="/salir" {
