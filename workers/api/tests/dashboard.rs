@@ -595,3 +595,101 @@ async fn the_owner_reads_the_months_figures_and_downloads_them_staff_do_not() {
         browser.screenshot(name).await;
     }
 }
+
+#[tokio::test]
+async fn the_owner_reads_a_chat_replies_gives_it_back_and_after_a_day_offers_the_template() {
+    let api = Api::start().await;
+    let base = api.base.replace("127.0.0.1", "localhost");
+    let browser = Browser::start(390, 844).await;
+    browser.goto(&format!("{base}/entrar")).await;
+    browser.type_into("#telefono", "55 1111 0001").await;
+    browser.click("button[type=submit]").await;
+    browser.wait_for("#codigo").await;
+    let code = api.code_sent_to(OWNER_PHONE).await;
+    browser.type_into("#codigo", &code).await;
+    browser.click("button[type=submit]").await;
+    browser.wait_for(".legend").await;
+
+    browser.goto(&format!("{base}/conversaciones")).await;
+    browser.wait_for(".inbox").await;
+    assert_eq!(
+        browser.all(".inbox .chat").await.len(),
+        1,
+        "only this organization's"
+    );
+    browser.submit(".inbox .chat").await;
+    let bubbles = browser.texts(".bubble").await;
+    assert_eq!(bubbles.len(), 2);
+    assert!(bubbles[0].starts_with("¿Tienen lugar hoy?"), "{bubbles:?}");
+    assert!(
+        bubbles[1].starts_with("Sí, a las 12:00.") && bubbles[1].ends_with("✓✓"),
+        "{bubbles:?}"
+    );
+    browser
+        .type_into("#texto", "Hola Ana, soy José María: sí hay lugar a las 12.")
+        .await;
+    browser.submit(".reply button").await;
+    let sent = common::eventually_sent(&api, 1).await;
+    let reply = sent
+        .iter()
+        .find(|c| c["message"]["body"] == "Hola Ana, soy José María: sí hay lugar a las 12.")
+        .unwrap_or_else(|| panic!("{sent:?}"));
+    assert_eq!(reply["to"], "5215533330001");
+    // Writing took the conversation over: it can be given back.
+    assert_eq!(
+        browser.texts("form.inline button").await,
+        ["Devolver al asistente"]
+    );
+    browser.screenshot("chat-phone").await;
+    browser.submit("form.inline button").await;
+    assert_eq!(
+        browser.texts("form.inline button").await,
+        ["Tomar la conversación"]
+    );
+
+    // A day later the window is closed: no free text, the template instead.
+    api.clock.advance(jiff::SignedDuration::from_hours(25));
+    browser
+        .goto(&format!(
+            "{base}/conversaciones/{}",
+            api.orgs.a_conversation
+        ))
+        .await;
+    browser.wait_for(".transcript").await;
+    assert!(browser.all("#texto").await.is_empty());
+    browser.submit("section.card button").await;
+    let sent = common::eventually_sent(&api, 1).await;
+    assert!(
+        sent.iter().any(
+            |c| c["message"]["type"] == "template" && c["message"]["name"] == "window_fallback"
+        ),
+        "{sent:?}"
+    );
+
+    // Staff without the permission, and other organizations' chats: nothing to read.
+    let barber = cookie_of(&api, BARBER_PHONE).await;
+    let owner = cookie_of(&api, OWNER_PHONE).await;
+    let http = client();
+    let get = |path: String, cookie: &str| {
+        http.get(format!("{}{path}", api.base))
+            .header(header::COOKIE, cookie)
+            .send()
+    };
+    assert_eq!(
+        get("/conversaciones".into(), &barber)
+            .await
+            .unwrap()
+            .status(),
+        StatusCode::FORBIDDEN
+    );
+    assert_eq!(
+        get(
+            format!("/conversaciones/{}", api.orgs.b_conversation),
+            &owner
+        )
+        .await
+        .unwrap()
+        .status(),
+        StatusCode::NOT_FOUND
+    );
+}

@@ -6,6 +6,7 @@
 
 mod appointment;
 mod assets;
+mod conversations;
 mod day;
 mod figures;
 mod layout;
@@ -22,6 +23,8 @@ use axum::{
 };
 use maud::{Markup, html};
 use subtle::ConstantTimeEq;
+
+use cita_shared::contracts::scheduling::permissions::VIEW_BUSINESS_SCHEDULE;
 
 use crate::{
     auth::{Caller, cookies},
@@ -44,6 +47,11 @@ pub fn router() -> Router<Shared> {
         .route(
             "/citas/{id}/mover",
             get(appointment::times).post(appointment::moved),
+        )
+        .route("/conversaciones", get(conversations::inbox))
+        .route(
+            "/conversaciones/{id}",
+            get(conversations::chat).post(conversations::act),
         )
         .route("/cifras", get(figures::page_for))
         .route("/cifras.csv", get(figures::csv))
@@ -163,6 +171,7 @@ fn top_bar(business: &str, viewer: &Viewer) -> Markup {
             h1 { (business) }
             nav aria-label="Secciones" {
                 a href="/hoy" { "Hoy" }
+                @if viewer.caller.may(VIEW_BUSINESS_SCHEDULE) { a href="/conversaciones" { "Chats" } }
                 @if viewer.caller.owner { a href="/cifras" { "Cifras" } }
                 a href="/sesiones" { "Sesiones" }
             }

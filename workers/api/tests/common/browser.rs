@@ -186,6 +186,21 @@ impl Browser {
         .await;
     }
 
+    /// Clicks `css` and waits until the page it leads to has loaded (the old one is
+    /// marked first, so an element of the old page is never taken for the new one's).
+    pub async fn submit(&self, css: &str) {
+        self.eval("document.documentElement.dataset.left = 'yes'; return null")
+            .await;
+        self.click(css).await;
+        eventually(Duration::from_secs(10), "the next page loads", || async move {
+            let loaded = self
+                .eval("return document.readyState === 'complete' && !document.documentElement.dataset.left")
+                .await;
+            (loaded == true).then_some(())
+        })
+        .await;
+    }
+
     /// The visible text of every element matching `css`.
     pub async fn texts(&self, css: &str) -> Vec<String> {
         let mut texts = Vec::new();
