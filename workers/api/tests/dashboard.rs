@@ -693,3 +693,60 @@ async fn the_owner_reads_a_chat_replies_gives_it_back_and_after_a_day_offers_the
         StatusCode::NOT_FOUND
     );
 }
+
+#[tokio::test]
+async fn the_plan_page_counts_this_months_bookings_against_the_free_fifty() {
+    let api = Api::start().await;
+    let owner = cookie_of(&api, OWNER_PHONE).await;
+    let http = client();
+    let plan = || async {
+        http.get(format!("{}/plan", api.base))
+            .header(header::COOKIE, &owner)
+            .send()
+            .await
+            .unwrap()
+            .text()
+            .await
+            .unwrap()
+    };
+    let page = plan().await;
+    assert!(page.contains("Reservas de diciembre: 2 de 50"), "{page}");
+    assert!(
+        page.contains("<progress id=\"uso\" max=\"50\" value=\"2\">"),
+        "{page}"
+    );
+    assert!(page.contains("Te quedan 48 este mes."), "{page}");
+    // 48 more (one a day in January, made now): the allowance is spent.
+    api.db
+        .pool
+        .get()
+        .await
+        .unwrap()
+        .execute(
+            "INSERT INTO appointments (organization_id, customer_id, staff_id, service_type_id, starts_at, ends_at, source)
+             SELECT $1, $2, $3, $4, d, d + interval '45 minutes', 'whatsapp'
+             FROM generate_series(timestamptz '2027-01-01 16:00Z', timestamptz '2027-02-17 16:00Z', interval '1 day') d",
+            &[&api.orgs.a, &api.orgs.a_customer, &api.orgs.a_barber, &api.orgs.a_haircut],
+        )
+        .await
+        .unwrap();
+    let page = plan().await;
+    assert!(
+        page.contains("Llegaste a las 50 reservas de diciembre."),
+        "{page}"
+    );
+    api.db
+        .pool
+        .get()
+        .await
+        .unwrap()
+        .execute(
+            "UPDATE organizations SET plan = 'paid' WHERE id = $1",
+            &[&api.orgs.a],
+        )
+        .await
+        .unwrap();
+    let page = plan().await;
+    assert!(page.contains("Plan de pago"), "{page}");
+    assert!(!page.contains("<progress"), "{page}");
+}

@@ -16,6 +16,10 @@ pub use time_off::*;
 
 /// What a staff member may do beyond their own agenda (`staff.permissions`); owners may
 /// do everything. Scheduling enforces them on writes, the API on reads too.
+/// Bookings a free-plan organization may make per calendar month (in its own zone):
+/// scheduling refuses the next one; the dashboard shows how many are left.
+pub const FREE_PLAN_MONTHLY_BOOKINGS: u32 = 50;
+
 pub mod permissions {
     /// May view every staff member's agenda.
     pub const VIEW_BUSINESS_SCHEDULE: &str = "view_business_schedule";

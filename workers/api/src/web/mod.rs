@@ -11,6 +11,7 @@ mod day;
 mod figures;
 mod layout;
 mod login;
+mod plan;
 mod sessions;
 
 use axum::{
@@ -55,6 +56,7 @@ pub fn router() -> Router<Shared> {
         )
         .route("/cifras", get(figures::page_for))
         .route("/cifras.csv", get(figures::csv))
+        .route("/plan", get(plan::page_for))
         .route("/sesiones", get(sessions::list))
         .route("/sesiones/{id}", post(sessions::close))
         .route("/assets/{name}", get(assets::serve))
@@ -172,7 +174,7 @@ fn top_bar(business: &str, viewer: &Viewer) -> Markup {
             nav aria-label="Secciones" {
                 a href="/hoy" { "Hoy" }
                 @if viewer.caller.may(VIEW_BUSINESS_SCHEDULE) { a href="/conversaciones" { "Chats" } }
-                @if viewer.caller.owner { a href="/cifras" { "Cifras" } }
+                @if viewer.caller.owner { a href="/cifras" { "Cifras" } a href="/plan" { "Plan" } }
                 a href="/sesiones" { "Sesiones" }
             }
             form method="post" action="/salir" {

@@ -21,8 +21,7 @@ use crate::{
     store::{self, APPOINTMENT_COLUMNS, Cached, Tx},
 };
 
-/// Bookings a free-plan organization may make per calendar month (in its own zone).
-pub const FREE_PLAN_MONTHLY_BOOKINGS: u32 = 50;
+pub use cita_shared::contracts::scheduling::FREE_PLAN_MONTHLY_BOOKINGS;
 
 pub async fn book(scheduler: &Scheduler, request: BookRequest) -> Result<Reply, Error> {
     let now = scheduler.now();
