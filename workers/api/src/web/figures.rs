@@ -82,7 +82,7 @@ async fn read(state: &Shared, viewer: &Viewer, month: &Month) -> ApiResult<Days>
                     count(a.id) FILTER (WHERE a.status = 'completed'),
                     count(a.id) FILTER (WHERE a.status = 'no_show'),
                     count(a.id) FILTER (WHERE a.status = 'cancelled'),
-                    COALESCE(sum(s.price_minor) FILTER (WHERE a.status = 'completed'), 0)::bigint
+                    COALESCE(sum(COALESCE(a.price_minor, s.price_minor)) FILTER (WHERE a.status = 'completed'), 0)::bigint
              FROM generate_series($1::date, $2::date, interval '1 day') d
              LEFT JOIN appointments a ON (a.starts_at AT TIME ZONE $3)::date = d::date
              LEFT JOIN service_types s ON s.id = a.service_type_id

@@ -7,6 +7,7 @@
 mod appointment;
 mod assets;
 mod conversations;
+mod customers;
 mod day;
 mod figures;
 mod layout;
@@ -48,6 +49,11 @@ pub fn router() -> Router<Shared> {
         .route(
             "/citas/{id}/mover",
             get(appointment::times).post(appointment::moved),
+        )
+        .route("/clientes", get(customers::search))
+        .route(
+            "/clientes/{id}",
+            get(customers::customer).post(customers::save_notes),
         )
         .route("/conversaciones", get(conversations::inbox))
         .route(
@@ -173,6 +179,7 @@ fn top_bar(business: &str, viewer: &Viewer) -> Markup {
             h1 { (business) }
             nav aria-label="Secciones" {
                 a href="/hoy" { "Hoy" }
+                a href="/clientes" { "Clientes" }
                 @if viewer.caller.may(VIEW_BUSINESS_SCHEDULE) { a href="/conversaciones" { "Chats" } }
                 @if viewer.caller.owner { a href="/cifras" { "Cifras" } a href="/plan" { "Plan" } }
                 a href="/sesiones" { "Sesiones" }

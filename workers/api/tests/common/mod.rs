@@ -7,6 +7,7 @@
 use std::{collections::HashMap, time::Duration};
 
 pub mod browser;
+pub mod pages;
 
 use cita_shared::{
     amqp::topology::{CITA_COMMANDS, OUTBOUND_SEND},

@@ -1,0 +1,419 @@
+//! The dashboard beyond the day: Cifras, Plan, Conversaciones, Clientes and Sesiones, as
+//! plain HTTP and in a real headless Chromium (screenshots in `target/screenshots/`).
+
+mod common;
+
+use common::{
+    Api, BARBER_PHONE, OWNER_PHONE, at,
+    browser::Browser,
+    pages::{client, cookie_of, csrf_in, session_of},
+};
+use reqwest::{StatusCode, header};
+
+#[tokio::test]
+async fn the_owner_sees_where_he_is_logged_in_and_closes_another_session() {
+    let api = Api::start().await;
+    let (here, _) = session_of(&api, OWNER_PHONE).await;
+    let (there, there_id) = session_of(&api, OWNER_PHONE).await;
+    let http = client();
+    let get = |path: &str, cookie: &str| {
+        http.get(format!("{}{path}", api.base))
+            .header(header::COOKIE, cookie)
+            .header(
+                header::USER_AGENT,
+                "Mozilla/5.0 (iPhone; CPU iPhone OS 17_0 like Mac OS X) Safari/604.1",
+            )
+            .send()
+    };
+    let page = get("/sesiones", &here).await.unwrap().text().await.unwrap();
+    assert_eq!(
+        page.matches("<li class=\"card wide\">").count(),
+        2,
+        "{page}"
+    );
+    assert_eq!(page.matches(" · esta sesión").count(), 1);
+    assert_eq!(page.matches("Cerrar esta sesión").count(), 1);
+    let closed = http
+        .post(format!("{}/sesiones/{there_id}", api.base))
+        .header(header::COOKIE, &here)
+        .header(header::ORIGIN, &api.base)
+        .form(&[("csrf", csrf_in(&page))])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(closed.status(), StatusCode::SEE_OTHER);
+    let shut = get("/hoy", &there).await.unwrap();
+    assert_eq!(
+        shut.status(),
+        StatusCode::SEE_OTHER,
+        "the closed session is out"
+    );
+    assert_eq!(get("/hoy", &here).await.unwrap().status(), StatusCode::OK);
+    // Closing it again: it is not open.
+    let again = http
+        .post(format!("{}/sesiones/{there_id}", api.base))
+        .header(header::COOKIE, &here)
+        .header(header::ORIGIN, &api.base)
+        .form(&[("csrf", csrf_in(&page))])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(again.status(), StatusCode::NOT_FOUND);
+}
+
+#[tokio::test]
+async fn the_owner_reads_the_months_figures_and_downloads_them_staff_do_not() {
+    let api = Api::start().await;
+    // One of the two done, the other a no-show.
+    api.db
+        .pool
+        .get()
+        .await
+        .unwrap()
+        .batch_execute(&format!(
+            "UPDATE appointments SET status = CASE WHEN starts_at = '{}' THEN 'completed' ELSE 'no_show' END
+             WHERE organization_id = '{}'",
+            at("2026-12-07T10:00"),
+            api.orgs.a
+        ))
+        .await
+        .unwrap();
+    let owner = cookie_of(&api, OWNER_PHONE).await;
+    let http = client();
+    let page = http
+        .get(format!("{}/cifras?mes=2026-12", api.base))
+        .header(header::COOKIE, &owner)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(page.status(), StatusCode::OK);
+    let page = page.text().await.unwrap();
+    assert!(page.contains("<h2>Diciembre 2026</h2>"), "{page}");
+    assert!(
+        page.contains("<span>Citas</span><strong>2</strong>"),
+        "{page}"
+    );
+    assert!(
+        page.contains("<span>No vinieron</span><strong>1 (50 %)</strong>"),
+        "{page}"
+    );
+    assert!(page.contains("$250"), "{page}");
+    assert_eq!(page.matches("<rect ").count(), 31, "a bar per day");
+    assert!(
+        page.contains("<title>2026-12-07: 2 citas</title>"),
+        "{page}"
+    );
+    let csv = http
+        .get(format!("{}/cifras.csv?mes=2026-12", api.base))
+        .header(header::COOKIE, &owner)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        csv.headers()[header::CONTENT_TYPE],
+        "text/csv; charset=utf-8"
+    );
+    let csv = csv.text().await.unwrap();
+    let lines: Vec<&str> = csv.lines().collect();
+    assert_eq!(
+        lines[0],
+        "fecha,citas,completadas,no_vinieron,canceladas,ingresos_mxn"
+    );
+    assert_eq!(lines.len(), 32);
+    assert_eq!(lines[7], "2026-12-07,2,1,1,0,250.00");
+
+    let barber = cookie_of(&api, BARBER_PHONE).await;
+    let refused = http
+        .get(format!("{}/cifras", api.base))
+        .header(header::COOKIE, &barber)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(refused.status(), StatusCode::FORBIDDEN);
+    let refused = http
+        .get(format!("{}/cifras.csv", api.base))
+        .header(header::COOKIE, &barber)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(refused.status(), StatusCode::FORBIDDEN);
+
+    // As the owner's phone and desktop show it.
+    let base = api.base.replace("127.0.0.1", "localhost");
+    for (width, height, name) in [(390, 844, "cifras-phone"), (1440, 900, "cifras-desktop")] {
+        let browser = Browser::start(width, height).await;
+        browser.goto(&format!("{base}/entrar")).await;
+        browser.type_into("#telefono", "55 1111 0001").await;
+        browser.click("button[type=submit]").await;
+        browser.wait_for("#codigo").await;
+        let code = api.code_sent_to(OWNER_PHONE).await;
+        browser.type_into("#codigo", &code).await;
+        browser.click("button[type=submit]").await;
+        browser.wait_for(".legend").await;
+        browser.goto(&format!("{base}/cifras?mes=2026-12")).await;
+        browser.wait_for(".chart").await;
+        browser.screenshot(name).await;
+    }
+}
+
+#[tokio::test]
+async fn the_owner_reads_a_chat_replies_gives_it_back_and_after_a_day_offers_the_template() {
+    let api = Api::start().await;
+    let base = api.base.replace("127.0.0.1", "localhost");
+    let browser = Browser::start(390, 844).await;
+    browser.goto(&format!("{base}/entrar")).await;
+    browser.type_into("#telefono", "55 1111 0001").await;
+    browser.click("button[type=submit]").await;
+    browser.wait_for("#codigo").await;
+    let code = api.code_sent_to(OWNER_PHONE).await;
+    browser.type_into("#codigo", &code).await;
+    browser.click("button[type=submit]").await;
+    browser.wait_for(".legend").await;
+
+    browser.goto(&format!("{base}/conversaciones")).await;
+    browser.wait_for(".inbox").await;
+    assert_eq!(
+        browser.all(".inbox .chat").await.len(),
+        1,
+        "only this organization's"
+    );
+    browser.submit(".inbox .chat").await;
+    let bubbles = browser.texts(".bubble").await;
+    assert_eq!(bubbles.len(), 2);
+    assert!(bubbles[0].starts_with("¿Tienen lugar hoy?"), "{bubbles:?}");
+    assert!(
+        bubbles[1].starts_with("Sí, a las 12:00.") && bubbles[1].ends_with("✓✓"),
+        "{bubbles:?}"
+    );
+    browser
+        .type_into("#texto", "Hola Ana, soy José María: sí hay lugar a las 12.")
+        .await;
+    browser.submit(".reply button").await;
+    let sent = common::eventually_sent(&api, 1).await;
+    let reply = sent
+        .iter()
+        .find(|c| c["message"]["body"] == "Hola Ana, soy José María: sí hay lugar a las 12.")
+        .unwrap_or_else(|| panic!("{sent:?}"));
+    assert_eq!(reply["to"], "5215533330001");
+    // Writing took the conversation over: it can be given back.
+    assert_eq!(
+        browser.texts("form.inline button").await,
+        ["Devolver al asistente"]
+    );
+    browser.screenshot("chat-phone").await;
+    browser.submit("form.inline button").await;
+    assert_eq!(
+        browser.texts("form.inline button").await,
+        ["Tomar la conversación"]
+    );
+
+    // A day later the window is closed: no free text, the template instead.
+    api.clock.advance(jiff::SignedDuration::from_hours(25));
+    browser
+        .goto(&format!(
+            "{base}/conversaciones/{}",
+            api.orgs.a_conversation
+        ))
+        .await;
+    browser.wait_for(".transcript").await;
+    assert!(browser.all("#texto").await.is_empty());
+    browser.submit("section.card button").await;
+    let sent = common::eventually_sent(&api, 1).await;
+    assert!(
+        sent.iter().any(
+            |c| c["message"]["type"] == "template" && c["message"]["name"] == "window_fallback"
+        ),
+        "{sent:?}"
+    );
+
+    // Staff without the permission, and other organizations' chats: nothing to read.
+    let barber = cookie_of(&api, BARBER_PHONE).await;
+    let owner = cookie_of(&api, OWNER_PHONE).await;
+    let http = client();
+    let get = |path: String, cookie: &str| {
+        http.get(format!("{}{path}", api.base))
+            .header(header::COOKIE, cookie)
+            .send()
+    };
+    assert_eq!(
+        get("/conversaciones".into(), &barber)
+            .await
+            .unwrap()
+            .status(),
+        StatusCode::FORBIDDEN
+    );
+    assert_eq!(
+        get(
+            format!("/conversaciones/{}", api.orgs.b_conversation),
+            &owner
+        )
+        .await
+        .unwrap()
+        .status(),
+        StatusCode::NOT_FOUND
+    );
+}
+
+#[tokio::test]
+async fn the_plan_page_counts_this_months_bookings_against_the_free_fifty() {
+    let api = Api::start().await;
+    let owner = cookie_of(&api, OWNER_PHONE).await;
+    let http = client();
+    let plan = || async {
+        http.get(format!("{}/plan", api.base))
+            .header(header::COOKIE, &owner)
+            .send()
+            .await
+            .unwrap()
+            .text()
+            .await
+            .unwrap()
+    };
+    let page = plan().await;
+    assert!(page.contains("Reservas de diciembre: 2 de 50"), "{page}");
+    assert!(
+        page.contains("<progress id=\"uso\" max=\"50\" value=\"2\">"),
+        "{page}"
+    );
+    assert!(page.contains("Te quedan 48 este mes."), "{page}");
+    // 48 more (one a day in January, made now): the allowance is spent.
+    api.db
+        .pool
+        .get()
+        .await
+        .unwrap()
+        .execute(
+            "INSERT INTO appointments (organization_id, customer_id, staff_id, service_type_id, starts_at, ends_at, source)
+             SELECT $1, $2, $3, $4, d, d + interval '45 minutes', 'whatsapp'
+             FROM generate_series(timestamptz '2027-01-01 16:00Z', timestamptz '2027-02-17 16:00Z', interval '1 day') d",
+            &[&api.orgs.a, &api.orgs.a_customer, &api.orgs.a_barber, &api.orgs.a_haircut],
+        )
+        .await
+        .unwrap();
+    let page = plan().await;
+    assert!(
+        page.contains("Llegaste a las 50 reservas de diciembre."),
+        "{page}"
+    );
+    api.db
+        .pool
+        .get()
+        .await
+        .unwrap()
+        .execute(
+            "UPDATE organizations SET plan = 'paid' WHERE id = $1",
+            &[&api.orgs.a],
+        )
+        .await
+        .unwrap();
+    let page = plan().await;
+    assert!(page.contains("Plan de pago"), "{page}");
+    assert!(!page.contains("<progress"), "{page}");
+}
+
+#[tokio::test]
+async fn staff_find_a_customer_by_name_or_phone_and_keep_notes_about_her() {
+    let api = Api::start().await;
+    let barber = cookie_of(&api, BARBER_PHONE).await;
+    let http = client();
+    let get = |path: String| {
+        http.get(format!("{}{path}", api.base))
+            .header(header::COOKIE, &barber)
+            .send()
+    };
+    for (q, found) in [
+        ("an", 1),
+        ("5533", 1),
+        ("+52 55 3333", 1),
+        ("zzz", 0),
+        ("%", 0),
+    ] {
+        let page = http
+            .get(format!("{}/clientes", api.base))
+            .query(&[("q", q)])
+            .header(header::COOKIE, &barber)
+            .send()
+            .await
+            .unwrap()
+            .text()
+            .await
+            .unwrap();
+        assert_eq!(
+            page.matches("class=\"card wide chat\"").count(),
+            found,
+            "{q}: {page}"
+        );
+    }
+    let customer = api.orgs.a_customer;
+    let page = get(format!("/clientes/{customer}"))
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(page.contains("<h2>Ana</h2>"), "{page}");
+    assert!(
+        page.contains("<span>Visitas</span><strong>0</strong>"),
+        "{page}"
+    );
+    assert_eq!(
+        page.matches("href=\"/citas/").count(),
+        2,
+        "her two appointments"
+    );
+    // The barber may not read chats: no link to hers.
+    assert!(!page.contains("/conversaciones/"), "{page}");
+    let saved = http
+        .post(format!("{}/clientes/{customer}", api.base))
+        .header(header::COOKIE, &barber)
+        .header(header::ORIGIN, &api.base)
+        .form(&[
+            ("csrf", csrf_in(&page).as_str()),
+            ("clave", &uuid::Uuid::new_v4().to_string()),
+            ("notas", "Prefiere la máquina del 2."),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(saved.status(), StatusCode::SEE_OTHER);
+    let notes: Option<String> = api
+        .db
+        .pool
+        .get()
+        .await
+        .unwrap()
+        .query_one("SELECT notes FROM customers WHERE id = $1", &[&customer])
+        .await
+        .unwrap()
+        .get(0);
+    assert_eq!(notes.as_deref(), Some("Prefiere la máquina del 2."));
+    let page = get(format!("/clientes/{customer}"))
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        page.contains(">Prefiere la máquina del 2.</textarea>"),
+        "{page}"
+    );
+    // Another organization's customer: not found.
+    let theirs = get(format!("/clientes/{}", api.orgs.b_customer))
+        .await
+        .unwrap();
+    assert_eq!(theirs.status(), StatusCode::NOT_FOUND);
+
+    let base = api.base.replace("127.0.0.1", "localhost");
+    let browser = Browser::start(390, 844).await;
+    browser.goto(&format!("{base}/entrar")).await;
+    browser.type_into("#telefono", "55 1111 0002").await;
+    browser.click("button[type=submit]").await;
+    browser.wait_for("#codigo").await;
+    let code = api.code_sent_to(BARBER_PHONE).await;
+    browser.type_into("#codigo", &code).await;
+    browser.click("button[type=submit]").await;
+    browser.wait_for(".legend").await;
+    browser.goto(&format!("{base}/clientes/{customer}")).await;
+    browser.wait_for(".tiles").await;
+    browser.screenshot("cliente-phone").await;
+}
