@@ -409,3 +409,106 @@ async fn forms_without_the_sessions_token_and_other_organizations_ids_change_not
         "cancelled"
     );
 }
+
+#[tokio::test]
+async fn an_empty_time_is_tapped_to_book_a_new_customer_or_to_block_it() {
+    let api = Api::start().await;
+    let base = api.base.replace("127.0.0.1", "localhost");
+    let browser = Browser::start(390, 844).await;
+    browser.goto(&format!("{base}/entrar")).await;
+    browser.type_into("#telefono", "55 1111 0001").await;
+    browser.click("button[type=submit]").await;
+    browser.wait_for("#codigo").await;
+    let code = api.code_sent_to(OWNER_PHONE).await;
+    browser.type_into("#codigo", &code).await;
+    browser.click("button[type=submit]").await;
+    browser.wait_for(".legend").await;
+
+    browser
+        .submit("a.slot[aria-label='Reservar o bloquear a las 12:00 con Dueño barberia']")
+        .await;
+    assert_eq!(
+        browser.texts("h2").await,
+        ["lunes 7 de diciembre, 12:00 · Dueño barberia"]
+    );
+    browser.screenshot("nueva-phone").await;
+    browser.type_into("#telefono", "55 7777 8888").await;
+    browser.type_into("#nombre", "Beto").await;
+    browser.submit("form:has(#telefono) button").await;
+    assert_eq!(
+        browser.texts("[role=status]").await,
+        ["Listo: cita reservada; se le avisa al cliente."]
+    );
+    let row = api
+        .db
+        .pool
+        .get()
+        .await
+        .unwrap()
+        .query_one(
+            "SELECT c.name, c.phone, a.staff_id, a.source FROM appointments a JOIN customers c ON c.id = a.customer_id
+             WHERE a.starts_at = $1 AND a.organization_id = $2",
+            &[&at("2026-12-07T12:00"), &api.orgs.a],
+        )
+        .await
+        .unwrap();
+    assert_eq!(row.get::<_, Option<String>>(0).as_deref(), Some("Beto"));
+    assert_eq!(
+        row.get::<_, Option<String>>(1).as_deref(),
+        Some("525577778888")
+    );
+    assert_eq!(row.get::<_, uuid::Uuid>(2), api.orgs.a_owner);
+    assert_eq!(row.get::<_, String>(3), "manual");
+
+    browser.goto(&format!("{base}/hoy")).await;
+    browser.wait_for(".legend").await;
+    browser
+        .submit("a.slot[aria-label='Reservar o bloquear a las 13:00 con Luis']")
+        .await;
+    browser.type_into("#motivo", "Comida").await;
+    browser.submit("form:has(#duracion) button").await;
+    browser.wait_for(".legend").await;
+    assert!(browser.texts(".off").await.contains(&"Comida".to_owned()));
+
+    // A time taken meanwhile: said so, nothing booked.
+    let cookie = cookie_of(&api, OWNER_PHONE).await;
+    let http = client();
+    let luis = api.orgs.a_barber;
+    let ten = at("2026-12-07T10:00").as_second();
+    let page = http
+        .get(format!(
+            "{}/hoy/nueva?personal={luis}&inicio={ten}",
+            api.base
+        ))
+        .header(header::COOKIE, &cookie)
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    let taken = http
+        .post(format!("{}/hoy/nueva", api.base))
+        .header(header::COOKIE, &cookie)
+        .header(header::ORIGIN, &api.base)
+        .form(&[
+            ("csrf", csrf_in(&page)),
+            ("clave", uuid::Uuid::new_v4().to_string()),
+            ("personal", luis.to_string()),
+            ("inicio", ten.to_string()),
+            ("accion", "reservar".into()),
+            ("telefono", "55 7777 9999".into()),
+            ("servicio", api.orgs.a_haircut.to_string()),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(taken.status(), StatusCode::CONFLICT);
+    assert!(
+        taken
+            .text()
+            .await
+            .unwrap()
+            .contains("Esa hora ya no está libre para esa persona.")
+    );
+}

@@ -160,6 +160,7 @@ pub async fn show(
         "no_show" => Some("Listo: marcada como «no vino»."),
         "cancelled" => Some("Listo: la cita se canceló y se le avisa al cliente."),
         "moved" => Some("Listo: la cita se movió y se le avisa al cliente."),
+        "booked" => Some("Listo: cita reservada; se le avisa al cliente."),
         _ => None,
     });
     page_of(&state, &viewer, id, note, None).await

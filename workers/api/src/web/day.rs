@@ -263,6 +263,18 @@ fn grid(agenda: &Agenda, date: Date, now: Timestamp) -> Markup {
                 @for i in 0..columns {
                     div class={ "lane c" (i + 2) " s" (rows) " r" (HEADER_ROWS + 1) } {}
                 }
+                // Every half hour of each column, under what is booked there: tap to
+                // book or block it.
+                @for (i, (staff_id, name)) in agenda.staff.iter().enumerate() {
+                    @for step in 0..(minutes / 30) {
+                        @let at = grid_start + SignedDuration::from_mins(step * 30);
+                        @if at >= now {
+                            a class={ "slot c" (i + 2) " r" (HEADER_ROWS + 1 + (step * 30 / MINUTES_PER_ROW) as usize) " s" (30 / MINUTES_PER_ROW) }
+                                href={ "/hoy/nueva?personal=" (staff_id) "&inicio=" (at.as_second()) }
+                                aria-label={ "Reservar o bloquear a las " (words.clock(at, &agenda.tz)) " con " (name) } {}
+                        }
+                    }
+                }
                 @for off in &agenda.off {
                     @if let Some((row, span)) = place(off.starts_at, off.ends_at) {
                         @match off.staff_id.and_then(column_of) {

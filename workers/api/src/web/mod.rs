@@ -14,6 +14,7 @@ mod layout;
 mod login;
 mod plan;
 mod sessions;
+mod slot;
 
 use axum::{
     Router,
@@ -42,6 +43,7 @@ pub fn router() -> Router<Shared> {
         .route("/entrar/renovar", get(login::renew))
         .route("/salir", post(login::leave))
         .route("/hoy", get(day::page_for))
+        .route("/hoy/nueva", get(slot::form).post(slot::made))
         .route(
             "/citas/{id}",
             get(appointment::show).post(appointment::change),
