@@ -417,3 +417,170 @@ async fn staff_find_a_customer_by_name_or_phone_and_keep_notes_about_her() {
     browser.wait_for(".tiles").await;
     browser.screenshot("cliente-phone").await;
 }
+
+#[tokio::test]
+async fn the_owner_edits_the_price_list_with_every_field_checked_in_spanish() {
+    let api = Api::start().await;
+    let owner = cookie_of(&api, OWNER_PHONE).await;
+    let http = client();
+    let get = |path: String| {
+        http.get(format!("{}{path}", api.base))
+            .header(header::COOKIE, &owner)
+            .send()
+    };
+    let list = get("/ajustes/servicios".into())
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(list.contains("<strong>Corte</strong>"), "{list}");
+    let form = get("/ajustes/servicios/nuevo".into())
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    let post = |path: String, fields: Vec<(String, String)>| {
+        http.post(format!("{}{path}", api.base))
+            .header(header::COOKIE, &owner)
+            .header(header::ORIGIN, &api.base)
+            .form(&fields)
+            .send()
+    };
+    let field = |k: &str, v: &str| (k.to_owned(), v.to_owned());
+    let base_fields = |csrf: &str| {
+        vec![
+            field("csrf", csrf),
+            field("clave", &uuid::Uuid::new_v4().to_string()),
+        ]
+    };
+    let mut bad = base_fields(&csrf_in(&form));
+    bad.extend([
+        field("nombre", ""),
+        field("duracion", "mucho"),
+        field("precio", "dos"),
+        field("preparacion", "999"),
+        field("activo", "on"),
+    ]);
+    let refused = post("/ajustes/servicios/nuevo".into(), bad).await.unwrap();
+    assert_eq!(refused.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    let page = refused.text().await.unwrap();
+    for why in [
+        "Escribe un nombre de 1 a 80 letras.",
+        "La duración va de 5 a 720 minutos, en números.",
+        "El precio va en números: 250 o 250.50.",
+        "De 0 a 240 minutos, en números.",
+        "Elige al menos a una persona que lo haga.",
+    ] {
+        assert!(page.contains(why), "{why}: {page}");
+    }
+    assert!(page.contains("value=\"mucho\""), "what was typed stays");
+    let count = || async {
+        api.db
+            .pool
+            .get()
+            .await
+            .unwrap()
+            .query_one(
+                "SELECT count(*) FROM service_types WHERE organization_id = $1",
+                &[&api.orgs.a],
+            )
+            .await
+            .unwrap()
+            .get::<_, i64>(0)
+    };
+    assert_eq!(count().await, 1, "nothing was made");
+
+    let mut good = base_fields(&csrf_in(&form));
+    good.extend([
+        field("nombre", "Corte y barba"),
+        field("duracion", "60"),
+        field("precio", "350.50"),
+        field("preparacion", "10"),
+        field(&format!("hace_{}", api.orgs.a_owner), "on"),
+        field("activo", "on"),
+    ]);
+    let made = post("/ajustes/servicios/nuevo".into(), good).await.unwrap();
+    assert_eq!(made.status(), StatusCode::SEE_OTHER);
+    let row = api
+        .db
+        .pool
+        .get()
+        .await
+        .unwrap()
+        .query_one(
+            "SELECT s.price_minor, s.buffer_minutes, s.duration_minutes,
+                    ARRAY(SELECT staff_id FROM staff_services x WHERE x.service_type_id = s.id)
+             FROM service_types s WHERE s.name = 'Corte y barba'",
+            &[],
+        )
+        .await
+        .unwrap();
+    assert_eq!(row.get::<_, i64>(0), 35_050);
+    assert_eq!(row.get::<_, i32>(1), 10);
+    assert_eq!(row.get::<_, i32>(2), 60);
+    assert_eq!(row.get::<_, Vec<uuid::Uuid>>(3), vec![api.orgs.a_owner]);
+
+    // The same name again: said so by scheduling's refusal.
+    let form = get("/ajustes/servicios/nuevo".into())
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    let mut twice = base_fields(&csrf_in(&form));
+    twice.extend([
+        field("nombre", "Corte y barba"),
+        field("duracion", "60"),
+        field("precio", "350"),
+        field("preparacion", "0"),
+        field(&format!("hace_{}", api.orgs.a_owner), "on"),
+        field("activo", "on"),
+    ]);
+    let again = post("/ajustes/servicios/nuevo".into(), twice)
+        .await
+        .unwrap();
+    assert_eq!(again.status(), StatusCode::CONFLICT);
+    assert!(
+        again
+            .text()
+            .await
+            .unwrap()
+            .contains("Ya hay otro servicio con ese nombre.")
+    );
+
+    let barber = cookie_of(&api, BARBER_PHONE).await;
+    let refused = http
+        .get(format!("{}/ajustes/servicios", api.base))
+        .header(header::COOKIE, &barber)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(refused.status(), StatusCode::FORBIDDEN);
+
+    let base = api.base.replace("127.0.0.1", "localhost");
+    let browser = Browser::start(390, 844).await;
+    browser.goto(&format!("{base}/entrar")).await;
+    browser.type_into("#telefono", "55 1111 0001").await;
+    browser.click("button[type=submit]").await;
+    browser.wait_for("#codigo").await;
+    let code = api.code_sent_to(OWNER_PHONE).await;
+    browser.type_into("#codigo", &code).await;
+    browser.click("button[type=submit]").await;
+    browser.wait_for(".legend").await;
+    browser
+        .goto(&format!("{base}/ajustes/servicios/{}", api.orgs.a_haircut))
+        .await;
+    browser.wait_for("#precio").await;
+    browser
+        .eval("document.getElementById('precio').value = ''; return null")
+        .await;
+    browser.type_into("#precio", "doscientos").await;
+    browser.submit("form.card button").await;
+    assert_eq!(
+        browser.texts(".field-error").await,
+        ["El precio va en números: 250 o 250.50."]
+    );
+    browser.screenshot("servicio-phone").await;
+}

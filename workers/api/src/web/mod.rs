@@ -13,6 +13,7 @@ mod figures;
 mod layout;
 mod login;
 mod plan;
+mod services;
 mod sessions;
 mod slot;
 
@@ -65,6 +66,15 @@ pub fn router() -> Router<Shared> {
         .route("/cifras", get(figures::page_for))
         .route("/cifras.csv", get(figures::csv))
         .route("/plan", get(plan::page_for))
+        .route(
+            "/ajustes",
+            get(|| async { layout::see_other("/ajustes/servicios") }),
+        )
+        .route("/ajustes/servicios", get(services::list))
+        .route(
+            "/ajustes/servicios/{id}",
+            get(services::edit).post(services::save),
+        )
         .route("/sesiones", get(sessions::list))
         .route("/sesiones/{id}", post(sessions::close))
         .route("/assets/{name}", get(assets::serve))
@@ -183,7 +193,11 @@ fn top_bar(business: &str, viewer: &Viewer) -> Markup {
                 a href="/hoy" { "Hoy" }
                 a href="/clientes" { "Clientes" }
                 @if viewer.caller.may(VIEW_BUSINESS_SCHEDULE) { a href="/conversaciones" { "Chats" } }
-                @if viewer.caller.owner { a href="/cifras" { "Cifras" } a href="/plan" { "Plan" } }
+                @if viewer.caller.owner {
+                    a href="/cifras" { "Cifras" }
+                    a href="/ajustes" { "Ajustes" }
+                    a href="/plan" { "Plan" }
+                }
                 a href="/sesiones" { "Sesiones" }
             }
             form method="post" action="/salir" {
