@@ -48,6 +48,7 @@ pub mod spanish;
 pub mod telemetry;
 pub mod tls;
 pub mod trace;
+pub mod typed;
 pub mod whatsapp;
 
 #[cfg(feature = "testing")]

@@ -10,6 +10,7 @@ mod conversations;
 mod customers;
 mod day;
 mod figures;
+mod hours;
 mod layout;
 mod login;
 mod plan;
@@ -71,6 +72,7 @@ pub fn router() -> Router<Shared> {
             get(|| async { layout::see_other("/ajustes/servicios") }),
         )
         .route("/ajustes/servicios", get(services::list))
+        .route("/ajustes/horario", get(hours::page_for).post(hours::save))
         .route(
             "/ajustes/servicios/{id}",
             get(services::edit).post(services::save),
@@ -182,6 +184,17 @@ fn url_encoded(text: &str) -> String {
             other => format!("%{other:02X}"),
         })
         .collect()
+}
+
+/// The owner's settings pages, the one shown marked.
+fn settings_tabs(current: &str) -> Markup {
+    html! {
+        nav.tabs aria-label="Ajustes" {
+            @for (page, label) in [("servicios", "Servicios"), ("horario", "Horario y cierres")] {
+                a href={ "/ajustes/" (page) } aria-current=[(page == current).then_some("page")] { (label) }
+            }
+        }
+    }
 }
 
 /// The bar above every page of someone logged in.

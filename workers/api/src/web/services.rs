@@ -81,6 +81,7 @@ pub async fn list(
     tx.commit().await?;
     let words = spanish::words(org.get::<_, &str>(1));
     let body = html! {
+        (super::settings_tabs("servicios"))
         h2 { "Servicios y precios" }
         @if saved.listo.is_some() { p.note role="status" { "Listo: servicio guardado." } }
         p { a.button href="/ajustes/servicios/nuevo" { "Nuevo servicio" } }
@@ -275,7 +276,7 @@ pub async fn save(
     if minutes.is_none() {
         problems.push(("duracion", "La duración va de 5 a 720 minutos, en números."));
     }
-    let price = price_minor(&draft.price);
+    let price = cita_shared::typed::price(&draft.price);
     if price.is_none() {
         problems.push(("precio", "El precio va en números: 250 o 250.50."));
     }
@@ -333,46 +334,5 @@ pub async fn save(
             .await
         }
         Err(error) => Err(error),
-    }
-}
-
-/// "250", "250.50", "250,5" in minor units.
-fn price_minor(text: &str) -> Option<i64> {
-    let text = text.trim().trim_start_matches('$').trim().replace(',', ".");
-    let (whole, cents) = text.split_once('.').unwrap_or((&text, ""));
-    if whole.is_empty()
-        || !whole.bytes().all(|b| b.is_ascii_digit())
-        || cents.len() > 2
-        || !cents.bytes().all(|b| b.is_ascii_digit())
-    {
-        return None;
-    }
-    let cents: i64 = format!("{cents:0<2}").parse().ok()?;
-    whole
-        .parse::<i64>()
-        .ok()?
-        .checked_mul(100)?
-        .checked_add(cents)
-}
-
-#[cfg(test)]
-mod tests {
-    use super::price_minor;
-
-    #[test]
-    fn prices_in_pesos_become_minor_units() {
-        for (typed, minor) in [
-            ("250", Some(25_000)),
-            ("$250.50", Some(25_050)),
-            ("99,5", Some(9_950)),
-            ("0", Some(0)),
-            ("", None),
-            ("-3", None),
-            ("2.505", None),
-            ("dos", None),
-            (".5", None),
-        ] {
-            assert_eq!(price_minor(typed), minor, "{typed}");
-        }
     }
 }

@@ -10,7 +10,6 @@
 
 mod apply;
 mod pick;
-mod typed;
 mod words;
 
 use cita_shared::{

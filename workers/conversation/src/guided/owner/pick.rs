@@ -6,7 +6,9 @@ use cita_shared::{
     whatsapp::phone,
 };
 
-use super::{super::Next, CUTOFFS, Change, Field, Guided, Manage, REMINDERS, typed};
+use cita_shared::typed;
+
+use super::{super::Next, CUTOFFS, Change, Field, Guided, Manage, REMINDERS};
 use crate::guided::{
     GuidedError,
     action::{Action, Topic},

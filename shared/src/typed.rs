@@ -1,9 +1,9 @@
-//! Values an owner types where a list can't hold them: a price, a length, a day's
-//! shifts, a day or a range of days. Each parser accepts the usual ways of writing the
-//! value in Mexico and Colombia and nothing else; what it returns is read back to the
-//! owner before anything changes.
+//! Values people of a business type where a list can't hold them, in chat (guided mode)
+//! or on the dashboard's forms: a price, a length, a day's shifts, a day or a range of
+//! days. Each parser accepts the usual ways of writing the value in Mexico and Colombia
+//! and nothing else.
 
-use cita_shared::spanish::MONTHS;
+use crate::spanish::MONTHS;
 use jiff::civil::{Date, Time};
 
 /// A price in minor units: "250", "$250.50", "1,250", "35.000" (Colombian thousands).
