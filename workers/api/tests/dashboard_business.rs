@@ -749,3 +749,92 @@ async fn the_owner_sets_split_shifts_and_closes_a_week_and_availability_follows(
     browser.wait_for("#dia6").await;
     browser.screenshot("horario-phone").await;
 }
+
+#[tokio::test]
+async fn the_owner_sets_reminders_reviews_and_the_assistant_under_the_version_he_saw() {
+    let api = Api::start().await;
+    let owner = cookie_of(&api, OWNER_PHONE).await;
+    let http = client();
+    let shown = http
+        .get(format!("{}/ajustes/general", api.base))
+        .header(header::COOKIE, &owner)
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    let version = shown
+        .split("name=\"version\" value=\"")
+        .nth(1)
+        .and_then(|rest| rest.split('"').next())
+        .unwrap()
+        .to_owned();
+    let post = |link: &str| {
+        http.post(format!("{}/ajustes/general", api.base))
+            .header(header::COOKIE, &owner)
+            .header(header::ORIGIN, &api.base)
+            .form(&[
+                ("csrf", csrf_in(&shown)),
+                ("clave", uuid::Uuid::new_v4().to_string()),
+                ("version", version.clone()),
+                ("recordar_1440", "on".into()),
+                ("recordar_120", "on".into()),
+                ("resenas", "on".into()),
+                ("enlace", link.into()),
+                ("modo", "guided".into()),
+                ("limite", "240".into()),
+            ])
+            .send()
+    };
+    let bad = post("g.page/r/centro").await.unwrap();
+    assert_eq!(bad.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(
+        bad.text()
+            .await
+            .unwrap()
+            .contains("El enlace de reseñas empieza con https://")
+    );
+    let saved = post("https://g.page/r/centro").await.unwrap();
+    assert_eq!(saved.status(), StatusCode::SEE_OTHER);
+    let row = api
+        .db
+        .pool
+        .get()
+        .await
+        .unwrap()
+        .query_one(
+            "SELECT reminder_offsets_minutes, review_request_after_minutes, review_link, assistant_mode,
+                    change_cutoff_minutes FROM organizations WHERE id = $1",
+            &[&api.orgs.a],
+        )
+        .await
+        .unwrap();
+    assert_eq!(row.get::<_, Vec<i32>>(0), vec![1440, 120]);
+    assert_eq!(row.get::<_, Option<i32>>(1), Some(120));
+    assert_eq!(
+        row.get::<_, Option<String>>(2).as_deref(),
+        Some("https://g.page/r/centro")
+    );
+    assert_eq!(row.get::<_, String>(3), "guided");
+    assert_eq!(row.get::<_, i32>(4), 240);
+    // The same form again: it was shown before that change, so it is refused, not applied.
+    let stale = post("https://g.page/r/otra").await.unwrap();
+    assert_eq!(stale.status(), StatusCode::CONFLICT);
+    assert!(
+        stale
+            .text()
+            .await
+            .unwrap()
+            .contains("Alguien cambió estos ajustes mientras tanto.")
+    );
+
+    let barber = cookie_of(&api, BARBER_PHONE).await;
+    let refused = http
+        .get(format!("{}/ajustes/general", api.base))
+        .header(header::COOKIE, &barber)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(refused.status(), StatusCode::FORBIDDEN);
+}

@@ -10,6 +10,7 @@ mod conversations;
 mod customers;
 mod day;
 mod figures;
+mod general;
 mod hours;
 mod layout;
 mod login;
@@ -73,6 +74,10 @@ pub fn router() -> Router<Shared> {
         )
         .route("/ajustes/servicios", get(services::list))
         .route("/ajustes/horario", get(hours::page_for).post(hours::save))
+        .route(
+            "/ajustes/general",
+            get(general::page_for).post(general::save),
+        )
         .route(
             "/ajustes/servicios/{id}",
             get(services::edit).post(services::save),
@@ -190,7 +195,7 @@ fn url_encoded(text: &str) -> String {
 fn settings_tabs(current: &str) -> Markup {
     html! {
         nav.tabs aria-label="Ajustes" {
-            @for (page, label) in [("servicios", "Servicios"), ("horario", "Horario y cierres")] {
+            @for (page, label) in [("servicios", "Servicios"), ("horario", "Horario y cierres"), ("general", "Asistente y avisos")] {
                 a href={ "/ajustes/" (page) } aria-current=[(page == current).then_some("page")] { (label) }
             }
         }

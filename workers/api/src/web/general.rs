@@ -1,0 +1,254 @@
+//! Ajustes › Asistente y avisos: the reminders customers get, the review request and its
+//! link, who answers (the AI, buttons, or the AI with buttons when it fails) and until
+//! when customers may change or cancel. Saved under the version the form was shown with,
+//! so two people saving at once cannot undo each other unnoticed.
+
+use axum::{
+    extract::{Query, State},
+    http::StatusCode,
+    response::Response,
+};
+use cita_shared::contracts::scheduling::{
+    AssistantMode, Request, SchedulingError, Settings, UpdateSettingsRequest,
+};
+use maud::html;
+use serde::Deserialize;
+use uuid::Uuid;
+
+use super::{
+    Posted, Viewer,
+    layout::{page, see_other, with_status},
+    top_bar,
+};
+use crate::{
+    problem::{ApiError, ApiResult},
+    state::Shared,
+    tenant,
+};
+
+/// Reminder times offered, minutes before the appointment.
+const REMINDERS: [(u32, &str); 4] = [
+    (1440, "Un día antes"),
+    (240, "4 horas antes"),
+    (120, "2 horas antes"),
+    (60, "1 hora antes"),
+];
+const CUTOFFS: [(u32, &str); 5] = [
+    (0, "Hasta la hora de la cita"),
+    (120, "Hasta 2 horas antes"),
+    (240, "Hasta 4 horas antes"),
+    (720, "Hasta 12 horas antes"),
+    (1440, "Hasta 1 día antes"),
+];
+const MODES: [(AssistantMode, &str); 3] = [
+    (
+        AssistantMode::AiWithGuidedFallback,
+        "Asistente con IA, y botones si la IA falla",
+    ),
+    (AssistantMode::Ai, "Sólo el asistente con IA"),
+    (AssistantMode::Guided, "Sólo botones y listas, sin IA"),
+];
+
+#[derive(Debug, Deserialize)]
+pub struct Saved {
+    listo: Option<String>,
+}
+
+async fn current(state: &Shared, viewer: &Viewer) -> ApiResult<(String, Settings, i64)> {
+    let mut client = state.db().await?;
+    let tx = tenant::read(&mut client, viewer.caller.organization_id).await?;
+    let row = tx
+        .query_one(
+            "SELECT name, reminder_offsets_minutes, review_request_after_minutes, review_link,
+                    assistant_mode, handoff_minutes, change_cutoff_minutes, settings_version
+             FROM organizations",
+            &[],
+        )
+        .await?;
+    tx.commit().await?;
+    let minutes = |m: i32| u32::try_from(m).unwrap_or(0);
+    let settings = Settings {
+        reminder_offsets_minutes: row.get::<_, Vec<i32>>(1).into_iter().map(minutes).collect(),
+        review_request_after_minutes: row.get::<_, Option<i32>>(2).map(minutes),
+        review_link: row.get(3),
+        assistant_mode: AssistantMode::parse(row.get(4))
+            .unwrap_or(AssistantMode::AiWithGuidedFallback),
+        handoff_minutes: minutes(row.get(5)),
+        change_cutoff_minutes: minutes(row.get(6)),
+    };
+    Ok((row.get(0), settings, row.get(7)))
+}
+
+/// `GET /ajustes/general`
+pub async fn page_for(
+    State(state): State<Shared>,
+    viewer: Viewer,
+    Query(saved): Query<Saved>,
+) -> ApiResult<Response> {
+    let (business, settings, version) = current(&state, &viewer).await?;
+    let note = saved.listo.is_some().then_some("Listo: ajustes guardados.");
+    render(
+        &viewer,
+        &business,
+        &settings,
+        version,
+        note,
+        None,
+        StatusCode::OK,
+    )
+}
+
+fn render(
+    viewer: &Viewer,
+    business: &str,
+    settings: &Settings,
+    version: i64,
+    note: Option<&str>,
+    error: Option<&str>,
+    status: StatusCode,
+) -> ApiResult<Response> {
+    if !viewer.caller.owner {
+        let body =
+            html! { p.error role="alert" { "Los ajustes del negocio son sólo para el dueño." } };
+        return Ok(with_status(
+            StatusCode::FORBIDDEN,
+            page("Ajustes", Some(top_bar(business, viewer)), body),
+        ));
+    }
+    let body = html! {
+        (super::settings_tabs("general"))
+        h2 { "Asistente y avisos" }
+        @if let Some(note) = note { p.note role="status" { (note) } }
+        @if let Some(error) = error { p.error role="alert" { (error) } }
+        form.card.wide method="post" action="/ajustes/general" {
+            input type="hidden" name="csrf" value=(viewer.csrf);
+            input type="hidden" name="clave" value=(Uuid::new_v4());
+            input type="hidden" name="version" value=(version);
+            fieldset {
+                legend { "Recordatorio al cliente" }
+                @for (minutes, label) in REMINDERS {
+                    label.check {
+                        input type="checkbox" name={ "recordar_" (minutes) } checked[settings.reminder_offsets_minutes.contains(&minutes)];
+                        " " (label)
+                    }
+                }
+            }
+            fieldset {
+                legend { "Reseñas" }
+                label.check {
+                    input type="checkbox" name="resenas" checked[settings.review_request_after_minutes.is_some()];
+                    " Pedir una reseña dos horas después de la visita"
+                }
+                label for="enlace" { "Enlace para dejar la reseña" }
+                input #enlace type="text" name="enlace" value=(settings.review_link.as_deref().unwrap_or("")) placeholder="https://g.page/r/…" inputmode="url";
+            }
+            fieldset {
+                legend { "Quién responde a los clientes" }
+                @for (mode, label) in MODES {
+                    label.check {
+                        input type="radio" name="modo" value=(mode.as_str()) checked[settings.assistant_mode == mode];
+                        " " (label)
+                    }
+                }
+            }
+            label for="limite" { "Los clientes pueden cambiar o cancelar" }
+            select #limite name="limite" {
+                @for (minutes, label) in CUTOFFS {
+                    option value=(minutes) selected[settings.change_cutoff_minutes == minutes] { (label) }
+                }
+            }
+            button type="submit" { "Guardar ajustes" }
+        }
+    };
+    Ok(with_status(
+        status,
+        page("Ajustes", Some(top_bar(business, viewer)), body),
+    ))
+}
+
+/// `POST /ajustes/general`
+pub async fn save(
+    State(state): State<Shared>,
+    posted: Posted<Vec<(String, String)>>,
+) -> ApiResult<Response> {
+    let Posted { viewer, form } = posted;
+    let (business, stored, _) = current(&state, &viewer).await?;
+    let value = |key: &str| {
+        form.iter()
+            .find(|(k, _)| k == key)
+            .map_or("", |(_, v)| v.as_str())
+            .trim()
+            .to_owned()
+    };
+    let checked = |key: &str| form.iter().any(|(k, _)| k == key);
+    let version: i64 = value("version")
+        .parse()
+        .map_err(|_| ApiError::BadRequest("no version".into()))?;
+    let link = value("enlace");
+    let settings = Settings {
+        reminder_offsets_minutes: REMINDERS
+            .iter()
+            .map(|(m, _)| *m)
+            .filter(|m| checked(&format!("recordar_{m}")))
+            .collect(),
+        review_request_after_minutes: checked("resenas")
+            .then_some(stored.review_request_after_minutes.unwrap_or(120)),
+        review_link: Some(link.clone()).filter(|l| !l.is_empty()),
+        assistant_mode: AssistantMode::parse(&value("modo")).unwrap_or(stored.assistant_mode),
+        handoff_minutes: stored.handoff_minutes,
+        change_cutoff_minutes: value("limite")
+            .parse()
+            .ok()
+            .filter(|m| CUTOFFS.iter().any(|(c, _)| c == m))
+            .unwrap_or(stored.change_cutoff_minutes),
+    };
+    if !link.is_empty()
+        && (!link.starts_with("https://") || link.contains(char::is_whitespace) || link.len() > 500)
+    {
+        let why = "El enlace de reseñas empieza con https:// y no lleva espacios.";
+        return render(
+            &viewer,
+            &business,
+            &settings,
+            version,
+            None,
+            Some(why),
+            StatusCode::UNPROCESSABLE_ENTITY,
+        );
+    }
+    let request = Request::UpdateSettings(UpdateSettingsRequest {
+        actor: viewer.caller.actor(),
+        idempotency_key: format!("web:{}", value("clave")),
+        expected_version: version,
+        settings: settings.clone(),
+    });
+    match state.schedule(&request).await {
+        Ok(_) => Ok(see_other("/ajustes/general?listo=1")),
+        Err(ApiError::Scheduling(SchedulingError::StaleVersion { current })) => {
+            let why = "Alguien cambió estos ajustes mientras tanto. Revisa y guarda otra vez.";
+            let (_, fresh, _) = self::current(&state, &viewer).await?;
+            render(
+                &viewer,
+                &business,
+                &fresh,
+                current,
+                None,
+                Some(why),
+                StatusCode::CONFLICT,
+            )
+        }
+        Err(ApiError::Scheduling(error)) => {
+            tracing::info!(?error, "settings from the dashboard were refused");
+            render(
+                &viewer,
+                &business,
+                &settings,
+                version,
+                None,
+                Some("No se pudieron guardar los ajustes."),
+                StatusCode::CONFLICT,
+            )
+        }
+        Err(error) => Err(error),
+    }
+}
