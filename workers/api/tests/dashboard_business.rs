@@ -838,3 +838,116 @@ async fn the_owner_sets_reminders_reviews_and_the_assistant_under_the_version_he
         .unwrap();
     assert_eq!(refused.status(), StatusCode::FORBIDDEN);
 }
+
+#[tokio::test]
+async fn the_owner_adds_someone_grants_a_permission_and_takes_someone_off() {
+    let api = Api::start().await;
+    let owner = cookie_of(&api, OWNER_PHONE).await;
+    let http = client();
+    let shown = || async {
+        http.get(format!("{}/ajustes/equipo", api.base))
+            .header(header::COOKIE, &owner)
+            .send()
+            .await
+            .unwrap()
+            .text()
+            .await
+            .unwrap()
+    };
+    let post = |fields: Vec<(&'static str, String)>| {
+        http.post(format!("{}/ajustes/equipo", api.base))
+            .header(header::COOKIE, &owner)
+            .header(header::ORIGIN, &api.base)
+            .form(&fields)
+            .send()
+    };
+    let page = shown().await;
+    let csrf = csrf_in(&page);
+    let key = || uuid::Uuid::new_v4().to_string();
+    let added = post(vec![
+        ("csrf", csrf.clone()),
+        ("clave", key()),
+        ("accion", "agregar".into()),
+        ("nombre", "Carla".into()),
+        ("telefono", "55 4444 3333".into()),
+    ])
+    .await
+    .unwrap();
+    assert_eq!(added.status(), StatusCode::SEE_OTHER);
+    let client_db = api.db.pool.get().await.unwrap();
+    let carla: uuid::Uuid = client_db
+        .query_one(
+            "SELECT id FROM staff WHERE phone = '525544443333' AND active",
+            &[],
+        )
+        .await
+        .unwrap()
+        .get(0);
+    let welcomed: i64 = client_db
+        .query_one(
+            "SELECT count(*) FROM outbox WHERE routing_key = 'organization.staff_added'",
+            &[],
+        )
+        .await
+        .unwrap()
+        .get(0);
+    assert_eq!(welcomed, 1, "the new member is welcomed");
+    let twice = post(vec![
+        ("csrf", csrf.clone()),
+        ("clave", key()),
+        ("accion", "agregar".into()),
+        ("nombre", "Otro Luis".into()),
+        ("telefono", "55 1111 0002".into()),
+    ])
+    .await
+    .unwrap();
+    assert_eq!(twice.status(), StatusCode::CONFLICT);
+    assert!(
+        twice
+            .text()
+            .await
+            .unwrap()
+            .contains("Alguien del equipo ya tiene ese número.")
+    );
+
+    // Luis may now read the chats.
+    let luis = cookie_of(&api, BARBER_PHONE).await;
+    let chats = |cookie: String| {
+        http.get(format!("{}/conversaciones", api.base))
+            .header(header::COOKIE, cookie)
+            .send()
+    };
+    assert_eq!(
+        chats(luis.clone()).await.unwrap().status(),
+        StatusCode::FORBIDDEN
+    );
+    let granted = post(vec![
+        ("csrf", csrf.clone()),
+        ("clave", key()),
+        ("accion", "permisos".into()),
+        ("persona", api.orgs.a_barber.to_string()),
+        ("puede_view_business_schedule", "on".into()),
+    ])
+    .await
+    .unwrap();
+    assert_eq!(granted.status(), StatusCode::SEE_OTHER);
+    let luis = cookie_of(&api, BARBER_PHONE).await;
+    assert_eq!(chats(luis).await.unwrap().status(), StatusCode::OK);
+
+    let removed = post(vec![
+        ("csrf", csrf),
+        ("clave", key()),
+        ("accion", "quitar".into()),
+        ("persona", carla.to_string()),
+    ])
+    .await
+    .unwrap();
+    assert_eq!(removed.status(), StatusCode::SEE_OTHER);
+    let active: bool = client_db
+        .query_one("SELECT active FROM staff WHERE id = $1", &[&carla])
+        .await
+        .unwrap()
+        .get(0);
+    assert!(!active);
+    assert!(!shown().await.contains("Carla"));
+}

@@ -18,6 +18,7 @@ mod plan;
 mod services;
 mod sessions;
 mod slot;
+mod team;
 
 use axum::{
     Router,
@@ -74,6 +75,7 @@ pub fn router() -> Router<Shared> {
         )
         .route("/ajustes/servicios", get(services::list))
         .route("/ajustes/horario", get(hours::page_for).post(hours::save))
+        .route("/ajustes/equipo", get(team::page_for).post(team::save))
         .route(
             "/ajustes/general",
             get(general::page_for).post(general::save),
@@ -195,7 +197,12 @@ fn url_encoded(text: &str) -> String {
 fn settings_tabs(current: &str) -> Markup {
     html! {
         nav.tabs aria-label="Ajustes" {
-            @for (page, label) in [("servicios", "Servicios"), ("horario", "Horario y cierres"), ("general", "Asistente y avisos")] {
+            @for (page, label) in [
+                ("servicios", "Servicios"),
+                ("equipo", "Equipo"),
+                ("horario", "Horario y cierres"),
+                ("general", "Asistente y avisos"),
+            ] {
                 a href={ "/ajustes/" (page) } aria-current=[(page == current).then_some("page")] { (label) }
             }
         }
