@@ -11,7 +11,7 @@ mod customers;
 mod events;
 mod insights;
 mod keys;
-mod settings;
+pub(crate) mod settings;
 mod team;
 mod time_off;
 

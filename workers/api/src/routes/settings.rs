@@ -186,8 +186,18 @@ pub async fn get_business(
     State(state): State<Shared>,
     Scoped(caller): Scoped,
 ) -> ApiResult<Json<Value>> {
+    Ok(Json(json!(
+        business_info(&state, caller.organization_id).await?
+    )))
+}
+
+/// What the organization tells customers about itself, as stored.
+pub(crate) async fn business_info(
+    state: &Shared,
+    organization_id: Uuid,
+) -> ApiResult<BusinessInfo> {
     let mut client = state.db().await?;
-    let tx = tenant::read(&mut client, caller.organization_id).await?;
+    let tx = tenant::read(&mut client, organization_id).await?;
     let org = tx
         .query_opt(
             "SELECT description, payment_methods FROM organizations",
@@ -228,7 +238,7 @@ pub async fn get_business(
             })
             .collect(),
     };
-    Ok(Json(json!(info)))
+    Ok(info)
 }
 
 #[utoipa::path(put, path = "/v1/organizations/{organization_id}/business", security(("bearer" = [])), tag = "organization", params(("organization_id" = Uuid, Path)),

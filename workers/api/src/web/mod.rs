@@ -6,6 +6,7 @@
 
 mod appointment;
 mod assets;
+mod business;
 mod conversations;
 mod customers;
 mod day;
@@ -76,6 +77,10 @@ pub fn router() -> Router<Shared> {
         .route("/ajustes/servicios", get(services::list))
         .route("/ajustes/horario", get(hours::page_for).post(hours::save))
         .route("/ajustes/equipo", get(team::page_for).post(team::save))
+        .route(
+            "/ajustes/negocio",
+            get(business::page_for).post(business::save),
+        )
         .route(
             "/ajustes/general",
             get(general::page_for).post(general::save),
@@ -202,6 +207,7 @@ fn settings_tabs(current: &str) -> Markup {
                 ("equipo", "Equipo"),
                 ("horario", "Horario y cierres"),
                 ("general", "Asistente y avisos"),
+                ("negocio", "Información"),
             ] {
                 a href={ "/ajustes/" (page) } aria-current=[(page == current).then_some("page")] { (label) }
             }
