@@ -381,3 +381,75 @@ async fn the_owner_sees_where_he_is_logged_in_and_closes_another_session() {
         .unwrap();
     assert_eq!(again.status(), StatusCode::NOT_FOUND);
 }
+
+#[tokio::test]
+async fn the_owner_gives_the_barber_mondays_off_and_his_times_follow() {
+    let api = Api::start().await;
+    let owner = cookie_of(&api, OWNER_PHONE).await;
+    let token = api.token(OWNER_PHONE).await;
+    let http = client();
+    let luis = api.orgs.a_barber;
+    let page = http
+        .get(format!("{}/ajustes/equipo/{luis}/horario", api.base))
+        .header(header::COOKIE, &owner)
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(page.contains("<h2>Horario de Luis</h2>"), "{page}");
+    assert_eq!(page.matches("value=\"10:00-19:00\"").count(), 7);
+    let week = |monday: &str| {
+        let mut fields = vec![
+            ("csrf", csrf_in(&page)),
+            ("clave", uuid::Uuid::new_v4().to_string()),
+        ];
+        for day in 1..=7 {
+            let hours = if day == 1 {
+                monday.to_owned()
+            } else {
+                "10:00-19:00".to_owned()
+            };
+            fields.push((
+                ["dia1", "dia2", "dia3", "dia4", "dia5", "dia6", "dia7"][day - 1],
+                hours,
+            ));
+        }
+        fields
+    };
+    let post = |fields: Vec<(&'static str, String)>| {
+        http.post(format!("{}/ajustes/equipo/{luis}/horario", api.base))
+            .header(header::COOKIE, &owner)
+            .header(header::ORIGIN, &api.base)
+            .form(&fields)
+            .send()
+    };
+    let wrong = post(week("todo el día")).await.unwrap();
+    assert_eq!(wrong.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    assert_eq!(
+        post(week("descansa")).await.unwrap().status(),
+        StatusCode::SEE_OTHER
+    );
+    let free = |date: &'static str| {
+        let url = format!(
+            "{}/v1/organizations/{}/availability?service_type_id={}&date={date}&staff_id={luis}",
+            api.base, api.orgs.a, api.orgs.a_haircut
+        );
+        let (http, token) = (http.clone(), token.clone());
+        async move {
+            let body: serde_json::Value = http
+                .get(url)
+                .bearer_auth(token)
+                .send()
+                .await
+                .unwrap()
+                .json()
+                .await
+                .unwrap();
+            body["slots"].as_array().unwrap().len()
+        }
+    };
+    assert_eq!(free("2026-12-14").await, 0, "Monday off");
+    assert!(free("2026-12-15").await > 0, "Tuesday as before");
+}

@@ -19,6 +19,7 @@ mod plan;
 mod services;
 mod sessions;
 mod slot;
+mod staff_hours;
 mod team;
 
 use axum::{
@@ -77,6 +78,10 @@ pub fn router() -> Router<Shared> {
         .route("/ajustes/servicios", get(services::list))
         .route("/ajustes/horario", get(hours::page_for).post(hours::save))
         .route("/ajustes/equipo", get(team::page_for).post(team::save))
+        .route(
+            "/ajustes/equipo/{id}/horario",
+            get(staff_hours::page_for).post(staff_hours::save),
+        )
         .route(
             "/ajustes/negocio",
             get(business::page_for).post(business::save),

@@ -56,6 +56,7 @@ pub async fn page_for(
             "Listo: ya está en el equipo y le llega un mensaje de bienvenida por WhatsApp."
         }
         "quitado" => "Listo: ya no está en el equipo; sus citas siguen en la agenda.",
+        "horario" => "Listo: horario guardado.",
         _ => "Listo: permisos guardados.",
     });
     render(&state, &viewer, note, None, StatusCode::OK).await
@@ -109,6 +110,7 @@ async fn render(
                 li.card.wide {
                     p { strong { (member.get::<_, String>(1)) } @if member.get::<_, bool>(3) { " · dueño" } }
                     @if let Some(number) = member.get::<_, Option<String>>(2) { p.hint { "+" (number) } }
+                    p { a href={ "/ajustes/equipo/" (id) "/horario" } { "Su horario" } }
                     @if !member.get::<_, bool>(3) {
                         form method="post" action="/ajustes/equipo" {
                             (hidden("permisos"))
