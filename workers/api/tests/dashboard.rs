@@ -292,6 +292,8 @@ async fn the_owner_taps_appointments_to_complete_one_and_move_another() {
     assert_eq!(facts[0], "Corte");
     assert_eq!(facts[1], "Luis");
     assert_eq!(facts[3], "Confirmada");
+    // Ana's chat, one tap away.
+    assert_eq!(browser.all("a[href^='/conversaciones/']").await.len(), 1);
     browser.screenshot("cita-phone").await;
     browser.click("form button:not(.quiet)").await;
     browser.wait_for("[role=status]").await;

@@ -45,6 +45,8 @@ struct Shown {
     customer: String,
     phone: Option<String>,
     notes: Option<String>,
+    /// The customer's chat, for those who may read it.
+    conversation: Option<Uuid>,
 }
 
 impl Shown {
@@ -66,7 +68,8 @@ async fn read(state: &Shared, viewer: &Viewer, id: Uuid) -> ApiResult<Shown> {
     let row = tx
         .query_opt(
             "SELECT a.id, o.name, o.timezone, o.locale, st.name, a.starts_at, a.status,
-                    s.id, s.name, COALESCE(c.name, ''), COALESCE(c.phone, c.wa_id), a.notes, a.staff_id
+                    s.id, s.name, COALESCE(c.name, ''), COALESCE(c.phone, c.wa_id), a.notes, a.staff_id,
+                    (SELECT v.id FROM conversations v WHERE v.customer_id = c.id ORDER BY v.updated_at DESC LIMIT 1)
              FROM appointments a
              JOIN staff st ON st.id = a.staff_id
              JOIN service_types s ON s.id = a.service_type_id
@@ -96,6 +99,9 @@ async fn read(state: &Shared, viewer: &Viewer, id: Uuid) -> ApiResult<Shown> {
         customer: row.get(9),
         phone: row.get(10),
         notes: row.get(11),
+        conversation: row
+            .get::<_, Option<Uuid>>(13)
+            .filter(|_| caller.may(permissions::VIEW_BUSINESS_SCHEDULE)),
     })
 }
 
@@ -138,6 +144,9 @@ async fn page_of(
                     (action(viewer, &shown, "cancelled", "Cancelar cita", true))
                     a.button.quiet href={ "/citas/" (shown.id) "/mover" } { "Mover a otra hora" }
                 }
+            }
+            @if let Some(conversation) = shown.conversation {
+                p { a.button.quiet href={ "/conversaciones/" (conversation) } { "Escribirle" } }
             }
         }
     };
