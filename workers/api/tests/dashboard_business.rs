@@ -28,6 +28,20 @@ async fn the_owner_reads_the_months_figures_and_downloads_them_staff_do_not() {
         ))
         .await
         .unwrap();
+    // What the assistant cost this month: two answers.
+    api.db
+        .pool
+        .get()
+        .await
+        .unwrap()
+        .execute(
+            "INSERT INTO ai_usage (organization_id, model, input_tokens, output_tokens, cache_read_tokens,
+                                   cache_write_tokens, cost_micro_usd, created_at)
+             VALUES ($1, 'claude', 1, 1, 0, 0, 12500, '2026-12-05T12:00Z'), ($1, 'claude', 1, 1, 0, 0, 2500, '2026-12-06T12:00Z')",
+            &[&api.orgs.a],
+        )
+        .await
+        .unwrap();
     let owner = cookie_of(&api, OWNER_PHONE).await;
     let http = client();
     let page = http

@@ -51,6 +51,10 @@ struct Days {
     first: Date,
     last: Date,
     days: Vec<Day>,
+    /// (name, bookings, no-shows, revenue) per staff member, busiest first.
+    staff: Vec<(String, i64, i64, i64)>,
+    /// What the assistant cost (millionths of a dollar) and how many answers.
+    ai: (i64, i64),
 }
 
 async fn read(state: &Shared, viewer: &Viewer, month: &Month) -> ApiResult<Days> {
@@ -90,8 +94,42 @@ async fn read(state: &Shared, viewer: &Viewer, month: &Month) -> ApiResult<Days>
             &[&first, &last, &zone],
         )
         .await?;
+    let tz = jiff::tz::TimeZone::get(&zone).unwrap_or(jiff::tz::TimeZone::UTC);
+    let start = first
+        .to_zoned(tz.clone())
+        .map(|z| z.timestamp())
+        .unwrap_or_default();
+    let end = last
+        .tomorrow()
+        .and_then(|d| d.to_zoned(tz))
+        .map(|z| z.timestamp())
+        .unwrap_or(start);
+    let staff = tx
+        .query(
+            "SELECT st.name, count(*) FILTER (WHERE a.status <> 'cancelled'),
+                    count(*) FILTER (WHERE a.status = 'no_show'),
+                    COALESCE(sum(COALESCE(a.price_minor, s.price_minor)) FILTER (WHERE a.status = 'completed'), 0)::bigint
+             FROM appointments a JOIN staff st ON st.id = a.staff_id
+             JOIN service_types s ON s.id = a.service_type_id
+             WHERE a.starts_at >= $1 AND a.starts_at < $2
+             GROUP BY st.id, st.name ORDER BY 2 DESC, st.name",
+            &[&start, &end],
+        )
+        .await?
+        .iter()
+        .map(|r| (r.get(0), r.get(1), r.get(2), r.get(3)))
+        .collect();
+    let ai = tx
+        .query_one(
+            "SELECT COALESCE(sum(cost_micro_usd), 0)::bigint, count(*) FROM ai_usage
+             WHERE created_at >= $1 AND created_at < $2",
+            &[&start, &end],
+        )
+        .await?;
     tx.commit().await?;
     Ok(Days {
+        staff,
+        ai: (ai.get(0), ai.get(1)),
         business: org.get(0),
         locale: org.get(2),
         currency: org.get(3),
@@ -144,8 +182,10 @@ pub async fn page_for(
     );
     let previous = month.first.checked_sub(1.month()).unwrap_or(month.first);
     let next = month.first.checked_add(1.month()).unwrap_or(month.first);
-    let no_show_rate = if figures.appointments > 0 {
-        f64::from(figures.no_shows) * 100.0 / f64::from(figures.appointments)
+    // Of the appointments that were due: the completed and the no-shows, as the API's.
+    let decided = figures.completed + figures.no_shows;
+    let no_show_rate = if decided > 0 {
+        f64::from(figures.no_shows) * 100.0 / f64::from(decided)
     } else {
         0.0
     };
@@ -164,6 +204,21 @@ pub async fn page_for(
         h3 { "Citas por día" }
         (chart(&month))
         (busiest(&figures))
+        @if !month.staff.is_empty() {
+            h3 { "Por persona" }
+            table.people {
+                thead { tr { th scope="col" { "Quién" } th scope="col" { "Citas" } th scope="col" { "No vinieron" } th scope="col" { "Ingresos" } } }
+                tbody {
+                    @for (name, booked, no_shows, revenue) in &month.staff {
+                        tr { th scope="row" { (name) } td { (booked) } td { (no_shows) } td { (words.price(*revenue, &figures.currency)) } }
+                    }
+                }
+            }
+        }
+        p.hint {
+            "Asistente con IA este mes: US$ " (format!("{:.2}", month.ai.0 as f64 / 1_000_000.0))
+            " (" (if month.ai.1 == 1 { "1 respuesta".to_owned() } else { format!("{} respuestas", month.ai.1) }) ")."
+        }
         p { a.button.quiet href={ "/cifras.csv?mes=" (month_of(month.first)) } download { "Descargar CSV" } }
     };
     Ok(page(
