@@ -248,3 +248,50 @@ async fn the_owner_says_who_does_a_service_and_its_buffer() {
         .await;
     assert_eq!(performers, 1);
 }
+
+#[tokio::test]
+async fn a_customer_moving_her_appointment_is_offered_times_that_overlap_only_it() {
+    let fleet = Fleet::start().await;
+    let (_, appointment) = fleet
+        .shop
+        .customer_with_appointment(common::CUSTOMER_WA, "Ana", "2026-12-08T17:00:00Z")
+        .await;
+    let ask = |moving: Option<uuid::Uuid>| {
+        let mut input = json!({"service_id": fleet.shop.corte, "date_from": "2026-12-08", "staff_id": fleet.shop.barber});
+        if let Some(id) = moving {
+            input["appointment_id"] = json!(id);
+        }
+        ModelReply::tool("check_availability", input)
+    };
+    fleet.model.script([
+        ask(None),
+        ask(Some(appointment)),
+        ModelReply::text("¿A las 11:15?"),
+    ]);
+    fleet
+        .say(
+            common::CUSTOMER_WA,
+            "¿Puedo mover mi cita un poco más tarde?",
+        )
+        .await;
+    fleet.texts_to(common::CUSTOMER_WA, 1).await;
+    let times = |n: usize| -> Vec<String> {
+        content(&fleet.tool_results(n)[0])["slots"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|s| s["start_time"].as_str().unwrap().to_owned())
+            .collect()
+    };
+    // 11:15 local overlaps her 11:00 appointment: offered only for moving it.
+    assert!(
+        !times(1).contains(&"2026-12-08T11:15-06:00".to_owned()),
+        "{:?}",
+        times(1)
+    );
+    assert!(
+        times(2).contains(&"2026-12-08T11:15-06:00".to_owned()),
+        "{:?}",
+        times(2)
+    );
+}

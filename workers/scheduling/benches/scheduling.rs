@@ -200,6 +200,7 @@ async fn main() {
         from: week.0,
         to: week.1,
         staff_id: None,
+        moving: None,
     });
     // Wait until the service answers.
     for _ in 0..100 {

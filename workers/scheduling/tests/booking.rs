@@ -306,6 +306,7 @@ async fn availability_lists_free_slots_and_drops_booked_ones_at_once() {
         from: day,
         to: day,
         staff_id: Some(shop.barber),
+        moving: None,
     };
     let before = slots(
         shop.scheduler

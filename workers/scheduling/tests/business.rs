@@ -65,6 +65,7 @@ async fn only_the_owner_adds_staff_who_then_work_the_opening_hours_and_every_ser
         from: "2026-12-08".parse().unwrap(),
         to: "2026-12-08".parse().unwrap(),
         staff_id: Some(staff.id),
+        moving: None,
     };
     assert!(
         slots(shop.scheduler.handle(Request::Availability(request)).await)
@@ -109,6 +110,7 @@ async fn a_removed_member_is_not_bookable_and_the_owner_cannot_remove_themselves
         from: "2026-12-08".parse().unwrap(),
         to: "2026-12-08".parse().unwrap(),
         staff_id: Some(shop.barber),
+        moving: None,
     };
     assert!(slots(shop.scheduler.handle(Request::Availability(request)).await).is_empty());
 }

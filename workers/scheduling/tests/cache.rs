@@ -26,6 +26,7 @@ fn monday(shop: &Shop) -> Request {
         from: day,
         to: day,
         staff_id: Some(shop.barber),
+        moving: None,
     })
 }
 

@@ -54,6 +54,7 @@ async fn barber_free_at(shop: &Shop, local: &str) -> bool {
         from: day,
         to: day,
         staff_id: Some(shop.barber),
+        moving: None,
     };
     slots(shop.scheduler.handle(Request::Availability(request)).await).contains(&at(local))
 }
@@ -479,4 +480,39 @@ async fn a_suspended_organization_can_do_nothing() {
         .await;
 
     assert_eq!(reply, Err(SchedulingError::Forbidden));
+}
+
+#[tokio::test]
+async fn times_for_moving_an_appointment_are_not_blocked_by_the_appointment_itself() {
+    let shop = Shop::open().await;
+    let id = anas_haircut(&shop).await;
+    let times = |moving: Option<Uuid>| {
+        let request = AvailabilityRequest {
+            actor: shop.customer(shop.ana),
+            service_type_id: shop.haircut,
+            from: "2026-12-07".parse().unwrap(),
+            to: "2026-12-07".parse().unwrap(),
+            staff_id: Some(shop.barber),
+            moving,
+        };
+        let scheduler = &shop.scheduler;
+        async move { slots(scheduler.handle(Request::Availability(request)).await) }
+    };
+    // 10:15 would overlap her own 10:00: not offered to anyone else, offered to her move.
+    assert!(!times(None).await.contains(&at("2026-12-07T10:15")));
+    assert!(times(Some(id)).await.contains(&at("2026-12-07T10:15")));
+    // Asked again without it (the cache must not answer with the move's times).
+    assert!(!times(None).await.contains(&at("2026-12-07T10:15")));
+    let moved = appointment(
+        shop.scheduler
+            .handle(reschedule(
+                shop.customer(shop.ana),
+                id,
+                "2026-12-07T10:15",
+                "m-later",
+            ))
+            .await,
+    )
+    .unwrap();
+    assert_eq!(moved.starts_at, at("2026-12-07T10:15"));
 }

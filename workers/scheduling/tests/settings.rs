@@ -292,6 +292,7 @@ async fn the_owner_sets_a_barbers_hours_and_permissions() {
             from: day.parse().unwrap(),
             to: day.parse().unwrap(),
             staff_id: Some(shop.barber),
+            moving: None,
         };
         shop.scheduler.handle(Request::Availability(request))
     };

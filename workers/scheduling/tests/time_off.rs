@@ -50,6 +50,7 @@ async fn free_on(shop: &Shop, day: &str, staff_id: Option<Uuid>) -> usize {
         from: day.parse().unwrap(),
         to: day.parse().unwrap(),
         staff_id,
+        moving: None,
     };
     slots(shop.scheduler.handle(Request::Availability(request)).await).len()
 }

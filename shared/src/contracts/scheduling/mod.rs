@@ -244,6 +244,10 @@ pub struct AvailabilityRequest {
     pub from: Date,
     pub to: Date,
     pub staff_id: Option<Uuid>,
+    /// The appointment being moved: its own time does not block the times offered for it
+    /// (moving 15 minutes earlier with the same person is possible).
+    #[serde(default)]
+    pub moving: Option<Uuid>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

@@ -375,6 +375,8 @@ pub struct AvailabilityQuery {
     /// A local date in the organization's zone.
     pub date: Date,
     pub staff_id: Option<Uuid>,
+    /// The appointment being moved: its own time is not counted as taken.
+    pub moving: Option<Uuid>,
 }
 
 #[utoipa::path(get, path = "/v1/organizations/{organization_id}/availability", security(("bearer" = [])), tag = "appointments", params(("organization_id" = Uuid, Path), AvailabilityQuery),
@@ -391,6 +393,7 @@ pub async fn availability(
             from: query.date,
             to: query.date,
             staff_id: query.staff_id,
+            moving: query.moving,
         }))
         .await?;
     match outcome {

@@ -34,6 +34,7 @@ use crate::{
 /// The appointment as the page shows it.
 struct Shown {
     id: Uuid,
+    staff_id: Uuid,
     business: String,
     tz: TimeZone,
     locale: String,
@@ -88,6 +89,7 @@ async fn read(state: &Shared, viewer: &Viewer, id: Uuid) -> ApiResult<Shown> {
     let status: String = row.get(6);
     Ok(Shown {
         id: row.get(0),
+        staff_id,
         business: row.get(1),
         tz: TimeZone::get(row.get::<_, &str>(2)).unwrap_or(TimeZone::UTC),
         locale: row.get(3),
@@ -285,6 +287,7 @@ pub async fn times(
             from: date,
             to: date,
             staff_id: None,
+            moving: Some(id),
         }))
         .await?;
     let Outcome::Slots { slots } = outcome else {
@@ -309,7 +312,8 @@ pub async fn times(
         @if slots.is_empty() { p.empty { "No hay horas libres ese día." } }
         ul.slots {
             @for slot in &slots {
-                @for staff_id in &slot.staff_ids {
+                // Its own time with its own person is where it already is.
+                @for staff_id in slot.staff_ids.iter().filter(|s| !(slot.starts_at == shown.starts_at && **s == shown.staff_id)) {
                     li {
                         form method="post" action={ "/citas/" (id) "/mover" } {
                             input type="hidden" name="csrf" value=(viewer.csrf);

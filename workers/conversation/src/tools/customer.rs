@@ -44,6 +44,8 @@ pub async fn check_availability(
                 from,
                 to,
                 staff_id: staff_member(business, input, "staff_id")?,
+                // Scheduling ignores an id that is not an appointment of this business.
+                moving: args::optional_id(input, "appointment_id")?,
             },
         ))
         .await?;

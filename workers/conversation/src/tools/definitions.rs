@@ -194,7 +194,8 @@ fn definition(which: Tool, persona: Persona) -> Value {
         Tool::CheckAvailability => tool(
             name,
             "Consulta horarios libres reales para un servicio entre dos fechas (máximo 14 días). Úsala siempre antes de ofrecer horarios; nunca inventes disponibilidad.",
-            json!({"service_id": id("el servicio"), "date_from": date, "date_to": date, "staff_id": id("la persona del equipo, si el cliente la prefiere")}),
+            json!({"service_id": id("el servicio"), "date_from": date, "date_to": date, "staff_id": id("la persona del equipo, si el cliente la prefiere"),
+                   "appointment_id": id("la cita que se va a mover, para que su propia hora no cuente como ocupada")}),
             &["service_id", "date_from"],
         ),
         Tool::BookAppointment => tool(

@@ -29,7 +29,12 @@ pub async fn availability(
     let earliest = now
         .checked_add(org.min_notice)
         .map_err(|e| Error::invalid(e.to_string()))?;
-    let store_as = match &scheduler.cache {
+    // Times for moving one appointment are its own question: not cached.
+    let cache = scheduler
+        .cache
+        .as_ref()
+        .filter(|_| request.moving.is_none());
+    let store_as = match cache {
         Some(cache) => match cache.lookup(&request, earliest).await {
             Lookup::Hit(slots) => return Ok(Reply::Ok(Outcome::Slots { slots })),
             Lookup::Miss(key) => Some((cache, key)),
@@ -40,6 +45,7 @@ pub async fn availability(
     let service = calendar::service(db, org.id, request.service_type_id).await?;
     let mut search = Search::days(request.from, request.to);
     search.staff_id = request.staff_id;
+    search.ignoring = request.moving;
     let slots: Vec<_> = calendar::free_slots(db, &org, &service, &search, now)
         .await?
         .into_iter()

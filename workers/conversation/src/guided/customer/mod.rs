@@ -72,7 +72,7 @@ impl Guided<'_> {
                 let today = self.today();
                 let slots = match self
                     .free(
-                        booking.service_id,
+                        booking,
                         today,
                         today.saturating_add((DAYS_AHEAD - 1).days()),
                     )
@@ -113,7 +113,7 @@ impl Guided<'_> {
                 )
             }
             Step::Times { booking, day, from } => {
-                let slots = match self.free(booking.service_id, *day, *day).await {
+                let slots = match self.free(booking, *day, *day).await {
                     Ok(slots) => slots,
                     Err(why) => return Ok(Err((Step::Menu, why))),
                 };
@@ -321,7 +321,7 @@ impl Guided<'_> {
             }),
             (Step::Times { booking, day, .. }, Action::Time(starts_at)) => {
                 // Read again: the time may have been taken since the list was shown.
-                let slots = match self.free(booking.service_id, *day, *day).await {
+                let slots = match self.free(booking, *day, *day).await {
                     Ok(slots) => slots,
                     Err(why) => return Ok(Next::show_with(step.clone(), why)),
                 };

@@ -88,19 +88,21 @@ impl Guided<'_> {
         })
     }
 
-    /// The free times for `service_id` from `from` to `to`, or words saying why not.
+    /// The free times for the booking's service from `from` to `to` (an appointment being
+    /// moved does not block its own times), or words saying why not.
     pub(super) async fn free(
         &self,
-        service_id: Uuid,
+        booking: &Booking,
         from: Date,
         to: Date,
     ) -> Result<Vec<FreeSlot>, String> {
         let request = Request::Availability(AvailabilityRequest {
             actor: self.person.actor,
-            service_type_id: service_id,
+            service_type_id: booking.service_id,
             from,
             to,
             staff_id: None,
+            moving: booking.moving,
         });
         match self.ask(request).await {
             Asked::Got(Outcome::Slots { slots }) => Ok(slots
