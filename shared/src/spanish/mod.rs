@@ -55,7 +55,7 @@ pub fn words(locale: &str) -> &'static dyn Words {
 }
 
 /// "Miércoles" from "miércoles".
-fn capitalized(word: &str) -> String {
+pub fn capitalized(word: &str) -> String {
     let mut chars = word.chars();
     chars
         .next()

@@ -277,14 +277,9 @@ async fn the_owner_taps_appointments_to_complete_one_and_move_another() {
     let api = Api::start().await;
     let base = api.base.replace("127.0.0.1", "localhost");
     let browser = Browser::start(390, 844).await;
-    browser.goto(&format!("{base}/entrar")).await;
-    browser.type_into("#telefono", "55 1111 0001").await;
-    browser.click("button[type=submit]").await;
-    browser.wait_for("#codigo").await;
-    let code = api.code_sent_to(OWNER_PHONE).await;
-    browser.type_into("#codigo", &code).await;
-    browser.click("button[type=submit]").await;
-    browser.wait_for(".legend").await;
+    browser
+        .enter(&api, &base, "55 1111 0001", OWNER_PHONE)
+        .await;
 
     browser.click(".appt").await;
     browser.wait_for(".facts").await;
@@ -354,14 +349,9 @@ async fn an_empty_time_is_tapped_to_book_a_new_customer_or_to_block_it() {
     let api = Api::start().await;
     let base = api.base.replace("127.0.0.1", "localhost");
     let browser = Browser::start(390, 844).await;
-    browser.goto(&format!("{base}/entrar")).await;
-    browser.type_into("#telefono", "55 1111 0001").await;
-    browser.click("button[type=submit]").await;
-    browser.wait_for("#codigo").await;
-    let code = api.code_sent_to(OWNER_PHONE).await;
-    browser.type_into("#codigo", &code).await;
-    browser.click("button[type=submit]").await;
-    browser.wait_for(".legend").await;
+    browser
+        .enter(&api, &base, "55 1111 0001", OWNER_PHONE)
+        .await;
 
     browser
         .submit("a.slot[aria-label='Reservar o bloquear a las 12:00 con Dueño barberia']")

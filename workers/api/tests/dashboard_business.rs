@@ -106,14 +106,9 @@ async fn the_owner_reads_the_months_figures_and_downloads_them_staff_do_not() {
     let base = api.base.replace("127.0.0.1", "localhost");
     for (width, height, name) in [(390, 844, "cifras-phone"), (1440, 900, "cifras-desktop")] {
         let browser = Browser::start(width, height).await;
-        browser.goto(&format!("{base}/entrar")).await;
-        browser.type_into("#telefono", "55 1111 0001").await;
-        browser.click("button[type=submit]").await;
-        browser.wait_for("#codigo").await;
-        let code = api.code_sent_to(OWNER_PHONE).await;
-        browser.type_into("#codigo", &code).await;
-        browser.click("button[type=submit]").await;
-        browser.wait_for(".legend").await;
+        browser
+            .enter(&api, &base, "55 1111 0001", OWNER_PHONE)
+            .await;
         browser.goto(&format!("{base}/cifras?mes=2026-12")).await;
         browser.wait_for(".chart").await;
         browser.screenshot(name).await;
@@ -125,14 +120,9 @@ async fn the_owner_reads_a_chat_replies_gives_it_back_and_after_a_day_offers_the
     let api = Api::start().await;
     let base = api.base.replace("127.0.0.1", "localhost");
     let browser = Browser::start(390, 844).await;
-    browser.goto(&format!("{base}/entrar")).await;
-    browser.type_into("#telefono", "55 1111 0001").await;
-    browser.click("button[type=submit]").await;
-    browser.wait_for("#codigo").await;
-    let code = api.code_sent_to(OWNER_PHONE).await;
-    browser.type_into("#codigo", &code).await;
-    browser.click("button[type=submit]").await;
-    browser.wait_for(".legend").await;
+    browser
+        .enter(&api, &base, "55 1111 0001", OWNER_PHONE)
+        .await;
 
     browser.goto(&format!("{base}/conversaciones")).await;
     browser.wait_for(".inbox").await;
@@ -369,14 +359,9 @@ async fn staff_find_a_customer_by_name_or_phone_and_keep_notes_about_her() {
 
     let base = api.base.replace("127.0.0.1", "localhost");
     let browser = Browser::start(390, 844).await;
-    browser.goto(&format!("{base}/entrar")).await;
-    browser.type_into("#telefono", "55 1111 0002").await;
-    browser.click("button[type=submit]").await;
-    browser.wait_for("#codigo").await;
-    let code = api.code_sent_to(BARBER_PHONE).await;
-    browser.type_into("#codigo", &code).await;
-    browser.click("button[type=submit]").await;
-    browser.wait_for(".legend").await;
+    browser
+        .enter(&api, &base, "55 1111 0002", BARBER_PHONE)
+        .await;
     browser.goto(&format!("{base}/clientes/{customer}")).await;
     browser.wait_for(".tiles").await;
     browser.screenshot("cliente-phone").await;

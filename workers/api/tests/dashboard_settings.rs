@@ -155,14 +155,9 @@ async fn the_owner_edits_the_price_list_with_every_field_checked_in_spanish() {
 
     let base = api.base.replace("127.0.0.1", "localhost");
     let browser = Browser::start(390, 844).await;
-    browser.goto(&format!("{base}/entrar")).await;
-    browser.type_into("#telefono", "55 1111 0001").await;
-    browser.click("button[type=submit]").await;
-    browser.wait_for("#codigo").await;
-    let code = api.code_sent_to(OWNER_PHONE).await;
-    browser.type_into("#codigo", &code).await;
-    browser.click("button[type=submit]").await;
-    browser.wait_for(".legend").await;
+    browser
+        .enter(&api, &base, "55 1111 0001", OWNER_PHONE)
+        .await;
     browser
         .goto(&format!("{base}/ajustes/servicios/{}", api.orgs.a_haircut))
         .await;
@@ -331,14 +326,9 @@ async fn the_owner_sets_split_shifts_and_closes_a_week_and_availability_follows(
 
     let base = api.base.replace("127.0.0.1", "localhost");
     let browser = Browser::start(390, 844).await;
-    browser.goto(&format!("{base}/entrar")).await;
-    browser.type_into("#telefono", "55 1111 0001").await;
-    browser.click("button[type=submit]").await;
-    browser.wait_for("#codigo").await;
-    let code = api.code_sent_to(OWNER_PHONE).await;
-    browser.type_into("#codigo", &code).await;
-    browser.click("button[type=submit]").await;
-    browser.wait_for(".legend").await;
+    browser
+        .enter(&api, &base, "55 1111 0001", OWNER_PHONE)
+        .await;
     browser.goto(&format!("{base}/ajustes/horario")).await;
     browser.wait_for("#dia6").await;
     browser.screenshot("horario-phone").await;

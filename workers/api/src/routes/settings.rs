@@ -101,8 +101,14 @@ pub async fn get_settings(
     State(state): State<Shared>,
     Scoped(caller): Scoped,
 ) -> ApiResult<Response> {
+    let (settings, version) = settings(&state, caller.organization_id).await?;
+    Ok(with_etag(settings.into(), version))
+}
+
+/// The organization's settings as stored, with the version an update must name.
+pub(crate) async fn settings(state: &Shared, organization_id: Uuid) -> ApiResult<(Settings, i64)> {
     let mut client = state.db().await?;
-    let tx = tenant::read(&mut client, caller.organization_id).await?;
+    let tx = tenant::read(&mut client, organization_id).await?;
     let row = tx
         .query_opt(
             "SELECT reminder_offsets_minutes, review_request_after_minutes, review_link,
@@ -115,7 +121,7 @@ pub async fn get_settings(
     tx.commit().await?;
     let minutes = |m: i32| u32::try_from(m).unwrap_or(0);
     let mode: String = row.get(3);
-    let body = SettingsBody {
+    let settings = Settings {
         reminder_offsets_minutes: row.get::<_, Vec<i32>>(0).into_iter().map(minutes).collect(),
         review_request_after_minutes: row.get::<_, Option<i32>>(1).map(minutes),
         review_link: row.get(2),
@@ -123,7 +129,7 @@ pub async fn get_settings(
         handoff_minutes: minutes(row.get(4)),
         change_cutoff_minutes: minutes(row.get(5)),
     };
-    Ok(with_etag(body, row.get(6)))
+    Ok((settings, row.get(6)))
 }
 
 #[utoipa::path(put, path = "/v1/organizations/{organization_id}/settings", security(("bearer" = [])), tag = "organization",

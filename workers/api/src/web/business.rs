@@ -66,13 +66,8 @@ async fn render(
     error: Option<&str>,
     status: StatusCode,
 ) -> ApiResult<Response> {
-    if !viewer.caller.owner {
-        let body =
-            html! { p.error role="alert" { "Los ajustes del negocio son sólo para el dueño." } };
-        return Ok(with_status(
-            StatusCode::FORBIDDEN,
-            page("Ajustes", Some(top_bar("Cita", viewer)), body),
-        ));
+    if let Some(refused) = super::owner_only(viewer) {
+        return Ok(refused);
     }
     let info = business_info(state, viewer.caller.organization_id).await?;
     let mut client = state.db().await?;
@@ -154,19 +149,13 @@ async fn render(
 /// `POST /ajustes/negocio`: the details, a new question, or a question taken away.
 pub async fn save(
     State(state): State<Shared>,
-    posted: Posted<Vec<(String, String)>>,
+    posted: Posted<super::Fields>,
 ) -> ApiResult<Response> {
     let Posted { viewer, form } = posted;
     if !viewer.caller.owner {
         return render(&state, &viewer, None, None, StatusCode::FORBIDDEN).await;
     }
-    let value = |key: &str| {
-        form.iter()
-            .find(|(k, _)| k == key)
-            .map_or("", |(_, v)| v.as_str())
-            .trim()
-            .to_owned()
-    };
+    let value = |key: &str| form.value(key);
     let optional = |key: &str| Some(value(key)).filter(|v| !v.is_empty());
     let mut info: BusinessInfo = business_info(&state, viewer.caller.organization_id).await?;
     match value("accion").as_str() {
@@ -174,7 +163,7 @@ pub async fn save(
             info.description = optional("descripcion");
             info.payment_methods = PAYMENTS
                 .iter()
-                .filter(|m| form.iter().any(|(k, _)| k.strip_prefix("pago_") == Some(m)))
+                .filter(|m| form.checked(&format!("pago_{m}")))
                 .map(|m| (*m).to_owned())
                 .collect();
             for location in &mut info.locations {

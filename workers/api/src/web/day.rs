@@ -6,7 +6,7 @@ use axum::{
     extract::{Query, State},
     response::{Html, IntoResponse, Response},
 };
-use cita_shared::{contracts::scheduling::permissions, spanish};
+use cita_shared::{contracts::scheduling::permissions, spanish, spanish::capitalized};
 use jiff::{SignedDuration, Timestamp, civil::Date, tz::TimeZone};
 use maud::{Markup, html};
 use serde::Deserialize;
@@ -331,13 +331,6 @@ fn kind_label(kind: &str) -> &'static str {
         "holiday" => "Festivo",
         _ => "Cerrado",
     }
-}
-
-fn capitalized(text: &str) -> String {
-    let mut chars = text.chars();
-    chars
-        .next()
-        .map_or(String::new(), |c| c.to_uppercase().chain(chars).collect())
 }
 
 fn bad_date(_: jiff::Error) -> crate::problem::ApiError {

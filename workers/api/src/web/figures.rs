@@ -9,6 +9,7 @@ use axum::{
 };
 use cita_shared::{
     contracts::scheduling::{Figures, FiguresRequest, Outcome, Request},
+    spanish::capitalized,
     spanish::{self, MONTHS},
 };
 use jiff::{ToSpan, civil::Date};
@@ -326,11 +327,4 @@ fn citas(n: i64) -> String {
 
 fn month_of(date: Date) -> String {
     format!("{:04}-{:02}", date.year(), date.month())
-}
-
-fn capitalized(word: &str) -> String {
-    let mut chars = word.chars();
-    chars
-        .next()
-        .map_or(String::new(), |c| c.to_uppercase().chain(chars).collect())
 }

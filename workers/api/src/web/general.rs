@@ -55,28 +55,16 @@ pub struct Saved {
 }
 
 async fn current(state: &Shared, viewer: &Viewer) -> ApiResult<(String, Settings, i64)> {
+    let organization_id = viewer.caller.organization_id;
+    let (settings, version) = crate::routes::settings::settings(state, organization_id).await?;
     let mut client = state.db().await?;
-    let tx = tenant::read(&mut client, viewer.caller.organization_id).await?;
-    let row = tx
-        .query_one(
-            "SELECT name, reminder_offsets_minutes, review_request_after_minutes, review_link,
-                    assistant_mode, handoff_minutes, change_cutoff_minutes, settings_version
-             FROM organizations",
-            &[],
-        )
-        .await?;
+    let tx = tenant::read(&mut client, organization_id).await?;
+    let business = tx
+        .query_one("SELECT name FROM organizations", &[])
+        .await?
+        .get(0);
     tx.commit().await?;
-    let minutes = |m: i32| u32::try_from(m).unwrap_or(0);
-    let settings = Settings {
-        reminder_offsets_minutes: row.get::<_, Vec<i32>>(1).into_iter().map(minutes).collect(),
-        review_request_after_minutes: row.get::<_, Option<i32>>(2).map(minutes),
-        review_link: row.get(3),
-        assistant_mode: AssistantMode::parse(row.get(4))
-            .unwrap_or(AssistantMode::AiWithGuidedFallback),
-        handoff_minutes: minutes(row.get(5)),
-        change_cutoff_minutes: minutes(row.get(6)),
-    };
-    Ok((row.get(0), settings, row.get(7)))
+    Ok((business, settings, version))
 }
 
 /// `GET /ajustes/general`
@@ -107,13 +95,8 @@ fn render(
     error: Option<&str>,
     status: StatusCode,
 ) -> ApiResult<Response> {
-    if !viewer.caller.owner {
-        let body =
-            html! { p.error role="alert" { "Los ajustes del negocio son sólo para el dueño." } };
-        return Ok(with_status(
-            StatusCode::FORBIDDEN,
-            page("Ajustes", Some(top_bar(business, viewer)), body),
-        ));
+    if let Some(refused) = super::owner_only(viewer) {
+        return Ok(refused);
     }
     let body = html! {
         (super::settings_tabs("general"))
@@ -140,7 +123,8 @@ fn render(
                     " Pedir una reseña dos horas después de la visita"
                 }
                 label for="enlace" { "Enlace para dejar la reseña" }
-                input #enlace type="text" name="enlace" value=(settings.review_link.as_deref().unwrap_or("")) placeholder="https://g.page/r/…" inputmode="url";
+                input #enlace type="text" name="enlace" value=(settings.review_link.as_deref().unwrap_or("")) inputmode="url" aria-describedby="enlace-ayuda";
+                p.hint #enlace-ayuda { "Empieza con https://; por ejemplo, el de reseñas de la ficha del negocio en Google." }
             }
             fieldset {
                 legend { "Quién responde a los clientes" }
@@ -169,18 +153,12 @@ fn render(
 /// `POST /ajustes/general`
 pub async fn save(
     State(state): State<Shared>,
-    posted: Posted<Vec<(String, String)>>,
+    posted: Posted<super::Fields>,
 ) -> ApiResult<Response> {
     let Posted { viewer, form } = posted;
     let (business, stored, _) = current(&state, &viewer).await?;
-    let value = |key: &str| {
-        form.iter()
-            .find(|(k, _)| k == key)
-            .map_or("", |(_, v)| v.as_str())
-            .trim()
-            .to_owned()
-    };
-    let checked = |key: &str| form.iter().any(|(k, _)| k == key);
+    let value = |key: &str| form.value(key);
+    let checked = |key: &str| form.checked(key);
     let version: i64 = value("version")
         .parse()
         .map_err(|_| ApiError::BadRequest("no version".into()))?;

@@ -13,6 +13,7 @@ use cita_shared::{
         AddClosureRequest, BusinessHoursRequest, DayHours, Interval, Outcome, RemoveTimeOffRequest,
         Request, TimeOffKind,
     },
+    spanish::capitalized,
     spanish::{self, WEEKDAYS},
     typed,
 };
@@ -59,13 +60,8 @@ async fn render(
     note: Option<&str>,
     status: StatusCode,
 ) -> ApiResult<Response> {
-    if !viewer.caller.owner {
-        let body =
-            html! { p.error role="alert" { "Los ajustes del negocio son sólo para el dueño." } };
-        return Ok(with_status(
-            StatusCode::FORBIDDEN,
-            page("Ajustes", Some(top_bar("Cita", viewer)), body),
-        ));
+    if let Some(refused) = super::owner_only(viewer) {
+        return Ok(refused);
     }
     let now = state.clock.now();
     let mut client = state.db().await?;
@@ -134,7 +130,8 @@ async fn render(
                 input type="hidden" name="clave" value=(Uuid::new_v4());
                 input type="hidden" name="accion" value="cerrar";
                 label for="dias" { "Qué días" }
-                input #dias type="text" name="dias" placeholder="12/12 o del 14 al 20 de abril" required;
+                input #dias type="text" name="dias" aria-describedby="dias-ayuda" required;
+                p.hint #dias-ayuda { "Un día, como «12/12», o varios, como «del 14 al 20 de abril»." }
                 label for="tipo" { "Por qué" }
                 select #tipo name="tipo" {
                     option value="closure" { "Cierre del negocio" }
@@ -181,19 +178,13 @@ async fn render(
 /// `POST /ajustes/horario`: the week's hours, days to close, or a closure taken back.
 pub async fn save(
     State(state): State<Shared>,
-    posted: Posted<Vec<(String, String)>>,
+    posted: Posted<super::Fields>,
 ) -> ApiResult<Response> {
     let Posted { viewer, form } = posted;
     if !viewer.caller.owner {
         return render(&state, &viewer, None, &[], None, StatusCode::FORBIDDEN).await;
     }
-    let value = |key: &str| {
-        form.iter()
-            .find(|(k, _)| k == key)
-            .map_or("", |(_, v)| v.as_str())
-            .trim()
-            .to_owned()
-    };
+    let value = |key: &str| form.value(key);
     let actor = viewer.caller.actor();
     let idempotency_key = format!("web:{}", value("clave"));
     let (request, done) = match value("accion").as_str() {
@@ -317,11 +308,4 @@ pub async fn save(
         }
         Err(error) => Err(error),
     }
-}
-
-fn capitalized(word: &str) -> String {
-    let mut chars = word.chars();
-    chars
-        .next()
-        .map_or(String::new(), |c| c.to_uppercase().chain(chars).collect())
 }

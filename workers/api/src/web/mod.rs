@@ -191,6 +191,46 @@ fn refused(status: StatusCode, why: &str) -> Response {
     )
 }
 
+/// A form's fields as posted, in order (checkboxes are present only when ticked).
+#[derive(serde::Deserialize)]
+#[serde(transparent)]
+pub struct Fields(Vec<(String, String)>);
+
+impl Fields {
+    /// The field's value, trimmed; empty when absent.
+    pub fn value(&self, key: &str) -> String {
+        self.0
+            .iter()
+            .find(|(k, _)| k == key)
+            .map_or("", |(_, v)| v.as_str())
+            .trim()
+            .to_owned()
+    }
+
+    pub fn checked(&self, key: &str) -> bool {
+        self.0.iter().any(|(k, _)| k == key)
+    }
+
+    /// What follows `prefix` in the names of the fields that have it (`hace_<id>`).
+    pub fn suffixes<'a>(&'a self, prefix: &'a str) -> impl Iterator<Item = &'a str> {
+        self.0
+            .iter()
+            .filter_map(move |(k, _)| k.strip_prefix(prefix))
+    }
+}
+
+/// The page refusing someone who is not the owner, if they are not.
+fn owner_only(viewer: &Viewer) -> Option<Response> {
+    (!viewer.caller.owner).then(|| {
+        let body =
+            html! { p.error role="alert" { "Los ajustes del negocio son sólo para el dueño." } };
+        layout::with_status(
+            StatusCode::FORBIDDEN,
+            layout::page("Ajustes", Some(top_bar("Cita", viewer)), body),
+        )
+    })
+}
+
 /// `text` for a query string's value.
 fn url_encoded(text: &str) -> String {
     text.bytes()

@@ -41,17 +41,6 @@ struct Draft {
 /// Why a field was refused, by field name.
 type Problems = Vec<(&'static str, &'static str)>;
 
-fn owner_only(viewer: &Viewer) -> Option<Response> {
-    (!viewer.caller.owner).then(|| {
-        let body =
-            html! { p.error role="alert" { "Los ajustes del negocio son sólo para el dueño." } };
-        with_status(
-            StatusCode::FORBIDDEN,
-            page("Ajustes", Some(top_bar("Cita", viewer)), body),
-        )
-    })
-}
-
 #[derive(Debug, Deserialize)]
 pub struct Saved {
     listo: Option<String>,
@@ -63,7 +52,7 @@ pub async fn list(
     viewer: Viewer,
     Query(saved): Query<Saved>,
 ) -> ApiResult<Response> {
-    if let Some(refused) = owner_only(&viewer) {
+    if let Some(refused) = super::owner_only(&viewer) {
         return Ok(refused);
     }
     let mut client = state.db().await?;
@@ -112,7 +101,7 @@ pub async fn edit(
     viewer: Viewer,
     Path(id): Path<String>,
 ) -> ApiResult<Response> {
-    if let Some(refused) = owner_only(&viewer) {
+    if let Some(refused) = super::owner_only(&viewer) {
         return Ok(refused);
     }
     let id = service_id(&id)?;
@@ -238,30 +227,24 @@ async fn form_page(
 pub async fn save(
     State(state): State<Shared>,
     Path(id): Path<String>,
-    posted: Posted<Vec<(String, String)>>,
+    posted: Posted<super::Fields>,
 ) -> ApiResult<Response> {
     let Posted { viewer, form } = posted;
-    if let Some(refused) = owner_only(&viewer) {
+    if let Some(refused) = super::owner_only(&viewer) {
         return Ok(refused);
     }
     let id = service_id(&id)?;
-    let value = |key: &str| {
-        form.iter()
-            .find(|(k, _)| k == key)
-            .map_or("", |(_, v)| v.as_str())
-            .trim()
-            .to_owned()
-    };
+    let value = |key: &str| form.value(key);
     let draft = Draft {
         name: value("nombre"),
         minutes: value("duracion"),
         price: value("precio"),
         buffer: value("preparacion"),
         staff: form
-            .iter()
-            .filter_map(|(k, _)| k.strip_prefix("hace_")?.parse().ok())
+            .suffixes("hace_")
+            .filter_map(|id| id.parse().ok())
             .collect(),
-        active: form.iter().any(|(k, _)| k == "activo"),
+        active: form.checked("activo"),
     };
     let mut problems: Problems = Vec::new();
     let name_ok = !draft.name.is_empty() && draft.name.chars().count() <= 80;

@@ -44,13 +44,8 @@ async fn render(
     problems: &[usize],
     status: StatusCode,
 ) -> ApiResult<Response> {
-    if !viewer.caller.owner {
-        let body =
-            html! { p.error role="alert" { "Los ajustes del negocio son sólo para el dueño." } };
-        return Ok(with_status(
-            StatusCode::FORBIDDEN,
-            page("Ajustes", Some(top_bar("Cita", viewer)), body),
-        ));
+    if let Some(refused) = super::owner_only(viewer) {
+        return Ok(refused);
     }
     let mut client = state.db().await?;
     let tx = tenant::read(&mut client, viewer.caller.organization_id).await?;
@@ -115,19 +110,13 @@ async fn render(
 pub async fn save(
     State(state): State<Shared>,
     Path(id): Path<Uuid>,
-    posted: Posted<Vec<(String, String)>>,
+    posted: Posted<super::Fields>,
 ) -> ApiResult<Response> {
     let Posted { viewer, form } = posted;
     if !viewer.caller.owner {
         return render(&state, &viewer, id, None, &[], StatusCode::FORBIDDEN).await;
     }
-    let value = |key: &str| {
-        form.iter()
-            .find(|(k, _)| k == key)
-            .map_or("", |(_, v)| v.as_str())
-            .trim()
-            .to_owned()
-    };
+    let value = |key: &str| form.value(key);
     let typed_days: [String; 7] = std::array::from_fn(|i| value(&format!("dia{}", i + 1)));
     let mut problems = Vec::new();
     let mut days = Vec::with_capacity(7);

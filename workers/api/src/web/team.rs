@@ -69,13 +69,8 @@ async fn render(
     error: Option<&str>,
     status: StatusCode,
 ) -> ApiResult<Response> {
-    if !viewer.caller.owner {
-        let body =
-            html! { p.error role="alert" { "Los ajustes del negocio son sólo para el dueño." } };
-        return Ok(with_status(
-            StatusCode::FORBIDDEN,
-            page("Ajustes", Some(top_bar("Cita", viewer)), body),
-        ));
+    if let Some(refused) = super::owner_only(viewer) {
+        return Ok(refused);
     }
     let mut client = state.db().await?;
     let tx = tenant::read(&mut client, viewer.caller.organization_id).await?;
@@ -152,16 +147,10 @@ async fn render(
 /// `POST /ajustes/equipo`: add, remove, or set someone's permissions.
 pub async fn save(
     State(state): State<Shared>,
-    posted: Posted<Vec<(String, String)>>,
+    posted: Posted<super::Fields>,
 ) -> ApiResult<Response> {
     let Posted { viewer, form } = posted;
-    let value = |key: &str| {
-        form.iter()
-            .find(|(k, _)| k == key)
-            .map_or("", |(_, v)| v.as_str())
-            .trim()
-            .to_owned()
-    };
+    let value = |key: &str| form.value(key);
     let actor = viewer.caller.actor();
     let idempotency_key = format!("web:{}", value("clave"));
     let person = || {
@@ -206,10 +195,7 @@ pub async fn save(
         "permisos" => {
             let granted = PERMISSIONS
                 .iter()
-                .filter(|(p, _)| {
-                    form.iter()
-                        .any(|(k, _)| k.strip_prefix("puede_") == Some(p))
-                })
+                .filter(|(p, _)| form.checked(&format!("puede_{p}")))
                 .map(|(p, _)| (*p).to_owned())
                 .collect();
             (

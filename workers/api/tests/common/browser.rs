@@ -118,18 +118,11 @@ impl Browser {
 
     /// Waits until the page's address contains `part`.
     pub async fn wait_for_url(&self, part: &str) {
-        let deadline = std::time::Instant::now() + Duration::from_secs(10);
-        loop {
-            let url = self.url().await;
-            if url.contains(part) {
-                return;
-            }
-            if std::time::Instant::now() > deadline {
-                let page = self.eval("return document.documentElement.outerHTML").await;
-                panic!("the browser is at {url}, not at …{part}…:\n{page}");
-            }
-            tokio::time::sleep(Duration::from_millis(50)).await;
-        }
+        let what = format!("the browser reaches …{part}…");
+        eventually(Duration::from_secs(10), &what, || async move {
+            self.url().await.contains(part).then_some(())
+        })
+        .await;
     }
 
     /// Waits until an element matches `css` (a page that is still loading has none).
@@ -184,6 +177,19 @@ impl Browser {
             Some(json!({})),
         )
         .await;
+    }
+
+    /// Logs in at `base` as someone would: the number as `typed`, then the code WhatsApp
+    /// brought to `phone`; back once the day is shown.
+    pub async fn enter(&self, api: &super::Api, base: &str, typed: &str, phone: &str) {
+        self.goto(&format!("{base}/entrar")).await;
+        self.type_into("#telefono", typed).await;
+        self.click("button[type=submit]").await;
+        self.wait_for("#codigo").await;
+        let code = api.code_sent_to(phone).await;
+        self.type_into("#codigo", &code).await;
+        self.click("button[type=submit]").await;
+        self.wait_for(".legend").await;
     }
 
     /// Clicks `css` and waits until the page it leads to has loaded (the old one is

@@ -12,7 +12,7 @@ use uuid::Uuid;
 use super::{
     super::Next,
     Change, Guided, Manage, WEEKDAYS, current_settings,
-    words::{capitalized, cutoff_label, mode_label, reminders_label, shifts_label},
+    words::{cutoff_label, mode_label, reminders_label, shifts_label},
 };
 use crate::guided::{Asked, GuidedError, flow::Step};
 
@@ -232,7 +232,9 @@ impl Guided<'_> {
             Asked::Got(Outcome::Figures { figures }) => {
                 let mut text = format!(
                     "{} hasta hoy: {} citas, {} completadas, {} no-shows, {} canceladas. Ingresos: {}.",
-                    capital(cita_shared::spanish::MONTHS[usize::from(today.month() as u8) - 1]),
+                    cita_shared::spanish::capitalized(
+                        cita_shared::spanish::MONTHS[usize::from(today.month() as u8) - 1]
+                    ),
                     figures.appointments,
                     figures.completed,
                     figures.no_shows,
@@ -254,10 +256,6 @@ impl Guided<'_> {
             Asked::Got(_) | Asked::Unavailable => Next::show_with(menu(), words.unavailable()),
         })
     }
-}
-
-fn capital(word: &str) -> String {
-    capitalized(word)
 }
 
 /// The settings after a change, as the owner reads them.

@@ -29,7 +29,8 @@ use super::{
     screens::{Opt, opt, page, render, row},
 };
 use crate::tools::settings::current_settings;
-use words::{capitalized, cutoff_label, day_month, mode_label, reminders_label, shifts_label};
+use cita_shared::spanish::capitalized;
+use words::{cutoff_label, day_month, mode_label, reminders_label, shifts_label};
 
 /// Where the owner is among their screens (a [`Step::Manage`]).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

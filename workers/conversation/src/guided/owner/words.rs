@@ -11,13 +11,6 @@ pub(super) fn day_month(date: Date) -> String {
     format!("{} {month}", date.day())
 }
 
-pub(super) fn capitalized(word: &str) -> String {
-    let mut chars = word.chars();
-    chars
-        .next()
-        .map_or(String::new(), |c| c.to_uppercase().chain(chars).collect())
-}
-
 pub(super) fn shifts_label(shifts: &[(Time, Time)]) -> String {
     if shifts.is_empty() {
         return "cerrado".into();
