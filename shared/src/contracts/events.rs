@@ -7,7 +7,7 @@ use uuid::Uuid;
 
 use super::{
     outbound::Purpose,
-    scheduling::{Actor, Appointment, Status, TimeOff},
+    scheduling::{Actor, Appointment, HoldOutcome, Status, TimeOff},
 };
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -26,6 +26,20 @@ pub enum Event {
     AppointmentBooked {
         appointment: Appointment,
         actor: Actor,
+    },
+    /// A customer's booking waits for the owner: `pending` until `hold_expires_at`.
+    #[serde(rename = "appointment.held")]
+    AppointmentHeld {
+        appointment: Appointment,
+        actor: Actor,
+    },
+    /// A hold was rejected (`actor` is who) or ran out; its time is free. An approved
+    /// hold is `appointment.booked` instead.
+    #[serde(rename = "appointment.hold_ended")]
+    HoldEnded {
+        appointment: Appointment,
+        outcome: HoldOutcome,
+        actor: Option<Actor>,
     },
     #[serde(rename = "appointment.cancelled")]
     AppointmentCancelled {
@@ -154,6 +168,8 @@ impl Event {
     pub fn routing_key(&self) -> &'static str {
         match self {
             Event::AppointmentBooked { .. } => "appointment.booked",
+            Event::AppointmentHeld { .. } => "appointment.held",
+            Event::HoldEnded { .. } => "appointment.hold_ended",
             Event::AppointmentCancelled { .. } => "appointment.cancelled",
             Event::AppointmentRescheduled { .. } => "appointment.rescheduled",
             Event::AppointmentStatusChanged { .. } => "appointment.status_changed",

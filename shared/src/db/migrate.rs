@@ -89,6 +89,11 @@ pub const MIGRATIONS: &[Migration] = &[
         name: "staff_welcome",
         sql: include_str!("../../../sql/migrations/0014_staff_welcome.sql"),
     },
+    Migration {
+        version: 15,
+        name: "holds",
+        sql: include_str!("../../../sql/migrations/0015_holds.sql"),
+    },
 ];
 
 /// Demo data (`cita-migrate --seed`); each file is idempotent.

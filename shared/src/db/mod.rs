@@ -6,6 +6,7 @@ mod cached;
 mod connect;
 mod listen;
 mod migrate;
+pub mod rows;
 
 pub use cached::{Cached, Params};
 pub use connect::{Transport, transport};

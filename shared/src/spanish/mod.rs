@@ -12,7 +12,7 @@ mod es_co;
 mod es_mx;
 mod words;
 
-pub use words::{AgendaLine, Choice, ListOf, Notices, Words};
+pub use words::{AgendaLine, Choice, Holds, ListOf, Notices, Words};
 
 use crate::contracts::outbound::{Message, Parameter, Template};
 

@@ -17,7 +17,7 @@ pub struct AgendaLine<'a> {
 }
 
 /// Everything a conversation says; what the fleet says outside one is [`Notices`].
-pub trait Words: Notices + Send + Sync {
+pub trait Words: Notices + Holds + Send + Sync {
     // ---- Dates, times and money ----
     /// "martes 14 de octubre, 10:30" in `tz`.
     fn when(&self, at: Timestamp, tz: &TimeZone) -> String;
@@ -233,4 +233,30 @@ pub enum ListOf {
     Hours,
     Lengths,
     Conversations,
+}
+
+/// What holds — bookings that wait for the owner's approval — make the fleet say, in a
+/// conversation and in notices. `at` and `until` are already worded ([`Words::when`]).
+pub trait Holds: Send + Sync {
+    /// To the customer who just asked: taken for them, but not confirmed yet.
+    fn held_for_you(&self, service: &str, at: &str, staff: &str, until: &str) -> String;
+    /// To the owners: someone asks, and the buttons below decide.
+    fn hold_request(&self, customer: &str, service: &str, at: &str, until: &str) -> String;
+    fn approve(&self) -> &'static str;
+    fn reject(&self) -> &'static str;
+    /// To whoever tapped a button, once it is done.
+    fn hold_decided(&self, approved: bool) -> &'static str;
+    /// A reason for [`Words::refused`]: nobody decided in time.
+    fn hold_expired(&self) -> &'static str;
+    fn hold_rejected_for_you(
+        &self,
+        hello: &str,
+        business: &str,
+        service: &str,
+        at: &str,
+        reason: Option<&str>,
+    ) -> String;
+    fn hold_expired_for_you(&self, hello: &str, business: &str, service: &str, at: &str) -> String;
+    /// To the owners: a request ran out unanswered.
+    fn hold_expired_notice(&self, customer: &str, service: &str, at: &str) -> String;
 }

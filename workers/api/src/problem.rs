@@ -82,6 +82,9 @@ impl ApiError {
                     StatusCode::CONFLICT
                 }
                 SchedulingError::StaleVersion { .. } => StatusCode::PRECONDITION_FAILED,
+                SchedulingError::HoldExpired { .. } | SchedulingError::AlreadyDecided { .. } => {
+                    StatusCode::CONFLICT
+                }
                 SchedulingError::Unavailable => StatusCode::SERVICE_UNAVAILABLE,
             },
             ApiError::WritesUnavailable | ApiError::Infra(_) | ApiError::Redis(_) => {

@@ -3,7 +3,7 @@
 //! template that carries it when the recipient's 24-hour window is closed.
 
 use cita_shared::{
-    contracts::outbound::{Message, Purpose, Template},
+    contracts::outbound::{Buttons, Choice, Message, Purpose, Template},
     error::Infra,
     spanish::{self, notice, template, text},
 };
@@ -38,8 +38,11 @@ pub(crate) struct Due {
 }
 
 pub(crate) struct AppointmentView {
+    pub(crate) id: Uuid,
     pub(crate) starts_at: Timestamp,
     pub(crate) live: bool,
+    /// A hold, still waiting for approval.
+    pub(crate) pending: bool,
     pub(crate) service: String,
     pub(crate) staff_name: String,
     pub(crate) customer_name: Option<String>,
@@ -109,7 +112,10 @@ pub(crate) async fn compose(
         (_, None) => Ok(Err(Skip::AppointmentNotLive)),
         (kind, Some(appointment))
             if appointment.starts_at <= now
-                && matches!(kind, Kind::Reminder | Kind::Booked | Kind::Rescheduled) =>
+                && matches!(
+                    kind,
+                    Kind::Reminder | Kind::Booked | Kind::Rescheduled | Kind::HoldRequest
+                ) =>
         {
             // Checked against the appointment itself, whatever the row says.
             Ok(Err(Skip::Stale))
@@ -194,6 +200,51 @@ pub(crate) async fn compose(
                         ))
                     }
                 }
+                Kind::HoldRequest if appointment.pending => {
+                    let until = due.details["until"]
+                        .as_str()
+                        .and_then(|t| t.parse::<Timestamp>().ok())
+                        .map(|t| words.when(t, &due.tz))
+                        .unwrap_or_default();
+                    let body = words.hold_request(customer, service, &at, &until);
+                    let (_, fallback) = notice(body.clone(), locale);
+                    let choice = |approve: bool, title: &str| Choice {
+                        id: format!(
+                            "hold:{}:{}",
+                            if approve { "ok" } else { "no" },
+                            appointment.id
+                        ),
+                        title: title.into(),
+                    };
+                    let buttons = Buttons {
+                        header: None,
+                        body,
+                        footer: None,
+                        buttons: vec![choice(true, words.approve()), choice(false, words.reject())],
+                    };
+                    plain((Message::Buttons(buttons), fallback))
+                }
+                Kind::HoldRejected | Kind::HoldExpired if to_customer => {
+                    let body = if kind == Kind::HoldRejected {
+                        let reason = due.details["reason"].as_str();
+                        words.hold_rejected_for_you(&greeting, business, service, &at, reason)
+                    } else {
+                        words.hold_expired_for_you(&greeting, business, service, &at)
+                    };
+                    Ok(Ok((
+                        text(body),
+                        Some(template(
+                            "appointment_cancelled",
+                            locale,
+                            &[business, service, &at],
+                        )),
+                        Purpose::Notification,
+                    )))
+                }
+                Kind::HoldExpired => plain(notice(
+                    words.hold_expired_notice(customer, service, &at),
+                    locale,
+                )),
                 _ => Ok(Err(Skip::AppointmentNotLive)),
             }
         }

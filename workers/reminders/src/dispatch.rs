@@ -58,7 +58,8 @@ pub async fn dispatch_batch(
                     CASE n.audience WHEN 'staff' THEN s.name ELSE cu.name END,
                     COALESCE(s.role = 'owner', false),
                     a.id IS NOT NULL, a.starts_at, a.status IN ('pending', 'confirmed'),
-                    st.name, ast.name, cu.name, n.traceparent, o.review_link
+                    st.name, ast.name, cu.name, n.traceparent, o.review_link,
+                    a.status = 'pending', a.id
              FROM notifications n
              JOIN organizations o ON o.id = n.organization_id
              LEFT JOIN staff s ON s.id = n.staff_id
@@ -106,6 +107,8 @@ pub async fn dispatch_batch(
             traceparent: row.get(19),
             review_link: row.get(20),
             appointment: has_appointment.then(|| AppointmentView {
+                id: row.get(22),
+                pending: row.get(21),
                 starts_at: row.get(14),
                 live: row.get(15),
                 service: row.get(16),

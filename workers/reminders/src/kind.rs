@@ -20,10 +20,16 @@ pub enum Kind {
     Agenda,
     /// To someone just added to the team.
     StaffWelcome,
+    /// A customer's booking waits: to the owners, with approve and reject buttons.
+    HoldRequest,
+    /// To the customer whose hold the owner rejected.
+    HoldRejected,
+    /// A hold ran out unanswered: to the customer and to the owners.
+    HoldExpired,
 }
 
 impl Kind {
-    pub const ALL: [Kind; 9] = [
+    pub const ALL: [Kind; 12] = [
         Kind::Reminder,
         Kind::Booked,
         Kind::Cancelled,
@@ -33,6 +39,9 @@ impl Kind {
         Kind::HandedOff,
         Kind::Agenda,
         Kind::StaffWelcome,
+        Kind::HoldRequest,
+        Kind::HoldRejected,
+        Kind::HoldExpired,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -46,6 +55,9 @@ impl Kind {
             Kind::HandedOff => "handed_off",
             Kind::Agenda => "agenda",
             Kind::StaffWelcome => "staff_welcome",
+            Kind::HoldRequest => "hold_request",
+            Kind::HoldRejected => "hold_rejected",
+            Kind::HoldExpired => "hold_expired",
         }
     }
 

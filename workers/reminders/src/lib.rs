@@ -4,12 +4,14 @@
 //! - [`kind`]: what a notification row is about;
 //! - [`intake`]: events from `reminders.events` become notification rows, once per event;
 //! - [`planner`]: the clock's rows (morning agendas) and conversation housekeeping;
+//! - [`holds`]: holds that ran out are freed, exactly once across replicas;
 //! - [`dispatch`]: due rows become send commands, exactly once per row, worded by
 //!   [`compose`] from fresh data;
 //! - [`metrics`], [`serve`]: the running service.
 
 pub mod compose;
 pub mod dispatch;
+pub mod holds;
 pub mod intake;
 pub mod kind;
 pub mod metrics;

@@ -1,5 +1,5 @@
-//! Runs the whole service: the event consumer, the dispatcher, the planner, the pruning
-//! of what is past its retention, and the admin server.
+//! Runs the whole service: the event consumer, the dispatcher, the planner, hold expiry
+//! with its outbox relay, the pruning of what is past its retention, and the admin server.
 
 use std::{sync::Arc, time::Duration};
 
@@ -13,10 +13,12 @@ use cita_shared::{
 use tokio::net::TcpListener;
 use tokio_util::sync::CancellationToken;
 
-use crate::{Clock, dispatch, intake::Intake, metrics::Metrics, planner};
+use crate::{Clock, dispatch, holds, intake::Intake, metrics::Metrics, planner};
 
 /// How often agendas are planned and conversations kept.
 const PLAN_EVERY: Duration = Duration::from_secs(60);
+/// How often expired holds are looked for: a freed slot is bookable within this.
+const EXPIRE_EVERY: Duration = Duration::from_secs(1);
 /// How often rows past their retention are pruned.
 const PRUNE_EVERY: Duration = Duration::from_secs(3600);
 
@@ -42,6 +44,14 @@ pub async fn serve(
         PLAN_EVERY,
         shutdown.clone(),
     ));
+    worker.spawn(holds::run(
+        worker.pool.clone(),
+        clock.clone(),
+        EXPIRE_EVERY,
+        shutdown.clone(),
+    ));
+    // Expired holds are this service's own events.
+    worker.relay_outbox("reminders_events_relayed");
     worker.spawn(retention::run(
         worker.pool.clone(),
         settings.retention.clone(),

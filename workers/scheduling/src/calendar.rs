@@ -26,6 +26,10 @@ pub struct Organization {
     pub horizon: SignedDuration,
     /// Customers may move or cancel until this long before an appointment.
     pub change_cutoff: SignedDuration,
+    /// Customers' bookings wait for approval, unless their service says otherwise.
+    pub approval_required: bool,
+    /// How long a hold waits for approval.
+    pub hold: SignedDuration,
 }
 
 #[derive(Debug, Clone)]
@@ -33,6 +37,8 @@ pub struct Service {
     pub id: Uuid,
     pub duration: SignedDuration,
     pub buffer: SignedDuration,
+    /// `Some`: the service's own approval policy, over the organization's.
+    pub approval_required: Option<bool>,
 }
 
 impl Service {
@@ -45,7 +51,7 @@ pub async fn organization(tx: &impl Cached, id: Uuid) -> Result<Organization, Er
     let row = tx
         .maybe_row(
             "SELECT timezone, plan = 'free', slot_step_minutes, min_notice_minutes, horizon_days,
-                    change_cutoff_minutes
+                    change_cutoff_minutes, approval_required, hold_minutes
              FROM organizations WHERE id = $1",
             &[&id],
         )
@@ -62,6 +68,8 @@ pub async fn organization(tx: &impl Cached, id: Uuid) -> Result<Organization, Er
         min_notice: SignedDuration::from_mins(i64::from(row.get::<_, i32>(3))),
         horizon: SignedDuration::from_hours(24 * i64::from(row.get::<_, i32>(4))),
         change_cutoff: SignedDuration::from_mins(i64::from(row.get::<_, i32>(5))),
+        approval_required: row.get(6),
+        hold: SignedDuration::from_mins(i64::from(row.get::<_, i32>(7))),
     })
 }
 
@@ -69,7 +77,7 @@ pub async fn organization(tx: &impl Cached, id: Uuid) -> Result<Organization, Er
 pub async fn service(tx: &impl Cached, organization_id: Uuid, id: Uuid) -> Result<Service, Error> {
     let row = tx
         .maybe_row(
-            "SELECT duration_minutes, buffer_minutes FROM service_types
+            "SELECT duration_minutes, buffer_minutes, approval_required FROM service_types
              WHERE organization_id = $1 AND id = $2 AND active",
             &[&organization_id, &id],
         )
@@ -79,6 +87,7 @@ pub async fn service(tx: &impl Cached, organization_id: Uuid, id: Uuid) -> Resul
         id,
         duration: SignedDuration::from_mins(i64::from(row.get::<_, i32>(0))),
         buffer: SignedDuration::from_mins(i64::from(row.get::<_, i32>(1))),
+        approval_required: row.get(2),
     })
 }
 

@@ -2,7 +2,7 @@
 
 use cita_shared::contracts::{
     events::Event,
-    scheduling::{Appointment, Outcome, Reply, Source, Status},
+    scheduling::{Appointment, Outcome, Reply},
 };
 use jiff::Timestamp;
 use tokio_postgres::{Row, error::SqlState, types::ToSql};
@@ -15,28 +15,10 @@ pub type Tx<'a> = deadpool_postgres::Transaction<'a>;
 
 pub use cita_shared::db::{Cached, Params};
 
-/// The columns [`appointment`] reads, in order.
-pub const APPOINTMENT_COLUMNS: &str = "id, organization_id, customer_id, staff_id, service_type_id, \
-     starts_at, ends_at, status, source, notes, cancellation_reason";
+pub use cita_shared::db::rows::APPOINTMENT_COLUMNS;
 
 pub fn appointment(row: &Row) -> Result<Appointment, Error> {
-    let status: String = row.get(7);
-    let source: String = row.get(8);
-    Ok(Appointment {
-        id: row.get(0),
-        organization_id: row.get(1),
-        customer_id: row.get(2),
-        staff_id: row.get(3),
-        service_type_id: row.get(4),
-        starts_at: row.get(5),
-        ends_at: row.get(6),
-        status: Status::parse(&status)
-            .ok_or_else(|| Error::Corrupt(format!("appointment status {status:?}")))?,
-        source: Source::parse(&source)
-            .ok_or_else(|| Error::Corrupt(format!("appointment source {source:?}")))?,
-        notes: row.get(9),
-        cancellation_reason: row.get(10),
-    })
+    cita_shared::db::rows::appointment(row).map_err(Error::Corrupt)
 }
 
 /// The appointment, locked for update, if it belongs to the organization.

@@ -130,6 +130,8 @@ async fn refusals_and_the_workers_bookkeeping_leave_no_entry_and_secrets_never_d
         assistant_mode: cita_shared::contracts::scheduling::AssistantMode::Guided,
         handoff_minutes: 720,
         change_cutoff_minutes: 0,
+        approval_required: false,
+        hold_minutes: 120,
     };
     let saved = shop
         .scheduler

@@ -205,6 +205,7 @@ async fn the_owner_creates_and_reprices_a_service() {
             buffer_minutes: None,
             active: None,
             staff_ids: None,
+            approval: None,
         })
     };
     let incomplete = outcome(

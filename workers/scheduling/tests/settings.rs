@@ -28,6 +28,8 @@ fn settings() -> Settings {
         assistant_mode: AssistantMode::Guided,
         handoff_minutes: 60,
         change_cutoff_minutes: 24 * 60,
+        approval_required: true,
+        hold_minutes: 90,
     }
 }
 
@@ -67,7 +69,8 @@ async fn settings_change_only_from_the_version_they_were_read_at() {
         shop.sql_count(
             "SELECT count(*) FROM organizations WHERE assistant_mode = 'guided'
              AND handoff_minutes = 60 AND review_link = 'https://g.page/r/barberia'
-             AND reminder_offsets_minutes = '{1440,120}' AND change_cutoff_minutes = 1440"
+             AND reminder_offsets_minutes = '{1440,120}' AND change_cutoff_minutes = 1440
+             AND approval_required AND hold_minutes = 90"
         )
         .await,
         1
@@ -107,6 +110,12 @@ async fn settings_out_of_range_are_refused_whole() {
     let mut s = settings();
     s.change_cutoff_minutes = 20_000;
     cases.push(("cutoff", s));
+    let mut s = settings();
+    s.hold_minutes = 4;
+    cases.push(("short hold", s));
+    let mut s = settings();
+    s.hold_minutes = 7 * 24 * 60 + 1;
+    cases.push(("long hold", s));
     for (what, s) in cases {
         let refused = outcome(
             shop.scheduler

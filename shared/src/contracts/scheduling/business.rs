@@ -5,7 +5,7 @@ use jiff::civil::{Date, Time};
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
-use super::Actor;
+use super::{Actor, Approval};
 
 /// The owner adds a team member (or brings back a removed one with the same phone).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -69,6 +69,10 @@ pub struct UpsertServiceRequest {
     /// new service without it is everyone's.
     #[serde(default)]
     pub staff_ids: Option<Vec<Uuid>>,
+    /// Whether customers' bookings of it wait for approval; a new service follows the
+    /// business.
+    #[serde(default)]
+    pub approval: Option<Approval>,
 }
 
 /// Simple figures of the business between two local dates (inclusive).
@@ -102,6 +106,8 @@ pub struct ServiceType {
     pub price_minor: i64,
     pub currency: String,
     pub active: bool,
+    #[serde(default)]
+    pub approval: Approval,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]

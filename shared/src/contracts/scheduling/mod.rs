@@ -4,11 +4,13 @@ use jiff::{Timestamp, civil::Date};
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
+mod appointment;
 mod business;
 mod conversations;
 mod settings;
 mod time_off;
 
+pub use appointment::*;
 pub use business::*;
 pub use conversations::*;
 pub use settings::*;
@@ -68,76 +70,6 @@ pub enum Who {
     Staff { staff_id: Uuid },
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum Status {
-    Pending,
-    Confirmed,
-    Completed,
-    Cancelled,
-    NoShow,
-}
-
-impl Status {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Status::Pending => "pending",
-            Status::Confirmed => "confirmed",
-            Status::Completed => "completed",
-            Status::Cancelled => "cancelled",
-            Status::NoShow => "no_show",
-        }
-    }
-
-    pub fn parse(value: &str) -> Option<Self> {
-        [
-            Status::Pending,
-            Status::Confirmed,
-            Status::Completed,
-            Status::Cancelled,
-            Status::NoShow,
-        ]
-        .into_iter()
-        .find(|s| s.as_str() == value)
-    }
-
-    /// Pending and confirmed appointments hold their time; the others free it.
-    pub fn is_live(self) -> bool {
-        matches!(self, Status::Pending | Status::Confirmed)
-    }
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum Source {
-    Whatsapp,
-    Web,
-    Manual,
-    WalkIn,
-}
-
-impl Source {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Source::Whatsapp => "whatsapp",
-            Source::Web => "web",
-            Source::Manual => "manual",
-            Source::WalkIn => "walk_in",
-        }
-    }
-
-    pub fn parse(value: &str) -> Option<Self> {
-        [
-            Source::Whatsapp,
-            Source::Web,
-            Source::Manual,
-            Source::WalkIn,
-        ]
-        .into_iter()
-        .find(|s| s.as_str() == value)
-    }
-}
-
 /// A request to `scheduling.rpc`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "type", rename_all = "snake_case")]
@@ -168,6 +100,7 @@ pub enum Request {
     TakeOver(TakeOverRequest),
     Release(ReleaseRequest),
     Reply(ReplyRequest),
+    DecideHold(DecideHoldRequest),
 }
 
 impl Request {
@@ -200,6 +133,7 @@ impl Request {
             Request::TakeOver(r) => &r.actor,
             Request::Release(r) => &r.actor,
             Request::Reply(r) => &r.actor,
+            Request::DecideHold(r) => &r.actor,
         }
     }
 
@@ -232,6 +166,7 @@ impl Request {
             Request::TakeOver(_) => "take_over",
             Request::Release(_) => "release",
             Request::Reply(_) => "reply",
+            Request::DecideHold(_) => "decide_hold",
         }
     }
 }
@@ -419,21 +354,6 @@ pub struct FreeSlot {
     pub staff_ids: Vec<Uuid>,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct Appointment {
-    pub id: Uuid,
-    pub organization_id: Uuid,
-    pub customer_id: Uuid,
-    pub staff_id: Uuid,
-    pub service_type_id: Uuid,
-    pub starts_at: Timestamp,
-    pub ends_at: Timestamp,
-    pub status: Status,
-    pub source: Source,
-    pub notes: Option<String>,
-    pub cancellation_reason: Option<String>,
-}
-
 impl SchedulingError {
     /// The `code` tag, for logs and metrics.
     pub fn code(&self) -> &'static str {
@@ -448,6 +368,8 @@ impl SchedulingError {
             SchedulingError::TooLate { .. } => "too_late",
             SchedulingError::StaleVersion { .. } => "stale_version",
             SchedulingError::OutsideWindow { .. } => "outside_window",
+            SchedulingError::HoldExpired { .. } => "hold_expired",
+            SchedulingError::AlreadyDecided { .. } => "already_decided",
             SchedulingError::Unavailable => "unavailable",
         }
     }
@@ -480,6 +402,12 @@ pub enum SchedulingError {
     /// The customer has not written in 24 hours: only a template may go out.
     #[error("the customer's 24-hour window is closed; send a template")]
     OutsideWindow { last_inbound_at: Option<Timestamp> },
+    /// The hold ran out before anyone decided; its time may be taken by now.
+    #[error("the hold expired at {expired_at}")]
+    HoldExpired { expired_at: Timestamp },
+    /// The hold was approved or rejected already (or was never a hold).
+    #[error("it is {status:?} already; a hold is decided once")]
+    AlreadyDecided { status: Status },
     #[error("scheduling is unavailable, try again")]
     Unavailable,
 }

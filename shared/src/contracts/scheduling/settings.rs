@@ -53,6 +53,19 @@ pub struct Settings {
     /// Customers may move or cancel until this long before the appointment; 0: until it
     /// starts. Staff are not bound by it.
     pub change_cutoff_minutes: u32,
+    /// Customers' bookings wait for the owner's approval (services may say otherwise).
+    #[serde(default)]
+    pub approval_required: bool,
+    /// How long a booking waits for approval before its time is freed (at the latest,
+    /// until the appointment would start).
+    #[serde(default = "default_hold_minutes")]
+    pub hold_minutes: u32,
+}
+
+pub const DEFAULT_HOLD_MINUTES: u32 = 120;
+
+fn default_hold_minutes() -> u32 {
+    DEFAULT_HOLD_MINUTES
 }
 
 /// The owner replaces the settings, if nobody changed them since `expected_version`.

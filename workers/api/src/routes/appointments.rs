@@ -11,8 +11,9 @@ use axum::{
 };
 use base64::{Engine, engine::general_purpose::URL_SAFE_NO_PAD as B64};
 use cita_shared::contracts::scheduling::{
-    AvailabilityRequest, BookRequest, CancelRequest, Outcome, Request, RescheduleRequest,
-    SetStatusRequest, Source, Status, WalkInRequest, permissions::VIEW_BUSINESS_SCHEDULE,
+    AvailabilityRequest, BookRequest, CancelRequest, DecideHoldRequest, Outcome, Request,
+    RescheduleRequest, SetStatusRequest, Source, Status, WalkInRequest,
+    permissions::VIEW_BUSINESS_SCHEDULE,
 };
 use jiff::{Timestamp, civil::Date};
 use serde::Deserialize;
@@ -62,6 +63,9 @@ struct Listed {
     notes: Option<String>,
     price_minor: Option<i64>,
     currency: Option<String>,
+    /// A hold (`pending`) is freed then unless approved first.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    hold_expires_at: Option<Timestamp>,
 }
 
 #[derive(Debug, serde::Serialize)]
@@ -130,7 +134,8 @@ pub async fn list(
     let statement = tx
         .prepare_cached(
             "SELECT a.id, a.starts_at, a.ends_at, a.status, a.source, a.staff_id, a.service_type_id,
-                    a.customer_id, c.name, c.phone, a.notes, a.price_minor, a.currency
+                    a.customer_id, c.name, c.phone, a.notes, a.price_minor, a.currency,
+                    a.hold_expires_at
              FROM appointments a JOIN customers c ON c.id = a.customer_id
              WHERE a.starts_at >= $1 AND a.starts_at < $2
                AND ($3::uuid IS NULL OR a.staff_id = $3)
@@ -178,6 +183,7 @@ pub async fn list(
             notes: row.get(10),
             price_minor: row.get(11),
             currency: row.get(12),
+            hold_expires_at: row.get(13),
         })
         .collect();
     let list = Bytes::from(
@@ -362,6 +368,36 @@ pub async fn set_status(
             appointment_id,
             status: body.status,
             notes: body.notes,
+        }))
+        .await?;
+    appointment(outcome)
+}
+
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct DecisionBody {
+    /// `true` confirms the hold; `false` rejects it and frees its time.
+    pub approve: bool,
+    /// Told to the customer with a rejection.
+    pub reason: Option<String>,
+}
+
+#[utoipa::path(post, path = "/v1/organizations/{organization_id}/appointments/{appointment_id}/decision", security(("bearer" = [])), tag = "appointments", params(("organization_id" = Uuid, Path), ("appointment_id" = Uuid, Path), ("Idempotency-Key" = String, Header, description = "The same key with the same body replays the first answer")),
+    request_body = DecisionBody, responses((status = 200, body = Value), (status = 401, body = crate::problem::Problem), (status = 403, body = crate::problem::Problem), (status = 404, body = crate::problem::Problem), (status = 409, body = crate::problem::Problem), (status = 422, body = crate::problem::Problem), (status = 503, body = crate::problem::Problem)))]
+pub async fn decide(
+    State(state): State<Shared>,
+    Scoped(caller): Scoped,
+    Path((_, appointment_id)): Path<(Uuid, Uuid)>,
+    headers: HeaderMap,
+    Body(body): Body<DecisionBody>,
+) -> ApiResult<Json<Value>> {
+    let outcome = state
+        .schedule(&Request::DecideHold(DecideHoldRequest {
+            actor: caller.actor(),
+            idempotency_key: idempotency_key(&headers, false)?,
+            appointment_id,
+            approve: body.approve,
+            reason: body.reason,
         }))
         .await?;
     appointment(outcome)

@@ -6,7 +6,7 @@ use axum::{
     extract::State,
     http::{HeaderMap, StatusCode},
 };
-use cita_shared::contracts::scheduling::{Outcome, Request, UpsertServiceRequest};
+use cita_shared::contracts::scheduling::{Approval, Outcome, Request, UpsertServiceRequest};
 use jiff::{Timestamp, civil::Date, tz::TimeZone};
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
@@ -108,7 +108,7 @@ pub async fn services(
     let rows = tx
         .query(
             "SELECT s.id, s.name, s.description, s.duration_minutes, s.buffer_minutes, s.price_minor,
-                    s.currency, s.active,
+                    s.currency, s.active, s.approval_required,
                     coalesce(array_agg(ss.staff_id) FILTER (WHERE ss.staff_id IS NOT NULL), '{}')
              FROM service_types s LEFT JOIN staff_services ss ON ss.service_type_id = s.id
              GROUP BY s.id ORDER BY s.active DESC, s.name",
@@ -128,7 +128,8 @@ pub async fn services(
                 "price_minor": row.get::<_, i64>(5),
                 "currency": row.get::<_, String>(6),
                 "active": row.get::<_, bool>(7),
-                "staff_ids": row.get::<_, Vec<Uuid>>(8),
+                "approval": Approval::from_required(row.get(8)),
+                "staff_ids": row.get::<_, Vec<Uuid>>(9),
             })
         })
         .collect();
@@ -184,6 +185,10 @@ pub struct ServiceBody {
     /// Who performs it (active staff ids), replacing the current set; a new service
     /// without it is everyone's.
     pub staff_ids: Option<Vec<Uuid>>,
+    /// business (as the settings say), required or immediate: whether customers'
+    /// bookings of it wait for approval.
+    #[schema(value_type = Option<String>)]
+    pub approval: Option<Approval>,
 }
 
 fn upsert(
@@ -203,6 +208,7 @@ fn upsert(
         buffer_minutes: body.buffer_minutes,
         active: body.active,
         staff_ids: body.staff_ids,
+        approval: body.approval,
     })
 }
 

@@ -96,6 +96,7 @@ fn split() -> (Router<Shared>, Document) {
         .routes(routes!(appointments::cancel))
         .routes(routes!(appointments::reschedule))
         .routes(routes!(appointments::set_status))
+        .routes(routes!(appointments::decide))
         .routes(routes!(appointments::availability))
         .split_for_parts()
 }

@@ -40,6 +40,16 @@ pub struct SettingsBody {
     pub handoff_minutes: u32,
     /// Customers may move or cancel until this long before; 0: until it starts.
     pub change_cutoff_minutes: u32,
+    /// Customers' bookings wait for the owner's approval (services may say otherwise).
+    #[serde(default)]
+    pub approval_required: bool,
+    /// How long a booking waits for approval before its time is freed, 5 to 10080.
+    #[serde(default = "default_hold_minutes")]
+    pub hold_minutes: u32,
+}
+
+fn default_hold_minutes() -> u32 {
+    cita_shared::contracts::scheduling::DEFAULT_HOLD_MINUTES
 }
 
 impl From<Settings> for SettingsBody {
@@ -51,6 +61,8 @@ impl From<Settings> for SettingsBody {
             assistant_mode: s.assistant_mode,
             handoff_minutes: s.handoff_minutes,
             change_cutoff_minutes: s.change_cutoff_minutes,
+            approval_required: s.approval_required,
+            hold_minutes: s.hold_minutes,
         }
     }
 }
@@ -64,6 +76,8 @@ impl From<SettingsBody> for Settings {
             assistant_mode: s.assistant_mode,
             handoff_minutes: s.handoff_minutes,
             change_cutoff_minutes: s.change_cutoff_minutes,
+            approval_required: s.approval_required,
+            hold_minutes: s.hold_minutes,
         }
     }
 }
@@ -112,7 +126,8 @@ pub(crate) async fn settings(state: &Shared, organization_id: Uuid) -> ApiResult
     let row = tx
         .query_opt(
             "SELECT reminder_offsets_minutes, review_request_after_minutes, review_link,
-                    assistant_mode, handoff_minutes, change_cutoff_minutes, settings_version
+                    assistant_mode, handoff_minutes, change_cutoff_minutes, settings_version,
+                    approval_required, hold_minutes
              FROM organizations",
             &[],
         )
@@ -128,6 +143,8 @@ pub(crate) async fn settings(state: &Shared, organization_id: Uuid) -> ApiResult
         assistant_mode: AssistantMode::parse(&mode).unwrap_or(AssistantMode::AiWithGuidedFallback),
         handoff_minutes: minutes(row.get(4)),
         change_cutoff_minutes: minutes(row.get(5)),
+        approval_required: row.get(7),
+        hold_minutes: minutes(row.get(8)),
     };
     Ok((settings, row.get(6)))
 }

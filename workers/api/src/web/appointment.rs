@@ -10,8 +10,8 @@ use axum::{
 };
 use cita_shared::{
     contracts::scheduling::{
-        AvailabilityRequest, CancelRequest, Outcome, Request, RescheduleRequest, SchedulingError,
-        SetStatusRequest, Status, permissions,
+        AvailabilityRequest, CancelRequest, DecideHoldRequest, Outcome, Request, RescheduleRequest,
+        SchedulingError, SetStatusRequest, Status, permissions,
     },
     spanish::{self, Words},
 };
@@ -46,6 +46,8 @@ struct Shown {
     customer: String,
     phone: Option<String>,
     notes: Option<String>,
+    /// A hold: answered by then, or it is freed.
+    hold_expires_at: Option<Timestamp>,
     /// The customer's chat, for those who may read it.
     conversation: Option<Uuid>,
 }
@@ -70,7 +72,8 @@ async fn read(state: &Shared, viewer: &Viewer, id: Uuid) -> ApiResult<Shown> {
         .query_opt(
             "SELECT a.id, o.name, o.timezone, o.locale, st.name, a.starts_at, a.status,
                     s.id, s.name, COALESCE(c.name, ''), COALESCE(c.phone, c.wa_id), a.notes, a.staff_id,
-                    (SELECT v.id FROM conversations v WHERE v.customer_id = c.id ORDER BY v.updated_at DESC LIMIT 1)
+                    (SELECT v.id FROM conversations v WHERE v.customer_id = c.id ORDER BY v.updated_at DESC LIMIT 1),
+                    a.hold_expires_at
              FROM appointments a
              JOIN staff st ON st.id = a.staff_id
              JOIN service_types s ON s.id = a.service_type_id
@@ -101,6 +104,7 @@ async fn read(state: &Shared, viewer: &Viewer, id: Uuid) -> ApiResult<Shown> {
         customer: row.get(9),
         phone: row.get(10),
         notes: row.get(11),
+        hold_expires_at: row.get(14),
         conversation: row
             .get::<_, Option<Uuid>>(13)
             .filter(|_| caller.may(permissions::VIEW_BUSINESS_SCHEDULE)),
@@ -139,10 +143,15 @@ async fn page_of(
                 }
                 @if let Some(notes) = &shown.notes { dt { "Notas" } dd { (notes) } }
             }
+            @if let (Status::Pending, Some(until)) = (shown.status, shown.hold_expires_at) {
+                (decision(viewer, &shown, until))
+            }
             @if live {
                 div.actions {
-                    (action(viewer, &shown, "completed", "Completada", false))
-                    (action(viewer, &shown, "no_show", "No vino", true))
+                    @if shown.status != Status::Pending {
+                        (action(viewer, &shown, "completed", "Completada", false))
+                        (action(viewer, &shown, "no_show", "No vino", true))
+                    }
                     (action(viewer, &shown, "cancelled", "Cancelar cita", true))
                     a.button.quiet href={ "/citas/" (shown.id) "/mover" } { "Mover a otra hora" }
                 }
@@ -172,9 +181,32 @@ pub async fn show(
         "cancelled" => Some("Listo: la cita se canceló y se le avisa al cliente."),
         "moved" => Some("Listo: la cita se movió y se le avisa al cliente."),
         "booked" => Some("Listo: cita reservada; se le avisa al cliente."),
+        "approve" => Some("Listo: la aprobaste; se le avisa al cliente."),
+        "reject" => Some("Listo: la rechazaste, el horario quedó libre y se le avisa al cliente."),
         _ => None,
     });
     page_of(&state, &viewer, id, note, None).await
+}
+
+/// A hold's two answers: approve, or reject with a reason the customer reads.
+fn decision(viewer: &Viewer, shown: &Shown, until: Timestamp) -> Markup {
+    html! {
+        section.decision aria-label="Por aprobar" {
+            p { "Pide tu aprobación. Si no respondes antes del " (shown.words().when(until, &shown.tz)) ", el horario se libera y se le avisa al cliente." }
+            div.actions {
+                (action(viewer, shown, "approve", "Aprobar", false))
+                form method="post" action={ "/citas/" (shown.id) } {
+                    input type="hidden" name="csrf" value=(viewer.csrf);
+                    input type="hidden" name="clave" value=(Uuid::new_v4());
+                    input type="hidden" name="accion" value="reject";
+                    label { "Motivo (opcional, lo lee el cliente)"
+                        input type="text" name="motivo" maxlength="300" autocomplete="off";
+                    }
+                    button.quiet type="submit" { "Rechazar" }
+                }
+            }
+        }
+    }
 }
 
 /// One change as a one-button form, with its own idempotency key.
@@ -193,6 +225,8 @@ fn action(viewer: &Viewer, shown: &Shown, what: &str, label: &str, quiet: bool) 
 pub struct Change {
     accion: String,
     clave: Uuid,
+    /// Why a hold is rejected.
+    motivo: Option<String>,
 }
 
 /// `POST /citas/{id}`: completed, no-show or cancelled.
@@ -215,6 +249,13 @@ pub async fn change(
                 Status::NoShow
             },
             notes: None,
+        }),
+        "approve" | "reject" => Request::DecideHold(DecideHoldRequest {
+            actor,
+            idempotency_key,
+            appointment_id: id,
+            approve: form.accion == "approve",
+            reason: form.motivo.filter(|m| !m.trim().is_empty()),
         }),
         "cancelled" => Request::Cancel(CancelRequest {
             actor,
@@ -261,6 +302,10 @@ fn refusal_words(error: &SchedulingError) -> &'static str {
             "La cita ya cambió de estado; esto ya no aplica."
         }
         SchedulingError::Forbidden => "No tienes permiso para cambiar esta cita.",
+        SchedulingError::HoldExpired { .. } => {
+            "La solicitud ya venció: el horario se liberó y ya no se puede aprobar."
+        }
+        SchedulingError::AlreadyDecided { .. } => "Esta solicitud ya se respondió.",
         SchedulingError::NotFound { .. } => "La cita ya no existe.",
         _ => "No se pudo hacer el cambio.",
     }

@@ -1,7 +1,8 @@
 //! Ajustes › Asistente y avisos: the reminders customers get, the review request and its
-//! link, who answers (the AI, buttons, or the AI with buttons when it fails) and until
-//! when customers may change or cancel. Saved under the version the form was shown with,
-//! so two people saving at once cannot undo each other unnoticed.
+//! link, who answers (the AI, buttons, or the AI with buttons when it fails), whether
+//! customers' bookings wait for approval, and until when customers may change or cancel.
+//! Saved under the version the form was shown with, so two people saving at once cannot
+//! undo each other unnoticed.
 
 use axum::{
     extract::{Query, State},
@@ -39,6 +40,13 @@ const CUTOFFS: [(u32, &str); 5] = [
     (240, "Hasta 4 horas antes"),
     (720, "Hasta 12 horas antes"),
     (1440, "Hasta 1 día antes"),
+];
+/// How long a booking may wait for the owner's approval.
+const HOLDS: [(u32, &str); 4] = [
+    (30, "Media hora"),
+    (120, "2 horas"),
+    (360, "6 horas"),
+    (1440, "Un día"),
 ];
 const MODES: [(AssistantMode, &str); 3] = [
     (
@@ -135,6 +143,20 @@ fn render(
                     }
                 }
             }
+            fieldset {
+                legend { "Citas por aprobar" }
+                label.check {
+                    input type="checkbox" name="aprobar" checked[settings.approval_required];
+                    " Las citas que agendan los clientes esperan mi aprobación"
+                }
+                label for="espera" { "Si nadie la aprueba, el horario se libera después de" }
+                select #espera name="espera" aria-describedby="espera-ayuda" {
+                    @for (minutes, label) in HOLDS {
+                        option value=(minutes) selected[settings.hold_minutes == minutes] { (label) }
+                    }
+                }
+                p.hint #espera-ayuda { "Mientras espera, nadie más puede tomar ese horario. Cada servicio puede pedir otra cosa." }
+            }
             label for="limite" { "Los clientes pueden cambiar o cancelar" }
             select #limite name="limite" {
                 @for (minutes, label) in CUTOFFS {
@@ -179,6 +201,12 @@ pub async fn save(
             .ok()
             .filter(|m| CUTOFFS.iter().any(|(c, _)| c == m))
             .unwrap_or(stored.change_cutoff_minutes),
+        approval_required: checked("aprobar"),
+        hold_minutes: value("espera")
+            .parse()
+            .ok()
+            .filter(|m| HOLDS.iter().any(|(h, _)| h == m))
+            .unwrap_or(stored.hold_minutes),
     };
     if !link.is_empty()
         && (!link.starts_with("https://") || link.contains(char::is_whitespace) || link.len() > 500)

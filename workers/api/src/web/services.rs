@@ -9,7 +9,7 @@ use axum::{
     response::Response,
 };
 use cita_shared::{
-    contracts::scheduling::{Request, SchedulingError, UpsertServiceRequest},
+    contracts::scheduling::{Approval, Request, SchedulingError, UpsertServiceRequest},
     spanish,
 };
 use maud::{Markup, html};
@@ -36,7 +36,15 @@ struct Draft {
     buffer: String,
     staff: Vec<Uuid>,
     active: bool,
+    approval: Approval,
 }
+
+/// Whether customers' bookings of a service wait for the owner's approval.
+const APPROVALS: [(Approval, &str); 3] = [
+    (Approval::Business, "Como en Ajustes › Asistente y avisos"),
+    (Approval::Required, "Siempre esperan mi aprobación"),
+    (Approval::Immediate, "Se confirman al momento"),
+];
 
 /// Why a field was refused, by field name.
 type Problems = Vec<(&'static str, &'static str)>;
@@ -117,7 +125,8 @@ pub async fn edit(
             let row = tx
                 .query_opt(
                     "SELECT name, duration_minutes, price_minor, buffer_minutes, active,
-                            ARRAY(SELECT staff_id FROM staff_services WHERE service_type_id = s.id)
+                            ARRAY(SELECT staff_id FROM staff_services WHERE service_type_id = s.id),
+                            approval_required
                      FROM service_types s WHERE id = $1",
                     &[&id],
                 )
@@ -136,6 +145,7 @@ pub async fn edit(
                 buffer: row.get::<_, i32>(3).to_string(),
                 active: row.get(4),
                 staff: row.get(5),
+                approval: Approval::from_required(row.get(6)),
             }
         }
     };
@@ -213,6 +223,12 @@ async fn form_page(
                 }
                 @if let Some(why) = problem("equipo") { p.field-error { (why) } }
             }
+            label for="aprobacion" { "Las citas que agendan los clientes" }
+            select #aprobacion name="aprobacion" {
+                @for (approval, label) in APPROVALS {
+                    option value=(approval.as_str()) selected[draft.approval == approval] { (label) }
+                }
+            }
             label.check { input type="checkbox" name="activo" checked[draft.active]; " Se ofrece a los clientes" }
             button type="submit" { "Guardar" }
         }
@@ -245,6 +261,7 @@ pub async fn save(
             .filter_map(|id| id.parse().ok())
             .collect(),
         active: form.checked("activo"),
+        approval: Approval::parse(&value("aprobacion")).unwrap_or_default(),
     };
     let mut problems: Problems = Vec::new();
     let name_ok = !draft.name.is_empty() && draft.name.chars().count() <= 80;
@@ -292,6 +309,7 @@ pub async fn save(
         buffer_minutes: buffer,
         active: Some(draft.active),
         staff_ids: Some(draft.staff.clone()),
+        approval: Some(draft.approval),
     });
     match state.schedule(&request).await {
         Ok(_) => Ok(see_other("/ajustes/servicios?listo=1")),

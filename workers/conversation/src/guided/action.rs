@@ -66,6 +66,9 @@ pub enum Action {
     /// The `n`th preset of a settings screen.
     Preset(u8),
     TimeOff(Uuid),
+    /// A button of the notice of a hold: approve it (`true`) or reject it. Works from
+    /// any step, in any assistant mode.
+    Decide(Uuid, bool),
 }
 
 /// What an owner's option opens or changes.
@@ -156,6 +159,7 @@ impl Action {
                     | Action::Mark
                     | Action::Release
                     | Action::Manage(Topic::Menu)
+                    | Action::Decide(..)
             ),
         }
     }
@@ -211,6 +215,8 @@ impl fmt::Display for Action {
             Action::Weekday(day) => write!(f, "wd:{day}"),
             Action::Preset(n) => write!(f, "pre:{n}"),
             Action::TimeOff(id) => write!(f, "off:{id}"),
+            Action::Decide(id, true) => write!(f, "hold:ok:{id}"),
+            Action::Decide(id, false) => write!(f, "hold:no:{id}"),
         }
     }
 }
@@ -250,6 +256,15 @@ impl FromStr for Action {
             ("days", "") => Action::OtherDays,
             ("back", "") => Action::Back,
             ("svc", _) => Action::Service(uuid()?),
+            ("hold", _) => {
+                let (answer, id) = value.split_once(':').ok_or(UnknownAction)?;
+                let id = id.parse().map_err(|_| UnknownAction)?;
+                match answer {
+                    "ok" => Action::Decide(id, true),
+                    "no" => Action::Decide(id, false),
+                    _ => return Err(UnknownAction),
+                }
+            }
             ("day", _) => Action::Day(value.parse().map_err(|_| UnknownAction)?),
             ("t", _) => Action::Time(instant()?),
             ("staff", "any") => Action::Staff(None),
@@ -321,6 +336,8 @@ mod tests {
             Action::Staff(None),
             Action::Appointment(id),
             Action::Conversation(id),
+            Action::Decide(id, true),
+            Action::Decide(id, false),
             Action::Confirm,
             Action::Change,
             Action::Quit,

@@ -122,6 +122,15 @@ pub fn picks(message: &Pending, flow: &Flow, persona: Persona) -> bool {
     matches!(input::read(message, flow, persona), Input::Pick(_))
 }
 
+/// Whether `message` is a tap on a hold notice's buttons, from staff.
+pub fn decides_hold(message: &Pending, persona: Persona) -> bool {
+    persona != Persona::Customer
+        && message
+            .choice_id
+            .as_deref()
+            .is_some_and(|id| matches!(id.parse(), Ok(action::Action::Decide(..))))
+}
+
 impl Guided<'_> {
     /// Answers `waiting` one message at a time, from the current flow `flow`. Returns
     /// whether the turn is over: the lease went with the last answer, or was lost.
@@ -365,6 +374,10 @@ fn refusal(words: &dyn Words, error: &SchedulingError) -> String {
         }
         SchedulingError::TooLate { cutoff_minutes } => {
             words.refused(&words.too_late(*cutoff_minutes))
+        }
+        SchedulingError::HoldExpired { .. } => words.refused(words.hold_expired()),
+        SchedulingError::AlreadyDecided { status } => {
+            words.refused(&words.already(status.as_str()))
         }
         // Guided screens write to customers through notices, never as a person's reply.
         SchedulingError::OutsideWindow { .. } => words.refused(words.invalid_request()),

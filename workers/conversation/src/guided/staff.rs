@@ -5,8 +5,8 @@
 
 use cita_shared::{
     contracts::scheduling::{
-        BlockTimeRequest, Outcome, ReleaseRequest, Request, ScheduleRequest, SetStatusRequest,
-        Status, Who,
+        BlockTimeRequest, DecideHoldRequest, Outcome, ReleaseRequest, Request, ScheduleRequest,
+        SetStatusRequest, Status, Who,
     },
     db::Cached,
     spanish::{AgendaLine, Choice, ListOf},
@@ -259,6 +259,24 @@ impl Guided<'_> {
                         Next::after(text, Step::StaffMenu)
                     }
                     Err(why) => Next::show_with(Step::StaffMenu, why),
+                }
+            }
+            (_, Action::Decide(appointment_id, approve)) => {
+                let request = Request::DecideHold(DecideHoldRequest {
+                    actor: self.person.actor,
+                    idempotency_key: Self::key(wamid),
+                    appointment_id,
+                    approve,
+                    reason: None,
+                });
+                match self.ask(request).await {
+                    Asked::Got(_) => {
+                        Next::after(self.words().hold_decided(approve), Step::StaffMenu)
+                    }
+                    Asked::Refused(error) => Next::after(self.refusal(&error), Step::StaffMenu),
+                    Asked::Unavailable => {
+                        Next::show_with(Step::StaffMenu, self.words().unavailable())
+                    }
                 }
             }
             (_, Action::Block) => Next::show(Step::BlockDay),

@@ -21,6 +21,7 @@ pub enum Tool {
     GetBusinessSchedule,
     BlockTime,
     MarkAppointmentStatus,
+    DecideBookingRequest,
     BookWalkIn,
     GetCustomerHistory,
     SendMessageToCustomer,
@@ -42,7 +43,7 @@ pub enum Tool {
 impl Tool {
     /// In the order the model is shown them: the customer's, then staff's, then the
     /// owner's (the cached prompt prefix depends on it).
-    pub const ALL: [Tool; 26] = [
+    pub const ALL: [Tool; 27] = [
         Tool::CheckAvailability,
         Tool::BookAppointment,
         Tool::GetMyAppointments,
@@ -53,6 +54,7 @@ impl Tool {
         Tool::GetBusinessSchedule,
         Tool::BlockTime,
         Tool::MarkAppointmentStatus,
+        Tool::DecideBookingRequest,
         Tool::BookWalkIn,
         Tool::GetCustomerHistory,
         Tool::SendMessageToCustomer,
@@ -83,6 +85,7 @@ impl Tool {
             Tool::GetBusinessSchedule => "get_business_schedule",
             Tool::BlockTime => "block_time",
             Tool::MarkAppointmentStatus => "mark_appointment_status",
+            Tool::DecideBookingRequest => "decide_booking_request",
             Tool::BookWalkIn => "book_walk_in",
             Tool::GetCustomerHistory => "get_customer_history",
             Tool::SendMessageToCustomer => "send_message_to_customer",
@@ -120,6 +123,7 @@ impl Tool {
             | Tool::GetBusinessSchedule
             | Tool::BlockTime
             | Tool::MarkAppointmentStatus
+            | Tool::DecideBookingRequest
             | Tool::BookWalkIn
             | Tool::GetCustomerHistory
             | Tool::SendMessageToCustomer
@@ -259,6 +263,12 @@ fn definition(which: Tool, persona: Persona) -> Value {
             "Marca una cita como completed, no_show, cancelled o confirmed.",
             json!({"appointment_id": id("la cita"), "status": {"type": "string", "enum": ["completed", "no_show", "cancelled", "confirmed"]}, "notes": {"type": "string"}}),
             &["appointment_id", "status"],
+        ),
+        Tool::DecideBookingRequest => tool(
+            name,
+            "Aprueba o rechaza una cita que un cliente pidió y espera aprobación (status pending). Si se rechaza, el motivo se le dice al cliente. Pregunta antes de rechazar sin motivo.",
+            json!({"appointment_id": id("la cita pendiente"), "approve": {"type": "boolean"}, "reason": {"type": "string", "description": "Motivo del rechazo, en pocas palabras"}}),
+            &["appointment_id", "approve"],
         ),
         Tool::BookWalkIn => tool(
             name,

@@ -16,7 +16,7 @@ use std::{sync::Arc, time::Duration};
 
 use cita_shared::{
     amqp::{Publisher, Topology, rpc::RpcClient},
-    contracts::scheduling::{Appointment, FreeSlot, Reply, Request, SchedulingError},
+    contracts::scheduling::{Appointment, FreeSlot, Reply, Request, SchedulingError, Status},
     error::Chain,
     spanish,
 };
@@ -145,6 +145,13 @@ fn scheduling_words(error: &SchedulingError) -> String {
         SchedulingError::OutsideWindow { .. } => {
             "outside_window: el cliente no ha escrito en 24 horas; solo se le puede enviar una plantilla".into()
         }
+        SchedulingError::HoldExpired { .. } => {
+            "hold_expired: la solicitud venció sin que nadie la aprobara; su horario ya se liberó o se libera ahora".into()
+        }
+        SchedulingError::AlreadyDecided { status } => format!(
+            "already_decided: esa solicitud ya se decidió (la cita está {}); no se decide dos veces",
+            status.as_str()
+        ),
         SchedulingError::StaleVersion { .. } => {
             "stale_version: alguien cambió lo mismo hace un momento; vuelve a leerlo e intenta de nuevo".into()
         }
@@ -183,6 +190,7 @@ impl Toolbox {
             Tool::GetBusinessSchedule => staff::schedule(self, call, input, true).await,
             Tool::BlockTime => staff::block_time(self, call, input).await,
             Tool::MarkAppointmentStatus => staff::mark_status(self, call, input).await,
+            Tool::DecideBookingRequest => staff::decide_hold(self, call, input).await,
             Tool::BookWalkIn => staff::walk_in(self, call, input).await,
             Tool::GetCustomerHistory => staff::history(self, call, input).await,
             Tool::SendMessageToCustomer => staff::message_customer(self, call, input).await,
@@ -279,14 +287,22 @@ fn slots(slots: &[FreeSlot], business: &Business, limit: usize) -> Value {
 }
 
 fn appointment(appointment: &Appointment, business: &Business) -> Value {
-    json!({
+    let mut value = json!({
         "appointment_id": appointment.id,
         "service": business.service(appointment.service_type_id).map(|s| s.name.as_str()),
         "start_time": local_iso(appointment.starts_at, business),
         "when": business.words().when(appointment.starts_at, &business.time_zone),
         "staff": business.staff_name(appointment.staff_id),
         "status": appointment.status.as_str(),
-    })
+    });
+    // A hold: the model must not tell the customer it is confirmed.
+    if let (Status::Pending, Some(until)) = (appointment.status, appointment.hold_expires_at) {
+        value["awaiting_approval_until"] = business.words().when(until, &business.time_zone).into();
+        value["note"] = "El horario queda apartado, pero el negocio debe aprobar la cita; \
+                         dile al cliente que le avisaremos por aquí"
+            .into();
+    }
+    value
 }
 
 fn appointments(list: &[Appointment], business: &Business) -> Value {

@@ -3,8 +3,8 @@
 
 use cita_shared::{
     contracts::scheduling::{
-        AddStaffRequest, BusinessHoursRequest, DayHours, FiguresRequest, Interval, Outcome,
-        RemoveStaffRequest, Request, StaffHoursRequest, StaffPermissionsRequest,
+        AddStaffRequest, Approval, BusinessHoursRequest, DayHours, FiguresRequest, Interval,
+        Outcome, RemoveStaffRequest, Request, StaffHoursRequest, StaffPermissionsRequest,
         UpsertServiceRequest,
     },
     db::Cached,
@@ -324,6 +324,12 @@ pub async fn upsert_service(
         Some(Value::Bool(b)) => Some(*b),
         Some(_) => return Err(ToolError::Invalid("active debe ser true o false".into())),
     };
+    let approval = match args::optional_text(input, "approval")? {
+        None => None,
+        Some(value) => Some(Approval::parse(value).ok_or_else(|| {
+            ToolError::Invalid("approval es business, required o immediate".into())
+        })?),
+    };
     let outcome = toolbox
         .ask(Request::UpsertService(UpsertServiceRequest {
             actor: call.person.actor,
@@ -336,6 +342,7 @@ pub async fn upsert_service(
             buffer_minutes,
             active,
             staff_ids: staff_ids.clone(),
+            approval,
         }))
         .await?;
     let Outcome::Service { service } = outcome else {

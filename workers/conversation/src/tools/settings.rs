@@ -1,5 +1,5 @@
 //! The owner changes how the business works (reminders, review requests, assistant mode,
-//! cutoff) and what customers are told about it (description, payment methods, address,
+//! cutoff, approvals) and what customers are told about it (description, payment methods, address,
 //! FAQ). Both are replaced whole by scheduling, so the tools read the current values,
 //! change only what the owner named, and send the result under the version they read.
 
@@ -72,9 +72,22 @@ pub async fn update_settings(
         })?;
         changed = true;
     }
+    match input.get("approval_required") {
+        None | Some(Value::Null) => {}
+        Some(Value::Bool(required)) => {
+            settings.approval_required = *required;
+            changed = true;
+        }
+        Some(_) => {
+            return Err(ToolError::Invalid(
+                "approval_required es true o false".into(),
+            ));
+        }
+    }
     for (key, field) in [
         ("change_cutoff_minutes", &mut settings.change_cutoff_minutes),
         ("handoff_minutes", &mut settings.handoff_minutes),
+        ("hold_minutes", &mut settings.hold_minutes),
     ] {
         if let Some(value) = input.get(key).filter(|v| !v.is_null()) {
             *field = minutes(value, key)?;
@@ -103,6 +116,8 @@ pub async fn update_settings(
         "assistant_mode": settings.assistant_mode.as_str(),
         "change_cutoff_minutes": settings.change_cutoff_minutes,
         "handoff_minutes": settings.handoff_minutes,
+        "approval_required": settings.approval_required,
+        "hold_minutes": settings.hold_minutes,
     }}))
 }
 
@@ -122,7 +137,8 @@ pub(crate) async fn current_settings(
     let row = client
         .row(
             "SELECT reminder_offsets_minutes, review_request_after_minutes, review_link,
-                    assistant_mode, handoff_minutes, change_cutoff_minutes, settings_version
+                    assistant_mode, handoff_minutes, change_cutoff_minutes, settings_version,
+                    approval_required, hold_minutes
              FROM organizations WHERE id = $1",
             &[&organization_id],
         )
@@ -137,6 +153,8 @@ pub(crate) async fn current_settings(
         assistant_mode: AssistantMode::parse(&mode).ok_or_else(unexpected)?,
         handoff_minutes: minutes(row.get(4)),
         change_cutoff_minutes: minutes(row.get(5)),
+        approval_required: row.get(7),
+        hold_minutes: minutes(row.get(8)),
     };
     Ok((settings, row.get(6)))
 }

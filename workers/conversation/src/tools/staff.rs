@@ -6,8 +6,8 @@ use cita_shared::{
     contracts::{
         outbound::{Command, Message, Outgoing, Purpose, Template},
         scheduling::{
-            BlockTimeRequest, CustomerRequest, Outcome, ReleaseRequest, Request, ScheduleRequest,
-            SetStatusRequest, Status, WalkInRequest, Who,
+            BlockTimeRequest, CustomerRequest, DecideHoldRequest, Outcome, ReleaseRequest, Request,
+            ScheduleRequest, SetStatusRequest, Status, WalkInRequest, Who,
         },
     },
     spanish,
@@ -145,6 +145,34 @@ pub async fn mark_status(
     let names = customer_names(toolbox, call.business.id, vec![changed.customer_id]).await?;
     shown["customer"] = json!(names.first().map(|(_, n)| n));
     Ok(json!({"updated": shown}))
+}
+
+/// A hold's answer; a rejection's reason reaches the customer.
+pub async fn decide_hold(
+    toolbox: &Toolbox,
+    call: &Call<'_>,
+    input: &Value,
+) -> Result<Value, ToolError> {
+    own_id(call)?;
+    let approve = input["approve"]
+        .as_bool()
+        .ok_or_else(|| ToolError::Invalid("approve debe ser true o false".into()))?;
+    let outcome = toolbox
+        .ask(Request::DecideHold(DecideHoldRequest {
+            actor: call.person.actor,
+            idempotency_key: call.idempotency_key.clone(),
+            appointment_id: args::id(input, "appointment_id")?,
+            approve,
+            reason: args::optional_text(input, "reason")?.map(str::to_owned),
+        }))
+        .await?;
+    let Outcome::Appointment {
+        appointment: decided,
+    } = outcome
+    else {
+        return Err(unexpected());
+    };
+    Ok(json!({"decided": appointment(&decided, call.business), "customer_told": true}))
 }
 
 pub async fn walk_in(

@@ -27,6 +27,10 @@ pub async fn decide<'a>(
     waiting: &[Pending],
     now: Timestamp,
 ) -> Result<Route<'a>, TurnError> {
+    // A hold's notice buttons decide it directly, whatever answers the rest.
+    if guided::decides_hold(&waiting[0], person.persona) {
+        return Ok(Route::Guided(Entry::Chosen));
+    }
     let Some(model) = turns.model.as_ref() else {
         return Ok(Route::Guided(Entry::Chosen));
     };

@@ -9,7 +9,7 @@ use cita_shared::{
     amqp::{Handler, Settlement},
     contracts::{
         events::{Envelope, Event},
-        scheduling::{Appointment, Status, Who},
+        scheduling::{Appointment, HoldOutcome, Status, Who},
     },
     error::Infra,
 };
@@ -88,6 +88,37 @@ pub async fn apply(pool: &Pool, envelope: &Envelope) -> Result<Applied, Infra> {
                     .await?;
             }
         }
+        Event::AppointmentHeld { appointment, .. } => {
+            let details = json!({"until": appointment.hold_expires_at});
+            for owner in writer.owners().await? {
+                writer
+                    .staff_notice(Kind::HoldRequest, appointment, owner, &details)
+                    .await?;
+            }
+        }
+        Event::HoldEnded {
+            appointment,
+            outcome,
+            ..
+        } => match outcome {
+            HoldOutcome::Rejected => {
+                let details = json!({"reason": appointment.cancellation_reason});
+                writer
+                    .customer_notice(Kind::HoldRejected, appointment, &details)
+                    .await?;
+            }
+            HoldOutcome::Expired => {
+                let details = json!({});
+                writer
+                    .customer_notice(Kind::HoldExpired, appointment, &details)
+                    .await?;
+                for owner in writer.owners().await? {
+                    writer
+                        .staff_notice(Kind::HoldExpired, appointment, owner, &details)
+                        .await?;
+                }
+            }
+        },
         Event::AppointmentCancelled { appointment, actor } => {
             writer.cancel_pending(appointment.id).await?;
             let details = json!({"reason": appointment.cancellation_reason});
@@ -213,6 +244,8 @@ pub async fn apply(pool: &Pool, envelope: &Envelope) -> Result<Applied, Infra> {
 fn appointment_of(event: &Event) -> Option<&Appointment> {
     match event {
         Event::AppointmentBooked { appointment, .. }
+        | Event::AppointmentHeld { appointment, .. }
+        | Event::HoldEnded { appointment, .. }
         | Event::AppointmentCancelled { appointment, .. }
         | Event::AppointmentRescheduled { appointment, .. }
         | Event::AppointmentStatusChanged { appointment, .. } => Some(appointment),

@@ -120,7 +120,25 @@ impl Shop {
             source: Source::Whatsapp,
             notes: None,
             cancellation_reason: None,
+            hold_expires_at: None,
         }
+    }
+
+    /// The appointment `id` as stored.
+    pub async fn appointment_row(&self, id: Uuid) -> Appointment {
+        use cita_shared::db::rows;
+        let client = self.db.pool.get().await.unwrap();
+        let row = client
+            .query_one(
+                &format!(
+                    "SELECT {} FROM appointments WHERE id = $1",
+                    rows::APPOINTMENT_COLUMNS
+                ),
+                &[&id],
+            )
+            .await
+            .unwrap();
+        rows::appointment(&row).unwrap()
     }
 
     pub fn by_customer(&self) -> Actor {

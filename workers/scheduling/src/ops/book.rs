@@ -62,6 +62,7 @@ pub async fn book(scheduler: &Scheduler, request: BookRequest) -> Result<Reply, 
                 starts_at: request.starts_at,
                 source: request.source,
                 notes: request.notes.as_deref(),
+                hold_until: hold_until(&principal, &org, &service, request.starts_at, now),
             };
             let Some(appointment) = insert_first_free(tx, org_id, &slot.resources, &new).await?
             else {
@@ -77,16 +78,18 @@ pub async fn book(scheduler: &Scheduler, request: BookRequest) -> Result<Reply, 
                 )
                 .await?);
             };
-            store::emit(
-                tx,
-                org_id,
-                now,
+            let event = if new.hold_until.is_some() {
+                Event::AppointmentHeld {
+                    appointment: appointment.clone(),
+                    actor: request.actor,
+                }
+            } else {
                 Event::AppointmentBooked {
                     appointment: appointment.clone(),
                     actor: request.actor,
-                },
-            )
-            .await?;
+                }
+            };
+            store::emit(tx, org_id, now, event).await?;
             Ok(Outcome::Appointment { appointment })
         })
     });
@@ -133,6 +136,7 @@ pub async fn walk_in(scheduler: &Scheduler, request: WalkInRequest) -> Result<Re
                     .map_err(|e| Error::invalid(e.to_string()))?,
                 source: Source::WalkIn,
                 notes: None,
+                hold_until: None,
             };
             let appointment = match insert_first_free(tx, org_id, &[staff_id], &new).await? {
                 Some(appointment) => appointment,
@@ -184,6 +188,28 @@ struct NewAppointment<'a> {
     starts_at: Timestamp,
     source: Source,
     notes: Option<&'a str>,
+    /// `Some`: a hold, waiting for approval until then.
+    hold_until: Option<Timestamp>,
+}
+
+/// Until when a booking waits for the owner's approval, if it must: only customers'
+/// bookings do (staff decide as they book), for as long as the business gives itself,
+/// and never past the appointment's start.
+fn hold_until(
+    principal: &Principal,
+    org: &Organization,
+    service: &Service,
+    starts_at: Timestamp,
+    now: Timestamp,
+) -> Option<Timestamp> {
+    let required = service.approval_required.unwrap_or(org.approval_required);
+    if principal.is_staff() || !required {
+        return None;
+    }
+    Some(
+        now.checked_add(org.hold)
+            .map_or(starts_at, |end| end.min(starts_at)),
+    )
 }
 
 /// Inserts the appointment with the first of `staff` whose time is still free. The
@@ -201,13 +227,15 @@ async fn insert_first_free(
         .map_err(|e| Error::invalid(e.to_string()))?;
     let sql = format!(
         "INSERT INTO appointments (organization_id, customer_id, staff_id, service_type_id, starts_at,
-             ends_at, buffer_minutes, status, source, notes, price_minor, currency)
-         SELECT $1, $2, $3, $4, $5, $6, $7, 'confirmed', $8, $9, price_minor, currency
+             ends_at, buffer_minutes, status, source, notes, price_minor, currency, hold_expires_at)
+         SELECT $1, $2, $3, $4, $5, $6, $7,
+                CASE WHEN $10::timestamptz IS NULL THEN 'confirmed' ELSE 'pending' END,
+                $8, $9, price_minor, currency, $10
          FROM service_types WHERE id = $4
          RETURNING {APPOINTMENT_COLUMNS}"
     );
     for staff_id in staff {
-        let params: [&(dyn ToSql + Sync); 9] = [
+        let params: [&(dyn ToSql + Sync); 10] = [
             &organization_id,
             &new.customer_id,
             staff_id,
@@ -217,6 +245,7 @@ async fn insert_first_free(
             &new.service.buffer_minutes(),
             &new.source.as_str(),
             &new.notes,
+            &new.hold_until,
         ];
         if let Some(appointment) = store::claim_time(tx, *staff_id, &sql, &params).await? {
             return Ok(Some(appointment));

@@ -2,8 +2,8 @@
 //! they look at. Owner only, whatever the caller claims.
 
 use cita_shared::contracts::scheduling::{
-    BusinessHoursRequest, DayHours, Figures, FiguresRequest, HourCount, Interval, Outcome, Reply,
-    ServiceCount, ServiceType, UpsertServiceRequest,
+    Approval, BusinessHoursRequest, DayHours, Figures, FiguresRequest, HourCount, Interval,
+    Outcome, Reply, ServiceCount, ServiceType, UpsertServiceRequest,
 };
 use jiff::civil::Time;
 use tokio_postgres::Row;
@@ -156,6 +156,7 @@ pub async fn upsert_service(
             if request.price_minor.is_some_and(|p| p < 0) {
                 return Err(Error::invalid("a price cannot be negative"));
             }
+            let approval = request.approval.and_then(Approval::required);
             let performers = request.staff_ids.clone().map(|mut ids| {
                 ids.sort();
                 ids.dedup();
@@ -195,10 +196,11 @@ pub async fn upsert_service(
                                 duration_minutes = COALESCE($5, duration_minutes),
                                 price_minor = COALESCE($6, price_minor),
                                 active = COALESCE($7, active),
-                                buffer_minutes = COALESCE($8, buffer_minutes)
+                                buffer_minutes = COALESCE($8, buffer_minutes),
+                                approval_required = CASE WHEN $9 THEN $10 ELSE approval_required END
                          WHERE organization_id = $1 AND id = $2
-                         RETURNING id, name, description, duration_minutes, price_minor, currency, active, buffer_minutes",
-                        &[&org_id, &id, &name, &request.description, &duration, &request.price_minor, &request.active, &buffer],
+                         RETURNING id, name, description, duration_minutes, price_minor, currency, active, buffer_minutes, approval_required",
+                        &[&org_id, &id, &name, &request.description, &duration, &request.price_minor, &request.active, &buffer, &request.approval.is_some(), &approval],
                     )
                     .await?
                     .ok_or_else(|| Error::not_found("service"))?,
@@ -209,11 +211,11 @@ pub async fn upsert_service(
                     let row = tx
                         .row(
                             "INSERT INTO service_types (organization_id, name, description, duration_minutes,
-                                                        price_minor, currency, active, buffer_minutes)
-                             SELECT $1, $2, $3, $4, $5, currency, COALESCE($6, true), COALESCE($7, 0)
+                                                        price_minor, currency, active, buffer_minutes, approval_required)
+                             SELECT $1, $2, $3, $4, $5, currency, COALESCE($6, true), COALESCE($7, 0), $8
                              FROM organizations WHERE id = $1
-                             RETURNING id, name, description, duration_minutes, price_minor, currency, active, buffer_minutes",
-                            &[&org_id, &name, &request.description, &duration, &price, &request.active, &buffer],
+                             RETURNING id, name, description, duration_minutes, price_minor, currency, active, buffer_minutes, approval_required",
+                            &[&org_id, &name, &request.description, &duration, &price, &request.active, &buffer, &approval],
                         )
                         .await?;
                     // Everyone active performs a new service unless the owner said who.
@@ -252,6 +254,7 @@ pub async fn upsert_service(
                     price_minor: row.get(4),
                     currency: row.get::<_, String>(5).trim().to_owned(),
                     active: row.get(6),
+                    approval: Approval::from_required(row.get(8)),
                 },
             })
         })

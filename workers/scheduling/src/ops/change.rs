@@ -8,7 +8,7 @@ use cita_shared::contracts::{
 };
 use tokio_postgres::types::ToSql;
 
-use super::{Scheduler, book::staff_filter, refusal, writing};
+use super::{Scheduler, book::staff_filter, holds, refusal, writing};
 use crate::{
     authz::{self, Principal},
     calendar::{self, Search},
@@ -185,6 +185,11 @@ pub async fn set_status(scheduler: &Scheduler, request: SetStatusRequest) -> Res
             );
             if !legal {
                 return Err(illegal(current.status, request.status));
+            }
+            // Confirming a hold is approving it: booked only now, for everyone downstream.
+            if (current.status, request.status) == (Status::Pending, Status::Confirmed) {
+                let appointment = holds::approve(tx, &current, request.actor, now).await?;
+                return Ok(Outcome::Appointment { appointment });
             }
             let row = tx
             .row(

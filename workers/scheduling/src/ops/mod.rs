@@ -6,6 +6,7 @@ mod business;
 mod change;
 mod conversations;
 mod customers;
+mod holds;
 mod read;
 mod settings;
 mod team;
@@ -86,6 +87,7 @@ impl Scheduler {
             Request::Cancel(r) => change::cancel(self, r).await,
             Request::Reschedule(r) => change::reschedule(self, r).await,
             Request::SetStatus(r) => change::set_status(self, r).await,
+            Request::DecideHold(r) => holds::decide(self, r).await,
             Request::BlockTime(r) => time_off::block(self, r).await,
             Request::Schedule(r) => read::schedule(self, r).await,
             Request::Upcoming(r) => read::upcoming(self, r).await,
@@ -190,6 +192,7 @@ fn writes_to(request: &Request) -> Option<Uuid> {
         Request::Cancel(r) => Some(r.actor.organization_id),
         Request::Reschedule(r) => Some(r.actor.organization_id),
         Request::SetStatus(r) => Some(r.actor.organization_id),
+        Request::DecideHold(r) => Some(r.actor.organization_id),
         Request::BlockTime(r) => Some(r.actor.organization_id),
         // The team, the hours and the services are what availability is made of.
         Request::AddStaff(r) => Some(r.actor.organization_id),

@@ -18,6 +18,8 @@ use crate::{
 const MAX_REMINDERS: usize = 4;
 /// A week, in minutes: the longest reminder offset, handoff and cutoff.
 const WEEK_MINUTES: u32 = 7 * 24 * 60;
+/// The shortest wait for approval: an owner needs a moment to see the notice.
+const MIN_HOLD_MINUTES: u32 = 5;
 const MAX_FAQ: usize = 30;
 const MAX_PAYMENT_METHODS: usize = 10;
 
@@ -45,7 +47,8 @@ pub async fn update_settings(
                         "UPDATE organizations SET reminder_offsets_minutes = $3,
                                 review_request_after_minutes = $4, review_link = $5,
                                 assistant_mode = $6, handoff_minutes = $7,
-                                change_cutoff_minutes = $8, settings_version = settings_version + 1,
+                                change_cutoff_minutes = $8, approval_required = $9,
+                                hold_minutes = $10, settings_version = settings_version + 1,
                                 updated_at = now()
                          WHERE id = $1 AND settings_version = $2
                          RETURNING {SETTINGS_COLUMNS}"
@@ -59,6 +62,8 @@ pub async fn update_settings(
                         &settings.assistant_mode.as_str(),
                         &(settings.handoff_minutes as i32),
                         &(settings.change_cutoff_minutes as i32),
+                        &settings.approval_required,
+                        &(settings.hold_minutes as i32),
                     ],
                 )
                 .await?;
@@ -87,7 +92,8 @@ pub async fn update_settings(
 
 /// The columns [`settings_of`] reads, in order.
 pub const SETTINGS_COLUMNS: &str = "reminder_offsets_minutes, review_request_after_minutes, \
-     review_link, assistant_mode, handoff_minutes, change_cutoff_minutes, settings_version";
+     review_link, assistant_mode, handoff_minutes, change_cutoff_minutes, settings_version, \
+     approval_required, hold_minutes";
 
 pub fn settings_of(row: &Row) -> Result<(Settings, i64), Error> {
     let minutes = |m: i32| u32::try_from(m).unwrap_or(0);
@@ -101,6 +107,8 @@ pub fn settings_of(row: &Row) -> Result<(Settings, i64), Error> {
                 .ok_or_else(|| Error::Corrupt(format!("assistant mode {mode:?}")))?,
             handoff_minutes: minutes(row.get(4)),
             change_cutoff_minutes: minutes(row.get(5)),
+            approval_required: row.get(7),
+            hold_minutes: minutes(row.get(8)),
         },
         row.get(6),
     ))
@@ -145,6 +153,11 @@ fn checked(mut settings: Settings) -> Result<Settings, Error> {
     if settings.change_cutoff_minutes > WEEK_MINUTES {
         return Err(Error::invalid(format!(
             "the change cutoff is 0 to {WEEK_MINUTES} minutes"
+        )));
+    }
+    if !(MIN_HOLD_MINUTES..=WEEK_MINUTES).contains(&settings.hold_minutes) {
+        return Err(Error::invalid(format!(
+            "a booking waits for approval {MIN_HOLD_MINUTES} to {WEEK_MINUTES} minutes"
         )));
     }
     Ok(settings)

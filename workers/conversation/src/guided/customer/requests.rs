@@ -57,12 +57,15 @@ impl Guided<'_> {
                 let staff = business
                     .staff_name(appointment.staff_id)
                     .unwrap_or(self.words().the_team());
-                Next::Rest {
-                    texts: vec![match booking.moving {
-                        Some(_) => self.words().moved(service, &when, staff),
-                        None => self.words().booked(service, &when, staff, &business.name),
-                    }],
-                }
+                let text = match (booking.moving, appointment.hold_expires_at) {
+                    (Some(_), _) => self.words().moved(service, &when, staff),
+                    (None, Some(until)) => {
+                        let until = self.words().when(until, &business.time_zone);
+                        self.words().held_for_you(service, &when, staff, &until)
+                    }
+                    (None, None) => self.words().booked(service, &when, staff, &business.name),
+                };
+                Next::Rest { texts: vec![text] }
             }
             Asked::Got(_) => Next::after(self.words().unavailable(), Step::Menu),
             Asked::Refused(

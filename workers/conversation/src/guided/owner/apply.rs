@@ -63,6 +63,7 @@ impl Guided<'_> {
                     buffer_minutes: None,
                     active: retire.then_some(false),
                     staff_ids: None,
+                    approval: None,
                 });
                 self.change(request, again, |outcome| match outcome {
                     Outcome::Service { service } if !service.active => {

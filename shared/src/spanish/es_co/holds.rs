@@ -1,0 +1,68 @@
+use super::EsCo;
+use crate::spanish::words::Holds;
+
+impl Holds for EsCo {
+    fn held_for_you(&self, service: &str, at: &str, staff: &str, until: &str) -> String {
+        format!(
+            "Le apartamos {service} el {at} con {staff}. Falta que el negocio la confirme: \
+             le avisamos por aquí a más tardar el {until}. Mientras, nadie más puede tomar \
+             ese horario."
+        )
+    }
+
+    fn hold_request(&self, customer: &str, service: &str, at: &str, until: &str) -> String {
+        format!(
+            "{customer} pide {service} el {at}. ¿La aprueba? El horario queda apartado \
+             hasta el {until}; si nadie responde, se libera."
+        )
+    }
+
+    fn approve(&self) -> &'static str {
+        "Aprobar"
+    }
+
+    fn reject(&self) -> &'static str {
+        "Rechazar"
+    }
+
+    fn hold_decided(&self, approved: bool) -> &'static str {
+        if approved {
+            "Listo: la cita quedó confirmada y le avisamos al cliente."
+        } else {
+            "Listo: la rechazó, el horario quedó libre y le avisamos al cliente."
+        }
+    }
+
+    fn hold_expired(&self) -> &'static str {
+        "la solicitud venció sin respuesta y su horario se liberó"
+    }
+
+    fn hold_rejected_for_you(
+        &self,
+        hello: &str,
+        business: &str,
+        service: &str,
+        at: &str,
+        reason: Option<&str>,
+    ) -> String {
+        let why = reason.map(|r| format!(" Motivo: {r}.")).unwrap_or_default();
+        format!(
+            "{hello}{business} no pudo confirmar su {service} del {at}.{why} Escríbanos si \
+             quiere buscar otro horario."
+        )
+    }
+
+    fn hold_expired_for_you(&self, hello: &str, business: &str, service: &str, at: &str) -> String {
+        format!(
+            "{hello}{business} no alcanzó a confirmar su {service} del {at} y el horario se \
+             liberó. Escríbanos si quiere buscar otro."
+        )
+    }
+
+    fn hold_expired_notice(&self, customer: &str, service: &str, at: &str) -> String {
+        format!(
+            "La solicitud de {customer} para {service} el {at} venció sin respuesta; el \
+             horario quedó libre y le avisamos."
+        )
+    }
+}
