@@ -26,7 +26,8 @@
   var events = new EventSource(agenda.getAttribute("data-feed"));
   [
     "appointment.booked", "appointment.cancelled", "appointment.rescheduled",
-    "appointment.status_changed", "time_off.changed", "conversation.handed_off",
+    "appointment.status_changed", "appointment.held", "appointment.hold_ended",
+    "time_off.changed", "conversation.handed_off",
     "conversation.changed"
   ].forEach(function (kind) { events.addEventListener(kind, refresh); });
   // A closed stream is a session that ran out: the page renews it on load.

@@ -132,7 +132,7 @@ pub(crate) async fn compose(
             let live = appointment.live;
             let greeting = words.hello(due.recipient_name.as_deref());
             match kind {
-                Kind::Reminder if live => Ok(Ok((
+                Kind::Reminder if live && !appointment.pending => Ok(Ok((
                     Message::Template(template(
                         "appointment_reminder",
                         locale,

@@ -197,3 +197,34 @@ async fn the_owner_is_asked_with_buttons_only_while_the_hold_waits() {
     assert_eq!(skipped.len(), 2);
     assert!(skipped.iter().any(|r| r.1 == "skipped"), "{skipped:?}");
 }
+
+#[tokio::test]
+async fn a_hold_moved_before_its_approval_is_not_reminded() {
+    let shop = Shop::open("America/Mexico_City").await;
+    let ids = holds(&shop, 1, "2026-12-10T17:00:00Z").await;
+    let held = shop.appointment_row(ids[0]).await;
+    assert_eq!(held.status, Status::Pending);
+    let moved = shop.envelope(
+        "2026-12-10T15:00:00Z",
+        Event::AppointmentRescheduled {
+            appointment: held.clone(),
+            previous_starts_at: at("2026-12-14T16:00:00Z"),
+            previous_staff_id: held.staff_id,
+            actor: shop.by_customer(),
+        },
+    );
+    shop.apply(&moved).await;
+    assert!(shop.rows("reminder").await.is_empty(), "no reminder yet");
+    // Approved, it is booked — and reminded from then on.
+    let mut approved = held.clone();
+    approved.status = Status::Confirmed;
+    let booked = shop.envelope(
+        "2026-12-10T15:10:00Z",
+        Event::AppointmentBooked {
+            appointment: approved,
+            actor: shop.by_staff(shop.owner),
+        },
+    );
+    shop.apply(&booked).await;
+    assert!(!shop.rows("reminder").await.is_empty());
+}

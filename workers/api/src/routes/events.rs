@@ -66,7 +66,7 @@ fn sse(event: &LiveEvent) -> Event {
 
 #[utoipa::path(get, path = "/v1/organizations/{organization_id}/events", security(("bearer" = [])), tag = "live",
     params(("organization_id" = Uuid, Path), ("Last-Event-ID" = Option<String>, Header, description = "The id of the last event received: the ones after it are sent first")),
-    responses((status = 200, content_type = "text/event-stream", body = String, description = "`event:` the kind (appointment.booked, appointment.cancelled, appointment.rescheduled, appointment.status_changed, time_off.changed, conversation.handed_off, conversation.changed, message.received, message.status, message.failed, organization.quota_exceeded, organization.token_invalid), `id:` its sequence, `data:` the event's JSON"),
+    responses((status = 200, content_type = "text/event-stream", body = String, description = "`event:` the kind (appointment.booked, appointment.cancelled, appointment.rescheduled, appointment.status_changed, appointment.held, appointment.hold_ended, time_off.changed, conversation.handed_off, conversation.changed, message.received, message.status, message.failed, organization.quota_exceeded, organization.token_invalid), `id:` its sequence, `data:` the event's JSON"),
         (status = 400, body = crate::problem::Problem), (status = 401, body = crate::problem::Problem), (status = 404, body = crate::problem::Problem)))]
 pub async fn stream(
     State(state): State<Shared>,

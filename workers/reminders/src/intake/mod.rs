@@ -100,25 +100,28 @@ pub async fn apply(pool: &Pool, envelope: &Envelope) -> Result<Applied, Infra> {
             appointment,
             outcome,
             ..
-        } => match outcome {
-            HoldOutcome::Rejected => {
-                let details = json!({"reason": appointment.cancellation_reason});
-                writer
-                    .customer_notice(Kind::HoldRejected, appointment, &details)
-                    .await?;
-            }
-            HoldOutcome::Expired => {
-                let details = json!({});
-                writer
-                    .customer_notice(Kind::HoldExpired, appointment, &details)
-                    .await?;
-                for owner in writer.owners().await? {
+        } => {
+            writer.cancel_pending(appointment.id).await?;
+            match outcome {
+                HoldOutcome::Rejected => {
+                    let details = json!({"reason": appointment.cancellation_reason});
                     writer
-                        .staff_notice(Kind::HoldExpired, appointment, owner, &details)
+                        .customer_notice(Kind::HoldRejected, appointment, &details)
                         .await?;
                 }
+                HoldOutcome::Expired => {
+                    let details = json!({});
+                    writer
+                        .customer_notice(Kind::HoldExpired, appointment, &details)
+                        .await?;
+                    for owner in writer.owners().await? {
+                        writer
+                            .staff_notice(Kind::HoldExpired, appointment, owner, &details)
+                            .await?;
+                    }
+                }
             }
-        },
+        }
         Event::AppointmentCancelled { appointment, actor } => {
             writer.cancel_pending(appointment.id).await?;
             let details = json!({"reason": appointment.cancellation_reason});
@@ -137,7 +140,10 @@ pub async fn apply(pool: &Pool, envelope: &Envelope) -> Result<Applied, Infra> {
             previous_staff_id,
             actor,
         } => {
-            writer.reminders(appointment, &offsets).await?;
+            // A hold moved is still a request: reminded once it is approved.
+            if appointment.status == Status::Confirmed {
+                writer.reminders(appointment, &offsets).await?;
+            }
             let details = json!({"previous_starts_at": previous_starts_at});
             writer
                 .staff_notice(
