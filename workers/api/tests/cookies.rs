@@ -209,3 +209,77 @@ async fn first_appointment(api: &Api) -> uuid::Uuid {
         .unwrap()
         .get(0)
 }
+
+/// `GET /entrar/renovar` with the pages' refresh cookie `refresh`: where it sends the
+/// browser, and the cookies it sets.
+async fn renew(api: &Api, refresh: &str) -> (String, HashMap<String, String>) {
+    let response = common::pages::client()
+        .get(format!("{}/entrar/renovar?volver=/hoy", api.base))
+        .header(header::COOKIE, format!("cita_refresh={refresh}"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), StatusCode::SEE_OTHER);
+    let to = response.headers()[header::LOCATION]
+        .to_str()
+        .unwrap()
+        .to_owned();
+    (to, set_cookies(response.headers()).0)
+}
+
+#[tokio::test]
+async fn two_tabs_renewing_at_once_keep_the_session_but_a_later_copy_revokes_it() {
+    let api = Api::start().await;
+    let browser = Browser::login(&api, OWNER_PHONE).await;
+    let first = browser.cookies["cita_refresh"].clone();
+    let (to, rotated) = renew(&api, &first).await;
+    assert_eq!(to, "/hoy");
+    assert!(rotated.contains_key("cita_refresh"));
+    // The other tab, a moment later, with the same cookie: an access cookie only, so the
+    // jar keeps the refresh cookie the first renewal set.
+    api.clock.advance(jiff::SignedDuration::from_secs(3));
+    let (to, second) = renew(&api, &first).await;
+    assert_eq!(to, "/hoy");
+    assert!(!second["cita_access"].is_empty());
+    assert!(!second.contains_key("cita_refresh"), "{second:?}");
+    let (status, _) = api.get("/v1/me", &second["cita_access"]).await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(
+        api.db
+            .count("SELECT count(*) FROM api_sessions WHERE revoked_at IS NULL")
+            .await,
+        1
+    );
+    // The API's own refresh has no such grace.
+    let (status, _) = api
+        .post("/v1/auth/refresh", None, json!({ "refresh_token": first }))
+        .await;
+    assert_eq!(status, StatusCode::UNAUTHORIZED);
+    assert_eq!(
+        api.db
+            .count("SELECT count(*) FROM api_sessions WHERE revoked_reason = 'refresh_reused'")
+            .await,
+        1
+    );
+}
+
+#[tokio::test]
+async fn a_spent_pages_cookie_presented_after_the_grace_revokes_the_session() {
+    let api = Api::start().await;
+    let browser = Browser::login(&api, OWNER_PHONE).await;
+    let first = browser.cookies["cita_refresh"].clone();
+    let (_, rotated) = renew(&api, &first).await;
+    api.clock.advance(jiff::SignedDuration::from_secs(11));
+    let (to, cookies) = renew(&api, &first).await;
+    assert_eq!(to, "/entrar");
+    assert!(!cookies.contains_key("cita_access"));
+    assert_eq!(
+        api.db
+            .count("SELECT count(*) FROM api_sessions WHERE revoked_reason = 'refresh_reused'")
+            .await,
+        1
+    );
+    // The copy the first renewal set is dead with its session.
+    let (to, _) = renew(&api, &rotated["cita_refresh"]).await;
+    assert_eq!(to, "/entrar");
+}

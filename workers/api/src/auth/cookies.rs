@@ -111,6 +111,20 @@ pub fn set_at(
     ]
 }
 
+/// The cookies of a renewal that keeps the refresh cookie as it is.
+pub fn set_access(access_token: &str, csrf_token: &str) -> [(header::HeaderName, HeaderValue); 2] {
+    [
+        (
+            header::SET_COOKIE,
+            cookie(ACCESS, access_token, "/", ACCESS_TTL_SECONDS, true),
+        ),
+        (
+            header::SET_COOKIE,
+            cookie(CSRF, csrf_token, "/", SESSION_TTL.as_secs(), false),
+        ),
+    ]
+}
+
 /// The cookies of a logout: each one expired, the API's and the pages'.
 pub fn clear() -> [(header::HeaderName, HeaderValue); 4] {
     [

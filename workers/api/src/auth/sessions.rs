@@ -1,6 +1,8 @@
 //! Sessions: one per login, holding a family of refresh tokens. Each refresh spends its
 //! token and issues the next; presenting a spent one means a copy is loose, and the whole
-//! family is revoked.
+//! family is revoked — except, for the dashboard's pages, within a few seconds of the
+//! spend: two tabs renewing at the same moment present the same cookie, and the later one
+//! gets an access token only (see [`renew`]).
 //!
 //! A refresh token reads `<organization>.<secret>`: the organization is not secret, and
 //! lets the lookup run under that organization's row-level security.
@@ -23,6 +25,21 @@ use crate::{
 
 /// How long a login lasts without being used again.
 pub const SESSION_TTL: SignedDuration = SignedDuration::from_hours(30 * 24);
+
+/// How long after its spend the pages' refresh cookie still renews the access cookie.
+/// Tabs share one cookie jar, so the later of two simultaneous renewals keeps the refresh
+/// cookie the earlier one set. A copy used later than this still revokes the session.
+pub const PAGES_REFRESH_GRACE: SignedDuration = SignedDuration::from_secs(10);
+
+/// What a page's renewal gives: a new pair, or within the grace an access token only.
+#[derive(Debug)]
+pub enum Renewed {
+    Rotated(Tokens),
+    AccessOnly {
+        access_token: String,
+        session_id: Uuid,
+    },
+}
 
 /// What a login or a refresh answers.
 #[derive(Debug, Serialize, utoipa::ToSchema)]
@@ -63,17 +80,7 @@ async fn issue(
         &[&refresh_digests(state, &refresh_token)[0], &organization_id, &session_id, &now],
     )
     .await?;
-    let access_token = jwt::sign(
-        &state.keys,
-        &Claims {
-            sub: staff_id,
-            org: organization_id,
-            sid: session_id,
-            iat: now.as_second(),
-            exp: now.as_second() + ACCESS_TTL_SECONDS,
-            typ: "access".into(),
-        },
-    );
+    let access_token = access(state, organization_id, staff_id, session_id, now);
     Ok(Tokens {
         access_token,
         token_type: "Bearer",
@@ -83,6 +90,26 @@ async fn issue(
         organization_id,
         staff_id,
     })
+}
+
+fn access(
+    state: &AppState,
+    organization_id: Uuid,
+    staff_id: Uuid,
+    session_id: Uuid,
+    now: Timestamp,
+) -> String {
+    jwt::sign(
+        &state.keys,
+        &Claims {
+            sub: staff_id,
+            org: organization_id,
+            sid: session_id,
+            iat: now.as_second(),
+            exp: now.as_second() + ACCESS_TTL_SECONDS,
+            typ: "access".into(),
+        },
+    )
 }
 
 /// Opens a session for `member` inside the login's transaction.
@@ -120,6 +147,23 @@ pub async fn open(
 
 /// Spends `refresh_token` for a new pair.
 pub async fn refresh(state: &AppState, refresh_token: &str) -> ApiResult<Tokens> {
+    match spend(state, refresh_token, None).await? {
+        Renewed::Rotated(tokens) => Ok(tokens),
+        Renewed::AccessOnly { .. } => Err(ApiError::Unauthorized),
+    }
+}
+
+/// The pages' renewal: as [`refresh`], but a token spent less than
+/// [`PAGES_REFRESH_GRACE`] ago gives an access token instead of revoking the session.
+pub async fn renew(state: &AppState, refresh_token: &str) -> ApiResult<Renewed> {
+    spend(state, refresh_token, Some(PAGES_REFRESH_GRACE)).await
+}
+
+async fn spend(
+    state: &AppState,
+    refresh_token: &str,
+    grace: Option<SignedDuration>,
+) -> ApiResult<Renewed> {
     let organization_id = refresh_token
         .split_once('.')
         .and_then(|(org, _)| Uuid::try_parse(org).ok())
@@ -145,6 +189,18 @@ pub async fn refresh(state: &AppState, refresh_token: &str) -> ApiResult<Tokens>
         (row.get(0), row.get(1), row.get(2), row.get(3));
     let (revoked_at, expires_at, active): (Option<Timestamp>, Timestamp, bool) =
         (row.get(4), row.get(5), row.get(6));
+    let live = revoked_at.is_none() && expires_at > now && active;
+    if let (Some(spent), Some(grace)) = (spent_at, grace)
+        && live
+        && now.duration_since(spent) < grace
+    {
+        tracing::info!(%session_id, "a refresh cookie spent a moment ago renewed the access only");
+        let access_token = access(state, organization_id, staff_id, session_id, now);
+        return Ok(Renewed::AccessOnly {
+            access_token,
+            session_id,
+        });
+    }
     if spent_at.is_some() {
         if revoked_at.is_none() {
             tracing::warn!(%session_id, "a spent refresh token was presented again; the session is revoked");
@@ -153,7 +209,7 @@ pub async fn refresh(state: &AppState, refresh_token: &str) -> ApiResult<Tokens>
         }
         return Err(ApiError::Unauthorized);
     }
-    if revoked_at.is_some() || expires_at <= now || !active {
+    if !live {
         return Err(ApiError::Unauthorized);
     }
     tx.execute(
@@ -168,7 +224,7 @@ pub async fn refresh(state: &AppState, refresh_token: &str) -> ApiResult<Tokens>
     .await?;
     let tokens = issue(state, &tx, organization_id, staff_id, session_id, now).await?;
     tx.commit().await?;
-    Ok(tokens)
+    Ok(Renewed::Rotated(tokens))
 }
 
 async fn revoke_in(

@@ -154,8 +154,19 @@ pub async fn renew(
     let Some(token) = cookies::read(&headers, cookies::REFRESH) else {
         return see_other("/entrar");
     };
-    match sessions::refresh(&state, token).await {
-        Ok(tokens) => with_cookies(&state, &tokens, see_other(back)),
+    match sessions::renew(&state, token).await {
+        Ok(sessions::Renewed::Rotated(tokens)) => with_cookies(&state, &tokens, see_other(back)),
+        Ok(sessions::Renewed::AccessOnly {
+            access_token,
+            session_id,
+        }) => {
+            let csrf = cookies::csrf_token(&state, session_id);
+            let mut response = see_other(back);
+            for (name, value) in cookies::set_access(&access_token, &csrf) {
+                response.headers_mut().append(name, value);
+            }
+            response
+        }
         Err(ApiError::Unauthorized) => see_other("/entrar"),
         Err(error) => {
             tracing::warn!(error = %cita_shared::error::Chain(&error), "dashboard session not renewed");
