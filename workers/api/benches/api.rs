@@ -175,8 +175,9 @@ async fn dashboard(http: &reqwest::Client, base: &str, cookie: &str) {
         weight += get(format!("{base}/assets/{name}")).await.len();
     }
     for (name, path) in [
-        ("day page", "/hoy?dia=2026-12-08"),
+        ("day page (30 appointments)", "/hoy?dia=2026-12-08"),
         ("its live part", "/hoy?dia=2026-12-08&parte=agenda"),
+        ("week page (the owner's)", "/semana?dia=2026-12-08"),
     ] {
         let mut took = Vec::with_capacity(PAGES);
         for _ in 0..PAGES {
@@ -186,7 +187,7 @@ async fn dashboard(http: &reqwest::Client, base: &str, cookie: &str) {
         }
         took.sort();
         println!(
-            "dashboard {name} (30 appointments), one at a time ({PAGES}): p50 {:.2} ms, p99 {:.2} ms",
+            "dashboard {name}, one at a time ({PAGES}): p50 {:.2} ms, p99 {:.2} ms",
             ms(percentile(&took, 0.5)),
             ms(percentile(&took, 0.99))
         );

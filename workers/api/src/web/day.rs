@@ -240,7 +240,10 @@ pub async fn page_for(
             h2 { (capitalized(&title)) }
             a.button.quiet href={ "/hoy?dia=" (date.tomorrow().unwrap_or(date)) } { "Mañana ›" }
         }
-        @if date != today { p { a href="/hoy" { "Volver a hoy" } } }
+        p.views {
+            @if date != today { a href="/hoy" { "Volver a hoy" } }
+            a href={ "/semana?dia=" (date) } { "Ver la semana" }
+        }
         div #agenda data-feed=(feed) data-part={ "/hoy?dia=" (date) "&parte=agenda" } { (part) }
         (legend())
     };
@@ -293,21 +296,7 @@ fn grid(agenda: &Agenda, date: Date, now: Timestamp) -> Markup {
         .unwrap_or(now);
     let grid_start = midnight + SignedDuration::from_mins(agenda.from_minute);
     let grid_end = midnight + SignedDuration::from_mins(agenda.to_minute);
-    // A block's first row and its span, clipped to the grid.
-    let place = |from: Timestamp, to: Timestamp| -> Option<(usize, usize)> {
-        let from = from.max(grid_start);
-        let to = to.min(grid_end);
-        if to <= from {
-            return None;
-        }
-        let first = from.duration_since(grid_start).as_mins() / MINUTES_PER_ROW;
-        let last =
-            (to.duration_since(grid_start).as_mins() + MINUTES_PER_ROW - 1) / MINUTES_PER_ROW;
-        Some((
-            HEADER_ROWS + 1 + first as usize,
-            ((last - first) as usize).max(1),
-        ))
-    };
+    let place = |from, to| place(grid_start, grid_end, from, to);
     let column_of = |staff_id: Uuid| {
         agenda
             .staff
@@ -370,7 +359,28 @@ fn grid(agenda: &Agenda, date: Date, now: Timestamp) -> Markup {
     }
 }
 
-fn legend() -> Markup {
+/// A block's first row and its span on a grid from `grid_start` to `grid_end`, clipped
+/// to it; `None` outside.
+pub(super) fn place(
+    grid_start: Timestamp,
+    grid_end: Timestamp,
+    from: Timestamp,
+    to: Timestamp,
+) -> Option<(usize, usize)> {
+    let from = from.max(grid_start);
+    let to = to.min(grid_end);
+    if to <= from {
+        return None;
+    }
+    let first = from.duration_since(grid_start).as_mins() / MINUTES_PER_ROW;
+    let last = (to.duration_since(grid_start).as_mins() + MINUTES_PER_ROW - 1) / MINUTES_PER_ROW;
+    Some((
+        HEADER_ROWS + 1 + first as usize,
+        ((last - first) as usize).max(1),
+    ))
+}
+
+pub(super) fn legend() -> Markup {
     html! {
         ul.legend aria-label="Colores" {
             li.st-confirmed { "Confirmada" }
@@ -382,7 +392,7 @@ fn legend() -> Markup {
     }
 }
 
-fn status_label(status: &str) -> &'static str {
+pub(super) fn status_label(status: &str) -> &'static str {
     match status {
         "pending" => "por aprobar",
         "completed" => "completada",
@@ -391,7 +401,7 @@ fn status_label(status: &str) -> &'static str {
     }
 }
 
-fn kind_label(kind: &str) -> &'static str {
+pub(super) fn kind_label(kind: &str) -> &'static str {
     match kind {
         "block" => "Bloqueado",
         "time_off" => "Día libre",
@@ -400,6 +410,6 @@ fn kind_label(kind: &str) -> &'static str {
     }
 }
 
-fn bad_date(_: jiff::Error) -> crate::problem::ApiError {
+pub(super) fn bad_date(_: jiff::Error) -> crate::problem::ApiError {
     crate::problem::ApiError::BadRequest("that day does not exist here".into())
 }

@@ -21,6 +21,7 @@ mod sessions;
 mod slot;
 mod staff_hours;
 mod team;
+mod week;
 
 use axum::{
     Router,
@@ -50,6 +51,7 @@ pub fn router() -> Router<Shared> {
         .route("/salir", post(login::leave))
         .route("/hoy", get(day::page_for))
         .route("/hoy/nueva", get(slot::form).post(slot::made))
+        .route("/semana", get(week::page_for))
         .route(
             "/citas/{id}",
             get(appointment::show).post(appointment::change),
