@@ -78,6 +78,8 @@ done
 alive || all=
 if [ -n "$all" ]; then
   echo "run: every /readyz is green; webhooks go to http://127.0.0.1:$(port 8080)/webhooks/whatsapp, the API is on http://127.0.0.1:$(port 8081)/v1 — chat with \`make demo\`"
+  echo "run: the dashboard is http://localhost:$(port 8081)/ — enter with the seeded owner's number, 55 1111 0001"
+  [ -n "$sandbox" ] && echo "run: his WhatsApp code shows at http://127.0.0.1:$(port 9190)/sandbox/messages?to=525511110001"
 else
   echo "run: not every process came up (admin ports $(port 9101)–$(port 9106)); see the logs above"
 fi

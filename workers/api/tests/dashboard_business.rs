@@ -229,7 +229,7 @@ async fn the_plan_page_counts_this_months_bookings_against_the_free_fifty() {
         page.contains("<progress id=\"uso\" max=\"50\" value=\"2\">"),
         "{page}"
     );
-    assert!(page.contains("Te quedan 48 este mes."), "{page}");
+    assert!(page.contains("Quedan 48 este mes."), "{page}");
     // 48 more (one a day in January, made now): the allowance is spent.
     api.db
         .pool

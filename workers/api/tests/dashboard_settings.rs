@@ -61,11 +61,11 @@ async fn the_owner_edits_the_price_list_with_every_field_checked_in_spanish() {
     assert_eq!(refused.status(), StatusCode::UNPROCESSABLE_ENTITY);
     let page = refused.text().await.unwrap();
     for why in [
-        "Escribe un nombre de 1 a 80 letras.",
+        "Falta un nombre, de 1 a 80 letras.",
         "La duración va de 5 a 720 minutos, en números.",
         "El precio va en números: 250 o 250.50.",
         "De 0 a 240 minutos, en números.",
-        "Elige al menos a una persona que lo haga.",
+        "Falta elegir al menos a una persona que lo haga.",
     ] {
         assert!(page.contains(why), "{why}: {page}");
     }

@@ -180,7 +180,7 @@ async fn the_owner_approves_one_from_the_days_queue_and_rejects_another_with_a_r
     browser.wait_for("[role=status]").await;
     assert_eq!(
         browser.texts("[role=status]").await,
-        ["Listo: la aprobaste; se le avisa al cliente."]
+        ["Listo: cita aprobada; se le avisa al cliente."]
     );
     assert_eq!(status_of(&api, first).await.0, "confirmed");
 

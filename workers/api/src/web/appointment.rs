@@ -181,8 +181,10 @@ pub async fn show(
         "cancelled" => Some("Listo: la cita se canceló y se le avisa al cliente."),
         "moved" => Some("Listo: la cita se movió y se le avisa al cliente."),
         "booked" => Some("Listo: cita reservada; se le avisa al cliente."),
-        "approve" => Some("Listo: la aprobaste; se le avisa al cliente."),
-        "reject" => Some("Listo: la rechazaste, el horario quedó libre y se le avisa al cliente."),
+        "approve" => Some("Listo: cita aprobada; se le avisa al cliente."),
+        "reject" => {
+            Some("Listo: solicitud rechazada; el horario quedó libre y se le avisa al cliente.")
+        }
         _ => None,
     });
     page_of(&state, &viewer, id, note, None).await
@@ -192,7 +194,7 @@ pub async fn show(
 fn decision(viewer: &Viewer, shown: &Shown, until: Timestamp) -> Markup {
     html! {
         section.decision aria-label="Por aprobar" {
-            p { "Pide tu aprobación. Si no respondes antes del " (shown.words().when(until, &shown.tz)) ", el horario se libera y se le avisa al cliente." }
+            p { "Espera aprobación. Sin respuesta antes del " (shown.words().when(until, &shown.tz)) ", el horario se libera y se le avisa al cliente." }
             div.actions {
                 (action(viewer, shown, "approve", "Aprobar", false))
                 form method="post" action={ "/citas/" (shown.id) } {
@@ -282,7 +284,7 @@ async fn refused(
         ApiError::Scheduling(refusal) => (StatusCode::CONFLICT, refusal_words(refusal)),
         ApiError::WritesUnavailable => (
             StatusCode::SERVICE_UNAVAILABLE,
-            "La agenda no responde en este momento. Intenta de nuevo en un minuto.",
+            "La agenda no responde en este momento; en un minuto se puede intentar de nuevo.",
         ),
         _ => return Err(error),
     };
@@ -296,12 +298,12 @@ async fn refused(
 fn refusal_words(error: &SchedulingError) -> &'static str {
     match error {
         SchedulingError::SlotTaken { .. } | SchedulingError::NotAvailable { .. } => {
-            "Esa hora ya no está libre. Elige otra."
+            "Esa hora ya no está libre; hay que elegir otra."
         }
         SchedulingError::IllegalTransition { .. } => {
             "La cita ya cambió de estado; esto ya no aplica."
         }
-        SchedulingError::Forbidden => "No tienes permiso para cambiar esta cita.",
+        SchedulingError::Forbidden => "Sin permiso para cambiar esta cita.",
         SchedulingError::HoldExpired { .. } => {
             "La solicitud ya venció: el horario se liberó y ya no se puede aprobar."
         }

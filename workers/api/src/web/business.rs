@@ -174,7 +174,7 @@ pub async fn save(
         "agregar" => {
             let (question, answer) = (value("nueva"), value("respuesta"));
             if question.is_empty() || answer.is_empty() {
-                let why = "Escribe la pregunta y su respuesta.";
+                let why = "Faltan la pregunta o su respuesta.";
                 return render(
                     &state,
                     &viewer,
@@ -185,7 +185,7 @@ pub async fn save(
                 .await;
             }
             if info.faq.len() >= 30 {
-                let why = "Caben hasta 30 preguntas; quita alguna antes.";
+                let why = "Caben hasta 30 preguntas; hay que quitar alguna antes.";
                 return render(
                     &state,
                     &viewer,
@@ -224,7 +224,7 @@ pub async fn save(
                 &state,
                 &viewer,
                 None,
-                Some("No se pudo guardar: revisa que ningún texto sea demasiado largo."),
+                Some("No se pudo guardar: algún texto es demasiado largo."),
                 StatusCode::CONFLICT,
             )
             .await

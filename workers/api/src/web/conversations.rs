@@ -270,13 +270,7 @@ pub async fn act(
         "responder" => {
             return Ok(with_status(
                 StatusCode::UNPROCESSABLE_ENTITY,
-                chat_page(
-                    &state,
-                    &viewer,
-                    id,
-                    Some("Escribe el mensaje antes de enviarlo."),
-                )
-                .await?,
+                chat_page(&state, &viewer, id, Some("Falta el mensaje.")).await?,
             ));
         }
         "plantilla" => Request::Reply(ReplyRequest {

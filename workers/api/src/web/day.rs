@@ -270,7 +270,7 @@ fn holds_queue(agenda: &Agenda, viewer: &Viewer) -> Markup {
                                 strong { (if hold.customer.is_empty() { "Cliente" } else { &hold.customer }) }
                                 " · " (hold.service) " · " (words.when(hold.starts_at, &agenda.tz))
                             }
-                            small { "Responde antes del " (words.when(hold.expires_at, &agenda.tz)) }
+                            small { "Vence el " (words.when(hold.expires_at, &agenda.tz)) }
                             form method="post" action={ "/citas/" (hold.id) } {
                                 input type="hidden" name="csrf" value=(viewer.csrf);
                                 input type="hidden" name="clave" value=(Uuid::new_v4());

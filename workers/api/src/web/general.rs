@@ -231,7 +231,7 @@ pub async fn save(
     match state.schedule(&request).await {
         Ok(_) => Ok(see_other("/ajustes/general?listo=1")),
         Err(ApiError::Scheduling(SchedulingError::StaleVersion { current })) => {
-            let why = "Alguien cambió estos ajustes mientras tanto. Revisa y guarda otra vez.";
+            let why = "Alguien cambió estos ajustes mientras tanto: así quedaron; hay que guardar otra vez.";
             let (_, fresh, _) = self::current(&state, &viewer).await?;
             render(
                 &viewer,

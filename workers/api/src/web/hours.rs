@@ -247,7 +247,7 @@ pub async fn save(
             let Some((from, to)) = typed::days(&value("dias"), today) else {
                 let why = [(
                     7,
-                    "Esas fechas no se entienden: escribe «12/12» o «del 14 al 20 de abril».",
+                    "Esas fechas no se entienden; se escriben así: «12/12» o «del 14 al 20 de abril».",
                 )];
                 return render(
                     &state,
@@ -302,7 +302,7 @@ pub async fn save(
             tracing::info!(?error, "hours or a closure from the dashboard were refused");
             let why = [(
                 7,
-                "No se pudo: revisa las fechas (no pueden ser días que ya pasaron).",
+                "No se pudo: las fechas no pueden ser días que ya pasaron.",
             )];
             render(&state, &viewer, None, &why, None, StatusCode::CONFLICT).await
         }

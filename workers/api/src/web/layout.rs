@@ -55,7 +55,7 @@ pub async fn guard(request: Request, next: Next) -> Response {
         let refused = page(
             "No permitido",
             None,
-            html! { p.error { "Este formulario no vino de esta página. Vuelve a intentarlo desde Cita." } },
+            html! { p.error { "Este formulario no vino de esta página; hay que intentarlo otra vez desde Cita." } },
         );
         return secured(with_status(StatusCode::FORBIDDEN, refused));
     }

@@ -67,7 +67,7 @@ pub async fn ask_code(
             StatusCode::TOO_MANY_REQUESTS,
             phone_page(
                 &entry.telefono,
-                Some("Se pidieron demasiados códigos. Espera unos minutos."),
+                Some("Se pidieron demasiados códigos; en unos minutos se puede pedir otro."),
             ),
         ),
         Err(_) => with_status(
@@ -97,7 +97,7 @@ pub async fn enter(
             StatusCode::TOO_MANY_REQUESTS,
             code_page(
                 &phone,
-                Some("Demasiados intentos. Espera unos minutos y pide otro código."),
+                Some("Demasiados intentos; en unos minutos se puede pedir otro código."),
             ),
         ),
         Err(ApiError::InvalidCode) => with_status(
@@ -110,7 +110,7 @@ pub async fn enter(
                 StatusCode::SERVICE_UNAVAILABLE,
                 code_page(
                     &phone,
-                    Some("No pudimos entrar ahora. Intenta de nuevo en un momento."),
+                    Some("No se pudo entrar ahora; en un momento se puede intentar de nuevo."),
                 ),
             )
         }
@@ -203,7 +203,7 @@ pub async fn leave(
                 StatusCode::FORBIDDEN,
                 phone_page(
                     "",
-                    Some("No se pudo salir: recarga la página e intenta de nuevo."),
+                    Some("No se pudo salir: hay que recargar la página e intentar de nuevo."),
                 ),
             );
         }
@@ -223,9 +223,9 @@ fn phone_page(typed: &str, error: Option<&str>) -> Response {
             h2 { "Entrar a Cita" }
             @if let Some(error) = error { p.error role="alert" { (error) } }
             form method="post" action="/entrar" {
-                label for="telefono" { "Tu número de WhatsApp" }
+                label for="telefono" { "Número de WhatsApp" }
                 input #telefono type="tel" name="telefono" value=(typed) autocomplete="tel" inputmode="tel" required autofocus;
-                p.hint { "Te enviaremos un código por WhatsApp. Sólo funciona con el número de alguien del equipo. En Colombia, escríbelo con +57." }
+                p.hint { "Llega un código por WhatsApp. Sólo funciona con el número de alguien del equipo; en Colombia, con +57 al inicio." }
                 button type="submit" { "Enviarme un código" }
             }
         }),
@@ -238,7 +238,7 @@ fn code_page(phone: &str, error: Option<&str>) -> Response {
         "Código",
         None,
         card(html! {
-            h2 { "Escribe el código" }
+            h2 { "El código de WhatsApp" }
             @if let Some(error) = error { p.error role="alert" { (error) } }
             p.hint { "Si " (phone) " es del equipo, le llegó un código por WhatsApp. Vale " (minutes) " minutos." }
             form method="post" action="/entrar/codigo" {

@@ -172,7 +172,7 @@ impl<T: serde::de::DeserializeOwned> FromRequest<Shared> for Posted<T> {
             tracing::info!(session = ?viewer.caller.session_id, "a form without its session's CSRF token");
             return Err(refused(
                 StatusCode::FORBIDDEN,
-                "Este formulario venció. Recarga la página e intenta de nuevo.",
+                "Este formulario venció; hay que recargar la página e intentar de nuevo.",
             ));
         }
         let form = serde_urlencoded::from_bytes(&bytes).map_err(|error| {

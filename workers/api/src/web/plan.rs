@@ -38,19 +38,19 @@ pub async fn page_for(State(state): State<Shared>, viewer: Viewer) -> ApiResult<
     let left = (limit - made).max(0);
     let name = MONTHS[usize::from(now.month() as u8) - 1];
     let body = html! {
-        h2 { "Tu plan" }
+        h2 { "El plan" }
         @if free {
             section.card.wide {
                 p { strong { "Plan gratuito" } ": hasta " (limit) " reservas al mes." }
                 label for="uso" { "Reservas de " (name) ": " (made) " de " (limit) }
                 progress #uso max=(limit) value=(made.min(limit)) { (made) " de " (limit) }
                 @if left > 0 {
-                    p.hint { "Te quedan " (left) " este mes." }
+                    p.hint { "Quedan " (left) " este mes." }
                 } @else {
                     p.error role="alert" { "Llegaste a las " (limit) " reservas de " (name) "." }
                 }
                 p.hint {
-                    "Al llegar al límite, el asistente ya no reserva: ofrece pasar con una persona y te avisa una vez por mes. "
+                    "Al llegar al límite, el asistente ya no reserva: ofrece pasar con una persona y avisa al dueño una vez por mes. "
                     "Las citas ya hechas siguen en pie, y el conteo vuelve a cero el día primero."
                 }
             }

@@ -266,7 +266,7 @@ pub async fn save(
     let mut problems: Problems = Vec::new();
     let name_ok = !draft.name.is_empty() && draft.name.chars().count() <= 80;
     if !name_ok {
-        problems.push(("nombre", "Escribe un nombre de 1 a 80 letras."));
+        problems.push(("nombre", "Falta un nombre, de 1 a 80 letras."));
     }
     let minutes = draft
         .minutes
@@ -285,7 +285,7 @@ pub async fn save(
         problems.push(("preparacion", "De 0 a 240 minutos, en números."));
     }
     if draft.staff.is_empty() && draft.active {
-        problems.push(("equipo", "Elige al menos a una persona que lo haga."));
+        problems.push(("equipo", "Falta elegir al menos a una persona que lo haga."));
     }
     if !problems.is_empty() {
         return form_page(
@@ -320,7 +320,7 @@ pub async fn save(
                     "Ya hay otro servicio con ese nombre."
                 }
                 SchedulingError::NotFound { .. } => {
-                    "Alguien del equipo ya no está; recarga la página."
+                    "Alguien del equipo ya no está; hay que recargar la página."
                 }
                 _ => "No se pudo guardar el servicio.",
             };

@@ -35,7 +35,7 @@ pub async fn list(State(state): State<Shared>, viewer: Viewer) -> ApiResult<Resp
     let words = spanish::words(org.get::<_, &str>(2));
     let body = html! {
         h2 { "Sesiones abiertas" }
-        p.hint { "Donde entraste con tu número. Cierra las que no reconozcas." }
+        p.hint { "Cada lugar donde se entró con este número; las que no se reconozcan se pueden cerrar." }
         ul.sessions {
             @for session in &open {
                 li.card.wide {

@@ -209,7 +209,7 @@ pub async fn made(State(state): State<Shared>, posted: Posted<Made>) -> ApiResul
                 SchedulingError::SlotTaken { .. } | SchedulingError::NotAvailable { .. } => {
                     "Esa hora ya no está libre para esa persona."
                 }
-                SchedulingError::Forbidden => "No tienes permiso para la agenda de esa persona.",
+                SchedulingError::Forbidden => "Sin permiso para la agenda de esa persona.",
                 SchedulingError::QuotaExceeded => {
                     "El negocio llegó a las reservas de su plan este mes."
                 }

@@ -163,7 +163,7 @@ pub async fn save(
             let name = value("nombre");
             let number = phone::parse_typed(&value("telefono"), "52");
             let (false, Some(number)) = (name.is_empty(), number) else {
-                let why = "Escribe el nombre y un número de WhatsApp válido.";
+                let why = "Faltan el nombre o un número de WhatsApp válido.";
                 return render(
                     &state,
                     &viewer,
