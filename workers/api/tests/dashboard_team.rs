@@ -85,7 +85,7 @@ async fn the_owner_sets_reminders_reviews_and_the_assistant_under_the_version_he
             .text()
             .await
             .unwrap()
-            .contains("Alguien cambió estos ajustes mientras tanto.")
+            .contains("Alguien cambió estos ajustes mientras tanto:")
     );
 
     let barber = cookie_of(&api, BARBER_PHONE).await;
