@@ -246,3 +246,53 @@ async fn without_javascript_a_late_approval_is_refused_in_words() {
     assert!(body.contains("La solicitud ya venció"), "{body}");
     assert_eq!(status_of(&api, late).await.0, "pending");
 }
+
+#[tokio::test]
+async fn holds_that_ran_out_show_on_the_day_for_a_day_and_say_so_on_their_page() {
+    let api = Api::start().await;
+    let recent = hold(&api, "2026-12-08T12:00", "2026-12-07T07:30").await;
+    let old = hold(&api, "2026-12-08T15:00", "2026-12-06T07:00").await;
+    api.db
+        .pool
+        .get()
+        .await
+        .unwrap()
+        .execute(
+            "UPDATE appointments SET status = 'cancelled', hold_outcome = 'expired'
+             WHERE id = ANY ($1)",
+            &[&vec![recent, old]],
+        )
+        .await
+        .unwrap();
+    let page_of = |cookie: String, path: String| {
+        let base = api.base.clone();
+        async move {
+            client()
+                .get(format!("{base}{path}"))
+                .header(header::COOKIE, cookie)
+                .send()
+                .await
+                .unwrap()
+                .text()
+                .await
+                .unwrap()
+        }
+    };
+    let owner = cookie_of(&api, OWNER_PHONE).await;
+    let day = page_of(owner.clone(), "/hoy".into()).await;
+    assert!(day.contains("Vencieron sin respuesta"), "{day}");
+    assert!(day.contains(&format!("data-expired=\"{recent}\"")), "{day}");
+    assert!(
+        !day.contains(&format!("data-expired=\"{old}\"")),
+        "a day later it is gone"
+    );
+    assert!(!day.contains("Por aprobar ("), "nothing waits");
+    let page = page_of(owner, format!("/citas/{recent}")).await;
+    assert!(page.contains("Venció sin respuesta"), "{page}");
+    assert!(!page.contains("class=\"decision\""), "{page}");
+
+    // A barber decides only his own holds, so he is not shown the owner's.
+    let barber = cookie_of(&api, common::BARBER_PHONE).await;
+    let day = page_of(barber, "/hoy".into()).await;
+    assert!(!day.contains("Vencieron sin respuesta"), "{day}");
+}

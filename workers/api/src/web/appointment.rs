@@ -48,6 +48,8 @@ struct Shown {
     notes: Option<String>,
     /// A hold: answered by then, or it is freed.
     hold_expires_at: Option<Timestamp>,
+    /// How a hold ended: `approved`, `rejected` or `expired`.
+    hold_outcome: Option<String>,
     /// The customer's chat, for those who may read it.
     conversation: Option<Uuid>,
 }
@@ -73,7 +75,7 @@ async fn read(state: &Shared, viewer: &Viewer, id: Uuid) -> ApiResult<Shown> {
             "SELECT a.id, o.name, o.timezone, o.locale, st.name, a.starts_at, a.status,
                     s.id, s.name, COALESCE(c.name, ''), COALESCE(c.phone, c.wa_id), a.notes, a.staff_id,
                     (SELECT v.id FROM conversations v WHERE v.customer_id = c.id ORDER BY v.updated_at DESC LIMIT 1),
-                    a.hold_expires_at
+                    a.hold_expires_at, a.hold_outcome
              FROM appointments a
              JOIN staff st ON st.id = a.staff_id
              JOIN service_types s ON s.id = a.service_type_id
@@ -105,6 +107,7 @@ async fn read(state: &Shared, viewer: &Viewer, id: Uuid) -> ApiResult<Shown> {
         phone: row.get(10),
         notes: row.get(11),
         hold_expires_at: row.get(14),
+        hold_outcome: row.get(15),
         conversation: row
             .get::<_, Option<Uuid>>(13)
             .filter(|_| caller.may(permissions::VIEW_BUSINESS_SCHEDULE)),
@@ -137,7 +140,11 @@ async fn page_of(
                 dt { "Servicio" } dd { (shown.service) }
                 dt { "Con" } dd { (shown.staff) }
                 dt { "Cuándo" } dd { (words.when(shown.starts_at, &shown.tz)) }
-                dt { "Estado" } dd { span class={ "badge st-" (shown.status.as_str()) } { (status_label(shown.status)) } }
+                dt { "Estado" } dd { span class={ "badge st-" (shown.status.as_str()) } { (match (shown.status, shown.hold_outcome.as_deref()) {
+                    (Status::Cancelled, Some("expired")) => "Venció sin respuesta",
+                    (Status::Cancelled, Some("rejected")) => "Rechazada",
+                    (status, _) => status_label(status),
+                }) } }
                 @if let Some(phone) = &shown.phone {
                     dt { "Teléfono" } dd { a href={ "https://wa.me/" (phone) } { "+" (phone) } }
                 }

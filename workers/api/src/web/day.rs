@@ -16,7 +16,7 @@ use super::{
     Viewer,
     assets::{HEADER_ROWS, MAX_COLUMNS, MINUTES_PER_ROW},
     layout::page_with,
-    top_bar,
+    requests, top_bar,
 };
 use crate::{problem::ApiResult, state::Shared, tenant};
 
@@ -40,16 +40,6 @@ struct Agenda {
     from_minute: i64,
     to_minute: i64,
     waiting: Vec<String>,
-    holds: Vec<Hold>,
-}
-
-/// A customer's booking waiting for the viewer's approval, any day.
-struct Hold {
-    id: Uuid,
-    starts_at: Timestamp,
-    expires_at: Timestamp,
-    service: String,
-    customer: String,
 }
 
 struct Booked {
@@ -175,30 +165,7 @@ pub async fn page_for(
     } else {
         Vec::new()
     };
-    let holds = tx
-        .query(
-            "SELECT a.id, a.starts_at, a.hold_expires_at, s.name, COALESCE(c.name, c.phone, c.wa_id, '')
-             FROM appointments a
-             JOIN service_types s ON s.id = a.service_type_id
-             JOIN customers c ON c.id = a.customer_id
-             WHERE a.status = 'pending' AND a.hold_expires_at > $1 AND ($2 OR a.staff_id = $3)
-             ORDER BY a.hold_expires_at LIMIT 10",
-            &[
-                &now,
-                &caller.may(permissions::MANAGE_APPOINTMENTS),
-                &caller.staff_id,
-            ],
-        )
-        .await?
-        .iter()
-        .map(|r| Hold {
-            id: r.get(0),
-            starts_at: r.get(1),
-            expires_at: r.get(2),
-            service: r.get(3),
-            customer: r.get(4),
-        })
-        .collect();
+    let requests = requests::read(&tx, caller, now).await?;
     tx.commit().await?;
     // Whole hours around the opening hours, 9 to 19 on a closed day.
     let from_minute = hours
@@ -217,11 +184,10 @@ pub async fn page_for(
         from_minute,
         to_minute,
         waiting,
-        holds,
     };
     // What live updates replace: what waits for a person, and the grid.
     let part = html! {
-        (holds_queue(&agenda, &viewer))
+        (requests::queue(&requests, spanish::words(&agenda.locale), &agenda.tz, &viewer))
         @if !agenda.waiting.is_empty() {
             p.note role="status" {
                 "Esperan a una persona: " (agenda.waiting.join(", "))
@@ -253,37 +219,6 @@ pub async fn page_for(
         body,
         true,
     ))
-}
-
-/// Bookings to approve, soonest deadline first; each approves in one tap, or opens to
-/// be rejected with a reason.
-fn holds_queue(agenda: &Agenda, viewer: &Viewer) -> Markup {
-    let words = spanish::words(&agenda.locale);
-    html! {
-        @if !agenda.holds.is_empty() {
-            section.card.wide.holds aria-labelledby="por-aprobar" {
-                h2 #por-aprobar { "Por aprobar (" (agenda.holds.len()) ")" }
-                ul.queue {
-                    @for hold in &agenda.holds {
-                        li data-hold=(hold.id) {
-                            a href={ "/citas/" (hold.id) } {
-                                strong { (if hold.customer.is_empty() { "Cliente" } else { &hold.customer }) }
-                                " · " (hold.service) " · " (words.when(hold.starts_at, &agenda.tz))
-                            }
-                            small { "Vence el " (words.when(hold.expires_at, &agenda.tz)) }
-                            form method="post" action={ "/citas/" (hold.id) } {
-                                input type="hidden" name="csrf" value=(viewer.csrf);
-                                input type="hidden" name="clave" value=(Uuid::new_v4());
-                                input type="hidden" name="accion" value="approve";
-                                button type="submit" { "Aprobar" }
-                            }
-                            a.button.quiet href={ "/citas/" (hold.id) } { "Rechazar…" }
-                        }
-                    }
-                }
-            }
-        }
-    }
 }
 
 fn grid(agenda: &Agenda, date: Date, now: Timestamp) -> Markup {

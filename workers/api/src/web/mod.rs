@@ -16,6 +16,7 @@ mod hours;
 mod layout;
 mod login;
 mod plan;
+mod requests;
 mod services;
 mod sessions;
 mod slot;
