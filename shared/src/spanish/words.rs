@@ -259,4 +259,12 @@ pub trait Holds: Send + Sync {
     fn hold_expired_for_you(&self, hello: &str, business: &str, service: &str, at: &str) -> String;
     /// To the owners: a request ran out unanswered.
     fn hold_expired_notice(&self, customer: &str, service: &str, at: &str) -> String;
+    /// The staff menu's row when `waiting` requests wait (a list row's title), and its
+    /// description.
+    fn holds_option(&self, waiting: usize) -> String;
+    fn holds_hint(&self) -> &'static str;
+    /// Above the list of requests.
+    fn holds_which(&self) -> &'static str;
+    /// When the list would be empty.
+    fn nothing_to_decide(&self) -> &'static str;
 }

@@ -192,3 +192,64 @@ async fn the_assistant_says_a_held_booking_waits_and_the_owner_rejects_it_with_a
         )
     );
 }
+
+#[tokio::test]
+async fn the_owner_answers_a_request_from_the_guided_menu_and_a_barber_sees_none() {
+    let fleet = guided_fleet().await;
+    let shop = &fleet.shop;
+    let (_, id) = shop
+        .customer_with_appointment(CUSTOMER_WA, "Ana", "2026-12-09T17:00:00Z")
+        .await;
+    shop.execute(
+        "UPDATE appointments SET status = 'pending', staff_id = $2,
+                hold_expires_at = '2026-12-07T17:00:00Z' WHERE id = $1",
+        &[&id, &shop.owner],
+    )
+    .await;
+    let mut owner = Chat::new(&fleet, OWNER_WA);
+    let menu = owner.say("menu").await;
+    assert_eq!(titles(&menu[0])[0], "Por aprobar (1)");
+    let list = owner.tap("Por aprobar").await;
+    assert_eq!(text(&list[0]), "¿Cuál solicitud respondes?");
+    assert_eq!(titles(&list[0]), ["Ana"]);
+    let request = owner.tap("Ana").await;
+    assert_eq!(
+        text(&request[0]),
+        "Ana pide Corte de cabello el miércoles 9 de diciembre, 11:00. ¿La apruebas? El \
+         horario queda apartado hasta el lunes 7 de diciembre, 11:00; si nadie responde, se \
+         libera."
+    );
+    assert_eq!(titles(&request[0]), ["Aprobar", "Rechazar", "Volver"]);
+    let done = owner.tap("Rechazar").await;
+    assert_eq!(
+        text(&done[0]),
+        "Listo: la rechazaste, el horario quedó libre y le avisamos al cliente."
+    );
+    assert_eq!(
+        shop.scalar::<String>(
+            "SELECT status || '/' || hold_outcome FROM appointments WHERE id = $1",
+            &[&id]
+        )
+        .await,
+        "cancelled/rejected"
+    );
+    // Nothing waits any more: the menu has no such row.
+    let menu = owner.say("menu").await;
+    assert!(!titles(&menu[0])[0].starts_with("Por aprobar"));
+
+    // Another request, with the owner: a barber without manage_appointments doesn't see it.
+    shop.execute(
+        "UPDATE appointments SET status = 'pending', hold_outcome = NULL WHERE id = $1",
+        &[&id],
+    )
+    .await;
+    let mut barber = Chat::new(&fleet, common::BARBER_WA);
+    let menu = barber.say("menu").await;
+    assert!(
+        !titles(&menu[0])
+            .iter()
+            .any(|t| t.starts_with("Por aprobar")),
+        "{:#}",
+        menu[0]
+    );
+}

@@ -65,4 +65,20 @@ impl Holds for EsMx {
              horario quedó libre y le avisamos."
         )
     }
+
+    fn holds_option(&self, waiting: usize) -> String {
+        format!("Por aprobar ({waiting})")
+    }
+
+    fn holds_hint(&self) -> &'static str {
+        "Reservas que esperan tu respuesta"
+    }
+
+    fn holds_which(&self) -> &'static str {
+        "¿Cuál solicitud respondes?"
+    }
+
+    fn nothing_to_decide(&self) -> &'static str {
+        "No hay solicitudes esperando respuesta."
+    }
 }

@@ -27,6 +27,8 @@ pub enum Action {
     Block,
     Mark,
     Release,
+    /// The requests (holds) waiting for this person's answer.
+    Requests,
     // Moving through a list.
     More,
     Earlier,
@@ -158,6 +160,7 @@ impl Action {
                     | Action::Block
                     | Action::Mark
                     | Action::Release
+                    | Action::Requests
                     | Action::Manage(Topic::Menu)
                     | Action::Decide(..)
             ),
@@ -184,6 +187,7 @@ impl fmt::Display for Action {
             Action::Block => f.write_str("s:block"),
             Action::Mark => f.write_str("s:mark"),
             Action::Release => f.write_str("s:release"),
+            Action::Requests => f.write_str("s:holds"),
             Action::More => f.write_str("more"),
             Action::Earlier => f.write_str("earlier"),
             Action::Later => f.write_str("later"),
@@ -250,6 +254,7 @@ impl FromStr for Action {
             ("s", "block") => Action::Block,
             ("s", "mark") => Action::Mark,
             ("s", "release") => Action::Release,
+            ("s", "holds") => Action::Requests,
             ("more", "") => Action::More,
             ("earlier", "") => Action::Earlier,
             ("later", "") => Action::Later,
@@ -324,6 +329,7 @@ mod tests {
             Action::Block,
             Action::Mark,
             Action::Release,
+            Action::Requests,
             Action::More,
             Action::Earlier,
             Action::Later,

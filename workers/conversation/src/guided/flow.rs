@@ -103,6 +103,11 @@ pub enum Step {
         key: String,
     },
     Releasing,
+    /// Requests waiting for an answer, and one of them.
+    Holds,
+    Hold {
+        appointment_id: Uuid,
+    },
     /// The owner's screens.
     Manage(super::owner::Manage),
 }

@@ -13,6 +13,7 @@
 pub mod action;
 mod customer;
 pub mod flow;
+mod holds;
 mod input;
 mod opening;
 mod owner;

@@ -153,6 +153,7 @@ impl Guided<'_> {
                     self.choice(Action::Back, Choice::Back),
                 ],
             ),
+            Step::Holds | Step::Hold { .. } => return self.show_holds(step, notes, serial).await,
             Step::Releasing => {
                 let client = self.toolbox.pool.get().await?;
                 let rows = client
@@ -203,34 +204,36 @@ impl Guided<'_> {
                     &self.words().staff_greeting(self.person.name.as_deref()),
                 ),
                 self.words().see(ListOf::Options),
-                vec![
-                    self.choice(Action::Today, Choice::Today),
-                    self.choice(Action::Tomorrow, Choice::Tomorrow),
-                    row(
-                        Action::Block,
-                        self.words().option(Choice::Block),
-                        self.words().option(Choice::BlockHint).into(),
-                    ),
-                    row(
-                        Action::Mark,
-                        self.words().option(Choice::Mark),
-                        self.words().option(Choice::MarkHint).into(),
-                    ),
-                    row(
-                        Action::Release,
-                        self.words().option(Choice::Release),
-                        self.words().option(Choice::ReleaseHint).into(),
-                    ),
-                ]
-                .into_iter()
-                .chain((self.person.persona == Persona::Owner).then(|| {
-                    row(
-                        Action::Manage(Topic::Menu),
-                        "Administrar",
-                        "Servicios, equipo, horario, ajustes, cifras".into(),
-                    )
-                }))
-                .collect(),
+                self.holds_row()
+                    .await?
+                    .into_iter()
+                    .chain([
+                        self.choice(Action::Today, Choice::Today),
+                        self.choice(Action::Tomorrow, Choice::Tomorrow),
+                        row(
+                            Action::Block,
+                            self.words().option(Choice::Block),
+                            self.words().option(Choice::BlockHint).into(),
+                        ),
+                        row(
+                            Action::Mark,
+                            self.words().option(Choice::Mark),
+                            self.words().option(Choice::MarkHint).into(),
+                        ),
+                        row(
+                            Action::Release,
+                            self.words().option(Choice::Release),
+                            self.words().option(Choice::ReleaseHint).into(),
+                        ),
+                    ])
+                    .chain((self.person.persona == Persona::Owner).then(|| {
+                        row(
+                            Action::Manage(Topic::Menu),
+                            "Administrar",
+                            "Servicios, equipo, horario, ajustes, cifras".into(),
+                        )
+                    }))
+                    .collect(),
             ),
         }))
     }
@@ -282,6 +285,10 @@ impl Guided<'_> {
             (_, Action::Block) => Next::show(Step::BlockDay),
             (_, Action::Mark) => Next::show(Step::Marking { page: 0 }),
             (_, Action::Release) => Next::show(Step::Releasing),
+            (_, Action::Requests) | (Step::Hold { .. }, Action::Back) => Next::show(Step::Holds),
+            (Step::Holds, Action::Appointment(appointment_id)) => {
+                Next::show(Step::Hold { appointment_id })
+            }
             (Step::Manage(manage), _) => {
                 return self.pick_owner(manage, action, title, wamid).await;
             }
