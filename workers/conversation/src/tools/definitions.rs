@@ -417,7 +417,7 @@ mod tests {
         assert!(allowed(Persona::Staff, "block_time"));
         assert!(!allowed(Persona::Owner, "drop_database"));
         let staff = for_persona(Persona::Staff);
-        assert_eq!(staff.len(), 6 + 11);
+        assert_eq!(staff.len(), 6 + 12);
         assert!(!allowed(Persona::Staff, "add_staff"));
         assert!(allowed(Persona::Owner, "add_staff"));
         let owner = for_persona(Persona::Owner);
