@@ -220,8 +220,8 @@ async fn an_unknown_service_is_handed_to_a_person_and_the_assistant_goes_silent(
         let client = fleet.shop.db.pool.get().await.unwrap();
         let row = client
             .query_one(
-                "SELECT status, handoff_reason, handed_off_until > now() + interval '11 hours' FROM conversations WHERE id = $1",
-                &[&conversation],
+                "SELECT status, handoff_reason, handed_off_until > $2::timestamptz + interval '11 hours' FROM conversations WHERE id = $1",
+                &[&conversation, &common::fleet::now()],
             )
             .await
             .unwrap();
