@@ -5,7 +5,9 @@ use cita_shared::{
     amqp::topology::{TURN_RETRY_TIERS, tier_of},
     db::Cached,
 };
-use jiff::{SignedDuration, Timestamp};
+use std::time::Duration;
+
+use jiff::Timestamp;
 use uuid::Uuid;
 
 use super::{TurnError, ai::Answering};
@@ -25,16 +27,17 @@ impl Answering<'_> {
                  WHERE id = $1
                  RETURNING ai_failing_since,
                            apology_sent_at IS NOT NULL AND apology_sent_at >= ai_failing_since,
-                           (SELECT min(created_at) FROM messages
+                           (SELECT extract(epoch FROM now() - min(created_at))::float8 FROM messages
                             WHERE conversation_id = $1 AND direction = 'inbound' AND answered_at IS NULL)",
                 &[&conversation_id, &f64::from(retry_in)],
             )
             .await?;
         let since: Timestamp = row.get(0);
         let apologized: bool = row.get(1);
-        let oldest: Option<Timestamp> = row.get(2);
-        let waited = oldest.map_or(SignedDuration::ZERO, |at| self.now.duration_since(at));
-        let due = waited.as_secs_f64() >= turns.settings.apology_after.as_secs_f64();
+        // How long a person has really waited: the database's clock stamped the
+        // message, so the database's clock measures the wait, not the business clock.
+        let waited = Duration::from_secs_f64(row.get::<_, Option<f64>>(2).unwrap_or(0.0).max(0.0));
+        let due = waited >= turns.settings.apology_after;
         if apologized || !due {
             return Ok(());
         }
