@@ -164,10 +164,12 @@ async fn book(
     ends: &str,
 ) -> Result<u64, tokio_postgres::Error> {
     let sql = format!(
-        "INSERT INTO appointments (organization_id, customer_id, staff_id, service_type_id, starts_at, ends_at, status, source)
+        "INSERT INTO appointments (organization_id, customer_id, staff_id, service_type_id, starts_at, ends_at,
+                                   status, source, hold_expires_at)
          VALUES ('00000000-0000-4000-8000-00000000000{org}', '00000000-0000-4000-8000-0000000000{org}c',
                  '00000000-0000-4000-8000-0000000000{staff}', '00000000-0000-4000-8000-0000000000{org}5',
-                 '2026-12-01 {starts}-06', '2026-12-01 {ends}-06', '{status}', 'whatsapp')"
+                 '2026-12-01 {starts}-06', '2026-12-01 {ends}-06', '{status}', 'whatsapp',
+                 CASE WHEN '{status}' = 'pending' THEN timestamptz '2026-12-01 {starts}-06' END)"
     );
     client.execute(sql.as_str(), &[]).await
 }
