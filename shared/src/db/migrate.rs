@@ -94,6 +94,11 @@ pub const MIGRATIONS: &[Migration] = &[
         name: "holds",
         sql: include_str!("../../../sql/migrations/0015_holds.sql"),
     },
+    Migration {
+        version: 16,
+        name: "service_cutoff",
+        sql: include_str!("../../../sql/migrations/0016_service_cutoff.sql"),
+    },
 ];
 
 /// Demo data (`cita-migrate --seed`); each file is idempotent.

@@ -237,6 +237,41 @@ async fn the_owner_adds_a_barber_prices_a_service_and_the_audit_log_shows_it() {
         ),
         (Some(30000), Some(10))
     );
+    let service = format!("/v1/organizations/{org}/services/{}", api.orgs.a_haircut);
+    for (cutoff, status, stored) in [
+        (json!(1440), StatusCode::OK, json!(1440)),
+        (json!(10081), StatusCode::UNPROCESSABLE_ENTITY, json!(1440)),
+        (json!(null), StatusCode::OK, json!(null)),
+    ] {
+        let changed = send(
+            &api,
+            Method::PATCH,
+            &service,
+            &owner,
+            &[],
+            Some(json!({ "change_cutoff_minutes": cutoff })),
+        )
+        .await;
+        assert_eq!(changed.status, status, "{cutoff}: {}", changed.body);
+        let listed = send(
+            &api,
+            Method::GET,
+            &format!("/v1/organizations/{org}/services"),
+            &owner,
+            &[],
+            None,
+        )
+        .await;
+        let haircut = listed.body["services"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|s| s["id"] == json!(api.orgs.a_haircut))
+            .unwrap()
+            .clone();
+        assert_eq!(haircut["change_cutoff_minutes"], stored, "after {cutoff}");
+        assert_eq!(haircut["price_minor"], 30000, "a cutoff leaves the price");
+    }
     let by_barber = send(
         &api,
         Method::PATCH,
@@ -261,7 +296,11 @@ async fn the_owner_adds_a_barber_prices_a_service_and_the_audit_log_shows_it() {
     let entries = log.body["entries"].as_array().unwrap();
     let price = entries
         .iter()
-        .find(|e| e["entity"] == "service_types" && e["operation"] == "update")
+        .find(|e| {
+            e["entity"] == "service_types"
+                && e["operation"] == "update"
+                && e["before"]["price_minor"] != e["after"]["price_minor"]
+        })
         .expect("the new price is logged");
     assert_eq!(
         (&price["channel"], &price["action"], &price["actor"]["id"]),

@@ -55,6 +55,7 @@ async fn the_owner_edits_the_price_list_with_every_field_checked_in_spanish() {
         field("duracion", "mucho"),
         field("precio", "dos"),
         field("preparacion", "999"),
+        field("limite", "nunca"),
         field("activo", "on"),
     ]);
     let refused = post("/ajustes/servicios/nuevo".into(), bad).await.unwrap();
@@ -66,6 +67,7 @@ async fn the_owner_edits_the_price_list_with_every_field_checked_in_spanish() {
         "El precio va en números: 250 o 250.50.",
         "De 0 a 240 minutos, en números.",
         "Falta elegir al menos a una persona que lo haga.",
+        "Elige hasta cuándo pueden cambiar la cita.",
     ] {
         assert!(page.contains(why), "{why}: {page}");
     }
@@ -92,6 +94,7 @@ async fn the_owner_edits_the_price_list_with_every_field_checked_in_spanish() {
         field("duracion", "60"),
         field("precio", "350.50"),
         field("preparacion", "10"),
+        field("limite", "240"),
         field(&format!("hace_{}", api.orgs.a_owner), "on"),
         field("activo", "on"),
     ]);
@@ -105,7 +108,8 @@ async fn the_owner_edits_the_price_list_with_every_field_checked_in_spanish() {
         .unwrap()
         .query_one(
             "SELECT s.price_minor, s.buffer_minutes, s.duration_minutes,
-                    ARRAY(SELECT staff_id FROM staff_services x WHERE x.service_type_id = s.id)
+                    ARRAY(SELECT staff_id FROM staff_services x WHERE x.service_type_id = s.id),
+                    s.change_cutoff_minutes
              FROM service_types s WHERE s.name = 'Corte y barba'",
             &[],
         )
@@ -115,6 +119,7 @@ async fn the_owner_edits_the_price_list_with_every_field_checked_in_spanish() {
     assert_eq!(row.get::<_, i32>(1), 10);
     assert_eq!(row.get::<_, i32>(2), 60);
     assert_eq!(row.get::<_, Vec<uuid::Uuid>>(3), vec![api.orgs.a_owner]);
+    assert_eq!(row.get::<_, Option<i32>>(4), Some(240));
 
     // The same name again: said so by scheduling's refusal.
     let form = get("/ajustes/servicios/nuevo".into())

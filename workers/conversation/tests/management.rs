@@ -208,13 +208,13 @@ async fn the_owner_changes_settings_and_what_customers_are_told() {
 }
 
 #[tokio::test]
-async fn the_owner_says_who_does_a_service_and_its_buffer() {
+async fn the_owner_says_who_does_a_service_its_buffer_and_its_cutoff() {
     let fleet = Fleet::start().await;
     fleet.model.script([
         ModelReply::tools(
             None,
             vec![
-                ("upsert_service", json!({"service_id": fleet.shop.tinte, "staff_ids": [fleet.shop.owner], "buffer_minutes": 15})),
+                ("upsert_service", json!({"service_id": fleet.shop.tinte, "staff_ids": [fleet.shop.owner], "buffer_minutes": 15, "change_cutoff_minutes": 1440})),
                 ("check_availability", json!({"service_id": fleet.shop.tinte, "date_from": "2026-12-08", "staff_id": fleet.shop.barber})),
                 ("upsert_service", json!({"service_id": fleet.shop.tinte, "staff_ids": ["00000000-0000-0000-0000-000000000000"]})),
             ],
@@ -231,6 +231,7 @@ async fn the_owner_says_who_does_a_service_and_its_buffer() {
     let results = fleet.tool_results(1);
     let service = content(&results[0])["service"].clone();
     assert_eq!(service["buffer_minutes"], 15);
+    assert_eq!(service["change_cutoff_minutes"], 1440);
     assert_eq!(service["staff"].as_array().unwrap().len(), 1);
     assert_eq!(content(&results[1])["slots"], json!([]));
     assert!(
@@ -247,6 +248,14 @@ async fn the_owner_says_who_does_a_service_and_its_buffer() {
         )
         .await;
     assert_eq!(performers, 1);
+    let cutoff: Option<i32> = fleet
+        .shop
+        .scalar(
+            "SELECT change_cutoff_minutes FROM service_types WHERE id = $1",
+            &[&fleet.shop.tinte],
+        )
+        .await;
+    assert_eq!(cutoff, Some(1440));
 }
 
 #[tokio::test]

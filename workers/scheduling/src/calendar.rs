@@ -24,8 +24,6 @@ pub struct Organization {
     pub step: SignedDuration,
     pub min_notice: SignedDuration,
     pub horizon: SignedDuration,
-    /// Customers may move or cancel until this long before an appointment.
-    pub change_cutoff: SignedDuration,
     /// Customers' bookings wait for approval, unless their service says otherwise.
     pub approval_required: bool,
     /// How long a hold waits for approval.
@@ -51,7 +49,7 @@ pub async fn organization(tx: &impl Cached, id: Uuid) -> Result<Organization, Er
     let row = tx
         .maybe_row(
             "SELECT timezone, plan = 'free', slot_step_minutes, min_notice_minutes, horizon_days,
-                    change_cutoff_minutes, approval_required, hold_minutes
+                    approval_required, hold_minutes
              FROM organizations WHERE id = $1",
             &[&id],
         )
@@ -67,9 +65,8 @@ pub async fn organization(tx: &impl Cached, id: Uuid) -> Result<Organization, Er
         step: SignedDuration::from_mins(i64::from(row.get::<_, i32>(2))),
         min_notice: SignedDuration::from_mins(i64::from(row.get::<_, i32>(3))),
         horizon: SignedDuration::from_hours(24 * i64::from(row.get::<_, i32>(4))),
-        change_cutoff: SignedDuration::from_mins(i64::from(row.get::<_, i32>(5))),
-        approval_required: row.get(6),
-        hold: SignedDuration::from_mins(i64::from(row.get::<_, i32>(7))),
+        approval_required: row.get(5),
+        hold: SignedDuration::from_mins(i64::from(row.get::<_, i32>(6))),
     })
 }
 
@@ -89,6 +86,25 @@ pub async fn service(tx: &impl Cached, organization_id: Uuid, id: Uuid) -> Resul
         buffer: SignedDuration::from_mins(i64::from(row.get::<_, i32>(1))),
         approval_required: row.get(2),
     })
+}
+
+/// How long before an appointment of this service customers stop changing it: the
+/// service's own cutoff, or the business's. Retired services keep theirs.
+pub async fn change_cutoff(
+    tx: &impl Cached,
+    organization_id: Uuid,
+    service_type_id: Uuid,
+) -> Result<SignedDuration, Error> {
+    let minutes: i32 = tx
+        .row(
+            "SELECT COALESCE(s.change_cutoff_minutes, o.change_cutoff_minutes)
+             FROM service_types s JOIN organizations o ON o.id = s.organization_id
+             WHERE s.organization_id = $1 AND s.id = $2",
+            &[&organization_id, &service_type_id],
+        )
+        .await?
+        .get(0);
+    Ok(SignedDuration::from_mins(i64::from(minutes)))
 }
 
 /// What to compute free slots for.

@@ -206,6 +206,7 @@ async fn the_owner_creates_and_reprices_a_service() {
             active: None,
             staff_ids: None,
             approval: None,
+            change_cutoff_minutes: None,
         })
     };
     let incomplete = outcome(

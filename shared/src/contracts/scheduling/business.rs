@@ -73,6 +73,14 @@ pub struct UpsertServiceRequest {
     /// business.
     #[serde(default)]
     pub approval: Option<Approval>,
+    /// Minutes before an appointment of it when customers stop moving and cancelling:
+    /// `Some(None)` follows the business again, `Some(Some(0))` never stops them.
+    #[serde(
+        default,
+        deserialize_with = "crate::contracts::present",
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub change_cutoff_minutes: Option<Option<u32>>,
 }
 
 /// Simple figures of the business between two local dates (inclusive).
@@ -108,6 +116,9 @@ pub struct ServiceType {
     pub active: bool,
     #[serde(default)]
     pub approval: Approval,
+    /// Its own change cutoff in minutes; `None` follows the business.
+    #[serde(default)]
+    pub change_cutoff_minutes: Option<u32>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]

@@ -108,7 +108,7 @@ pub async fn services(
     let rows = tx
         .query(
             "SELECT s.id, s.name, s.description, s.duration_minutes, s.buffer_minutes, s.price_minor,
-                    s.currency, s.active, s.approval_required,
+                    s.currency, s.active, s.approval_required, s.change_cutoff_minutes,
                     coalesce(array_agg(ss.staff_id) FILTER (WHERE ss.staff_id IS NOT NULL), '{}')
              FROM service_types s LEFT JOIN staff_services ss ON ss.service_type_id = s.id
              GROUP BY s.id ORDER BY s.active DESC, s.name",
@@ -129,7 +129,8 @@ pub async fn services(
                 "currency": row.get::<_, String>(6),
                 "active": row.get::<_, bool>(7),
                 "approval": Approval::from_required(row.get(8)),
-                "staff_ids": row.get::<_, Vec<Uuid>>(9),
+                "change_cutoff_minutes": row.get::<_, Option<i32>>(9),
+                "staff_ids": row.get::<_, Vec<Uuid>>(10),
             })
         })
         .collect();
@@ -189,6 +190,11 @@ pub struct ServiceBody {
     /// bookings of it wait for approval.
     #[schema(value_type = Option<String>)]
     pub approval: Option<Approval>,
+    /// Minutes before an appointment of it when customers can no longer move or cancel
+    /// it, 0 to 10080; `null` follows the organization's setting; absent leaves it.
+    #[serde(default, deserialize_with = "cita_shared::contracts::present")]
+    #[schema(value_type = Option<u32>)]
+    pub change_cutoff_minutes: Option<Option<u32>>,
 }
 
 fn upsert(
@@ -209,6 +215,7 @@ fn upsert(
         active: body.active,
         staff_ids: body.staff_ids,
         approval: body.approval,
+        change_cutoff_minutes: body.change_cutoff_minutes,
     })
 }
 

@@ -34,7 +34,7 @@ const REMINDERS: [(u32, &str); 4] = [
     (120, "2 horas antes"),
     (60, "1 hora antes"),
 ];
-const CUTOFFS: [(u32, &str); 5] = [
+pub(super) const CUTOFFS: [(u32, &str); 5] = [
     (0, "Hasta la hora de la cita"),
     (120, "Hasta 2 horas antes"),
     (240, "Hasta 4 horas antes"),

@@ -18,6 +18,7 @@ use uuid::Uuid;
 
 use super::{
     Posted, Viewer,
+    general::CUTOFFS,
     layout::{page, see_other, with_status},
     top_bar,
 };
@@ -37,6 +38,8 @@ struct Draft {
     staff: Vec<Uuid>,
     active: bool,
     approval: Approval,
+    /// `None`: the business's cutoff.
+    cutoff: Option<u32>,
 }
 
 /// Whether customers' bookings of a service wait for the owner's approval.
@@ -126,7 +129,7 @@ pub async fn edit(
                 .query_opt(
                     "SELECT name, duration_minutes, price_minor, buffer_minutes, active,
                             ARRAY(SELECT staff_id FROM staff_services WHERE service_type_id = s.id),
-                            approval_required
+                            approval_required, change_cutoff_minutes
                      FROM service_types s WHERE id = $1",
                     &[&id],
                 )
@@ -146,6 +149,9 @@ pub async fn edit(
                 active: row.get(4),
                 staff: row.get(5),
                 approval: Approval::from_required(row.get(6)),
+                cutoff: row
+                    .get::<_, Option<i32>>(7)
+                    .and_then(|m| u32::try_from(m).ok()),
             }
         }
     };
@@ -229,6 +235,17 @@ async fn form_page(
                     option value=(approval.as_str()) selected[draft.approval == approval] { (label) }
                 }
             }
+            label for="limite" { "Los clientes pueden cambiar o cancelar" }
+            select #limite name="limite" {
+                option value="" selected[draft.cutoff.is_none()] { "Como en Ajustes › Asistente y avisos" }
+                @if let Some(own) = draft.cutoff.filter(|m| !CUTOFFS.iter().any(|(c, _)| c == m)) {
+                    option value=(own) selected { "Hasta " (own) " minutos antes" }
+                }
+                @for (minutes, label) in CUTOFFS {
+                    option value=(minutes) selected[draft.cutoff == Some(minutes)] { (label) }
+                }
+            }
+            @if let Some(why) = problem("limite") { p.field-error { (why) } }
             label.check { input type="checkbox" name="activo" checked[draft.active]; " Se ofrece a los clientes" }
             button type="submit" { "Guardar" }
         }
@@ -262,8 +279,12 @@ pub async fn save(
             .collect(),
         active: form.checked("activo"),
         approval: Approval::parse(&value("aprobacion")).unwrap_or_default(),
+        cutoff: value("limite").parse().ok(),
     };
     let mut problems: Problems = Vec::new();
+    if !value("limite").is_empty() && draft.cutoff.is_none_or(|m| m > 7 * 24 * 60) {
+        problems.push(("limite", "Elige hasta cuándo pueden cambiar la cita."));
+    }
     let name_ok = !draft.name.is_empty() && draft.name.chars().count() <= 80;
     if !name_ok {
         problems.push(("nombre", "Falta un nombre, de 1 a 80 letras."));
@@ -310,6 +331,7 @@ pub async fn save(
         active: Some(draft.active),
         staff_ids: Some(draft.staff.clone()),
         approval: Some(draft.approval),
+        change_cutoff_minutes: Some(draft.cutoff),
     });
     match state.schedule(&request).await {
         Ok(_) => Ok(see_other("/ajustes/servicios?listo=1")),

@@ -320,7 +320,9 @@ fn definition(which: Tool, persona: Persona) -> Value {
                    "duration_minutes": {"type": "integer"}, "price": {"type": "number"},
                    "buffer_minutes": {"type": "integer", "description": "Minutos libres después (limpieza), 0 a 240"},
                    "description": {"type": "string"}, "active": {"type": "boolean"},
-                   "staff_ids": {"type": "array", "items": {"type": "string"}, "description": "Ids de quienes lo hacen"}}),
+                   "staff_ids": {"type": "array", "items": {"type": "string"}, "description": "Ids de quienes lo hacen"},
+                   "approval": {"type": "string", "enum": ["business", "required", "immediate"], "description": "Si las reservas esperan aprobación: business (como el negocio), required o immediate"},
+                   "change_cutoff_minutes": {"type": ["integer", "null"], "description": "Minutos antes de la cita en que el cliente ya no puede cambiarla ni cancelarla, 0 a 10080; null: como el negocio"}}),
             &[],
         ),
         Tool::GetBusinessFigures => tool(

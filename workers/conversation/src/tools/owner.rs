@@ -330,6 +330,11 @@ pub async fn upsert_service(
             ToolError::Invalid("approval es business, required o immediate".into())
         })?),
     };
+    let change_cutoff_minutes = match input.get("change_cutoff_minutes") {
+        None => None,
+        Some(Value::Null) => Some(None),
+        Some(_) => Some(minutes("change_cutoff_minutes")?),
+    };
     let outcome = toolbox
         .ask(Request::UpsertService(UpsertServiceRequest {
             actor: call.person.actor,
@@ -343,6 +348,7 @@ pub async fn upsert_service(
             active,
             staff_ids: staff_ids.clone(),
             approval,
+            change_cutoff_minutes,
         }))
         .await?;
     let Outcome::Service { service } = outcome else {
@@ -354,6 +360,8 @@ pub async fn upsert_service(
                           "buffer_minutes": service.buffer_minutes,
                           "price": call.business.words().price(service.price_minor, &service.currency),
                           "active": service.active,
+                          "approval": service.approval.as_str(),
+                          "change_cutoff_minutes": service.change_cutoff_minutes,
                           "staff": staff_ids.map(|ids| ids.iter().filter_map(|id| call.business.staff_name(*id)).collect::<Vec<_>>())}}),
     )
 }

@@ -121,6 +121,9 @@ pub(super) fn days_of(rows: &[Row]) -> Vec<DayHours> {
         .collect()
 }
 
+const SERVICE_COLUMNS: &str = "id, name, description, duration_minutes, price_minor, currency, \
+     active, buffer_minutes, approval_required, change_cutoff_minutes";
+
 pub async fn upsert_service(
     scheduler: &Scheduler,
     request: UpsertServiceRequest,
@@ -157,6 +160,15 @@ pub async fn upsert_service(
                 return Err(Error::invalid("a price cannot be negative"));
             }
             let approval = request.approval.and_then(Approval::required);
+            let cutoff = match request.change_cutoff_minutes {
+                Some(Some(minutes)) if minutes > super::settings::WEEK_MINUTES => {
+                    return Err(Error::invalid(format!(
+                        "a change cutoff is 0 to {} minutes",
+                        super::settings::WEEK_MINUTES
+                    )));
+                }
+                minutes => minutes.map(|m| m.map(|m| m as i32)),
+            };
             let performers = request.staff_ids.clone().map(|mut ids| {
                 ids.sort();
                 ids.dedup();
@@ -191,16 +203,17 @@ pub async fn upsert_service(
             let row = match request.service_type_id {
                 Some(id) => tx
                     .maybe_row(
-                        "UPDATE service_types SET name = COALESCE($3, name),
+                        &format!("UPDATE service_types SET name = COALESCE($3, name),
                                 description = COALESCE($4, description),
                                 duration_minutes = COALESCE($5, duration_minutes),
                                 price_minor = COALESCE($6, price_minor),
                                 active = COALESCE($7, active),
                                 buffer_minutes = COALESCE($8, buffer_minutes),
-                                approval_required = CASE WHEN $9 THEN $10 ELSE approval_required END
+                                approval_required = CASE WHEN $9 THEN $10 ELSE approval_required END,
+                                change_cutoff_minutes = CASE WHEN $11 THEN $12 ELSE change_cutoff_minutes END
                          WHERE organization_id = $1 AND id = $2
-                         RETURNING id, name, description, duration_minutes, price_minor, currency, active, buffer_minutes, approval_required",
-                        &[&org_id, &id, &name, &request.description, &duration, &request.price_minor, &request.active, &buffer, &request.approval.is_some(), &approval],
+                         RETURNING {SERVICE_COLUMNS}"),
+                        &[&org_id, &id, &name, &request.description, &duration, &request.price_minor, &request.active, &buffer, &request.approval.is_some(), &approval, &cutoff.is_some(), &cutoff.flatten()],
                     )
                     .await?
                     .ok_or_else(|| Error::not_found("service"))?,
@@ -210,12 +223,13 @@ pub async fn upsert_service(
                     };
                     let row = tx
                         .row(
-                            "INSERT INTO service_types (organization_id, name, description, duration_minutes,
-                                                        price_minor, currency, active, buffer_minutes, approval_required)
-                             SELECT $1, $2, $3, $4, $5, currency, COALESCE($6, true), COALESCE($7, 0), $8
+                            &format!("INSERT INTO service_types (organization_id, name, description, duration_minutes,
+                                                        price_minor, currency, active, buffer_minutes, approval_required,
+                                                        change_cutoff_minutes)
+                             SELECT $1, $2, $3, $4, $5, currency, COALESCE($6, true), COALESCE($7, 0), $8, $9
                              FROM organizations WHERE id = $1
-                             RETURNING id, name, description, duration_minutes, price_minor, currency, active, buffer_minutes, approval_required",
-                            &[&org_id, &name, &request.description, &duration, &price, &request.active, &buffer, &approval],
+                             RETURNING {SERVICE_COLUMNS}"),
+                            &[&org_id, &name, &request.description, &duration, &price, &request.active, &buffer, &approval, &cutoff.flatten()],
                         )
                         .await?;
                     // Everyone active performs a new service unless the owner said who.
@@ -255,6 +269,9 @@ pub async fn upsert_service(
                     currency: row.get::<_, String>(5).trim().to_owned(),
                     active: row.get(6),
                     approval: Approval::from_required(row.get(8)),
+                    change_cutoff_minutes: row
+                        .get::<_, Option<i32>>(9)
+                        .map(|m| u32::try_from(m).unwrap_or(0)),
                 },
             })
         })

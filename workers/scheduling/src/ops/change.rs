@@ -33,8 +33,8 @@ pub async fn cancel(scheduler: &Scheduler, request: CancelRequest) -> Result<Rep
                 return Err(illegal(current.status, Status::Cancelled));
             }
             if !principal.is_staff() {
-                let org = calendar::organization(tx, org_id).await?;
-                before_cutoff(&org, current.starts_at, now)?;
+                let cutoff = calendar::change_cutoff(tx, org_id, current.service_type_id).await?;
+                before_cutoff(cutoff, current.starts_at, now)?;
             }
             let row = tx
             .row(
@@ -96,7 +96,8 @@ pub async fn reschedule(scheduler: &Scheduler, request: RescheduleRequest) -> Re
                 calendar::service(tx, org_id, current.service_type_id)
             )?;
             if !principal.is_staff() {
-                before_cutoff(&org, current.starts_at, now)?;
+                let cutoff = calendar::change_cutoff(tx, org_id, current.service_type_id).await?;
+                before_cutoff(cutoff, current.starts_at, now)?;
             }
             let day = calendar::local_date(&org.time_zone, request.starts_at);
             let mut search = Search::days(day, day);
@@ -219,21 +220,21 @@ fn illegal(from: Status, to: Status) -> Error {
     Error::Rejected(SchedulingError::IllegalTransition { from, to })
 }
 
-/// Customers move and cancel until the business's cutoff before the appointment; staff
-/// are not bound by it.
+/// Customers move and cancel until the cutoff before the appointment (its service's, or
+/// else the business's); staff are not bound by it.
 fn before_cutoff(
-    org: &calendar::Organization,
+    cutoff: jiff::SignedDuration,
     starts_at: jiff::Timestamp,
     now: jiff::Timestamp,
 ) -> Result<(), Error> {
-    if org.change_cutoff.is_zero()
+    if cutoff.is_zero()
         || now
-            .checked_add(org.change_cutoff)
+            .checked_add(cutoff)
             .is_ok_and(|limit| limit <= starts_at)
     {
         return Ok(());
     }
     Err(Error::Rejected(SchedulingError::TooLate {
-        cutoff_minutes: u32::try_from(org.change_cutoff.as_mins()).unwrap_or(u32::MAX),
+        cutoff_minutes: u32::try_from(cutoff.as_mins()).unwrap_or(u32::MAX),
     }))
 }

@@ -17,7 +17,7 @@ use crate::{
 
 const MAX_REMINDERS: usize = 4;
 /// A week, in minutes: the longest reminder offset, handoff and cutoff.
-const WEEK_MINUTES: u32 = 7 * 24 * 60;
+pub(super) const WEEK_MINUTES: u32 = 7 * 24 * 60;
 /// The shortest wait for approval: an owner needs a moment to see the notice.
 const MIN_HOLD_MINUTES: u32 = 5;
 const MAX_FAQ: usize = 30;

@@ -64,6 +64,7 @@ impl Guided<'_> {
                     active: retire.then_some(false),
                     staff_ids: None,
                     approval: None,
+                    change_cutoff_minutes: None,
                 });
                 self.change(request, again, |outcome| match outcome {
                     Outcome::Service { service } if !service.active => {
