@@ -1,10 +1,14 @@
-//! `cita-ingress`: the only door Meta knocks on. It verifies `X-Hub-Signature-256`,
-//! publishes the raw body to the `wa.webhooks` exchange and answers 200 only after the
-//! broker confirmed the message. It has no database and never parses the payload.
+//! `cita-ingress`: the only door Meta and Mercado Pago knock on. It verifies their
+//! signatures (`X-Hub-Signature-256`; `x-signature`), publishes the raw body to the
+//! `wa.webhooks` (or `payments.webhooks`) exchange and answers 200 only after the broker
+//! confirmed the message. It has no database and never parses the payload.
 //!
 //! - [`webhook`]: the GET handshake and the POST path, and the outcome of each request;
+//! - [`mercadopago`]: Mercado Pago's payment notifications, on their own route and
+//!   exchange (`x-signature` over the signed id, request id and timestamp);
 //! - [`metrics`]: request outcomes, confirm latency, requests in flight.
 
+pub mod mercadopago;
 pub mod metrics;
 pub mod webhook;
 
@@ -12,7 +16,10 @@ use std::{sync::Arc, time::Instant};
 
 use cita_shared::{
     admin::{self, Health},
-    amqp::{Publisher, PublisherOptions, Topology, topology::WA_WEBHOOKS},
+    amqp::{
+        Publisher, PublisherOptions, Topology,
+        topology::{PAYMENT_WEBHOOKS, WA_WEBHOOKS},
+    },
     config::{ConfigError, Settings},
     http::{self, Body, Drain},
     metrics::AmqpMetrics,
@@ -26,6 +33,7 @@ use uuid::Uuid;
 use crate::{metrics::Metrics, webhook::Reply};
 
 pub const WEBHOOK_PATH: &str = "/webhooks/whatsapp";
+pub const MERCADOPAGO_PATH: &str = "/webhooks/mercadopago";
 
 /// Publishing channels per broker connection. One: the broker confirms a channel's
 /// publishes in batches (`multiple` acks), and a single channel gets the largest batches.
@@ -41,6 +49,16 @@ pub struct IngressConfig {
     pub max_body_bytes: usize,
     /// The prefixed name of the `wa.webhooks` exchange.
     pub exchange: String,
+    pub mercadopago: MercadoPagoConfig,
+}
+
+/// Mercado Pago's notifications; without secrets their route answers 404.
+#[derive(Debug, Clone)]
+pub struct MercadoPagoConfig {
+    pub secrets: Vec<Secret>,
+    pub tolerance: std::time::Duration,
+    /// The prefixed name of the `payments.webhooks` exchange.
+    pub exchange: String,
 }
 
 impl IngressConfig {
@@ -51,6 +69,11 @@ impl IngressConfig {
             verify_token: settings.require_meta_verify_token()?.clone(),
             max_body_bytes: settings.max_body_bytes,
             exchange: Topology::new(&settings.amqp_prefix).name(WA_WEBHOOKS),
+            mercadopago: MercadoPagoConfig {
+                secrets: settings.payments.mercadopago_webhook_secrets.clone(),
+                tolerance: settings.payments.signature_tolerance,
+                exchange: Topology::new(&settings.amqp_prefix).name(PAYMENT_WEBHOOKS),
+            },
         })
     }
 }
@@ -126,7 +149,13 @@ impl Ingress {
         let (parts, body) = request.into_parts();
         let method = parts.method.clone();
 
-        let reply: Reply = if parts.uri.path() != WEBHOOK_PATH {
+        let reply: Reply = if parts.uri.path() == MERCADOPAGO_PATH {
+            if method == Method::POST {
+                mercadopago::receive(self, parts, body, request_id).await
+            } else {
+                webhook::method_not_allowed()
+            }
+        } else if parts.uri.path() != WEBHOOK_PATH {
             webhook::not_found()
         } else if method == Method::GET {
             webhook::verify_subscription(self, &parts)

@@ -29,7 +29,7 @@ pub struct Reply {
 }
 
 impl Reply {
-    fn plain(outcome: Outcome, body: impl Into<Bytes>) -> Self {
+    pub(crate) fn plain(outcome: Outcome, body: impl Into<Bytes>) -> Self {
         Reply {
             outcome,
             response: text(outcome.status(), body),
@@ -48,6 +48,8 @@ pub enum Outcome {
     SignatureMissing,
     SignatureMalformed,
     SignatureMismatch,
+    SignatureStale,
+    NotificationBadRequest,
     TooLarge,
     BodyUnreadable,
     BrokerUnavailable,
@@ -65,6 +67,8 @@ impl Outcome {
             Outcome::SignatureMissing => "signature_missing",
             Outcome::SignatureMalformed => "signature_malformed",
             Outcome::SignatureMismatch => "signature_mismatch",
+            Outcome::SignatureStale => "signature_stale",
+            Outcome::NotificationBadRequest => "notification_bad_request",
             Outcome::TooLarge => "too_large",
             Outcome::BodyUnreadable => "body_unreadable",
             Outcome::BrokerUnavailable => "broker_unavailable",
@@ -77,10 +81,13 @@ impl Outcome {
         match self {
             Outcome::Published | Outcome::Verified => StatusCode::OK,
             Outcome::VerifyRefused => StatusCode::FORBIDDEN,
-            Outcome::VerifyBadRequest | Outcome::BodyUnreadable => StatusCode::BAD_REQUEST,
+            Outcome::VerifyBadRequest
+            | Outcome::BodyUnreadable
+            | Outcome::NotificationBadRequest => StatusCode::BAD_REQUEST,
             Outcome::SignatureMissing
             | Outcome::SignatureMalformed
-            | Outcome::SignatureMismatch => StatusCode::UNAUTHORIZED,
+            | Outcome::SignatureMismatch
+            | Outcome::SignatureStale => StatusCode::UNAUTHORIZED,
             Outcome::TooLarge => StatusCode::PAYLOAD_TOO_LARGE,
             Outcome::BrokerUnavailable => StatusCode::SERVICE_UNAVAILABLE,
             Outcome::NotFound => StatusCode::NOT_FOUND,
@@ -147,15 +154,28 @@ pub async fn receive(ingress: &Ingress, parts: Parts, body: Incoming, request_id
         return Reply::plain(error.into(), "invalid signature\n");
     }
 
+    publish(
+        ingress,
+        &ingress.config.exchange,
+        cita_shared::amqp::topology::WHATSAPP_ROUTING_KEY,
+        &body,
+        properties(request_id, &[]),
+    )
+    .await
+}
+
+/// Publishes a verified body and answers once the broker confirmed it (or did not).
+pub(crate) async fn publish(
+    ingress: &Ingress,
+    exchange: &str,
+    routing_key: &str,
+    body: &[u8],
+    properties: BasicProperties,
+) -> Reply {
     let started = Instant::now();
     let published = ingress
         .publisher
-        .publish(
-            &ingress.config.exchange,
-            cita_shared::amqp::topology::WHATSAPP_ROUTING_KEY,
-            &body,
-            properties(request_id),
-        )
+        .publish(exchange, routing_key, body, properties)
         .await;
     ingress
         .metrics
@@ -171,7 +191,11 @@ pub async fn receive(ingress: &Ingress, parts: Parts, body: Incoming, request_id
 }
 
 /// Reads the whole body, refusing one over `limit` without buffering past the limit.
-async fn read_body(parts: &Parts, body: Incoming, limit: usize) -> Result<Bytes, Outcome> {
+pub(crate) async fn read_body(
+    parts: &Parts,
+    body: Incoming,
+    limit: usize,
+) -> Result<Bytes, Outcome> {
     let declared = parts
         .headers
         .get(header::CONTENT_LENGTH)
@@ -189,8 +213,8 @@ async fn read_body(parts: &Parts, body: Incoming, limit: usize) -> Result<Bytes,
 
 /// AMQP properties of a published webhook: the request id (also the message id and the
 /// trace id of everything the webhook causes) and the receive time travel with the body
-/// through every later hop.
-fn properties(request_id: Uuid) -> BasicProperties {
+/// through every later hop, with the route's `extra` headers.
+pub(crate) fn properties(request_id: Uuid, extra: &[(&str, String)]) -> BasicProperties {
     let now = SystemTime::now()
         .duration_since(UNIX_EPOCH)
         .unwrap_or_default();
@@ -207,6 +231,9 @@ fn properties(request_id: Uuid) -> BasicProperties {
         "x-received-at-ms".into(),
         AMQPValue::LongLongInt(i64::try_from(now.as_millis()).unwrap_or(i64::MAX)),
     );
+    for (name, value) in extra {
+        headers.insert((*name).into(), AMQPValue::LongString(value.as_str().into()));
+    }
     BasicProperties::default()
         .with_message_id(request_id.to_string().into())
         .with_timestamp(now.as_secs())

@@ -24,6 +24,7 @@
 //! - [`http`]: the hyper accept loop with graceful drain;
 //! - [`admin`]: `/healthz`, `/readyz`, `/metrics` on each binary's admin port;
 //! - [`whatsapp`]: Meta's webhook payloads, parsed item by item, and phone identities.
+//! - [`payments`]: Mercado Pago's notification signature.
 
 pub mod admin;
 pub mod amqp;
@@ -38,6 +39,7 @@ pub mod error;
 pub mod http;
 pub mod metrics;
 pub mod outbox;
+pub mod payments;
 pub mod redis;
 pub mod retention;
 pub mod retry;

@@ -25,6 +25,7 @@ use tokio_util::sync::CancellationToken;
 pub const SECRET: &str = "test-app-secret";
 pub const VERIFY_TOKEN: &str = "test-verify-token";
 pub const WEBHOOK_URL_PATH: &str = "/webhooks/whatsapp";
+pub const MERCADOPAGO_SECRET: &str = "test-mercadopago-secret";
 
 pub struct Options {
     pub app_secrets: String,
@@ -35,6 +36,8 @@ pub struct Options {
     /// The proxy's mode before the ingress first connects.
     pub proxy_mode: ProxyMode,
     pub wait_until_ready: bool,
+    /// `CITA_MERCADOPAGO_WEBHOOK_SECRET`; empty: not configured.
+    pub mercadopago_secrets: String,
 }
 
 impl Default for Options {
@@ -47,6 +50,7 @@ impl Default for Options {
             through_proxy: false,
             proxy_mode: ProxyMode::Forward,
             wait_until_ready: true,
+            mercadopago_secrets: MERCADOPAGO_SECRET.into(),
         }
     }
 }
@@ -100,6 +104,10 @@ impl TestIngress {
                 options.shutdown_timeout_ms.to_string(),
             ),
             ("CITA_MAX_BODY_BYTES", options.max_body_bytes.to_string()),
+            (
+                "CITA_MERCADOPAGO_WEBHOOK_SECRET",
+                options.mercadopago_secrets.clone(),
+            ),
         ]
         .into_iter()
         .map(|(k, v)| (k.to_string(), v))
@@ -189,6 +197,27 @@ impl TestIngress {
                 .unwrap(),
         )
         .await
+    }
+
+    /// A POST to any path of the ingress with the given headers.
+    pub async fn post_to(
+        &self,
+        path_and_query: &str,
+        headers: &[(&str, &str)],
+        body: &[u8],
+    ) -> (StatusCode, String) {
+        let mut request = Request::post(format!("http://{}{path_and_query}", self.addr))
+            .header("content-type", "application/json");
+        for (name, value) in headers {
+            request = request.header(*name, *value);
+        }
+        self.send(
+            request
+                .body(Full::new(Bytes::copy_from_slice(body)))
+                .unwrap(),
+        )
+        .await
+        .expect("ingress answers")
     }
 
     async fn send(&self, request: Request<Full<Bytes>>) -> Result<(StatusCode, String), String> {

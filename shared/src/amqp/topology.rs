@@ -15,6 +15,11 @@ use lapin::{
 pub const WA_WEBHOOKS: &str = "wa.webhooks";
 /// Routing key of raw WhatsApp webhook bodies.
 pub const WHATSAPP_ROUTING_KEY: &str = "whatsapp";
+/// Exchange where the ingress publishes payment providers' notifications, apart from
+/// Meta's so that no WhatsApp consumer ever sees one.
+pub const PAYMENT_WEBHOOKS: &str = "payments.webhooks";
+/// Routing key of Mercado Pago's notifications.
+pub const MERCADOPAGO_ROUTING_KEY: &str = "mercadopago";
 /// Direct exchange for commands (`scheduling.rpc`, `outbound.send`).
 pub const CITA_COMMANDS: &str = "cita.commands";
 /// Topic exchange for domain events (`appointment.booked`, …).
@@ -26,6 +31,8 @@ pub const CONVERSATION_INBOUND: &str = "conversation.inbound";
 pub const SCHEDULING_RPC: &str = "scheduling.rpc";
 pub const OUTBOUND_SEND: &str = "outbound.send";
 pub const REMINDERS_EVENTS: &str = "reminders.events";
+/// Payment notifications, signature checked, waiting to be re-fetched and believed.
+pub const PAYMENTS_NOTIFICATIONS: &str = "payments.notifications";
 /// Turns to run: a conversation has inbound messages waiting for the assistant.
 pub const CONVERSATION_TURNS: &str = "conversation.turns";
 
@@ -176,6 +183,11 @@ const WORK_QUEUES: &[WorkQueue] = &[
         routing_keys: &[CONVERSATION_TURNS],
     },
     WorkQueue {
+        name: PAYMENTS_NOTIFICATIONS,
+        exchange: PAYMENT_WEBHOOKS,
+        routing_keys: &[MERCADOPAGO_ROUTING_KEY],
+    },
+    WorkQueue {
         name: REMINDERS_EVENTS,
         exchange: CITA_EVENTS,
         routing_keys: &["appointment.*", "conversation.*", "organization.*"],
@@ -203,6 +215,7 @@ impl Topology {
     pub fn exchanges(&self) -> Vec<Exchange> {
         [
             (WA_WEBHOOKS, ExchangeType::Topic),
+            (PAYMENT_WEBHOOKS, ExchangeType::Topic),
             (CITA_COMMANDS, ExchangeType::Direct),
             (CITA_EVENTS, ExchangeType::Topic),
             (CITA_DLX, ExchangeType::Direct),

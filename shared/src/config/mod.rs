@@ -22,12 +22,14 @@ mod conversation;
 mod defaults;
 mod names;
 mod outbound;
+mod payments;
 mod retention;
 
 pub use api::{ApiSettings, TokenKey};
 pub use conversation::{ConversationSettings, ModelPrices};
 pub use names::VARIABLES;
 pub use outbound::OutboundSettings;
+pub use payments::PaymentSettings;
 pub use retention::RetentionSettings;
 
 /// The binaries of the fleet. Each has its own admin port so that the whole fleet can run
@@ -156,6 +158,7 @@ pub struct Settings {
     pub api: ApiSettings,
     /// How long bookkeeping is kept (read by `cita-reminders`, which prunes it).
     pub retention: RetentionSettings,
+    pub payments: PaymentSettings,
     /// What the sources hold that no binary reads (a mistyped name, say), to be logged
     /// once logging is up.
     pub warnings: Vec<String>,
@@ -228,6 +231,8 @@ struct Raw {
     api_database_role: Option<String>,
     api_rpc_timeout_ms: Option<u64>,
     api_session_requests_per_minute: Option<u64>,
+    mercadopago_webhook_secret: Option<Secret>,
+    mercadopago_signature_tolerance_secs: Option<u64>,
 }
 
 impl Settings {
@@ -299,17 +304,8 @@ impl Settings {
         } else {
             conversation::validate(&defaults(), None)?
         };
-        let meta_app_secrets = raw
-            .meta_app_secret
-            .map(|all| {
-                all.expose()
-                    .split(',')
-                    .map(str::trim)
-                    .filter(|s| !s.is_empty())
-                    .map(Secret::new)
-                    .collect()
-            })
-            .unwrap_or_default();
+        let meta_app_secrets = secret_list(raw.meta_app_secret.as_ref());
+        let payments = payments::validate(&raw)?;
         let meta_verify_token = raw.meta_verify_token.filter(|t| !t.expose().is_empty());
 
         check_scheme(
@@ -388,6 +384,7 @@ impl Settings {
             conversation,
             api,
             retention,
+            payments,
             warnings: Vec::new(),
         })
     }
@@ -415,6 +412,19 @@ impl Settings {
             .as_ref()
             .ok_or(ConfigError::Missing("CITA_META_VERIFY_TOKEN"))
     }
+}
+
+/// Comma-separated secrets (several at once during a rotation).
+fn secret_list(all: Option<&Secret>) -> Vec<Secret> {
+    all.map(|all| {
+        all.expose()
+            .split(',')
+            .map(str::trim)
+            .filter(|s| !s.is_empty())
+            .map(Secret::new)
+            .collect()
+    })
+    .unwrap_or_default()
 }
 
 fn invalid(var: &'static str, reason: impl Into<String>) -> ConfigError {
