@@ -36,6 +36,7 @@ pub struct Sealed {
 }
 
 /// The configured keys; the first one seals, all of them open.
+#[derive(Clone)]
 pub struct Keyring {
     current: String,
     keys: HashMap<String, Aes256Gcm>,

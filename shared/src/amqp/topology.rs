@@ -33,6 +33,8 @@ pub const OUTBOUND_SEND: &str = "outbound.send";
 pub const REMINDERS_EVENTS: &str = "reminders.events";
 /// Payment notifications, signature checked, waiting to be re-fetched and believed.
 pub const PAYMENTS_NOTIFICATIONS: &str = "payments.notifications";
+/// New deposit holds, whose payment links scheduling makes.
+pub const SCHEDULING_DEPOSITS: &str = "scheduling.deposits";
 /// Turns to run: a conversation has inbound messages waiting for the assistant.
 pub const CONVERSATION_TURNS: &str = "conversation.turns";
 
@@ -186,6 +188,11 @@ const WORK_QUEUES: &[WorkQueue] = &[
         name: PAYMENTS_NOTIFICATIONS,
         exchange: PAYMENT_WEBHOOKS,
         routing_keys: &[MERCADOPAGO_ROUTING_KEY],
+    },
+    WorkQueue {
+        name: SCHEDULING_DEPOSITS,
+        exchange: CITA_EVENTS,
+        routing_keys: &["appointment.held"],
     },
     WorkQueue {
         name: REMINDERS_EVENTS,

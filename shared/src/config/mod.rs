@@ -232,6 +232,8 @@ struct Raw {
     api_rpc_timeout_ms: Option<u64>,
     api_session_requests_per_minute: Option<u64>,
     mercadopago_webhook_secret: Option<Secret>,
+    mercadopago_api_base: Option<String>,
+    mercadopago_notification_url: Option<String>,
     mercadopago_signature_tolerance_secs: Option<u64>,
 }
 

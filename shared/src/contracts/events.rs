@@ -7,7 +7,7 @@ use uuid::Uuid;
 
 use super::{
     outbound::Purpose,
-    scheduling::{Actor, Appointment, HoldOutcome, Status, TimeOff},
+    scheduling::{Actor, Appointment, Deposit, HoldOutcome, Status, TimeOff},
 };
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -27,11 +27,29 @@ pub enum Event {
         appointment: Appointment,
         actor: Actor,
     },
-    /// A customer's booking waits for the owner: `pending` until `hold_expires_at`.
+    /// A customer's booking waits for the owner, or for its `deposit`: `pending` until
+    /// `hold_expires_at`.
     #[serde(rename = "appointment.held")]
     AppointmentHeld {
         appointment: Appointment,
         actor: Actor,
+        #[serde(default)]
+        deposit: Option<Deposit>,
+    },
+    /// A payment that did not confirm its hold as it came: the owner is told, and the
+    /// customer too when the money is owed back.
+    #[serde(rename = "appointment.deposit_issue")]
+    DepositIssue {
+        appointment: Appointment,
+        deposit: Deposit,
+        issue: DepositIssue,
+    },
+    /// The link that pays a hold's deposit is ready to be sent to the customer.
+    #[serde(rename = "appointment.deposit_requested")]
+    DepositRequested {
+        appointment: Appointment,
+        deposit: Deposit,
+        link: String,
     },
     /// A hold was rejected (`actor` is who) or ran out; its time is free. An approved
     /// hold is `appointment.booked` instead.
@@ -152,6 +170,19 @@ pub enum FailureReason {
     RetriesExhausted,
 }
 
+/// What went wrong with a deposit's payment.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case", tag = "kind")]
+pub enum DepositIssue {
+    /// Paid, but not the amount or currency asked: the hold still waits.
+    AmountMismatch {
+        paid_minor: i64,
+        paid_currency: String,
+    },
+    /// Paid after the hold ended, and its time was taken meanwhile: owed back.
+    RefundDue,
+}
+
 impl FailureReason {
     pub fn as_str(self) -> &'static str {
         match self {
@@ -169,6 +200,8 @@ impl Event {
         match self {
             Event::AppointmentBooked { .. } => "appointment.booked",
             Event::AppointmentHeld { .. } => "appointment.held",
+            Event::DepositRequested { .. } => "appointment.deposit_requested",
+            Event::DepositIssue { .. } => "appointment.deposit_issue",
             Event::HoldEnded { .. } => "appointment.hold_ended",
             Event::AppointmentCancelled { .. } => "appointment.cancelled",
             Event::AppointmentRescheduled { .. } => "appointment.rescheduled",

@@ -99,6 +99,11 @@ pub const MIGRATIONS: &[Migration] = &[
         name: "service_cutoff",
         sql: include_str!("../../../sql/migrations/0016_service_cutoff.sql"),
     },
+    Migration {
+        version: 17,
+        name: "deposits",
+        sql: include_str!("../../../sql/migrations/0017_deposits.sql"),
+    },
 ];
 
 /// Demo data (`cita-migrate --seed`); each file is idempotent.

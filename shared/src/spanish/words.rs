@@ -17,7 +17,7 @@ pub struct AgendaLine<'a> {
 }
 
 /// Everything a conversation says; what the fleet says outside one is [`Notices`].
-pub trait Words: Notices + Holds + Send + Sync {
+pub trait Words: Notices + Holds + Deposits + Send + Sync {
     // ---- Dates, times and money ----
     /// "martes 14 de octubre, 10:30" in `tz`.
     fn when(&self, at: Timestamp, tz: &TimeZone) -> String;
@@ -267,4 +267,46 @@ pub trait Holds: Send + Sync {
     fn holds_which(&self) -> &'static str;
     /// When the list would be empty.
     fn nothing_to_decide(&self) -> &'static str;
+}
+
+/// Deposits: the link that pays one, and what happens when a payment does not confirm.
+pub trait Deposits: Send + Sync {
+    /// To the customer: pay `amount` by `until` at `link` to keep the time.
+    #[allow(clippy::too_many_arguments)]
+    fn deposit_request_for_you(
+        &self,
+        hello: &str,
+        business: &str,
+        service: &str,
+        at: &str,
+        amount: &str,
+        until: &str,
+        link: &str,
+    ) -> String;
+    /// To the owners: a payment came in for another amount than the one asked.
+    fn deposit_mismatch_notice(
+        &self,
+        customer: &str,
+        service: &str,
+        at: &str,
+        asked: &str,
+        paid: &str,
+    ) -> String;
+    /// To the customer: paid after the hold ended and the time was taken; money back.
+    fn deposit_refund_for_you(
+        &self,
+        hello: &str,
+        business: &str,
+        service: &str,
+        at: &str,
+        amount: &str,
+    ) -> String;
+    /// To the owners: the same, so that nobody wonders where the money went.
+    fn deposit_refund_notice(
+        &self,
+        customer: &str,
+        service: &str,
+        at: &str,
+        amount: &str,
+    ) -> String;
 }

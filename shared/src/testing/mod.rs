@@ -1,12 +1,14 @@
 //! Test support for every crate's integration tests (feature `testing`): a throwaway
 //! database with migrations applied, an AMQP name prefix whose topology is deleted
 //! afterwards, a TCP proxy that can cut, refuse or stall the link to a server, and fakes
-//! of Meta's Graph API and Anthropic's Messages API, and the barbershop they book into.
+//! of Meta's Graph API, Anthropic's Messages API and Mercado Pago's API, and the
+//! barbershop they book into.
 
 pub mod barbershop;
 mod broker;
 mod db;
 mod graph;
+mod mercadopago;
 mod model;
 mod proxy;
 
@@ -14,6 +16,7 @@ pub use barbershop::{Barbershop, Service};
 pub use broker::{Tap, TestBroker};
 pub use db::TestDb;
 pub use graph::{FakeGraph, Recorded, Reply};
+pub use mercadopago::{FakeMercadoPago, Notification};
 pub use model::{FakeModel, ModelReply};
 pub use proxy::{ProxyMode, TcpProxy};
 

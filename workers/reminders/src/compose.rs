@@ -245,10 +245,71 @@ pub(crate) async fn compose(
                     words.hold_expired_notice(customer, service, &at),
                     locale,
                 )),
+                Kind::DepositRequest if appointment.pending => {
+                    let until = due.details["until"]
+                        .as_str()
+                        .and_then(|t| t.parse::<Timestamp>().ok())
+                        .map(|t| words.when(t, &due.tz))
+                        .unwrap_or_default();
+                    let link = due.details["link"].as_str().unwrap_or_default();
+                    let body = words.deposit_request_for_you(
+                        &greeting,
+                        business,
+                        service,
+                        &at,
+                        &amount(words, &due.details),
+                        &until,
+                        link,
+                    );
+                    // The customer is booking in the chat: the window is open. There is
+                    // no template to carry a payment link.
+                    Ok(Ok((text(body), None, Purpose::Notification)))
+                }
+                Kind::DepositIssue => {
+                    let amount = amount(words, &due.details);
+                    let issue = &due.details["issue"];
+                    match (issue["kind"].as_str(), to_customer) {
+                        (Some("refund_due"), true) => Ok(Ok((
+                            text(words.deposit_refund_for_you(
+                                &greeting, business, service, &at, &amount,
+                            )),
+                            Some(template(
+                                "appointment_cancelled",
+                                locale,
+                                &[business, service, &at],
+                            )),
+                            Purpose::Notification,
+                        ))),
+                        (Some("refund_due"), false) => plain(notice(
+                            words.deposit_refund_notice(customer, service, &at, &amount),
+                            locale,
+                        )),
+                        _ => {
+                            let paid = words.price(
+                                issue["paid_minor"].as_i64().unwrap_or_default(),
+                                issue["paid_currency"].as_str().unwrap_or_default(),
+                            );
+                            plain(notice(
+                                words.deposit_mismatch_notice(
+                                    customer, service, &at, &amount, &paid,
+                                ),
+                                locale,
+                            ))
+                        }
+                    }
+                }
                 _ => Ok(Err(Skip::AppointmentNotLive)),
             }
         }
     }
+}
+
+/// The deposit in a notice's details, as people read money.
+fn amount(words: &dyn spanish::Words, details: &serde_json::Value) -> String {
+    words.price(
+        details["amount_minor"].as_i64().unwrap_or_default(),
+        details["currency"].as_str().unwrap_or_default(),
+    )
 }
 
 /// The day's agenda for a staff member, or for the whole business to an owner. Staff

@@ -26,10 +26,15 @@ pub enum Kind {
     HoldRejected,
     /// A hold ran out unanswered: to the customer and to the owners.
     HoldExpired,
+    /// The link that pays a hold's deposit, to the customer.
+    DepositRequest,
+    /// A payment that did not confirm its hold: to the owners, and to the customer when
+    /// it is given back.
+    DepositIssue,
 }
 
 impl Kind {
-    pub const ALL: [Kind; 12] = [
+    pub const ALL: [Kind; 14] = [
         Kind::Reminder,
         Kind::Booked,
         Kind::Cancelled,
@@ -42,6 +47,8 @@ impl Kind {
         Kind::HoldRequest,
         Kind::HoldRejected,
         Kind::HoldExpired,
+        Kind::DepositRequest,
+        Kind::DepositIssue,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -58,6 +65,8 @@ impl Kind {
             Kind::HoldRequest => "hold_request",
             Kind::HoldRejected => "hold_rejected",
             Kind::HoldExpired => "hold_expired",
+            Kind::DepositRequest => "deposit_request",
+            Kind::DepositIssue => "deposit_issue",
         }
     }
 

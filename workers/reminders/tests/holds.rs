@@ -163,6 +163,7 @@ async fn the_owner_is_asked_with_buttons_only_while_the_hold_waits() {
             Event::AppointmentHeld {
                 appointment: appointment.clone(),
                 actor: shop.by_customer(),
+                deposit: None,
             },
         );
         shop.apply(&envelope).await;

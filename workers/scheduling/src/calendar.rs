@@ -1,6 +1,7 @@
 //! Loads what the engine needs from PostgreSQL and runs it: the organization's rules and
 //! hours, the resources that perform a service, and who is busy when.
 
+use cita_shared::contracts::scheduling::DepositPolicy;
 use jiff::{
     SignedDuration, Timestamp, ToSpan,
     civil::{Date, Time},
@@ -26,8 +27,9 @@ pub struct Organization {
     pub horizon: SignedDuration,
     /// Customers' bookings wait for approval, unless their service says otherwise.
     pub approval_required: bool,
-    /// How long a hold waits for approval.
+    /// How long a hold waits for approval (or its deposit).
     pub hold: SignedDuration,
+    pub deposit: DepositPolicy,
 }
 
 #[derive(Debug, Clone)]
@@ -37,6 +39,10 @@ pub struct Service {
     pub buffer: SignedDuration,
     /// `Some`: the service's own approval policy, over the organization's.
     pub approval_required: Option<bool>,
+    /// `Some`: the service's own deposit policy, over the organization's.
+    pub deposit: Option<DepositPolicy>,
+    pub price_minor: i64,
+    pub currency: String,
 }
 
 impl Service {
@@ -49,7 +55,7 @@ pub async fn organization(tx: &impl Cached, id: Uuid) -> Result<Organization, Er
     let row = tx
         .maybe_row(
             "SELECT timezone, plan = 'free', slot_step_minutes, min_notice_minutes, horizon_days,
-                    approval_required, hold_minutes
+                    approval_required, hold_minutes, deposit_kind, deposit_value
              FROM organizations WHERE id = $1",
             &[&id],
         )
@@ -67,6 +73,8 @@ pub async fn organization(tx: &impl Cached, id: Uuid) -> Result<Organization, Er
         horizon: SignedDuration::from_hours(24 * i64::from(row.get::<_, i32>(4))),
         approval_required: row.get(5),
         hold: SignedDuration::from_mins(i64::from(row.get::<_, i32>(6))),
+        deposit: DepositPolicy::from_columns(row.get(7), row.get(8))
+            .ok_or_else(|| Error::Corrupt(format!("organization {id} has a bad deposit policy")))?,
     })
 }
 
@@ -74,8 +82,9 @@ pub async fn organization(tx: &impl Cached, id: Uuid) -> Result<Organization, Er
 pub async fn service(tx: &impl Cached, organization_id: Uuid, id: Uuid) -> Result<Service, Error> {
     let row = tx
         .maybe_row(
-            "SELECT duration_minutes, buffer_minutes, approval_required FROM service_types
-             WHERE organization_id = $1 AND id = $2 AND active",
+            "SELECT duration_minutes, buffer_minutes, approval_required, deposit_kind, deposit_value,
+                    price_minor, currency
+             FROM service_types WHERE organization_id = $1 AND id = $2 AND active",
             &[&organization_id, &id],
         )
         .await?
@@ -85,6 +94,11 @@ pub async fn service(tx: &impl Cached, organization_id: Uuid, id: Uuid) -> Resul
         duration: SignedDuration::from_mins(i64::from(row.get::<_, i32>(0))),
         buffer: SignedDuration::from_mins(i64::from(row.get::<_, i32>(1))),
         approval_required: row.get(2),
+        deposit: row.get::<_, Option<&str>>(3).and_then(|kind| {
+            DepositPolicy::from_columns(kind, row.get::<_, Option<i64>>(4).unwrap_or(0))
+        }),
+        price_minor: row.get(5),
+        currency: row.get::<_, String>(6).trim().to_owned(),
     })
 }
 

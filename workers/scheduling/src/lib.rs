@@ -8,6 +8,7 @@
 //! - [`store`]: appointment rows, the outbox and remembered command results;
 //! - [`error`]: refusals for the caller versus failures of ours;
 //! - [`rpc`]: the `scheduling.rpc` consumer that answers requests;
+//! - [`payments`]: Mercado Pago's notifications, re-fetched and settled against deposits;
 //! - [`metrics`]: requests by type and outcome, their duration, events relayed;
 //! - [`serve`]: the service as `main` runs it.
 
@@ -18,6 +19,7 @@ pub mod engine;
 pub mod error;
 pub mod metrics;
 pub mod ops;
+pub mod payments;
 pub mod rpc;
 mod serve;
 pub mod store;

@@ -3,7 +3,7 @@
 use std::sync::Arc;
 
 use cita_shared::{
-    amqp::topology::SCHEDULING_RPC,
+    amqp::topology::{PAYMENTS_NOTIFICATIONS, SCHEDULING_DEPOSITS, SCHEDULING_RPC},
     config::Settings,
     db::DbError,
     runtime::{Consume, Worker},
@@ -15,8 +15,12 @@ use crate::{
     cache::Cache,
     metrics::Metrics,
     ops::{Clock, Scheduler},
+    payments::{Notifications, links::Links, mercadopago::MercadoPago},
     rpc,
 };
+
+/// How long one call to Mercado Pago may take.
+const MERCADOPAGO_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(10);
 
 /// Runs until `shutdown`: consumes `scheduling.rpc`, relays the outbox, serves the admin
 /// port. On shutdown the consumer is cancelled and requests in hand are finished.
@@ -40,10 +44,41 @@ pub async fn serve(
         scheduler: Arc::new(scheduler),
         metrics,
     });
+    let scheduler = server.scheduler.clone();
     worker.consume(
         Consume::new(SCHEDULING_RPC, "rpc", settings.prefetch),
         server,
     );
+    let provider = MercadoPago::new(&settings.payments.mercadopago_api_base, MERCADOPAGO_TIMEOUT);
+    match (settings.require_keyring(), provider) {
+        (Ok(keyring), Ok(provider)) => {
+            let links = Arc::new(Links {
+                pool: worker.pool.clone(),
+                keyring: keyring.clone(),
+                provider: provider.clone(),
+                notification_url: settings.payments.mercadopago_notification_url.clone(),
+            });
+            worker.consume(
+                Consume::new(SCHEDULING_DEPOSITS, "deposit_links", settings.prefetch),
+                links,
+            );
+            let notifications = Arc::new(Notifications {
+                scheduler,
+                pool: worker.pool.clone(),
+                keyring,
+                provider,
+            });
+            worker.consume(
+                Consume::new(PAYMENTS_NOTIFICATIONS, "payments", settings.prefetch),
+                notifications,
+            );
+        }
+        (Err(error), _) => tracing::warn!(
+            %error,
+            "payment notifications are not consumed: the Mercado Pago tokens can't be opened"
+        ),
+        (_, Err(error)) => tracing::error!(%error, "payment notifications are not consumed"),
+    }
     worker.run(admin_listener).await;
     Ok(())
 }

@@ -7,12 +7,14 @@ use uuid::Uuid;
 mod appointment;
 mod business;
 mod conversations;
+mod deposits;
 mod settings;
 mod time_off;
 
 pub use appointment::*;
 pub use business::*;
 pub use conversations::*;
+pub use deposits::*;
 pub use settings::*;
 pub use time_off::*;
 

@@ -1,6 +1,7 @@
 //! Spanish as a Colombian business writes it: usted, the 12-hour clock ("10:30 a. m."),
 //! and pesos grouped with points and a decimal comma ("$4.500.000 COP").
 
+mod deposits;
 mod holds;
 mod notices;
 

@@ -1,6 +1,7 @@
 //! Spanish as a Mexican business writes it: tú, the 24-hour clock, and pesos grouped
 //! with commas and a decimal point ("$1,250.50 MXN").
 
+mod deposits;
 mod holds;
 mod notices;
 

@@ -8,7 +8,7 @@ mod writer;
 use cita_shared::{
     amqp::{Handler, Settlement},
     contracts::{
-        events::{Envelope, Event},
+        events::{DepositIssue, Envelope, Event},
         scheduling::{Appointment, HoldOutcome, Status, Who},
     },
     error::Infra,
@@ -85,6 +85,40 @@ pub async fn apply(pool: &Pool, envelope: &Envelope) -> Result<Applied, Infra> {
             if !by_customer(&actor.who) {
                 writer
                     .customer_notice(Kind::Booked, appointment, &details)
+                    .await?;
+            }
+        }
+        // A hold waiting for its deposit asks the customer (once the link is made), not
+        // the owners.
+        Event::AppointmentHeld {
+            deposit: Some(_), ..
+        } => {}
+        Event::DepositRequested {
+            appointment,
+            deposit,
+            link,
+        } => {
+            let details = json!({"until": appointment.hold_expires_at, "link": link,
+                                 "amount_minor": deposit.amount_minor, "currency": deposit.currency});
+            writer
+                .customer_notice(Kind::DepositRequest, appointment, &details)
+                .await?;
+        }
+        Event::DepositIssue {
+            appointment,
+            deposit,
+            issue,
+        } => {
+            let details = json!({"issue": issue, "amount_minor": deposit.amount_minor,
+                                 "currency": deposit.currency});
+            for owner in writer.owners().await? {
+                writer
+                    .staff_notice(Kind::DepositIssue, appointment, owner, &details)
+                    .await?;
+            }
+            if *issue == DepositIssue::RefundDue {
+                writer
+                    .customer_notice(Kind::DepositIssue, appointment, &details)
                     .await?;
             }
         }
@@ -251,6 +285,8 @@ fn appointment_of(event: &Event) -> Option<&Appointment> {
     match event {
         Event::AppointmentBooked { appointment, .. }
         | Event::AppointmentHeld { appointment, .. }
+        | Event::DepositRequested { appointment, .. }
+        | Event::DepositIssue { appointment, .. }
         | Event::HoldEnded { appointment, .. }
         | Event::AppointmentCancelled { appointment, .. }
         | Event::AppointmentRescheduled { appointment, .. }

@@ -13,7 +13,7 @@ use jiff::{SignedDuration, Timestamp, ToSpan};
 use tokio_postgres::types::ToSql;
 use uuid::Uuid;
 
-use super::{Scheduler, refusal, writing};
+use super::{Scheduler, deposits, refusal, writing};
 use crate::{
     authz::{self, Principal},
     calendar::{self, Organization, Search, Service},
@@ -56,13 +56,21 @@ pub async fn book(scheduler: &Scheduler, request: BookRequest) -> Result<Reply, 
                 )
                 .await?);
             };
+            let deposit_minor = deposit_due(&principal, &org, &service);
             let new = NewAppointment {
                 customer_id,
                 service: &service,
                 starts_at: request.starts_at,
                 source: request.source,
                 notes: request.notes.as_deref(),
-                hold_until: hold_until(&principal, &org, &service, request.starts_at, now),
+                hold_until: hold_until(
+                    &principal,
+                    &org,
+                    &service,
+                    deposit_minor.is_some(),
+                    request.starts_at,
+                    now,
+                ),
             };
             let Some(appointment) = insert_first_free(tx, org_id, &slot.resources, &new).await?
             else {
@@ -79,9 +87,16 @@ pub async fn book(scheduler: &Scheduler, request: BookRequest) -> Result<Reply, 
                 .await?);
             };
             let event = if new.hold_until.is_some() {
+                let deposit = match deposit_minor {
+                    Some(amount) => {
+                        Some(deposits::ask(tx, &appointment, amount, &service.currency).await?)
+                    }
+                    None => None,
+                };
                 Event::AppointmentHeld {
                     appointment: appointment.clone(),
                     actor: request.actor,
+                    deposit,
                 }
             } else {
                 Event::AppointmentBooked {
@@ -192,17 +207,29 @@ struct NewAppointment<'a> {
     hold_until: Option<Timestamp>,
 }
 
-/// Until when a booking waits for the owner's approval, if it must: only customers'
-/// bookings do (staff decide as they book), for as long as the business gives itself,
-/// and never past the appointment's start.
+/// The deposit a customer's booking asks for, in minor units: staff book without one.
+fn deposit_due(principal: &Principal, org: &Organization, service: &Service) -> Option<i64> {
+    if principal.is_staff() {
+        return None;
+    }
+    service
+        .deposit
+        .unwrap_or(org.deposit)
+        .amount(service.price_minor)
+}
+
+/// Until when a booking waits for the owner's approval or its deposit, if it must: only
+/// customers' bookings do (staff decide as they book), for as long as the business gives
+/// itself, and never past the appointment's start.
 fn hold_until(
     principal: &Principal,
     org: &Organization,
     service: &Service,
+    deposit: bool,
     starts_at: Timestamp,
     now: Timestamp,
 ) -> Option<Timestamp> {
-    let required = service.approval_required.unwrap_or(org.approval_required);
+    let required = deposit || service.approval_required.unwrap_or(org.approval_required);
     if principal.is_staff() || !required {
         return None;
     }

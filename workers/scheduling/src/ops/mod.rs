@@ -6,6 +6,7 @@ mod business;
 mod change;
 mod conversations;
 mod customers;
+mod deposits;
 mod holds;
 mod read;
 mod settings;
@@ -30,6 +31,7 @@ use crate::{
 };
 
 pub use cita_shared::clock::Clock;
+pub use deposits::{Paid, Settled};
 
 /// How many alternatives a refused booking offers, and how far ahead they are sought.
 const ALTERNATIVES: usize = 3;
