@@ -6,6 +6,15 @@
 use crate::spanish::MONTHS;
 use jiff::civil::{Date, Time};
 
+/// Minor units as a form shows them back, for [`price`] to read again: "250", "250.50".
+pub fn decimal(minor: i64) -> String {
+    if minor % 100 == 0 {
+        (minor / 100).to_string()
+    } else {
+        format!("{}.{:02}", minor / 100, (minor % 100).abs())
+    }
+}
+
 /// A price in minor units: "250", "$250.50", "1,250", "35.000" (Colombian thousands).
 pub fn price(text: &str) -> Option<i64> {
     let lower = text.trim().to_lowercase();

@@ -132,6 +132,7 @@ async fn refusals_and_the_workers_bookkeeping_leave_no_entry_and_secrets_never_d
         change_cutoff_minutes: 0,
         approval_required: false,
         hold_minutes: 120,
+        deposit: Default::default(),
     };
     let saved = shop
         .scheduler

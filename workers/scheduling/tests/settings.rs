@@ -30,6 +30,7 @@ fn settings() -> Settings {
         change_cutoff_minutes: 24 * 60,
         approval_required: true,
         hold_minutes: 90,
+        deposit: Default::default(),
     }
 }
 

@@ -4,7 +4,7 @@
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
-use super::Actor;
+use super::{Actor, DepositPolicy};
 
 /// How an organization wants its conversations answered (`organizations.assistant_mode`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -60,6 +60,10 @@ pub struct Settings {
     /// until the appointment would start).
     #[serde(default = "default_hold_minutes")]
     pub hold_minutes: u32,
+    /// What customers' bookings pay first to be confirmed (services may say otherwise);
+    /// anything but none needs the business's Mercado Pago account connected.
+    #[serde(default)]
+    pub deposit: DepositPolicy,
 }
 
 pub const DEFAULT_HOLD_MINUTES: u32 = 120;

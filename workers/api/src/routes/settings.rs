@@ -8,7 +8,7 @@ use axum::{
     response::{IntoResponse, Response},
 };
 use cita_shared::contracts::scheduling::{
-    AssistantMode, BusinessInfo, FaqEntry, LocationInfo, Outcome, Request, Settings,
+    AssistantMode, BusinessInfo, DepositPolicy, FaqEntry, LocationInfo, Outcome, Request, Settings,
     UpdateBusinessInfoRequest, UpdateSettingsRequest,
 };
 use serde::{Deserialize, Serialize};
@@ -46,6 +46,12 @@ pub struct SettingsBody {
     /// How long a booking waits for approval before its time is freed, 5 to 10080.
     #[serde(default = "default_hold_minutes")]
     pub hold_minutes: u32,
+    /// What customers' bookings pay first: `{"kind": "none"}`, `{"kind": "fixed",
+    /// "amount_minor": 10000}` or `{"kind": "percent", "percent": 30}`. Anything but none
+    /// needs the business's Mercado Pago account connected.
+    #[serde(default)]
+    #[schema(value_type = Object)]
+    pub deposit: DepositPolicy,
 }
 
 fn default_hold_minutes() -> u32 {
@@ -63,6 +69,7 @@ impl From<Settings> for SettingsBody {
             change_cutoff_minutes: s.change_cutoff_minutes,
             approval_required: s.approval_required,
             hold_minutes: s.hold_minutes,
+            deposit: s.deposit,
         }
     }
 }
@@ -78,6 +85,7 @@ impl From<SettingsBody> for Settings {
             change_cutoff_minutes: s.change_cutoff_minutes,
             approval_required: s.approval_required,
             hold_minutes: s.hold_minutes,
+            deposit: s.deposit,
         }
     }
 }
@@ -127,7 +135,7 @@ pub(crate) async fn settings(state: &Shared, organization_id: Uuid) -> ApiResult
         .query_opt(
             "SELECT reminder_offsets_minutes, review_request_after_minutes, review_link,
                     assistant_mode, handoff_minutes, change_cutoff_minutes, settings_version,
-                    approval_required, hold_minutes
+                    approval_required, hold_minutes, deposit_kind, deposit_value
              FROM organizations",
             &[],
         )
@@ -145,6 +153,7 @@ pub(crate) async fn settings(state: &Shared, organization_id: Uuid) -> ApiResult
         change_cutoff_minutes: minutes(row.get(5)),
         approval_required: row.get(7),
         hold_minutes: minutes(row.get(8)),
+        deposit: DepositPolicy::from_columns(row.get(9), row.get(10)).unwrap_or_default(),
     };
     Ok((settings, row.get(6)))
 }

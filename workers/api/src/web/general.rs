@@ -10,7 +10,7 @@ use axum::{
     response::Response,
 };
 use cita_shared::contracts::scheduling::{
-    AssistantMode, Request, SchedulingError, Settings, UpdateSettingsRequest,
+    AssistantMode, DepositPolicy, Request, SchedulingError, Settings, UpdateSettingsRequest,
 };
 use maud::html;
 use serde::Deserialize;
@@ -94,6 +94,25 @@ pub async fn page_for(
     )
 }
 
+/// The deposit the form asks for: none, a fixed amount in pesos, or a percentage.
+fn deposit_of(kind: &str, value: &str) -> Result<DepositPolicy, &'static str> {
+    match kind {
+        "fijo" => cita_shared::typed::price(value)
+            .filter(|minor| (100..=100_000_000).contains(minor))
+            .map(|amount_minor| DepositPolicy::Fixed { amount_minor })
+            .ok_or("El anticipo fijo va en pesos, por ejemplo 100 o 150.50."),
+        "porcentaje" => value
+            .trim()
+            .trim_end_matches('%')
+            .parse::<u8>()
+            .ok()
+            .filter(|p| (1..=100).contains(p))
+            .map(|percent| DepositPolicy::Percent { percent })
+            .ok_or("El porcentaje del anticipo va de 1 a 100."),
+        _ => Ok(DepositPolicy::None),
+    }
+}
+
 fn render(
     viewer: &Viewer,
     business: &str,
@@ -157,6 +176,23 @@ fn render(
                 }
                 p.hint #espera-ayuda { "Mientras espera, nadie más puede tomar ese horario. Cada servicio puede pedir otra cosa." }
             }
+            fieldset {
+                legend { "Anticipo" }
+                @let (kind, amount) = match settings.deposit {
+                    DepositPolicy::None => ("ninguno", String::new()),
+                    DepositPolicy::Fixed { amount_minor } => ("fijo", cita_shared::typed::decimal(amount_minor)),
+                    DepositPolicy::Percent { percent } => ("porcentaje", percent.to_string()),
+                };
+                label for="anticipo" { "Para confirmar su cita, los clientes pagan" }
+                select #anticipo name="anticipo" aria-describedby="anticipo-ayuda" {
+                    @for (value, label) in [("ninguno", "Nada por adelantado"), ("fijo", "Un monto fijo"), ("porcentaje", "Un porcentaje del precio")] {
+                        option value=(value) selected[kind == value] { (label) }
+                    }
+                }
+                label for="anticipo_valor" { "Monto en pesos, o porcentaje" }
+                input #anticipo_valor type="text" name="anticipo_valor" value=(amount) inputmode="decimal";
+                p.hint #anticipo-ayuda { "Se cobra con un enlace de Mercado Pago; la cita espera el pago el mismo tiempo que una aprobación." }
+            }
             label for="limite" { "Los clientes pueden cambiar o cancelar" }
             select #limite name="limite" {
                 @for (minutes, label) in CUTOFFS {
@@ -207,6 +243,25 @@ pub async fn save(
             .ok()
             .filter(|m| HOLDS.iter().any(|(h, _)| h == m))
             .unwrap_or(stored.hold_minutes),
+        deposit: stored.deposit,
+    };
+    let deposit = match deposit_of(&value("anticipo"), &value("anticipo_valor")) {
+        Ok(deposit) => deposit,
+        Err(why) => {
+            return render(
+                &viewer,
+                &business,
+                &settings,
+                version,
+                None,
+                Some(why),
+                StatusCode::UNPROCESSABLE_ENTITY,
+            );
+        }
+    };
+    let settings = Settings {
+        deposit,
+        ..settings
     };
     if !link.is_empty()
         && (!link.starts_with("https://") || link.contains(char::is_whitespace) || link.len() > 500)
@@ -245,13 +300,19 @@ pub async fn save(
         }
         Err(ApiError::Scheduling(error)) => {
             tracing::info!(?error, "settings from the dashboard were refused");
+            let why = match error {
+                SchedulingError::InvalidRequest { reason } if reason.contains("Mercado Pago") => {
+                    "Para pedir anticipos, primero hay que conectar la cuenta de Mercado Pago del negocio."
+                }
+                _ => "No se pudieron guardar los ajustes.",
+            };
             render(
                 &viewer,
                 &business,
                 &settings,
                 version,
                 None,
-                Some("No se pudieron guardar los ajustes."),
+                Some(why),
                 StatusCode::CONFLICT,
             )
         }

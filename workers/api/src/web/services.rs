@@ -140,11 +140,7 @@ pub async fn edit(
             Draft {
                 name: row.get(0),
                 minutes: row.get::<_, i32>(1).to_string(),
-                price: if price % 100 == 0 {
-                    (price / 100).to_string()
-                } else {
-                    format!("{}.{:02}", price / 100, price % 100)
-                },
+                price: cita_shared::typed::decimal(price),
                 buffer: row.get::<_, i32>(3).to_string(),
                 active: row.get(4),
                 staff: row.get(5),

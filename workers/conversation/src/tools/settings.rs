@@ -5,8 +5,8 @@
 
 use cita_shared::{
     contracts::scheduling::{
-        AssistantMode, BusinessInfo, FaqEntry, LocationInfo, Outcome, Request, Settings,
-        UpdateBusinessInfoRequest, UpdateSettingsRequest,
+        AssistantMode, BusinessInfo, DepositPolicy, FaqEntry, LocationInfo, Outcome, Request,
+        Settings, UpdateBusinessInfoRequest, UpdateSettingsRequest,
     },
     db::Cached,
 };
@@ -84,6 +84,10 @@ pub async fn update_settings(
             ));
         }
     }
+    if let Some(deposit) = input.get("deposit").filter(|v| !v.is_null()) {
+        settings.deposit = deposit_policy(deposit)?;
+        changed = true;
+    }
     for (key, field) in [
         ("change_cutoff_minutes", &mut settings.change_cutoff_minutes),
         ("handoff_minutes", &mut settings.handoff_minutes),
@@ -118,7 +122,34 @@ pub async fn update_settings(
         "handoff_minutes": settings.handoff_minutes,
         "approval_required": settings.approval_required,
         "hold_minutes": settings.hold_minutes,
+        "deposit": settings.deposit,
     }}))
+}
+
+/// `{"kind": "fixed", "amount": 100}` (pesos) or `{"kind": "percent", "percent": 30}`.
+fn deposit_policy(input: &Value) -> Result<DepositPolicy, ToolError> {
+    let invalid = || {
+        ToolError::Invalid(
+            "deposit es {kind: none}, {kind: fixed, amount: pesos} o {kind: percent, percent: 1 a 100}"
+                .into(),
+        )
+    };
+    match input["kind"].as_str() {
+        Some("none") => Ok(DepositPolicy::None),
+        Some("fixed") => input["amount"]
+            .as_f64()
+            .filter(|a| a.is_finite() && *a > 0.0)
+            .map(|a| DepositPolicy::Fixed {
+                amount_minor: (a * 100.0).round() as i64,
+            })
+            .ok_or_else(invalid),
+        Some("percent") => input["percent"]
+            .as_u64()
+            .and_then(|p| u8::try_from(p).ok())
+            .map(|percent| DepositPolicy::Percent { percent })
+            .ok_or_else(invalid),
+        _ => Err(invalid()),
+    }
 }
 
 fn minutes(value: &Value, key: &str) -> Result<u32, ToolError> {
@@ -138,7 +169,7 @@ pub(crate) async fn current_settings(
         .row(
             "SELECT reminder_offsets_minutes, review_request_after_minutes, review_link,
                     assistant_mode, handoff_minutes, change_cutoff_minutes, settings_version,
-                    approval_required, hold_minutes
+                    approval_required, hold_minutes, deposit_kind, deposit_value
              FROM organizations WHERE id = $1",
             &[&organization_id],
         )
@@ -155,6 +186,7 @@ pub(crate) async fn current_settings(
         change_cutoff_minutes: minutes(row.get(5)),
         approval_required: row.get(7),
         hold_minutes: minutes(row.get(8)),
+        deposit: DepositPolicy::from_columns(row.get(9), row.get(10)).ok_or_else(unexpected)?,
     };
     Ok((settings, row.get(6)))
 }

@@ -2,8 +2,8 @@
 //! business tells customers about itself.
 
 use cita_shared::contracts::scheduling::{
-    AssistantMode, BusinessInfo, FaqEntry, LocationInfo, Outcome, Reply, SchedulingError, Settings,
-    UpdateBusinessInfoRequest, UpdateSettingsRequest,
+    AssistantMode, BusinessInfo, DepositPolicy, FaqEntry, LocationInfo, Outcome, Reply,
+    SchedulingError, Settings, UpdateBusinessInfoRequest, UpdateSettingsRequest,
 };
 use tokio_postgres::{Row, types::ToSql};
 use uuid::Uuid;
@@ -21,6 +21,8 @@ pub(super) const WEEK_MINUTES: u32 = 7 * 24 * 60;
 /// The shortest wait for approval: an owner needs a moment to see the notice.
 const MIN_HOLD_MINUTES: u32 = 5;
 const MAX_FAQ: usize = 30;
+/// The largest fixed deposit, in minor units (a million pesos).
+const MAX_DEPOSIT_MINOR: i64 = 100_000_000;
 const MAX_PAYMENT_METHODS: usize = 10;
 
 pub async fn update_settings(
@@ -35,6 +37,19 @@ pub async fn update_settings(
         Box::pin(async move {
             authz::owner(tx, &request.actor).await?;
             let settings = checked(request.settings.clone())?;
+            if settings.deposit != DepositPolicy::None
+                && tx
+                    .maybe_row(
+                        "SELECT 1 FROM payment_accounts WHERE organization_id = $1",
+                        &[&org_id],
+                    )
+                    .await?
+                    .is_none()
+            {
+                return Err(Error::invalid(
+                    "deposits need the business's Mercado Pago account connected first",
+                ));
+            }
             let offsets: Vec<i32> = settings
                 .reminder_offsets_minutes
                 .iter()
@@ -48,7 +63,8 @@ pub async fn update_settings(
                                 review_request_after_minutes = $4, review_link = $5,
                                 assistant_mode = $6, handoff_minutes = $7,
                                 change_cutoff_minutes = $8, approval_required = $9,
-                                hold_minutes = $10, settings_version = settings_version + 1,
+                                hold_minutes = $10, deposit_kind = $11, deposit_value = $12,
+                                settings_version = settings_version + 1,
                                 updated_at = now()
                          WHERE id = $1 AND settings_version = $2
                          RETURNING {SETTINGS_COLUMNS}"
@@ -64,6 +80,8 @@ pub async fn update_settings(
                         &(settings.change_cutoff_minutes as i32),
                         &settings.approval_required,
                         &(settings.hold_minutes as i32),
+                        &settings.deposit.columns().0,
+                        &settings.deposit.columns().1,
                     ],
                 )
                 .await?;
@@ -93,7 +111,7 @@ pub async fn update_settings(
 /// The columns [`settings_of`] reads, in order.
 pub const SETTINGS_COLUMNS: &str = "reminder_offsets_minutes, review_request_after_minutes, \
      review_link, assistant_mode, handoff_minutes, change_cutoff_minutes, settings_version, \
-     approval_required, hold_minutes";
+     approval_required, hold_minutes, deposit_kind, deposit_value";
 
 pub fn settings_of(row: &Row) -> Result<(Settings, i64), Error> {
     let minutes = |m: i32| u32::try_from(m).unwrap_or(0);
@@ -109,6 +127,8 @@ pub fn settings_of(row: &Row) -> Result<(Settings, i64), Error> {
             change_cutoff_minutes: minutes(row.get(5)),
             approval_required: row.get(7),
             hold_minutes: minutes(row.get(8)),
+            deposit: DepositPolicy::from_columns(row.get(9), row.get(10))
+                .ok_or_else(|| Error::Corrupt("a bad deposit policy".into()))?,
         },
         row.get(6),
     ))
@@ -154,6 +174,19 @@ fn checked(mut settings: Settings) -> Result<Settings, Error> {
         return Err(Error::invalid(format!(
             "the change cutoff is 0 to {WEEK_MINUTES} minutes"
         )));
+    }
+    match settings.deposit {
+        DepositPolicy::Fixed { amount_minor }
+            if !(100..=MAX_DEPOSIT_MINOR).contains(&amount_minor) =>
+        {
+            return Err(Error::invalid(format!(
+                "a fixed deposit is 100 to {MAX_DEPOSIT_MINOR} minor units"
+            )));
+        }
+        DepositPolicy::Percent { percent } if !(1..=100).contains(&percent) => {
+            return Err(Error::invalid("a deposit is 1 to 100 percent of the price"));
+        }
+        _ => {}
     }
     if !(MIN_HOLD_MINUTES..=WEEK_MINUTES).contains(&settings.hold_minutes) {
         return Err(Error::invalid(format!(

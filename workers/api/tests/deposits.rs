@@ -1,0 +1,120 @@
+//! The owner asks for deposits on the dashboard: only once the business's Mercado Pago
+//! account is connected, with the amount checked in Spanish, and the API reads it back.
+
+mod common;
+
+use common::{
+    Api, OWNER_PHONE,
+    pages::{client, cookie_of, csrf_in},
+};
+use reqwest::{StatusCode, header};
+use serde_json::json;
+
+#[tokio::test]
+async fn a_deposit_is_asked_for_only_with_mercado_pago_connected_and_in_valid_amounts() {
+    let api = Api::start().await;
+    let owner = cookie_of(&api, OWNER_PHONE).await;
+    let http = client();
+    let page = || async {
+        http.get(format!("{}/ajustes/general", api.base))
+            .header(header::COOKIE, &owner)
+            .send()
+            .await
+            .unwrap()
+            .text()
+            .await
+            .unwrap()
+    };
+    let post = |shown: String, kind: &str, value: &str| {
+        let version = shown
+            .split("name=\"version\" value=\"")
+            .nth(1)
+            .and_then(|rest| rest.split('"').next())
+            .unwrap()
+            .to_owned();
+        http.post(format!("{}/ajustes/general", api.base))
+            .header(header::COOKIE, &owner)
+            .header(header::ORIGIN, &api.base)
+            .form(&[
+                ("csrf", csrf_in(&shown)),
+                ("clave", uuid::Uuid::new_v4().to_string()),
+                ("version", version),
+                ("modo", "guided".into()),
+                ("limite", "0".into()),
+                ("espera", "120".into()),
+                ("anticipo", kind.into()),
+                ("anticipo_valor", value.into()),
+            ])
+            .send()
+    };
+    let typed = post(page().await, "porcentaje", "mucho").await.unwrap();
+    assert_eq!(typed.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(
+        typed
+            .text()
+            .await
+            .unwrap()
+            .contains("El porcentaje del anticipo va de 1 a 100.")
+    );
+    let unconnected = post(page().await, "porcentaje", "30").await.unwrap();
+    assert_eq!(unconnected.status(), StatusCode::CONFLICT);
+    assert!(
+        unconnected
+            .text()
+            .await
+            .unwrap()
+            .contains("primero hay que conectar la cuenta de Mercado Pago")
+    );
+    let stored = || async {
+        api.db
+            .pool
+            .get()
+            .await
+            .unwrap()
+            .query_one(
+                "SELECT deposit_kind, deposit_value FROM organizations WHERE id = $1",
+                &[&api.orgs.a],
+            )
+            .await
+            .map(|row| (row.get::<_, String>(0), row.get::<_, i64>(1)))
+            .unwrap()
+    };
+    assert_eq!(stored().await, ("none".into(), 0), "nothing was saved");
+
+    api.db
+        .pool
+        .get()
+        .await
+        .unwrap()
+        .execute(
+            "INSERT INTO payment_accounts (organization_id, provider_user_id, token_ciphertext, token_key_id)
+             VALUES ($1, '2025436155', '\\x00', 't1')",
+            &[&api.orgs.a],
+        )
+        .await
+        .unwrap();
+    let saved = post(page().await, "fijo", "150.50").await.unwrap();
+    assert_eq!(saved.status(), StatusCode::SEE_OTHER);
+    assert_eq!(stored().await, ("fixed".into(), 15_050));
+    let shown = page().await;
+    assert!(
+        shown.contains("value=\"150.50\""),
+        "the amount reads back as typed"
+    );
+    let token = api.token(OWNER_PHONE).await;
+    let (status, settings) = api
+        .get(
+            &format!("/v1/organizations/{}/settings", api.orgs.a),
+            &token,
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(
+        settings["deposit"],
+        json!({"kind": "fixed", "amount_minor": 15050})
+    );
+    // "Nada por adelantado" turns deposits off again.
+    let off = post(shown, "ninguno", "").await.unwrap();
+    assert_eq!(off.status(), StatusCode::SEE_OTHER);
+    assert_eq!(stored().await, ("none".into(), 0));
+}
