@@ -17,6 +17,19 @@ fn owner(organization_id: Uuid) -> Vec<u8> {
     format!("mercadopago:{organization_id}").into_bytes()
 }
 
+/// The organization named by id or slug.
+pub async fn organization(pool: &Pool, id_or_slug: &str) -> Result<Option<Uuid>, Error> {
+    Ok(pool
+        .get()
+        .await?
+        .maybe_row(
+            "SELECT id FROM organizations WHERE id::text = $1 OR slug = $1",
+            &[&id_or_slug],
+        )
+        .await?
+        .map(|row| row.get(0)))
+}
+
 /// Connects (or reconnects) `organization_id` to the seller account `seller`.
 pub async fn store(
     pool: &Pool,
