@@ -271,6 +271,16 @@ pub trait Holds: Send + Sync {
 
 /// Deposits: the link that pays one, and what happens when a payment does not confirm.
 pub trait Deposits: Send + Sync {
+    /// To the customer who just booked: the time is kept until `until` for a deposit of
+    /// `amount`, whose link comes next.
+    fn held_for_deposit(
+        &self,
+        service: &str,
+        at: &str,
+        staff: &str,
+        amount: &str,
+        until: &str,
+    ) -> String;
     /// To the customer: pay `amount` by `until` at `link` to keep the time.
     #[allow(clippy::too_many_arguments)]
     fn deposit_request_for_you(

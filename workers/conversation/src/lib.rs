@@ -10,11 +10,13 @@
 //! - [`tools`]: the model's tools, re-checked and executed by the system;
 //! - [`guided`]: booking by buttons and lists, without the AI;
 //! - [`handoff`]: handing a conversation to a person;
+//! - [`deposits`]: the deposit a new hold waits for;
 //! - [`model`]: calls to the Messages API, typed;
 //! - [`metrics`], [`serve`]: the running service.
 
 pub mod answer;
 pub mod context;
+pub mod deposits;
 pub mod guided;
 pub mod handoff;
 pub mod intake;

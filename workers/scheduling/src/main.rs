@@ -18,7 +18,12 @@ async fn main() {
 async fn run() -> anyhow::Result<()> {
     let settings = cli::start(Component::Scheduling)?;
     let args: Vec<String> = std::env::args().skip(1).collect();
-    match args.iter().map(String::as_str).collect::<Vec<_>>().as_slice() {
+    match args
+        .iter()
+        .map(String::as_str)
+        .collect::<Vec<_>>()
+        .as_slice()
+    {
         [] => {
             let admin = cli::admin(&settings).await?;
             cita_scheduling::serve(&settings, admin, Clock::system(), shutdown::on_signal())

@@ -2,6 +2,20 @@ use super::EsCo;
 use crate::spanish::words::Deposits;
 
 impl Deposits for EsCo {
+    fn held_for_deposit(
+        &self,
+        service: &str,
+        at: &str,
+        staff: &str,
+        amount: &str,
+        until: &str,
+    ) -> String {
+        format!(
+            "Le apartamos {service} el {at} con {staff}. Se confirma al pagar un anticipo de \
+             {amount} antes del {until}: le envío el enlace de pago en un momento."
+        )
+    }
+
     fn deposit_request_for_you(
         &self,
         hello: &str,

@@ -102,7 +102,19 @@ pub async fn book(toolbox: &Toolbox, call: &Call<'_>, input: &Value) -> Result<V
     else {
         return Err(unexpected());
     };
-    Ok(json!({"booked": appointment(&booked, business)}))
+    let mut booked_value = appointment(&booked, business);
+    let deposit = crate::deposits::awaited(&toolbox.pool, &booked)
+        .await
+        .map_err(database)?;
+    if let Some((amount, currency)) = deposit {
+        booked_value["deposit_due"] = business.words().price(amount, &currency).into();
+        booked_value["note"] =
+            "El horario queda apartado hasta awaiting_approval_until: se confirma \
+                                cuando el cliente pague el anticipo deposit_due con el enlace de \
+                                Mercado Pago que le llegará por aquí en un momento"
+                .into();
+    }
+    Ok(json!({"booked": booked_value}))
 }
 
 pub async fn my_appointments(toolbox: &Toolbox, call: &Call<'_>) -> Result<Value, ToolError> {

@@ -57,13 +57,20 @@ impl Guided<'_> {
                 let staff = business
                     .staff_name(appointment.staff_id)
                     .unwrap_or(self.words().the_team());
-                let text = match (booking.moving, appointment.hold_expires_at) {
-                    (Some(_), _) => self.words().moved(service, &when, staff),
-                    (None, Some(until)) => {
+                let deposit = crate::deposits::awaited(&self.toolbox.pool, &appointment).await?;
+                let text = match (booking.moving, appointment.hold_expires_at, deposit) {
+                    (Some(_), ..) => self.words().moved(service, &when, staff),
+                    (None, Some(until), Some((amount, currency))) => {
+                        let until = self.words().when(until, &business.time_zone);
+                        let amount = self.words().price(amount, &currency);
+                        self.words()
+                            .held_for_deposit(service, &when, staff, &amount, &until)
+                    }
+                    (None, Some(until), None) => {
                         let until = self.words().when(until, &business.time_zone);
                         self.words().held_for_you(service, &when, staff, &until)
                     }
-                    (None, None) => self.words().booked(service, &when, staff, &business.name),
+                    (None, None, _) => self.words().booked(service, &when, staff, &business.name),
                 };
                 Next::Rest { texts: vec![text] }
             }
