@@ -117,4 +117,53 @@ async fn a_deposit_is_asked_for_only_with_mercado_pago_connected_and_in_valid_am
     let off = post(shown, "ninguno", "").await.unwrap();
     assert_eq!(off.status(), StatusCode::SEE_OTHER);
     assert_eq!(stored().await, ("none".into(), 0));
+
+    // A service asks for its own: half its price.
+    let path = format!("{}/ajustes/servicios/{}", api.base, api.orgs.a_haircut);
+    let form = http
+        .get(&path)
+        .header(header::COOKIE, &owner)
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    let saved = http
+        .post(&path)
+        .header(header::COOKIE, &owner)
+        .header(header::ORIGIN, &api.base)
+        .form(&[
+            ("csrf", csrf_in(&form)),
+            ("clave", uuid::Uuid::new_v4().to_string()),
+            ("nombre", "Corte".into()),
+            ("duracion", "45".into()),
+            ("precio", "250".into()),
+            ("preparacion", "0".into()),
+            (&format!("hace_{}", api.orgs.a_owner), "on".into()),
+            ("activo", "on".into()),
+            ("anticipo", "porcentaje".into()),
+            ("anticipo_valor", "50".into()),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(saved.status(), StatusCode::SEE_OTHER);
+    let (_, services) = api
+        .get(
+            &format!("/v1/organizations/{}/services", api.orgs.a),
+            &token,
+        )
+        .await;
+    let haircut = services["services"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|s| s["id"] == json!(api.orgs.a_haircut))
+        .unwrap()
+        .clone();
+    assert_eq!(
+        haircut["deposit"],
+        json!({"kind": "percent", "percent": 50})
+    );
 }

@@ -207,6 +207,7 @@ async fn the_owner_creates_and_reprices_a_service() {
             staff_ids: None,
             approval: None,
             change_cutoff_minutes: None,
+            deposit: None,
         })
     };
     let incomplete = outcome(

@@ -221,3 +221,83 @@ async fn a_payment_after_the_hold_ended_books_the_time_if_free_and_is_owed_back_
         "nothing double-books"
     );
 }
+
+#[tokio::test]
+async fn a_service_asks_for_its_own_deposit_only_once_mercado_pago_is_connected() {
+    use cita_shared::contracts::scheduling::{
+        DepositPolicy, Outcome, Reply, Request, UpsertServiceRequest,
+    };
+    let shop = Shop::open().await;
+    ask_for_deposits(&shop).await;
+    let own = |deposit: Option<DepositPolicy>, key: &str| {
+        Request::UpsertService(UpsertServiceRequest {
+            actor: shop.staff(shop.owner),
+            idempotency_key: key.into(),
+            service_type_id: Some(shop.haircut),
+            name: None,
+            description: None,
+            duration_minutes: None,
+            price_minor: None,
+            buffer_minutes: None,
+            active: None,
+            staff_ids: None,
+            approval: None,
+            change_cutoff_minutes: None,
+            deposit: Some(deposit),
+        })
+    };
+    let fixed = Some(DepositPolicy::Fixed {
+        amount_minor: 5_000,
+    });
+    let unconnected = shop.scheduler.handle(own(fixed, "unconnected")).await;
+    assert!(
+        matches!(&unconnected, Reply::Error(SchedulingError::InvalidRequest { reason }) if reason.contains("Mercado Pago")),
+        "{unconnected:?}"
+    );
+    shop.db
+        .pool
+        .get()
+        .await
+        .unwrap()
+        .execute(
+            "INSERT INTO payment_accounts (organization_id, provider_user_id, token_ciphertext, token_key_id)
+             VALUES ($1, '2025436155', '\\x00', 't1')",
+            &[&shop.org],
+        )
+        .await
+        .unwrap();
+    let Reply::Ok(Outcome::Service { service }) = shop.scheduler.handle(own(fixed, "fixed")).await
+    else {
+        panic!("the service's deposit was not saved");
+    };
+    assert_eq!(service.deposit, fixed);
+    let held = shop
+        .book(shop.booking(shop.customer(shop.ana), "2026-12-07T12:00", "ana"))
+        .await
+        .unwrap();
+    assert_eq!(
+        deposit_of(&shop, held.id).await.1,
+        5_000,
+        "the service's, not the business's 40 %"
+    );
+    let none = shop
+        .scheduler
+        .handle(own(Some(DepositPolicy::None), "none"))
+        .await;
+    assert!(matches!(none, Reply::Ok(_)), "{none:?}");
+    let confirmed = shop
+        .book(shop.booking(shop.customer(shop.beto), "2026-12-07T16:00", "beto"))
+        .await
+        .unwrap();
+    assert_eq!(
+        confirmed.status,
+        Status::Confirmed,
+        "this service asks for nothing"
+    );
+    let Reply::Ok(Outcome::Service { service }) =
+        shop.scheduler.handle(own(None, "business")).await
+    else {
+        panic!("the service did not follow the business again");
+    };
+    assert_eq!(service.deposit, None);
+}

@@ -104,6 +104,7 @@ async fn staff_bookings_and_services_that_need_none_are_confirmed_at_once() {
             staff_ids: None,
             approval: Some(Approval::Immediate),
             change_cutoff_minutes: None,
+            deposit: None,
         }))
         .await;
     assert!(matches!(

@@ -211,6 +211,7 @@ async fn a_service_closes_changes_at_its_own_cutoff_and_can_follow_the_business_
             staff_ids: None,
             approval: Some(Approval::Immediate),
             change_cutoff_minutes: minutes,
+            deposit: None,
         })
     };
     let too_long = outcome(shop.scheduler.handle(own(Some(Some(10081)), "long")).await);

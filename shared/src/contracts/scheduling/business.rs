@@ -5,7 +5,7 @@ use jiff::civil::{Date, Time};
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
-use super::{Actor, Approval};
+use super::{Actor, Approval, DepositPolicy};
 
 /// The owner adds a team member (or brings back a removed one with the same phone).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -81,6 +81,13 @@ pub struct UpsertServiceRequest {
         skip_serializing_if = "Option::is_none"
     )]
     pub change_cutoff_minutes: Option<Option<u32>>,
+    /// What customers pay first to confirm it: `Some(None)` follows the business again.
+    #[serde(
+        default,
+        deserialize_with = "crate::contracts::present",
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub deposit: Option<Option<DepositPolicy>>,
 }
 
 /// Simple figures of the business between two local dates (inclusive).
@@ -119,6 +126,9 @@ pub struct ServiceType {
     /// Its own change cutoff in minutes; `None` follows the business.
     #[serde(default)]
     pub change_cutoff_minutes: Option<u32>,
+    /// Its own deposit policy; `None` follows the business.
+    #[serde(default)]
+    pub deposit: Option<DepositPolicy>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]

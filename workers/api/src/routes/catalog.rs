@@ -6,7 +6,9 @@ use axum::{
     extract::State,
     http::{HeaderMap, StatusCode},
 };
-use cita_shared::contracts::scheduling::{Approval, Outcome, Request, UpsertServiceRequest};
+use cita_shared::contracts::scheduling::{
+    Approval, DepositPolicy, Outcome, Request, UpsertServiceRequest,
+};
 use jiff::{Timestamp, civil::Date, tz::TimeZone};
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
@@ -109,6 +111,7 @@ pub async fn services(
         .query(
             "SELECT s.id, s.name, s.description, s.duration_minutes, s.buffer_minutes, s.price_minor,
                     s.currency, s.active, s.approval_required, s.change_cutoff_minutes,
+                    s.deposit_kind, s.deposit_value,
                     coalesce(array_agg(ss.staff_id) FILTER (WHERE ss.staff_id IS NOT NULL), '{}')
              FROM service_types s LEFT JOIN staff_services ss ON ss.service_type_id = s.id
              GROUP BY s.id ORDER BY s.active DESC, s.name",
@@ -130,7 +133,10 @@ pub async fn services(
                 "active": row.get::<_, bool>(7),
                 "approval": Approval::from_required(row.get(8)),
                 "change_cutoff_minutes": row.get::<_, Option<i32>>(9),
-                "staff_ids": row.get::<_, Vec<Uuid>>(10),
+                "deposit": row.get::<_, Option<&str>>(10).and_then(|kind| {
+                    DepositPolicy::from_columns(kind, row.get::<_, Option<i64>>(11).unwrap_or(0))
+                }),
+                "staff_ids": row.get::<_, Vec<Uuid>>(12),
             })
         })
         .collect();
@@ -195,6 +201,11 @@ pub struct ServiceBody {
     #[serde(default, deserialize_with = "cita_shared::contracts::present")]
     #[schema(value_type = Option<u32>)]
     pub change_cutoff_minutes: Option<Option<u32>>,
+    /// What customers pay first to confirm it, as in the settings' `deposit`; `null`
+    /// follows the organization's; absent leaves it.
+    #[serde(default, deserialize_with = "cita_shared::contracts::present")]
+    #[schema(value_type = Option<Object>)]
+    pub deposit: Option<Option<DepositPolicy>>,
 }
 
 fn upsert(
@@ -216,6 +227,7 @@ fn upsert(
         staff_ids: body.staff_ids,
         approval: body.approval,
         change_cutoff_minutes: body.change_cutoff_minutes,
+        deposit: body.deposit,
     })
 }
 

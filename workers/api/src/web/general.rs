@@ -95,7 +95,7 @@ pub async fn page_for(
 }
 
 /// The deposit the form asks for: none, a fixed amount in pesos, or a percentage.
-fn deposit_of(kind: &str, value: &str) -> Result<DepositPolicy, &'static str> {
+pub(super) fn deposit_of(kind: &str, value: &str) -> Result<DepositPolicy, &'static str> {
     match kind {
         "fijo" => cita_shared::typed::price(value)
             .filter(|minor| (100..=100_000_000).contains(minor))
@@ -110,6 +110,18 @@ fn deposit_of(kind: &str, value: &str) -> Result<DepositPolicy, &'static str> {
             .map(|percent| DepositPolicy::Percent { percent })
             .ok_or("El porcentaje del anticipo va de 1 a 100."),
         _ => Ok(DepositPolicy::None),
+    }
+}
+
+/// The deposit form fields' values: its kind (empty: the business's) and its amount.
+pub(super) fn deposit_fields(deposit: Option<DepositPolicy>) -> (&'static str, String) {
+    match deposit {
+        None => ("", String::new()),
+        Some(DepositPolicy::None) => ("ninguno", String::new()),
+        Some(DepositPolicy::Fixed { amount_minor }) => {
+            ("fijo", cita_shared::typed::decimal(amount_minor))
+        }
+        Some(DepositPolicy::Percent { percent }) => ("porcentaje", percent.to_string()),
     }
 }
 
@@ -178,11 +190,7 @@ fn render(
             }
             fieldset {
                 legend { "Anticipo" }
-                @let (kind, amount) = match settings.deposit {
-                    DepositPolicy::None => ("ninguno", String::new()),
-                    DepositPolicy::Fixed { amount_minor } => ("fijo", cita_shared::typed::decimal(amount_minor)),
-                    DepositPolicy::Percent { percent } => ("porcentaje", percent.to_string()),
-                };
+                @let (kind, amount) = deposit_fields(Some(settings.deposit));
                 label for="anticipo" { "Para confirmar su cita, los clientes pagan" }
                 select #anticipo name="anticipo" aria-describedby="anticipo-ayuda" {
                     @for (value, label) in [("ninguno", "Nada por adelantado"), ("fijo", "Un monto fijo"), ("porcentaje", "Un porcentaje del precio")] {

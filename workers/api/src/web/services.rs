@@ -9,7 +9,9 @@ use axum::{
     response::Response,
 };
 use cita_shared::{
-    contracts::scheduling::{Approval, Request, SchedulingError, UpsertServiceRequest},
+    contracts::scheduling::{
+        Approval, DepositPolicy, Request, SchedulingError, UpsertServiceRequest,
+    },
     spanish,
 };
 use maud::{Markup, html};
@@ -40,6 +42,8 @@ struct Draft {
     approval: Approval,
     /// `None`: the business's cutoff.
     cutoff: Option<u32>,
+    /// `None`: the business's deposit.
+    deposit: Option<DepositPolicy>,
 }
 
 /// Whether customers' bookings of a service wait for the owner's approval.
@@ -129,7 +133,7 @@ pub async fn edit(
                 .query_opt(
                     "SELECT name, duration_minutes, price_minor, buffer_minutes, active,
                             ARRAY(SELECT staff_id FROM staff_services WHERE service_type_id = s.id),
-                            approval_required, change_cutoff_minutes
+                            approval_required, change_cutoff_minutes, deposit_kind, deposit_value
                      FROM service_types s WHERE id = $1",
                     &[&id],
                 )
@@ -148,6 +152,9 @@ pub async fn edit(
                 cutoff: row
                     .get::<_, Option<i32>>(7)
                     .and_then(|m| u32::try_from(m).ok()),
+                deposit: row.get::<_, Option<&str>>(8).and_then(|kind| {
+                    DepositPolicy::from_columns(kind, row.get::<_, Option<i64>>(9).unwrap_or(0))
+                }),
             }
         }
     };
@@ -242,6 +249,14 @@ async fn form_page(
                 }
             }
             @if let Some(why) = problem("limite") { p.field-error { (why) } }
+            @let (kind, amount) = super::general::deposit_fields(draft.deposit);
+            label for="anticipo" { "Para confirmar la cita, los clientes pagan" }
+            select #anticipo name="anticipo" {
+                @for (value, label) in [("", "Como en Ajustes › Asistente y avisos"), ("ninguno", "Nada por adelantado"), ("fijo", "Un monto fijo"), ("porcentaje", "Un porcentaje del precio")] {
+                    option value=(value) selected[kind == value] { (label) }
+                }
+            }
+            (field("anticipo_valor", "Monto en pesos, o porcentaje", &amount, "text", "Se cobra con un enlace de Mercado Pago."))
             label.check { input type="checkbox" name="activo" checked[draft.active]; " Se ofrece a los clientes" }
             button type="submit" { "Guardar" }
         }
@@ -276,8 +291,20 @@ pub async fn save(
         active: form.checked("activo"),
         approval: Approval::parse(&value("aprobacion")).unwrap_or_default(),
         cutoff: value("limite").parse().ok(),
+        deposit: None,
+    };
+    let deposit = match value("anticipo").as_str() {
+        "" => Ok(None),
+        kind => super::general::deposit_of(kind, &value("anticipo_valor")).map(Some),
+    };
+    let draft = Draft {
+        deposit: deposit.unwrap_or(None),
+        ..draft
     };
     let mut problems: Problems = Vec::new();
+    if let Err(why) = deposit {
+        problems.push(("anticipo_valor", why));
+    }
     if !value("limite").is_empty() && draft.cutoff.is_none_or(|m| m > 7 * 24 * 60) {
         problems.push(("limite", "Elige hasta cuándo pueden cambiar la cita."));
     }
@@ -328,6 +355,7 @@ pub async fn save(
         staff_ids: Some(draft.staff.clone()),
         approval: Some(draft.approval),
         change_cutoff_minutes: Some(draft.cutoff),
+        deposit: Some(draft.deposit),
     });
     match state.schedule(&request).await {
         Ok(_) => Ok(see_other("/ajustes/servicios?listo=1")),
@@ -336,6 +364,9 @@ pub async fn save(
             let why = match error {
                 SchedulingError::InvalidRequest { reason } if reason.contains("name") => {
                     "Ya hay otro servicio con ese nombre."
+                }
+                SchedulingError::InvalidRequest { reason } if reason.contains("Mercado Pago") => {
+                    "Para pedir anticipos, primero hay que conectar la cuenta de Mercado Pago del negocio."
                 }
                 SchedulingError::NotFound { .. } => {
                     "Alguien del equipo ya no está; hay que recargar la página."

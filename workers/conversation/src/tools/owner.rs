@@ -349,6 +349,7 @@ pub async fn upsert_service(
             staff_ids: staff_ids.clone(),
             approval,
             change_cutoff_minutes,
+            deposit: None,
         }))
         .await?;
     let Outcome::Service { service } = outcome else {

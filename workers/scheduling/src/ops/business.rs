@@ -2,8 +2,8 @@
 //! they look at. Owner only, whatever the caller claims.
 
 use cita_shared::contracts::scheduling::{
-    Approval, BusinessHoursRequest, DayHours, Figures, FiguresRequest, HourCount, Interval,
-    Outcome, Reply, ServiceCount, ServiceType, UpsertServiceRequest,
+    Approval, BusinessHoursRequest, DayHours, DepositPolicy, Figures, FiguresRequest, HourCount,
+    Interval, Outcome, Reply, ServiceCount, ServiceType, UpsertServiceRequest,
 };
 use jiff::civil::Time;
 use tokio_postgres::Row;
@@ -122,7 +122,7 @@ pub(super) fn days_of(rows: &[Row]) -> Vec<DayHours> {
 }
 
 const SERVICE_COLUMNS: &str = "id, name, description, duration_minutes, price_minor, currency, \
-     active, buffer_minutes, approval_required, change_cutoff_minutes";
+     active, buffer_minutes, approval_required, change_cutoff_minutes, deposit_kind, deposit_value";
 
 pub async fn upsert_service(
     scheduler: &Scheduler,
@@ -169,6 +169,12 @@ pub async fn upsert_service(
                 }
                 minutes => minutes.map(|m| m.map(|m| m as i32)),
             };
+            if let Some(Some(policy)) = request.deposit {
+                super::settings::check_deposit(tx, org_id, policy).await?;
+            }
+            let deposit = request
+                .deposit
+                .map(|policy| policy.map(DepositPolicy::columns).unzip());
             let performers = request.staff_ids.clone().map(|mut ids| {
                 ids.sort();
                 ids.dedup();
@@ -210,10 +216,13 @@ pub async fn upsert_service(
                                 active = COALESCE($7, active),
                                 buffer_minutes = COALESCE($8, buffer_minutes),
                                 approval_required = CASE WHEN $9 THEN $10 ELSE approval_required END,
-                                change_cutoff_minutes = CASE WHEN $11 THEN $12 ELSE change_cutoff_minutes END
+                                change_cutoff_minutes = CASE WHEN $11 THEN $12 ELSE change_cutoff_minutes END,
+                                deposit_kind = CASE WHEN $13 THEN $14 ELSE deposit_kind END,
+                                deposit_value = CASE WHEN $13 THEN $15 ELSE deposit_value END
                          WHERE organization_id = $1 AND id = $2
                          RETURNING {SERVICE_COLUMNS}"),
-                        &[&org_id, &id, &name, &request.description, &duration, &request.price_minor, &request.active, &buffer, &request.approval.is_some(), &approval, &cutoff.is_some(), &cutoff.flatten()],
+                        &[&org_id, &id, &name, &request.description, &duration, &request.price_minor, &request.active, &buffer, &request.approval.is_some(), &approval, &cutoff.is_some(), &cutoff.flatten(),
+                          &deposit.is_some(), &deposit.and_then(|d| d.0), &deposit.and_then(|d| d.1)],
                     )
                     .await?
                     .ok_or_else(|| Error::not_found("service"))?,
@@ -225,11 +234,13 @@ pub async fn upsert_service(
                         .row(
                             &format!("INSERT INTO service_types (organization_id, name, description, duration_minutes,
                                                         price_minor, currency, active, buffer_minutes, approval_required,
-                                                        change_cutoff_minutes)
-                             SELECT $1, $2, $3, $4, $5, currency, COALESCE($6, true), COALESCE($7, 0), $8, $9
+                                                        change_cutoff_minutes, deposit_kind, deposit_value)
+                             SELECT $1, $2, $3, $4, $5, currency, COALESCE($6, true), COALESCE($7, 0), $8, $9,
+                                    $10, $11
                              FROM organizations WHERE id = $1
                              RETURNING {SERVICE_COLUMNS}"),
-                            &[&org_id, &name, &request.description, &duration, &price, &request.active, &buffer, &approval, &cutoff.flatten()],
+                            &[&org_id, &name, &request.description, &duration, &price, &request.active, &buffer, &approval, &cutoff.flatten(),
+                              &deposit.and_then(|d| d.0), &deposit.and_then(|d| d.1)],
                         )
                         .await?;
                     // Everyone active performs a new service unless the owner said who.
@@ -272,6 +283,12 @@ pub async fn upsert_service(
                     change_cutoff_minutes: row
                         .get::<_, Option<i32>>(9)
                         .map(|m| u32::try_from(m).unwrap_or(0)),
+                    deposit: row.get::<_, Option<&str>>(10).and_then(|kind| {
+                        DepositPolicy::from_columns(
+                            kind,
+                            row.get::<_, Option<i64>>(11).unwrap_or(0),
+                        )
+                    }),
                 },
             })
         })

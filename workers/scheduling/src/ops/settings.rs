@@ -37,19 +37,7 @@ pub async fn update_settings(
         Box::pin(async move {
             authz::owner(tx, &request.actor).await?;
             let settings = checked(request.settings.clone())?;
-            if settings.deposit != DepositPolicy::None
-                && tx
-                    .maybe_row(
-                        "SELECT 1 FROM payment_accounts WHERE organization_id = $1",
-                        &[&org_id],
-                    )
-                    .await?
-                    .is_none()
-            {
-                return Err(Error::invalid(
-                    "deposits need the business's Mercado Pago account connected first",
-                ));
-            }
+            check_deposit(tx, org_id, settings.deposit).await?;
             let offsets: Vec<i32> = settings
                 .reminder_offsets_minutes
                 .iter()
@@ -175,7 +163,23 @@ fn checked(mut settings: Settings) -> Result<Settings, Error> {
             "the change cutoff is 0 to {WEEK_MINUTES} minutes"
         )));
     }
-    match settings.deposit {
+    if !(MIN_HOLD_MINUTES..=WEEK_MINUTES).contains(&settings.hold_minutes) {
+        return Err(Error::invalid(format!(
+            "a booking waits for approval {MIN_HOLD_MINUTES} to {WEEK_MINUTES} minutes"
+        )));
+    }
+    Ok(settings)
+}
+
+/// A deposit policy of the business or one of its services: amounts in range, and
+/// anything but none only with the business's Mercado Pago account connected.
+pub(super) async fn check_deposit(
+    tx: &Tx<'_>,
+    organization_id: Uuid,
+    policy: DepositPolicy,
+) -> Result<(), Error> {
+    match policy {
+        DepositPolicy::None => return Ok(()),
         DepositPolicy::Fixed { amount_minor }
             if !(100..=MAX_DEPOSIT_MINOR).contains(&amount_minor) =>
         {
@@ -188,12 +192,20 @@ fn checked(mut settings: Settings) -> Result<Settings, Error> {
         }
         _ => {}
     }
-    if !(MIN_HOLD_MINUTES..=WEEK_MINUTES).contains(&settings.hold_minutes) {
-        return Err(Error::invalid(format!(
-            "a booking waits for approval {MIN_HOLD_MINUTES} to {WEEK_MINUTES} minutes"
-        )));
+    let connected = tx
+        .maybe_row(
+            "SELECT 1 FROM payment_accounts WHERE organization_id = $1",
+            &[&organization_id],
+        )
+        .await?
+        .is_some();
+    if connected {
+        Ok(())
+    } else {
+        Err(Error::invalid(
+            "deposits need the business's Mercado Pago account connected first",
+        ))
     }
-    Ok(settings)
 }
 
 pub async fn update_business_info(

@@ -65,6 +65,7 @@ impl Guided<'_> {
                     staff_ids: None,
                     approval: None,
                     change_cutoff_minutes: None,
+                    deposit: None,
                 });
                 self.change(request, again, |outcome| match outcome {
                     Outcome::Service { service } if !service.active => {
