@@ -67,3 +67,58 @@ async fn the_assistant_learns_the_deposit_due_with_the_booking() {
     assert!(booked.contains("\"deposit_due\":\"$100 MXN\""), "{booked}");
     assert!(booked.contains("\"status\":\"pending\""), "{booked}");
 }
+
+#[tokio::test]
+async fn the_owner_asks_for_a_deposit_by_chat_once_mercado_pago_is_connected() {
+    let fleet = Fleet::start().await;
+    let deposit = json!({"deposit": {"kind": "fixed", "amount": 150}});
+    fleet.model.script([
+        ModelReply::tools(
+            None,
+            vec![
+                ("update_settings", deposit.clone()),
+                (
+                    "update_settings",
+                    json!({"deposit": {"kind": "percent", "percent": 300}}),
+                ),
+            ],
+        ),
+        ModelReply::text("Primero hay que conectar Mercado Pago."),
+    ]);
+    fleet
+        .say(common::OWNER_WA, "Pide 150 pesos de anticipo")
+        .await;
+    fleet.texts_to(common::OWNER_WA, 1).await;
+    let refused = fleet.tool_results(1);
+    let said = |i: usize| refused[i]["content"].as_str().unwrap().to_owned();
+    assert!(
+        said(0).starts_with("invalid_request") && said(0).contains("Mercado Pago"),
+        "scheduling refuses without an account: {}",
+        said(0)
+    );
+    assert!(said(1).starts_with("invalid_arguments"), "{}", said(1));
+
+    fleet
+        .shop
+        .execute(
+            "INSERT INTO payment_accounts (organization_id, provider_user_id, token_ciphertext, token_key_id)
+             VALUES ($1, '2025436155', '\\x00', 't1')",
+            &[&fleet.shop.org],
+        )
+        .await;
+    fleet.model.script([
+        ModelReply::tool("update_settings", deposit),
+        ModelReply::text("Listo: $150 de anticipo."),
+    ]);
+    fleet
+        .say(common::OWNER_WA, "Ya conecté Mercado Pago, pide los 150")
+        .await;
+    fleet.texts_to(common::OWNER_WA, 2).await;
+    let saved = fleet.tool_results(3);
+    let settings: serde_json::Value =
+        serde_json::from_str(saved[0]["content"].as_str().unwrap()).unwrap();
+    assert_eq!(
+        settings["settings"]["deposit"],
+        json!({"kind": "fixed", "amount_minor": 15000})
+    );
+}
