@@ -301,3 +301,42 @@ async fn a_service_asks_for_its_own_deposit_only_once_mercado_pago_is_connected(
     };
     assert_eq!(service.deposit, None);
 }
+
+#[tokio::test]
+async fn a_hold_the_owner_approved_first_is_paid_by_its_deposit_not_refunded() {
+    use cita_shared::contracts::scheduling::{DecideHoldRequest, Request};
+    let shop = Shop::open().await;
+    ask_for_deposits(&shop).await;
+    let held = shop
+        .book(shop.booking(shop.customer(shop.ana), "2026-12-07T12:00", "ana"))
+        .await
+        .unwrap();
+    let approved = shop
+        .scheduler
+        .handle(Request::DecideHold(DecideHoldRequest {
+            actor: shop.staff(shop.owner),
+            idempotency_key: "cash".into(),
+            appointment_id: held.id,
+            approve: true,
+            reason: None,
+        }))
+        .await;
+    assert!(
+        matches!(approved, cita_shared::contracts::scheduling::Reply::Ok(_)),
+        "{approved:?}"
+    );
+    let (deposit, amount, ..) = deposit_of(&shop, held.id).await;
+    let settled = shop
+        .scheduler
+        .settle_deposit(shop.org, deposit, &paid("777", amount))
+        .await
+        .unwrap();
+    assert!(matches!(settled, Settled::Confirmed(_)), "{settled:?}");
+    assert_eq!(deposit_of(&shop, held.id).await.3, "paid");
+    assert_eq!(
+        shop.sql_count("SELECT count(*) FROM outbox WHERE routing_key = 'appointment.booked'")
+            .await,
+        1,
+        "booked once, by the approval"
+    );
+}

@@ -142,6 +142,8 @@ impl Scheduler {
                 Status::Cancelled if outcome.as_deref() == Some("expired") => {
                     rebook(&tx, &current, actor, now).await?
                 }
+                // The owner approved it before the payment came: it pays the deposit.
+                Status::Confirmed => Some(current.clone()),
                 _ => None,
             };
             let (deposit_status, settled) = match booked {
