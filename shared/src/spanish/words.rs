@@ -311,6 +311,14 @@ pub trait Deposits: Send + Sync {
         at: &str,
         amount: &str,
     ) -> String;
+    /// To the customer: the deposit did not come in time and the time was freed.
+    fn deposit_lapsed_for_you(
+        &self,
+        hello: &str,
+        business: &str,
+        service: &str,
+        at: &str,
+    ) -> String;
     /// To the owners: the same, so that nobody wonders where the money went.
     fn deposit_refund_notice(
         &self,

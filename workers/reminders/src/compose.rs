@@ -228,6 +228,8 @@ pub(crate) async fn compose(
                     let body = if kind == Kind::HoldRejected {
                         let reason = due.details["reason"].as_str();
                         words.hold_rejected_for_you(&greeting, business, service, &at, reason)
+                    } else if due.details["unpaid_deposit"] == true {
+                        words.deposit_lapsed_for_you(&greeting, business, service, &at)
                     } else {
                         words.hold_expired_for_you(&greeting, business, service, &at)
                     };

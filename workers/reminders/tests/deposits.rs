@@ -145,3 +145,47 @@ async fn a_wrong_amount_is_told_to_the_owners_and_money_owed_back_to_the_custome
         text_of(customer)
     );
 }
+
+#[tokio::test]
+async fn a_deposit_hold_that_ran_out_tells_the_customer_the_deposit_did_not_come() {
+    let shop = Shop::open("America/Mexico_City").await;
+    let held = hold(&shop).await;
+    let client = shop.db.pool.get().await.unwrap();
+    client
+        .execute(
+            "INSERT INTO deposits (organization_id, appointment_id, amount_minor, currency)
+             VALUES ($1, $2, 10000, 'MXN')",
+            &[&shop.org, &held.id],
+        )
+        .await
+        .unwrap();
+    client
+        .execute(
+            "UPDATE appointments SET status = 'cancelled', hold_outcome = 'expired' WHERE id = $1",
+            &[&held.id],
+        )
+        .await
+        .unwrap();
+    let mut expired = held.clone();
+    expired.status = Status::Cancelled;
+    shop.apply(&shop.envelope(
+        "2026-12-10T16:00:00Z",
+        Event::HoldEnded {
+            appointment: expired,
+            outcome: cita_shared::contracts::scheduling::HoldOutcome::Expired,
+            actor: None,
+        },
+    ))
+    .await;
+    shop.dispatch("2026-12-10T16:00:01Z").await;
+    let sends = shop.commands().await;
+    let customer = sends
+        .iter()
+        .find(|s| s.to == CUSTOMER_WA)
+        .expect("the customer is told");
+    assert!(
+        text_of(customer).contains("no recibimos a tiempo el anticipo"),
+        "{}",
+        text_of(customer)
+    );
+}

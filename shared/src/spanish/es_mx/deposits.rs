@@ -62,6 +62,19 @@ impl Deposits for EsMx {
         )
     }
 
+    fn deposit_lapsed_for_you(
+        &self,
+        hello: &str,
+        business: &str,
+        service: &str,
+        at: &str,
+    ) -> String {
+        format!(
+            "{hello}no recibimos a tiempo el anticipo de tu {service} del {at} en {business}, \
+             así que el horario se liberó. Escríbenos si quieres buscar otro."
+        )
+    }
+
     fn deposit_refund_notice(
         &self,
         customer: &str,

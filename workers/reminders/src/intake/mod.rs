@@ -144,7 +144,15 @@ pub async fn apply(pool: &Pool, envelope: &Envelope) -> Result<Applied, Infra> {
                         .await?;
                 }
                 HoldOutcome::Expired => {
-                    let details = json!({});
+                    // Unpaid, not unanswered: the customer is told the deposit did not come.
+                    let unpaid = tx
+                        .query_opt(
+                            "SELECT 1 FROM deposits WHERE appointment_id = $1 AND status = 'awaiting'",
+                            &[&appointment.id],
+                        )
+                        .await?
+                        .is_some();
+                    let details = json!({"unpaid_deposit": unpaid});
                     writer
                         .customer_notice(Kind::HoldExpired, appointment, &details)
                         .await?;
