@@ -33,7 +33,8 @@ pub const OUTBOUND_SEND: &str = "outbound.send";
 pub const REMINDERS_EVENTS: &str = "reminders.events";
 /// Payment notifications, signature checked, waiting to be re-fetched and believed.
 pub const PAYMENTS_NOTIFICATIONS: &str = "payments.notifications";
-/// New deposit holds, whose payment links scheduling makes.
+/// New deposit holds, whose payment links scheduling makes, and the cancellations and
+/// no-shows that refund or keep a paid deposit.
 pub const SCHEDULING_DEPOSITS: &str = "scheduling.deposits";
 /// Turns to run: a conversation has inbound messages waiting for the assistant.
 pub const CONVERSATION_TURNS: &str = "conversation.turns";
@@ -192,7 +193,11 @@ const WORK_QUEUES: &[WorkQueue] = &[
     WorkQueue {
         name: SCHEDULING_DEPOSITS,
         exchange: CITA_EVENTS,
-        routing_keys: &["appointment.held"],
+        routing_keys: &[
+            "appointment.held",
+            "appointment.cancelled",
+            "appointment.status_changed",
+        ],
     },
     WorkQueue {
         name: REMINDERS_EVENTS,

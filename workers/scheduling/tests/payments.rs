@@ -311,3 +311,60 @@ async fn a_late_payment_whose_time_was_taken_is_refunded_and_bad_notifications_a
         "nothing else moved money"
     );
 }
+
+#[tokio::test]
+async fn a_cancelled_paid_appointment_refunds_its_deposit_and_a_no_show_keeps_it() {
+    use cita_shared::contracts::scheduling::{CancelRequest, Request, SetStatusRequest};
+    let running = start().await;
+    let shop = &running.shop;
+    let (cancelled, _, preference) = running
+        .hold_with_link("2026-12-07T12:00", "cancelled")
+        .await;
+    let payment = running.provider.pay(&preference);
+    running.notify(&payment, SELLER).await;
+    running.wait_for(cancelled, ("confirmed", "paid")).await;
+    let reply = shop
+        .scheduler
+        .handle(Request::Cancel(CancelRequest {
+            actor: shop.customer(shop.ana),
+            idempotency_key: "cancel".into(),
+            appointment_id: cancelled,
+            reason: None,
+        }))
+        .await;
+    assert!(
+        matches!(reply, cita_shared::contracts::scheduling::Reply::Ok(_)),
+        "{reply:?}"
+    );
+    running.wait_for(cancelled, ("cancelled", "refunded")).await;
+    assert_eq!(
+        running.provider.refunds(),
+        [(payment.clone(), format!("refund:{payment}"))]
+    );
+
+    let (missed, _, preference) = running.hold_with_link("2026-12-07T16:00", "missed").await;
+    let payment = running.provider.pay(&preference);
+    running.notify(&payment, SELLER).await;
+    running.wait_for(missed, ("confirmed", "paid")).await;
+    shop.set_now("2026-12-07T17:00");
+    let reply = shop
+        .scheduler
+        .handle(Request::SetStatus(SetStatusRequest {
+            actor: shop.staff(shop.owner),
+            idempotency_key: "no-show".into(),
+            appointment_id: missed,
+            status: Status::NoShow,
+            notes: None,
+        }))
+        .await;
+    assert!(
+        matches!(reply, cita_shared::contracts::scheduling::Reply::Ok(_)),
+        "{reply:?}"
+    );
+    running.wait_for(missed, ("no_show", "forfeited")).await;
+    assert_eq!(
+        running.provider.refunds().len(),
+        1,
+        "a no-show gives nothing back"
+    );
+}

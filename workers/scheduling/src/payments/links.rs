@@ -1,4 +1,7 @@
-//! The payment link of a new deposit hold: on `appointment.held` with a deposit, a Checkout
+//! Deposits on the events (`scheduling.deposits`): the payment link of a new hold, and
+//! what a cancellation or a no-show does to a paid one ([`super::returns`]).
+//!
+//! The payment link: on `appointment.held` with a deposit, a Checkout
 //! Pro preference is made with the business's token (its `external_reference` is the
 //! deposit's id), stored, and announced as `appointment.deposit_requested`, which the
 //! reminders worker sends to the customer. A redelivered event finds the link made and
@@ -6,7 +9,10 @@
 
 use cita_shared::{
     amqp::{Handler, Settlement},
-    contracts::events::{Envelope, Event},
+    contracts::{
+        events::{Envelope, Event},
+        scheduling::{Appointment, Deposit, Status},
+    },
     crypto::Keyring,
     db::Cached,
 };
@@ -17,6 +23,7 @@ use lapin::{Channel, message::Delivery};
 use super::{
     PaymentError, accounts,
     mercadopago::{MercadoPago, PreferenceRequest},
+    returns,
 };
 use crate::store;
 
@@ -44,14 +51,33 @@ impl Handler for Links {
             Ok(envelope) => envelope,
             Err(error) => return Ok(Settlement::DeadLetter(error.to_string())),
         };
-        let Event::AppointmentHeld {
-            appointment,
-            deposit: Some(deposit),
-            ..
-        } = envelope.event
-        else {
-            return Ok(Settlement::Ack);
-        };
+        match envelope.event {
+            Event::AppointmentHeld {
+                appointment,
+                deposit: Some(deposit),
+                ..
+            } => self.link(appointment, deposit).await,
+            Event::AppointmentCancelled { appointment, .. } => {
+                returns::cancelled(&self.pool, &self.keyring, &self.provider, &appointment).await?;
+                Ok(Settlement::Ack)
+            }
+            Event::AppointmentStatusChanged { appointment, .. }
+                if appointment.status == Status::NoShow =>
+            {
+                returns::no_show(&self.pool, &appointment).await?;
+                Ok(Settlement::Ack)
+            }
+            _ => Ok(Settlement::Ack),
+        }
+    }
+}
+
+impl Links {
+    async fn link(
+        &self,
+        appointment: Appointment,
+        deposit: Deposit,
+    ) -> Result<Settlement, PaymentError> {
         let org = appointment.organization_id;
         let row = self
             .pool

@@ -5,11 +5,13 @@
 //!
 //! - [`mercadopago`]: the provider's API (preferences, payments, refunds);
 //! - [`accounts`]: the business's Mercado Pago account and its sealed token;
-//! - [`links`]: the payment link of a new deposit hold.
+//! - [`links`]: the payment link of a new deposit hold;
+//! - [`returns`]: refunds on cancellation, forfeits on no-show.
 
 pub mod accounts;
 pub mod links;
 pub mod mercadopago;
+pub mod returns;
 
 use std::sync::Arc;
 
