@@ -120,6 +120,17 @@ impl FakeMercadoPago {
         id.to_string()
     }
 
+    /// Every payment as Mercado Pago now reports it (a refunded one says `refunded`).
+    pub fn payments(&self) -> Vec<Value> {
+        self.state
+            .lock()
+            .unwrap()
+            .payments
+            .values()
+            .cloned()
+            .collect()
+    }
+
     /// Refunds made: (payment id, idempotency key).
     pub fn refunds(&self) -> Vec<(String, String)> {
         let state = self.state.lock().unwrap();

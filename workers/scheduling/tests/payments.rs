@@ -367,4 +367,34 @@ async fn a_cancelled_paid_appointment_refunds_its_deposit_and_a_no_show_keeps_it
         1,
         "a no-show gives nothing back"
     );
+
+    // The books agree with Mercado Pago's: what was kept and what went back, per business.
+    let ours = shop
+        .db
+        .pool
+        .get()
+        .await
+        .unwrap()
+        .query_one(
+            "SELECT COALESCE(sum(amount_minor) FILTER (WHERE status IN ('paid', 'forfeited')), 0)::bigint,
+                    COALESCE(sum(amount_minor) FILTER (WHERE status = 'refunded'), 0)::bigint
+             FROM deposits WHERE organization_id = $1",
+            &[&shop.org],
+        )
+        .await
+        .unwrap();
+    let theirs = |status: &str| -> i64 {
+        running
+            .provider
+            .payments()
+            .iter()
+            .filter(|p| p["status"] == status)
+            .map(|p| (p["transaction_amount"].as_f64().unwrap() * 100.0).round() as i64)
+            .sum()
+    };
+    assert_eq!(
+        (ours.get::<_, i64>(0), ours.get::<_, i64>(1)),
+        (theirs("approved"), theirs("refunded"))
+    );
+    assert_eq!((theirs("approved"), theirs("refunded")), (10_000, 10_000));
 }
