@@ -104,6 +104,11 @@ pub const MIGRATIONS: &[Migration] = &[
         name: "deposits",
         sql: include_str!("../../../sql/migrations/0017_deposits.sql"),
     },
+    Migration {
+        version: 18,
+        name: "no_show_forfeits",
+        sql: include_str!("../../../sql/migrations/0018_no_show_forfeits.sql"),
+    },
 ];
 
 /// Demo data (`cita-migrate --seed`); each file is idempotent.

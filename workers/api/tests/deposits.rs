@@ -113,6 +113,8 @@ async fn a_deposit_is_asked_for_only_with_mercado_pago_connected_and_in_valid_am
         settings["deposit"],
         json!({"kind": "fixed", "amount_minor": 15050})
     );
+    // The box "Si el cliente no llega, el anticipo no se devuelve" was left unticked.
+    assert_eq!(settings["no_show_forfeits"], false);
     // "Nada por adelantado" turns deposits off again.
     let off = post(shown, "ninguno", "").await.unwrap();
     assert_eq!(off.status(), StatusCode::SEE_OTHER);

@@ -133,6 +133,7 @@ async fn refusals_and_the_workers_bookkeeping_leave_no_entry_and_secrets_never_d
         approval_required: false,
         hold_minutes: 120,
         deposit: Default::default(),
+        no_show_forfeits: true,
     };
     let saved = shop
         .scheduler

@@ -398,3 +398,42 @@ async fn a_cancelled_paid_appointment_refunds_its_deposit_and_a_no_show_keeps_it
     );
     assert_eq!((theirs("approved"), theirs("refunded")), (10_000, 10_000));
 }
+
+#[tokio::test]
+async fn a_business_that_gives_deposits_back_refunds_a_no_show() {
+    use cita_shared::contracts::scheduling::{Request, SetStatusRequest};
+    let running = start().await;
+    let shop = &running.shop;
+    shop.db
+        .pool
+        .get()
+        .await
+        .unwrap()
+        .execute("UPDATE organizations SET no_show_forfeits = false", &[])
+        .await
+        .unwrap();
+    let (missed, _, preference) = running.hold_with_link("2026-12-07T12:00", "missed").await;
+    let payment = running.provider.pay(&preference);
+    running.notify(&payment, SELLER).await;
+    running.wait_for(missed, ("confirmed", "paid")).await;
+    shop.set_now("2026-12-07T13:00");
+    let reply = shop
+        .scheduler
+        .handle(Request::SetStatus(SetStatusRequest {
+            actor: shop.staff(shop.owner),
+            idempotency_key: "no-show".into(),
+            appointment_id: missed,
+            status: Status::NoShow,
+            notes: None,
+        }))
+        .await;
+    assert!(
+        matches!(reply, cita_shared::contracts::scheduling::Reply::Ok(_)),
+        "{reply:?}"
+    );
+    running.wait_for(missed, ("no_show", "refunded")).await;
+    assert_eq!(
+        running.provider.refunds(),
+        [(payment.clone(), format!("refund:{payment}"))]
+    );
+}

@@ -31,6 +31,7 @@ fn settings() -> Settings {
         approval_required: true,
         hold_minutes: 90,
         deposit: Default::default(),
+        no_show_forfeits: true,
     }
 }
 

@@ -64,6 +64,13 @@ pub struct Settings {
     /// anything but none needs the business's Mercado Pago account connected.
     #[serde(default)]
     pub deposit: DepositPolicy,
+    /// A no-show keeps the paid deposit; `false` gives it back.
+    #[serde(default = "forfeits")]
+    pub no_show_forfeits: bool,
+}
+
+fn forfeits() -> bool {
+    true
 }
 
 pub const DEFAULT_HOLD_MINUTES: u32 = 120;

@@ -52,6 +52,13 @@ pub struct SettingsBody {
     #[serde(default)]
     #[schema(value_type = Object)]
     pub deposit: DepositPolicy,
+    /// A no-show keeps the paid deposit (the default); `false` gives it back.
+    #[serde(default = "forfeits")]
+    pub no_show_forfeits: bool,
+}
+
+fn forfeits() -> bool {
+    true
 }
 
 fn default_hold_minutes() -> u32 {
@@ -70,6 +77,7 @@ impl From<Settings> for SettingsBody {
             approval_required: s.approval_required,
             hold_minutes: s.hold_minutes,
             deposit: s.deposit,
+            no_show_forfeits: s.no_show_forfeits,
         }
     }
 }
@@ -86,6 +94,7 @@ impl From<SettingsBody> for Settings {
             approval_required: s.approval_required,
             hold_minutes: s.hold_minutes,
             deposit: s.deposit,
+            no_show_forfeits: s.no_show_forfeits,
         }
     }
 }
@@ -135,7 +144,7 @@ pub(crate) async fn settings(state: &Shared, organization_id: Uuid) -> ApiResult
         .query_opt(
             "SELECT reminder_offsets_minutes, review_request_after_minutes, review_link,
                     assistant_mode, handoff_minutes, change_cutoff_minutes, settings_version,
-                    approval_required, hold_minutes, deposit_kind, deposit_value
+                    approval_required, hold_minutes, deposit_kind, deposit_value, no_show_forfeits
              FROM organizations",
             &[],
         )
@@ -154,6 +163,7 @@ pub(crate) async fn settings(state: &Shared, organization_id: Uuid) -> ApiResult
         approval_required: row.get(7),
         hold_minutes: minutes(row.get(8)),
         deposit: DepositPolicy::from_columns(row.get(9), row.get(10)).unwrap_or_default(),
+        no_show_forfeits: row.get(11),
     };
     Ok((settings, row.get(6)))
 }

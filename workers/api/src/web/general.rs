@@ -200,6 +200,10 @@ fn render(
                 label for="anticipo_valor" { "Monto en pesos, o porcentaje" }
                 input #anticipo_valor type="text" name="anticipo_valor" value=(amount) inputmode="decimal";
                 p.hint #anticipo-ayuda { "Se cobra con un enlace de Mercado Pago; la cita espera el pago el mismo tiempo que una aprobación." }
+                label.check {
+                    input type="checkbox" name="no_llega_pierde" checked[settings.no_show_forfeits];
+                    " Si el cliente no llega, el anticipo no se devuelve"
+                }
             }
             label for="limite" { "Los clientes pueden cambiar o cancelar" }
             select #limite name="limite" {
@@ -252,6 +256,7 @@ pub async fn save(
             .filter(|m| HOLDS.iter().any(|(h, _)| h == m))
             .unwrap_or(stored.hold_minutes),
         deposit: stored.deposit,
+        no_show_forfeits: checked("no_llega_pierde"),
     };
     let deposit = match deposit_of(&value("anticipo"), &value("anticipo_valor")) {
         Ok(deposit) => deposit,

@@ -72,6 +72,18 @@ pub async fn update_settings(
         })?;
         changed = true;
     }
+    match input.get("no_show_forfeits") {
+        None | Some(Value::Null) => {}
+        Some(Value::Bool(forfeits)) => {
+            settings.no_show_forfeits = *forfeits;
+            changed = true;
+        }
+        Some(_) => {
+            return Err(ToolError::Invalid(
+                "no_show_forfeits es true o false".into(),
+            ));
+        }
+    }
     match input.get("approval_required") {
         None | Some(Value::Null) => {}
         Some(Value::Bool(required)) => {
@@ -123,6 +135,7 @@ pub async fn update_settings(
         "approval_required": settings.approval_required,
         "hold_minutes": settings.hold_minutes,
         "deposit": settings.deposit,
+        "no_show_forfeits": settings.no_show_forfeits,
     }}))
 }
 
@@ -169,7 +182,7 @@ pub(crate) async fn current_settings(
         .row(
             "SELECT reminder_offsets_minutes, review_request_after_minutes, review_link,
                     assistant_mode, handoff_minutes, change_cutoff_minutes, settings_version,
-                    approval_required, hold_minutes, deposit_kind, deposit_value
+                    approval_required, hold_minutes, deposit_kind, deposit_value, no_show_forfeits
              FROM organizations WHERE id = $1",
             &[&organization_id],
         )
@@ -187,6 +200,7 @@ pub(crate) async fn current_settings(
         approval_required: row.get(7),
         hold_minutes: minutes(row.get(8)),
         deposit: DepositPolicy::from_columns(row.get(9), row.get(10)).ok_or_else(unexpected)?,
+        no_show_forfeits: row.get(11),
     };
     Ok((settings, row.get(6)))
 }

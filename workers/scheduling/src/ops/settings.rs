@@ -52,6 +52,7 @@ pub async fn update_settings(
                                 assistant_mode = $6, handoff_minutes = $7,
                                 change_cutoff_minutes = $8, approval_required = $9,
                                 hold_minutes = $10, deposit_kind = $11, deposit_value = $12,
+                                no_show_forfeits = $13,
                                 settings_version = settings_version + 1,
                                 updated_at = now()
                          WHERE id = $1 AND settings_version = $2
@@ -70,6 +71,7 @@ pub async fn update_settings(
                         &(settings.hold_minutes as i32),
                         &settings.deposit.columns().0,
                         &settings.deposit.columns().1,
+                        &settings.no_show_forfeits,
                     ],
                 )
                 .await?;
@@ -99,7 +101,7 @@ pub async fn update_settings(
 /// The columns [`settings_of`] reads, in order.
 pub const SETTINGS_COLUMNS: &str = "reminder_offsets_minutes, review_request_after_minutes, \
      review_link, assistant_mode, handoff_minutes, change_cutoff_minutes, settings_version, \
-     approval_required, hold_minutes, deposit_kind, deposit_value";
+     approval_required, hold_minutes, deposit_kind, deposit_value, no_show_forfeits";
 
 pub fn settings_of(row: &Row) -> Result<(Settings, i64), Error> {
     let minutes = |m: i32| u32::try_from(m).unwrap_or(0);
@@ -117,6 +119,7 @@ pub fn settings_of(row: &Row) -> Result<(Settings, i64), Error> {
             hold_minutes: minutes(row.get(8)),
             deposit: DepositPolicy::from_columns(row.get(9), row.get(10))
                 .ok_or_else(|| Error::Corrupt("a bad deposit policy".into()))?,
+            no_show_forfeits: row.get(11),
         },
         row.get(6),
     ))

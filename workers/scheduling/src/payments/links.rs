@@ -64,7 +64,7 @@ impl Handler for Links {
             Event::AppointmentStatusChanged { appointment, .. }
                 if appointment.status == Status::NoShow =>
             {
-                returns::no_show(&self.pool, &appointment).await?;
+                returns::no_show(&self.pool, &self.keyring, &self.provider, &appointment).await?;
                 Ok(Settlement::Ack)
             }
             _ => Ok(Settlement::Ack),

@@ -1,6 +1,7 @@
 //! What becomes of a paid deposit when its appointment does not happen: a cancellation
 //! (which scheduling only accepts within the business's cutoff from a customer) gives the
-//! money back through Mercado Pago; a no-show keeps it (`forfeited`). Both are decided on
+//! money back through Mercado Pago; a no-show keeps it (`forfeited`), unless the business
+//! gives it back (`organizations.no_show_forfeits`). Both are decided on
 //! the events, after the appointment's own transaction, and both are idempotent: the
 //! refund by its key, the forfeit by the deposit's status.
 
@@ -29,6 +30,53 @@ async fn paid(
 
 /// A cancelled appointment's paid deposit goes back to the customer.
 pub async fn cancelled(
+    pool: &Pool,
+    keyring: &Keyring,
+    provider: &MercadoPago,
+    appointment: &Appointment,
+) -> Result<(), PaymentError> {
+    refund(pool, keyring, provider, appointment).await
+}
+
+/// A no-show keeps the deposit, unless the business gives it back.
+pub async fn no_show(
+    pool: &Pool,
+    keyring: &Keyring,
+    provider: &MercadoPago,
+    appointment: &Appointment,
+) -> Result<(), PaymentError> {
+    let forfeits: bool = pool
+        .get()
+        .await
+        .map_err(Error::from)?
+        .row(
+            "SELECT no_show_forfeits FROM organizations WHERE id = $1",
+            &[&appointment.organization_id],
+        )
+        .await
+        .map_err(Error::from)?
+        .get(0);
+    if !forfeits {
+        return refund(pool, keyring, provider, appointment).await;
+    }
+    let forfeited = pool
+        .get()
+        .await
+        .map_err(Error::from)?
+        .run(
+            "UPDATE deposits SET status = 'forfeited', updated_at = now()
+             WHERE organization_id = $1 AND appointment_id = $2 AND status = 'paid'",
+            &[&appointment.organization_id, &appointment.id],
+        )
+        .await
+        .map_err(Error::from)?;
+    if forfeited > 0 {
+        tracing::info!(appointment_id = %appointment.id, "deposit forfeited by a no-show");
+    }
+    Ok(())
+}
+
+async fn refund(
     pool: &Pool,
     keyring: &Keyring,
     provider: &MercadoPago,
@@ -65,25 +113,6 @@ pub async fn cancelled(
         )
         .await
         .map_err(Error::from)?;
-    tracing::info!(organization_id = %org, %deposit, %refund, "deposit refunded after a cancellation");
-    Ok(())
-}
-
-/// A no-show keeps the deposit.
-pub async fn no_show(pool: &Pool, appointment: &Appointment) -> Result<(), PaymentError> {
-    let forfeited = pool
-        .get()
-        .await
-        .map_err(Error::from)?
-        .run(
-            "UPDATE deposits SET status = 'forfeited', updated_at = now()
-             WHERE organization_id = $1 AND appointment_id = $2 AND status = 'paid'",
-            &[&appointment.organization_id, &appointment.id],
-        )
-        .await
-        .map_err(Error::from)?;
-    if forfeited > 0 {
-        tracing::info!(appointment_id = %appointment.id, "deposit forfeited by a no-show");
-    }
+    tracing::info!(organization_id = %org, %deposit, %refund, "deposit refunded");
     Ok(())
 }
