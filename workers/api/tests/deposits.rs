@@ -5,6 +5,7 @@ mod common;
 
 use common::{
     Api, OWNER_PHONE,
+    browser::Browser,
     pages::{client, cookie_of, csrf_in},
 };
 use reqwest::{StatusCode, header};
@@ -168,4 +169,37 @@ async fn a_deposit_is_asked_for_only_with_mercado_pago_connected_and_in_valid_am
         haircut["deposit"],
         json!({"kind": "percent", "percent": 50})
     );
+}
+
+#[tokio::test]
+async fn in_the_browser_the_deposit_is_refused_in_words_until_mercado_pago_is_connected() {
+    let api = Api::start().await;
+    let base = api.base.replace("127.0.0.1", "localhost");
+    for (width, height, name) in [
+        (390, 844, "anticipo-phone"),
+        (1440, 900, "anticipo-desktop"),
+    ] {
+        let browser = Browser::start(width, height).await;
+        browser
+            .enter(&api, &base, "55 1111 0001", OWNER_PHONE)
+            .await;
+        browser.goto(&format!("{base}/ajustes/general")).await;
+        browser.wait_for("#anticipo").await;
+        browser
+            .eval("document.getElementById('anticipo').value = 'porcentaje'; return null")
+            .await;
+        browser.type_into("#anticipo_valor", "30").await;
+        browser.submit("form.card button").await;
+        browser.wait_for("p.error").await;
+        assert_eq!(
+            browser.texts("p.error").await,
+            [
+                "Para pedir anticipos, primero hay que conectar la cuenta de Mercado Pago del negocio."
+            ]
+        );
+        browser
+            .eval("document.getElementById('anticipo').scrollIntoView(); return null")
+            .await;
+        browser.screenshot(name).await;
+    }
 }
