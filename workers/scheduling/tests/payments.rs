@@ -13,7 +13,7 @@ use cita_shared::{
         MERCADOPAGO_ROUTING_KEY, PAYMENT_WEBHOOKS, PAYMENTS_NOTIFICATIONS, dead_name,
     },
     config::{Component, Settings},
-    contracts::scheduling::Status,
+    contracts::scheduling::{Reply, Request, SetStatusRequest, Status},
     crypto::Keyring,
     secret::Secret,
     testing::{FakeMercadoPago, TestBroker, eventually},
@@ -160,6 +160,32 @@ impl Running {
         })
         .await;
         (held.id, deposit, preference)
+    }
+
+    /// A hold at `local` whose deposit the customer paid by its link; (appointment, payment).
+    async fn paid_hold(&self, local: &str, key: &str) -> (Uuid, String) {
+        let (held, _, preference) = self.hold_with_link(local, key).await;
+        let payment = self.provider.pay(&preference);
+        self.notify(&payment, SELLER).await;
+        self.wait_for(held, ("confirmed", "paid")).await;
+        (held, payment)
+    }
+
+    /// The owner marks `appointment` a no-show at `local` (after it started).
+    async fn no_show(&self, appointment: Uuid, local: &str) {
+        let shop = &self.shop;
+        shop.set_now(local);
+        let reply = shop
+            .scheduler
+            .handle(Request::SetStatus(SetStatusRequest {
+                actor: shop.staff(shop.owner),
+                idempotency_key: format!("no-show:{appointment}"),
+                appointment_id: appointment,
+                status: Status::NoShow,
+                notes: None,
+            }))
+            .await;
+        assert!(matches!(reply, Reply::Ok(_)), "{reply:?}");
     }
 
     async fn status_of(&self, appointment: Uuid) -> (String, String) {
@@ -314,15 +340,10 @@ async fn a_late_payment_whose_time_was_taken_is_refunded_and_bad_notifications_a
 
 #[tokio::test]
 async fn a_cancelled_paid_appointment_refunds_its_deposit_and_a_no_show_keeps_it() {
-    use cita_shared::contracts::scheduling::{CancelRequest, Request, SetStatusRequest};
+    use cita_shared::contracts::scheduling::CancelRequest;
     let running = start().await;
     let shop = &running.shop;
-    let (cancelled, _, preference) = running
-        .hold_with_link("2026-12-07T12:00", "cancelled")
-        .await;
-    let payment = running.provider.pay(&preference);
-    running.notify(&payment, SELLER).await;
-    running.wait_for(cancelled, ("confirmed", "paid")).await;
+    let (cancelled, payment) = running.paid_hold("2026-12-07T12:00", "cancelled").await;
     let reply = shop
         .scheduler
         .handle(Request::Cancel(CancelRequest {
@@ -332,35 +353,15 @@ async fn a_cancelled_paid_appointment_refunds_its_deposit_and_a_no_show_keeps_it
             reason: None,
         }))
         .await;
-    assert!(
-        matches!(reply, cita_shared::contracts::scheduling::Reply::Ok(_)),
-        "{reply:?}"
-    );
+    assert!(matches!(reply, Reply::Ok(_)), "{reply:?}");
     running.wait_for(cancelled, ("cancelled", "refunded")).await;
     assert_eq!(
         running.provider.refunds(),
         [(payment.clone(), format!("refund:{payment}"))]
     );
 
-    let (missed, _, preference) = running.hold_with_link("2026-12-07T16:00", "missed").await;
-    let payment = running.provider.pay(&preference);
-    running.notify(&payment, SELLER).await;
-    running.wait_for(missed, ("confirmed", "paid")).await;
-    shop.set_now("2026-12-07T17:00");
-    let reply = shop
-        .scheduler
-        .handle(Request::SetStatus(SetStatusRequest {
-            actor: shop.staff(shop.owner),
-            idempotency_key: "no-show".into(),
-            appointment_id: missed,
-            status: Status::NoShow,
-            notes: None,
-        }))
-        .await;
-    assert!(
-        matches!(reply, cita_shared::contracts::scheduling::Reply::Ok(_)),
-        "{reply:?}"
-    );
+    let (missed, _) = running.paid_hold("2026-12-07T16:00", "missed").await;
+    running.no_show(missed, "2026-12-07T17:00").await;
     running.wait_for(missed, ("no_show", "forfeited")).await;
     assert_eq!(
         running.provider.refunds().len(),
@@ -401,7 +402,6 @@ async fn a_cancelled_paid_appointment_refunds_its_deposit_and_a_no_show_keeps_it
 
 #[tokio::test]
 async fn a_business_that_gives_deposits_back_refunds_a_no_show() {
-    use cita_shared::contracts::scheduling::{Request, SetStatusRequest};
     let running = start().await;
     let shop = &running.shop;
     shop.db
@@ -412,25 +412,8 @@ async fn a_business_that_gives_deposits_back_refunds_a_no_show() {
         .execute("UPDATE organizations SET no_show_forfeits = false", &[])
         .await
         .unwrap();
-    let (missed, _, preference) = running.hold_with_link("2026-12-07T12:00", "missed").await;
-    let payment = running.provider.pay(&preference);
-    running.notify(&payment, SELLER).await;
-    running.wait_for(missed, ("confirmed", "paid")).await;
-    shop.set_now("2026-12-07T13:00");
-    let reply = shop
-        .scheduler
-        .handle(Request::SetStatus(SetStatusRequest {
-            actor: shop.staff(shop.owner),
-            idempotency_key: "no-show".into(),
-            appointment_id: missed,
-            status: Status::NoShow,
-            notes: None,
-        }))
-        .await;
-    assert!(
-        matches!(reply, cita_shared::contracts::scheduling::Reply::Ok(_)),
-        "{reply:?}"
-    );
+    let (missed, payment) = running.paid_hold("2026-12-07T12:00", "missed").await;
+    running.no_show(missed, "2026-12-07T13:00").await;
     running.wait_for(missed, ("no_show", "refunded")).await;
     assert_eq!(
         running.provider.refunds(),

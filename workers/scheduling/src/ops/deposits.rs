@@ -71,6 +71,19 @@ pub enum Settled {
     },
 }
 
+impl Settled {
+    /// For the log.
+    pub fn label(&self) -> &'static str {
+        match self {
+            Settled::Confirmed(_) => "confirmed",
+            Settled::AlreadyPaid => "already_paid",
+            Settled::RefundDue { .. } => "refund_due",
+            Settled::Mismatch(_) => "mismatch",
+            Settled::PaidTwice { .. } => "paid_twice",
+        }
+    }
+}
+
 impl Scheduler {
     /// Settles `deposit_id` of `organization_id` with `paid`, in one transaction. An
     /// unknown deposit (or another organization's) is `NotFound`.

@@ -82,8 +82,7 @@ impl Links {
         let row = self
             .pool
             .get()
-            .await
-            .map_err(crate::error::Error::from)?
+            .await?
             .maybe_row(
                 "SELECT d.preference_id, s.name FROM deposits d
                  JOIN appointments a ON a.id = d.appointment_id
@@ -91,8 +90,7 @@ impl Links {
                  WHERE d.organization_id = $1 AND d.id = $2",
                 &[&org, &deposit.id],
             )
-            .await
-            .map_err(crate::error::Error::from)?;
+            .await?;
         let Some(row) = row else {
             return Ok(Settlement::DeadLetter("no such deposit".into()));
         };
@@ -129,19 +127,15 @@ impl Links {
                 return Ok(Settlement::Ack);
             }
         };
-        let mut client = self.pool.get().await.map_err(crate::error::Error::from)?;
-        let tx = client
-            .transaction()
-            .await
-            .map_err(crate::error::Error::from)?;
+        let mut client = self.pool.get().await?;
+        let tx = client.transaction().await?;
         let stored = tx
             .execute(
                 "UPDATE deposits SET preference_id = $3, link = $4, updated_at = now()
                  WHERE organization_id = $1 AND id = $2 AND preference_id IS NULL",
                 &[&org, &deposit.id, &preference.id, &preference.init_point],
             )
-            .await
-            .map_err(crate::error::Error::from)?;
+            .await?;
         if stored == 1 {
             let event = Event::DepositRequested {
                 appointment,
@@ -150,7 +144,7 @@ impl Links {
             };
             store::emit(&tx, org, Timestamp::now(), event).await?;
         }
-        tx.commit().await.map_err(crate::error::Error::from)?;
+        tx.commit().await?;
         Ok(Settlement::Ack)
     }
 }

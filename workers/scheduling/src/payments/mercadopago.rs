@@ -158,12 +158,12 @@ impl MercadoPago {
         })
     }
 
-    /// `POST /v1/payments/{id}/refunds`, in full; one refund per `idempotency_key`.
+    /// `POST /v1/payments/{id}/refunds`, in full. A payment is given back once, whoever
+    /// asks and however often: the idempotency key is the payment's.
     pub async fn refund(
         &self,
         token: &Secret,
         payment_id: &str,
-        idempotency_key: &str,
     ) -> Result<String, MercadoPagoError> {
         let answer = self
             .http
@@ -173,7 +173,7 @@ impl MercadoPago {
                 path_segment(payment_id)
             ))
             .bearer_auth(token.expose())
-            .header("X-Idempotency-Key", idempotency_key)
+            .header("X-Idempotency-Key", format!("refund:{payment_id}"))
             .header("content-type", "application/json")
             .body("{}");
         let (status, value) = self.call(answer, "payment").await?;

@@ -42,6 +42,18 @@ pub enum PaymentError {
     Provider(#[from] MercadoPagoError),
 }
 
+impl From<tokio_postgres::Error> for PaymentError {
+    fn from(error: tokio_postgres::Error) -> Self {
+        PaymentError::Scheduling(error.into())
+    }
+}
+
+impl From<deadpool_postgres::PoolError> for PaymentError {
+    fn from(error: deadpool_postgres::PoolError) -> Self {
+        PaymentError::Scheduling(error.into())
+    }
+}
+
 impl Classify for PaymentError {
     fn is_transient(&self) -> bool {
         match self {
@@ -137,41 +149,18 @@ impl Handler for Notifications {
         };
         tracing::info!(%payment_id, %deposit_id, outcome = settled.label(), "payment settled");
         match settled {
-            Settled::RefundDue { deposit, .. } => {
-                let refund = self
-                    .provider
-                    .refund(
-                        &account.token,
-                        &payment.id,
-                        &format!("refund:{}", payment.id),
-                    )
-                    .await?;
-                accounts::refunded(&self.pool, deposit.id, &refund).await?;
-            }
-            Settled::PaidTwice { .. } => {
-                // The deposit stands by its first payment; this one goes back.
-                self.provider
-                    .refund(
-                        &account.token,
-                        &payment.id,
-                        &format!("refund:{}", payment.id),
-                    )
-                    .await?;
-            }
-            Settled::AlreadyPaid => {
-                // A refund that failed after the payment was counted is retried here.
+            // Owed back now, or owed since a refund call that failed after the payment
+            // was counted (this is its retry).
+            Settled::RefundDue { .. } | Settled::AlreadyPaid => {
                 if let Some(due) = accounts::refund_due(&self.pool, deposit_id, &payment.id).await?
                 {
-                    let refund = self
-                        .provider
-                        .refund(
-                            &account.token,
-                            &payment.id,
-                            &format!("refund:{}", payment.id),
-                        )
-                        .await?;
+                    let refund = self.provider.refund(&account.token, &payment.id).await?;
                     accounts::refunded(&self.pool, due, &refund).await?;
                 }
+            }
+            // The deposit stands by its first payment; this one goes back.
+            Settled::PaidTwice { .. } => {
+                self.provider.refund(&account.token, &payment.id).await?;
             }
             Settled::Confirmed(_) | Settled::Mismatch(_) => {}
         }
@@ -182,16 +171,4 @@ impl Handler for Notifications {
 fn dead(reason: &str) -> Settlement {
     tracing::warn!(reason, "payment notification dead-lettered");
     Settlement::DeadLetter(reason.to_owned())
-}
-
-impl Settled {
-    pub fn label(&self) -> &'static str {
-        match self {
-            Settled::Confirmed(_) => "confirmed",
-            Settled::AlreadyPaid => "already_paid",
-            Settled::RefundDue { .. } => "refund_due",
-            Settled::Mismatch(_) => "mismatch",
-            Settled::PaidTwice { .. } => "paid_twice",
-        }
-    }
 }

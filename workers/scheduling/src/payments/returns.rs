@@ -47,29 +47,25 @@ pub async fn no_show(
 ) -> Result<(), PaymentError> {
     let forfeits: bool = pool
         .get()
-        .await
-        .map_err(Error::from)?
+        .await?
         .row(
             "SELECT no_show_forfeits FROM organizations WHERE id = $1",
             &[&appointment.organization_id],
         )
-        .await
-        .map_err(Error::from)?
+        .await?
         .get(0);
     if !forfeits {
         return refund(pool, keyring, provider, appointment).await;
     }
     let forfeited = pool
         .get()
-        .await
-        .map_err(Error::from)?
+        .await?
         .run(
             "UPDATE deposits SET status = 'forfeited', updated_at = now()
              WHERE organization_id = $1 AND appointment_id = $2 AND status = 'paid'",
             &[&appointment.organization_id, &appointment.id],
         )
-        .await
-        .map_err(Error::from)?;
+        .await?;
     if forfeited > 0 {
         tracing::info!(appointment_id = %appointment.id, "deposit forfeited by a no-show");
     }
@@ -90,29 +86,23 @@ async fn refund(
         tracing::error!(organization_id = %org, %deposit,
             "a paid deposit's appointment was cancelled, but the Mercado Pago account is gone; refund it by hand");
         pool.get()
-            .await
-            .map_err(Error::from)?
+            .await?
             .run(
                 "UPDATE deposits SET status = 'refund_due', updated_at = now() WHERE id = $1",
                 &[&deposit],
             )
-            .await
-            .map_err(Error::from)?;
+            .await?;
         return Ok(());
     };
-    let refund = provider
-        .refund(&account.token, &payment, &format!("refund:{payment}"))
-        .await?;
+    let refund = provider.refund(&account.token, &payment).await?;
     pool.get()
-        .await
-        .map_err(Error::from)?
+        .await?
         .run(
             "UPDATE deposits SET status = 'refunded', refund_id = $2, updated_at = now()
              WHERE id = $1 AND status = 'paid'",
             &[&deposit, &refund],
         )
-        .await
-        .map_err(Error::from)?;
+        .await?;
     tracing::info!(organization_id = %org, %deposit, %refund, "deposit refunded");
     Ok(())
 }
